@@ -1,0 +1,69 @@
+"""Settings: where sources are, where output goes, the base IRI and the server's limits.
+
+Read from `plan-kg.toml` at the project root when present; every field has a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import SourceError
+
+#: The documented default base of every data IRI. A deployment may set its own
+#: (`base_iri` in plan-kg.toml or PLAN_KG_BASE_IRI); IRIs are then minted under it.
+DEFAULT_BASE_IRI = "https://w3id.org/plan-kg/"
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline and the server need to know about their environment."""
+
+    base_iri: str = DEFAULT_BASE_IRI
+    root: Path = PROJECT_ROOT
+    data_dir: Path = PROJECT_ROOT / "data"
+    dist_dir: Path = PROJECT_ROOT / "dist"
+    ontology_dir: Path = PROJECT_ROOT / "ontology"
+    shapes_dir: Path = PROJECT_ROOT / "shapes"
+    queries_dir: Path = PROJECT_ROOT / "queries"
+    shared_dir: Path = PROJECT_ROOT.parent / "shared"
+    # Server
+    public_base_iri: str | None = None  # where base_iri is served, if not on this host
+    query_timeout_s: float = 30.0
+    max_result_rows: int = 10_000
+    max_body_bytes: int = 1_000_000
+    max_concurrent_per_client: int = 4
+    query_workers: int = 2
+    service_allow_list: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.base_iri.endswith(("/", "#")):
+            raise ValueError(f"base_iri must end with '/' or '#': {self.base_iri!r}")
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: object) -> "Settings":
+        """Settings from `path` (default: plan-kg.toml at the root, if any), the environment, then overrides."""
+        values: dict[str, object] = {}
+        path = path or PROJECT_ROOT / "plan-kg.toml"
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise SourceError(path, f"not valid TOML ({exc}); fix the file or remove it") from exc
+            known = {f.name: f for f in fields(cls)}
+            for key, value in raw.items():
+                if key not in known:
+                    raise SourceError(path, f"unknown setting '{key}'; known: {', '.join(sorted(known))}")
+                if known[key].type in ("Path", Path):
+                    value = (path.parent / str(value)).resolve()
+                elif isinstance(value, list):
+                    value = tuple(value)
+                values[key] = value
+        if env_base := os.environ.get("PLAN_KG_BASE_IRI"):
+            values["base_iri"] = env_base
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]

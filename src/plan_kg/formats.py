@@ -1,0 +1,77 @@
+"""The one table mapping RDF and result formats to media types and file extensions.
+
+Both the publisher (file names) and the server (content negotiation) use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    GRAPH = "graph"  # an RDF graph (CONSTRUCT, DESCRIBE, resource pages, dumps)
+    DATASET = "dataset"  # RDF with named graphs
+    RESULTS = "results"  # SELECT / ASK results
+    PAGE = "page"  # HTML for people
+    TABLE = "table"  # a flat CSV download
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # short name, used by ?format= and --format
+    media_type: str  # the canonical IANA media type
+    extension: str  # file suffix without the dot
+    kinds: frozenset[Kind]
+    rdflib: str | None = None  # rdflib serializer / parser name
+    aliases: tuple[str, ...] = ()  # other media types clients send for it
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        return (self.media_type, *self.aliases)
+
+
+_G, _D, _R = Kind.GRAPH, Kind.DATASET, Kind.RESULTS
+
+FORMATS: tuple[Format, ...] = (
+    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle",)),
+    Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",)),
+    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld"),
+    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",)),
+    Format("trig", "application/trig", "trig", frozenset({_D}), "trig"),
+    Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads"),
+    Format("json", "application/sparql-results+json", "srj", frozenset({_R}), None, ("application/json",)),
+    Format("xml", "application/sparql-results+xml", "srx", frozenset({_R}), None, ("application/xml", "text/xml")),
+    Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None),
+    Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None),
+    Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",)),
+)
+
+_BY_NAME = {f.name: f for f in FORMATS}
+
+
+def by_name(name: str) -> Format:
+    """The format called `name` (as in ?format= or --format); KeyError if none."""
+    return _BY_NAME[name]
+
+
+def by_extension(extension: str) -> Format:
+    """The format whose file suffix is `extension` (without the dot); KeyError if none."""
+    for fmt in FORMATS:
+        if fmt.extension == extension:
+            return fmt
+    raise KeyError(extension)
+
+
+def for_kind(kind: Kind) -> tuple[Format, ...]:
+    """Every format that can carry `kind`, canonical first in table order."""
+    return tuple(f for f in FORMATS if kind in f.kinds)
+
+
+def by_media_type(media_type: str, kind: Kind) -> Format | None:
+    """The format of `kind` that `media_type` (canonical or alias) names, if any."""
+    media_type = media_type.split(";")[0].strip().lower()
+    for fmt in for_kind(kind):
+        if media_type in fmt.media_types:
+            return fmt
+    return None
