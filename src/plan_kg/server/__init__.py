@@ -1,0 +1,21 @@
+"""The read-only SPARQL 1.1 endpoint: protocol, content negotiation, limits and worker processes.
+
+`create_app(settings)` builds the Starlette app, `run_serve(settings, host=, port=)` serves it,
+and `QueryService` answers queries for the CLI and the web pages.
+"""
+
+from .app import create_app, run_serve
+from .service import QueryService
+from .store import LoadedStore, StoreError, load_store
+from .worker import QueryRejected, QueryResult
+
+__all__ = [
+    "LoadedStore",
+    "QueryRejected",
+    "QueryResult",
+    "QueryService",
+    "StoreError",
+    "create_app",
+    "load_store",
+    "run_serve",
+]

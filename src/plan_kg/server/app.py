@@ -1,0 +1,173 @@
+"""The SPARQL 1.1 endpoint as a Starlette app, built by `create_app(settings)`."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pyoxigraph
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import Settings
+from .description import serialize_description, service_description
+from .negotiation import NegotiationError, best_graph_format, negotiate
+from .protocol import ProtocolError, read_request
+from .service import QueryService
+from .store import DUMP_NAME, LoadedStore, load_store
+from .worker import QueryRejected
+
+_VARY = "Accept"
+
+
+def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
+    """The endpoint over `settings.dist_dir/plan-kg.nq`, loaded into `store_dir` (default: a temporary directory).
+
+    The web pages of `plan_kg.web` are mounted after /sparql when that package is importable.
+    Worker processes start with the app's lifespan, so serve it with uvicorn or enter it in a TestClient.
+    """
+    own_dir = store_dir is None
+    directory = Path(tempfile.mkdtemp(prefix="plan-kg-store-")) if store_dir is None else store_dir
+    store = load_store(settings.dist_dir / DUMP_NAME, directory)
+    service = QueryService(settings, store)
+    endpoint = SparqlEndpoint(settings, store, service)
+    routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST"], name="sparql")]
+    routes += _web_routes(settings, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.close()
+            if own_dir:
+                shutil.rmtree(directory, ignore_errors=True)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_credentials=False,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Accept", "Content-Type"],
+                expose_headers=["Retry-After"],
+                max_age=86400,
+            )
+        ],
+    )
+    app.state.settings = settings
+    app.state.query_service = service
+    app.state.store = store
+    return app
+
+
+class SparqlEndpoint:
+    """GET/POST /sparql: queries, or the service description when there is no query."""
+
+    def __init__(self, settings: Settings, store: LoadedStore, service: QueryService) -> None:
+        self.settings = settings
+        self.store = store
+        self.service = service
+        self._running: Counter[str] = Counter()
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            parsed = await read_request(request, max_body_bytes=self.settings.max_body_bytes)
+        except ProtocolError as exc:
+            return _error(exc.status, exc.message, exc.headers)
+        if parsed.query is None:
+            return self._describe(request, parsed.format)
+        client = request.client.host if request.client else "unknown"
+        if self._running[client] >= self.settings.max_concurrent_per_client:
+            return _error(
+                429,
+                f"this client already has {self.settings.max_concurrent_per_client} queries running, "
+                "this endpoint's limit; wait for one to finish",
+                {"Retry-After": "1"},
+            )
+        self._running[client] += 1
+        try:
+            result = await self.service.execute(
+                parsed.query,
+                accept=request.headers.get("accept"),
+                format=parsed.format,
+                default_graphs=parsed.default_graphs,
+                named_graphs=parsed.named_graphs,
+            )
+        except QueryRejected as exc:
+            return _error(exc.status, exc.message)
+        finally:
+            self._running[client] -= 1
+            if not self._running[client]:
+                del self._running[client]
+        return Response(result.body, media_type=result.media_type, headers={"Vary": _VARY})
+
+    def _describe(self, request: Request, format_param: str | None) -> Response:
+        try:
+            fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
+        except NegotiationError as exc:
+            return _error(400, str(exc))
+        if fmt is None:
+            return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
+        triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
+        return Response(serialize_description(triples, fmt), media_type=fmt.media_type, headers={"Vary": _VARY})
+
+
+def _endpoint_iri(request: Request, settings: Settings) -> str:
+    if settings.public_base_iri:
+        return settings.public_base_iri + "sparql"
+    candidate = str(request.url.replace(query=""))
+    try:
+        pyoxigraph.NamedNode(candidate)  # the Host header is the client's; keep only a valid IRI
+    except ValueError:
+        return settings.base_iri + "sparql"
+    return candidate
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+
+def _web_routes(settings: Settings, store: LoadedStore) -> list[BaseRoute]:
+    try:
+        web = importlib.import_module("plan_kg.web")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("plan_kg.web", "plan_kg"):
+            return []
+        raise
+    routes = getattr(web, "routes", None)
+    if routes is None:
+        return []
+    return list(routes(settings, pyoxigraph.Store.read_only(str(store.path))))
+
+
+def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None) -> None:
+    """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing.
+
+    The store is kept in `<root>/.cache/store` (reused while the dump is unchanged) unless `store_dir` is given.
+    """
+    import uvicorn
+
+    if not (settings.dist_dir / DUMP_NAME).is_file():
+        try:
+            build = importlib.import_module("plan_kg.build")
+        except ModuleNotFoundError as exc:
+            if exc.name != "plan_kg.build":
+                raise
+        else:
+            build.build(settings)
+    app = create_app(settings, store_dir=store_dir or settings.root / ".cache" / "store")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

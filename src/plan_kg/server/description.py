@@ -1,0 +1,72 @@
+"""The SPARQL 1.1 Service Description answered by GET /sparql without a query."""
+
+from __future__ import annotations
+
+import pyoxigraph
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
+
+from ..config import Settings
+from ..formats import Format
+from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+_RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_COMMENT = NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
+PREFIXES = {"sd": SD, "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "formats": "http://www.w3.org/ns/formats/"}
+
+
+def _sd(name: str) -> NamedNode:
+    return NamedNode(SD + name)
+
+
+def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ...]) -> list[Triple]:
+    """Triples describing the endpoint at `endpoint`: language, formats, dataset and limits."""
+    service = NamedNode(endpoint)
+    dataset, default_graph = BlankNode(), BlankNode()
+    limits = (
+        f"Read-only: updates are refused. A query that runs longer than {settings.query_timeout_s:g} s is "
+        f"stopped (HTTP 503). Results are limited to {settings.max_result_rows} rows or triples (HTTP 400 "
+        f"beyond). Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
+        f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429). SERVICE is refused"
+        + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")
+    )
+    triples = [
+        Triple(service, _RDF_TYPE, _sd("Service")),
+        Triple(service, _sd("endpoint"), service),
+        Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Query")),
+        Triple(service, _sd("feature"), _sd("UnionDefaultGraph")),
+        Triple(service, _sd("defaultDataset"), dataset),
+        Triple(service, _COMMENT, Literal(limits, language="en")),
+        Triple(dataset, _RDF_TYPE, _sd("Dataset")),
+        Triple(dataset, _sd("defaultGraph"), default_graph),
+        Triple(default_graph, _RDF_TYPE, _sd("Graph")),
+        Triple(default_graph, _COMMENT, Literal("The union of all the named graphs of this dataset.", language="en")),
+    ]
+    if settings.service_allow_list:
+        triples.append(Triple(service, _sd("feature"), _sd("BasicFederatedQuery")))
+    for fmt in RESULT_FORMATS:
+        triples.append(Triple(service, _sd("resultFormat"), NamedNode(_format_iri(fmt))))
+    for fmt in GRAPH_FORMATS:
+        triples.append(Triple(service, _sd("resultFormat"), NamedNode(_format_iri(fmt))))
+    for graph in graphs:
+        named = BlankNode()
+        triples += [
+            Triple(dataset, _sd("namedGraph"), named),
+            Triple(named, _RDF_TYPE, _sd("NamedGraph")),
+            Triple(named, _sd("name"), NamedNode(graph)),
+        ]
+    return triples
+
+
+def serialize_description(triples: list[Triple], fmt: Format) -> bytes:
+    """`triples` written in `fmt` (an RDF graph format)."""
+    rdf_format = pyoxigraph.RdfFormat.from_media_type(fmt.media_type)
+    prefixes = PREFIXES if rdf_format in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.RDF_XML) else None
+    return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
+
+
+def _format_iri(fmt: Format) -> str:
+    results = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
+    if results is not None:
+        return results.iri
+    return pyoxigraph.RdfFormat.from_media_type(fmt.media_type).iri

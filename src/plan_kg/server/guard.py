@@ -1,0 +1,75 @@
+"""Refuses federated queries (SERVICE) to endpoints that are not on the allow-list.
+
+pyoxigraph executes SERVICE against any URL and does not expose the parsed algebra, so the
+query is parsed a second time with rdflib's parser and every SERVICE pattern is checked.
+rdflib's parser is slow (tens of ms), so it runs only when the text contains the keyword.
+The two parsers read codepoint escapes differently (rdflib decodes \\u everywhere before
+parsing, pyoxigraph only inside strings and IRIs), so a query could look different to each:
+one with both SERVICE and a \\u escape is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from pyparsing import ParseResults
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import URIRef
+
+from ..errors import PlanKgError
+
+
+class ForbiddenQuery(PlanKgError):
+    """The query asks for something this endpoint never does (`status` 403), or cannot be checked (400)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) -> None:
+    """Raise ForbiddenQuery unless every SERVICE in `query` names an allowed endpoint."""
+    if not may_use_service(query):
+        return
+    if "\\u" in query.lower():
+        raise ForbiddenQuery("a query with SERVICE may not use \\u escapes; write the characters themselves")
+    try:
+        algebra = translateQuery(parseQuery(query), base=base_iri).algebra
+    except Exception as exc:  # noqa: BLE001 - rdflib raises many types; any of them means unchecked
+        # Fail closed: a query that mentions SERVICE must be checkable.
+        raise ForbiddenQuery(
+            f"the query mentions SERVICE but cannot be parsed, so it is refused: {exc}", status=400
+        ) from exc
+    allowed = set(allow_list)
+    for term in _service_terms(algebra):
+        if not isinstance(term, URIRef):
+            raise ForbiddenQuery(f"SERVICE with a variable ({term.n3()}) is not allowed; name the endpoint")
+        if str(term) not in allowed:
+            raise ForbiddenQuery(
+                f"SERVICE <{term}> is not allowed: this endpoint queries only its own data"
+                + (f" and {', '.join(sorted(allowed))}" if allowed else "")
+            )
+
+
+def may_use_service(query: str) -> bool:
+    """False only if `query` certainly has no SERVICE keyword (a cheap test before parsing)."""
+    # pyoxigraph reads keywords only as written (escapes are decoded inside strings and IRIs).
+    return "service" in query.lower()
+
+
+def _service_terms(node: object) -> list[object]:
+    found: list[object] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "ServiceGraphPattern":
+                found.append(item.get("term"))
+            stack.extend(item.values())
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset, ParseResults)):
+            stack.extend(item)
+    return found

@@ -1,0 +1,68 @@
+"""Content negotiation for query results, over the one format table in `plan_kg.formats`.
+
+The query form (and so the kind of result) is only known once the query is parsed, so a
+request is negotiated for both kinds up front: `Negotiated.results` for SELECT/ASK and
+`Negotiated.graph` for CONSTRUCT/DESCRIBE. Either may be None (nothing acceptable: 406).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mimeparse
+
+from .. import formats
+from ..formats import Format, Kind
+
+#: What the endpoint answers with, canonical (and default) first.
+RESULT_FORMATS: tuple[Format, ...] = tuple(f for f in formats.for_kind(Kind.RESULTS))
+GRAPH_FORMATS: tuple[Format, ...] = tuple(
+    formats.by_name(name) for name in ("turtle", "ntriples", "jsonld", "rdfxml")
+)
+
+# Names clients put in ?format= / ?output= that are not our own short names.
+_CLIENT_NAMES = {"json-ld": "jsonld", "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples", "nt": "ntriples"}
+
+
+class NegotiationError(ValueError):
+    """The Accept header or the format parameter cannot be understood (400)."""
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    results: Format | None
+    graph: Format | None
+
+
+def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated:
+    """The best result and graph format for `accept` (q-values honoured) or the `format=` override."""
+    if format_param:
+        return Negotiated(_by_param(format_param, RESULT_FORMATS), _by_param(format_param, GRAPH_FORMATS))
+    return Negotiated(_best(accept, RESULT_FORMATS), _best(accept, GRAPH_FORMATS))
+
+
+def best_graph_format(accept: str | None) -> Format | None:
+    """The best RDF graph format for `accept`, for documents such as the service description."""
+    return _best(accept, GRAPH_FORMATS)
+
+
+def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
+    accept = (accept or "").strip() or "*/*"
+    # mimeparse prefers the later of equally good types, so the canonical format goes last.
+    supported = [mt for fmt in reversed(candidates) for mt in reversed(fmt.media_types)]
+    try:
+        match = mimeparse.best_match(supported, accept)
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
+        raise NegotiationError(f"the Accept header cannot be parsed: {exc}") from exc
+    if not match:
+        return None
+    return next(fmt for fmt in candidates if match in fmt.media_types)
+
+
+def _by_param(value: str, candidates: tuple[Format, ...]) -> Format | None:
+    value = value.strip().lower()
+    value = _CLIENT_NAMES.get(value, value)
+    for fmt in candidates:
+        if value in (fmt.name, fmt.extension) or value in fmt.media_types:
+            return fmt
+    return None

@@ -1,0 +1,115 @@
+"""Reads a SPARQL 1.1 Protocol request (GET, POST form, POST direct) strictly.
+
+Anything the protocol does not allow is a `ProtocolError` carrying the HTTP status to send:
+updates (this endpoint is read-only), repeated `query` parameters, other media types and
+bodies that are not UTF-8. Nothing here guesses what a malformed request meant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import mimeparse
+from starlette.requests import Request
+
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+_READ_ONLY = "this endpoint is read-only: SPARQL updates are not accepted"
+
+
+class ProtocolError(Exception):
+    """The request does not follow the SPARQL 1.1 Protocol; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """What a request asks: a query (None: the service description) and its options."""
+
+    query: str | None
+    default_graphs: tuple[str, ...] | None  # None when the request names no dataset
+    named_graphs: tuple[str, ...] | None
+    format: str | None  # the ?format= (or ?output=) override
+
+
+async def read_request(request: Request, *, max_body_bytes: int) -> ProtocolRequest:
+    """The protocol request in `request`; ProtocolError if it is not one this endpoint answers."""
+    url_params = _parse_form(request.scope.get("query_string", b""), "the URL's query string")
+    if request.method in ("GET", "HEAD"):
+        params = url_params
+    else:
+        params = url_params + await _post_params(request, url_params, max_body_bytes)
+    names = [name for name, _ in params]
+    if "update" in names:
+        raise ProtocolError(403, _READ_ONLY)
+    queries = [value for name, value in params if name == "query"]
+    if len(queries) > 1:
+        raise ProtocolError(400, f"the request has {len(queries)} 'query' parameters; send exactly one")
+    default = tuple(value for name, value in params if name == "default-graph-uri")
+    named = tuple(value for name, value in params if name == "named-graph-uri")
+    dataset = "default-graph-uri" in names or "named-graph-uri" in names
+    fmt = next((value for name, value in params if name in ("format", "output")), None)
+    return ProtocolRequest(
+        query=queries[0] if queries else None,
+        default_graphs=default if dataset else None,
+        named_graphs=named if dataset else None,
+        format=fmt or None,
+    )
+
+
+async def _post_params(request: Request, url_params: list[tuple[str, str]], max_body_bytes: int) -> list[tuple[str, str]]:
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        raise ProtocolError(415, f"a POST needs a Content-Type: {FORM} or {QUERY}")
+    try:
+        main, sub, options = mimeparse.parse_mime_type(content_type)
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
+        raise ProtocolError(415, f"the Content-Type cannot be parsed: {exc}") from exc
+    media_type = f"{main}/{sub}".lower()
+    charset = options.get("charset", "utf-8").strip().strip('"').lower()
+    if media_type == UPDATE:
+        raise ProtocolError(403, _READ_ONLY)
+    if media_type not in (FORM, QUERY):
+        raise ProtocolError(415, f"POST {media_type} is not accepted; send {FORM} or {QUERY}")
+    if charset not in ("utf-8", "utf8"):
+        raise ProtocolError(400, f"the body must be UTF-8, not {charset}")
+    body = await _read_body(request, max_body_bytes)
+    if media_type == FORM:
+        return _parse_form(body, "the form body")
+    if any(name in ("query", "update") for name, _ in url_params):
+        raise ProtocolError(400, f"with {QUERY} the query is the body; do not also send ?query= in the URL")
+    try:
+        return [("query", body.decode("utf-8"))]
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"the body is not valid UTF-8 (byte {exc.start})") from exc
+
+
+async def _read_body(request: Request, max_body_bytes: int) -> bytes:
+    too_large = ProtocolError(413, f"the request body is larger than {max_body_bytes} bytes, this endpoint's limit")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("ascii")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"{where} is not percent-encoded UTF-8 ({exc.reason})") from exc
+    except ValueError as exc:
+        raise ProtocolError(400, f"{where} cannot be parsed: {exc}") from exc

@@ -1,0 +1,123 @@
+"""The query API shared by the HTTP endpoint, the CLI (`plan-kg query`) and the web pages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+
+from ..config import Settings
+from .guard import ForbiddenQuery, check_services, may_use_service
+from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
+from .pool import WorkerPool
+from .store import LoadedStore
+from .worker import QueryJob, QueryRejected, QueryResult
+
+# Relative IRIs in queries resolve against the endpoint's stable public address.
+ENDPOINT_PATH = "sparql"
+
+
+class QueryService:
+    """Answers read-only SPARQL queries over a loaded store, each within the time limit.
+
+    Use `async with QueryService(...)` (or `start`/`close`) in a server and `execute`;
+    `run` is a blocking one-shot for command-line use that starts and stops its own workers.
+    """
+
+    def __init__(self, settings: Settings, store: LoadedStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
+        self._pool: WorkerPool | None = None
+
+    async def start(self) -> None:
+        """Start the worker processes."""
+        pool = WorkerPool(
+            self.store.path,
+            size=self.settings.query_workers,
+            max_rows=self.settings.max_result_rows,
+            timeout_s=self.settings.query_timeout_s,
+        )
+        await pool.start()
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def __aenter__(self) -> "QueryService":
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def execute(
+        self,
+        query: str,
+        *,
+        accept: str | None = None,
+        format: str | None = None,  # noqa: A002 - the protocol's own parameter name
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+    ) -> QueryResult:
+        """The serialised answer to `query`; QueryRejected (with an HTTP status) if there is none.
+
+        `default_graphs`/`named_graphs` (the protocol's dataset) name local graphs only; when
+        both are None the default graph is the union of all named graphs.
+        """
+        if self._pool is None:
+            raise RuntimeError("QueryService.start() was not called")
+        try:
+            wanted = negotiate(accept, format)
+        except NegotiationError as exc:
+            raise QueryRejected(400, str(exc)) from exc
+        if wanted.results is None and wanted.graph is None:
+            raise QueryRejected(406, _not_acceptable(accept, format))
+        if may_use_service(query):
+            try:
+                # rdflib's parser is slow on big queries: keep the event loop free meanwhile.
+                await asyncio.to_thread(
+                    check_services, query, base_iri=self.base_iri, allow_list=self.settings.service_allow_list
+                )
+            except ForbiddenQuery as exc:
+                raise QueryRejected(exc.status, str(exc)) from exc
+        dataset = default_graphs is not None or named_graphs is not None
+        job = QueryJob(
+            query=query,
+            base_iri=self.base_iri,
+            default_graphs=tuple(default_graphs or ()) if dataset else None,
+            named_graphs=tuple(named_graphs or ()) if dataset else None,
+            results_format=wanted.results.name if wanted.results else None,
+            graph_format=wanted.graph.name if wanted.graph else None,
+        )
+        return await self._pool.run(job)
+
+    def run(
+        self,
+        query: str,
+        *,
+        accept: str | None = None,
+        format: str | None = None,  # noqa: A002
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+    ) -> QueryResult:
+        """Blocking `execute` for one query from the command line (starts its own workers)."""
+
+        async def once() -> QueryResult:
+            async with QueryService(self.settings, self.store) as service:
+                return await service.execute(
+                    query, accept=accept, format=format, default_graphs=default_graphs, named_graphs=named_graphs
+                )
+
+        return asyncio.run(once())
+
+
+def _not_acceptable(accept: str | None, format_param: str | None) -> str:
+    asked = f"format={format_param}" if format_param else f"Accept: {accept}"
+    offered = ", ".join(f"{f.name} ({f.media_type})" for f in (*RESULT_FORMATS, *GRAPH_FORMATS))
+    return f"nothing this endpoint writes matches {asked}; it offers {offered}"

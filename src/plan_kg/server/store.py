@@ -1,0 +1,68 @@
+"""The on-disk query store: `dist/plan-kg.nq` loaded once into a pyoxigraph directory.
+
+The store lives outside `dist/` (a cache directory or a temporary one) so the build output
+stays a plain file tree. It is reused while the N-Quads file it came from is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph
+
+from ..errors import PlanKgError
+
+#: The file `plan-kg build` writes; the server reads nothing else.
+DUMP_NAME = "plan-kg.nq"
+_STAMP = "source.json"
+_DATA = "oxigraph"
+
+
+class StoreError(PlanKgError):
+    """The dump is missing or cannot be loaded into the query store."""
+
+
+@dataclass(frozen=True)
+class LoadedStore:
+    """Where the loaded store is and which named graphs it holds."""
+
+    path: Path  # the pyoxigraph directory, to open with Store.read_only
+    source: Path  # the N-Quads file it was loaded from
+    graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
+    quads: int
+
+
+def load_store(dump: Path, store_dir: Path) -> LoadedStore:
+    """Load `dump` into `store_dir` unless it already holds exactly that file's content."""
+    if not dump.is_file():
+        raise StoreError(f"{dump}: no such file; run `plan-kg build` first")
+    stat = dump.stat()
+    stamp = {"source": str(dump.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    data_dir = store_dir / _DATA
+    stamp_file = store_dir / _STAMP
+    if not (stamp_file.is_file() and _read_stamp(stamp_file) == stamp and data_dir.is_dir()):
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        store_dir.mkdir(parents=True, exist_ok=True)
+        stamp_file.unlink(missing_ok=True)
+        writer = pyoxigraph.Store(str(data_dir))
+        try:
+            writer.bulk_load(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)
+        except SyntaxError as exc:
+            raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
+        writer.flush()
+        del writer  # release the write lock before any read-only opener
+        stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
+    reader = pyoxigraph.Store.read_only(str(data_dir))
+    graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
+    return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=len(reader))
+
+
+def _read_stamp(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
