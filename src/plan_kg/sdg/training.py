@@ -1,0 +1,65 @@
+"""Curated links as training examples: each initiative's wording with its curated targets."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..source import PlanSource, plan_folders, read_plan
+from .suggest import Example
+
+#: Which plan data/sdg/links.csv belongs to (municipality code, plan id).
+CURATED_PLAN = ("132292", "basic-plan-3")
+
+
+@dataclass(frozen=True)
+class InitiativeText:
+    """An initiative with the wording the suggester reads: its name, then its measure's name."""
+
+    code: str
+    label: str
+    measure: str  # code of the parent measure (基本施策)
+    text: str
+
+
+def initiative_texts(plan: PlanSource, *, with_measure: bool = True) -> tuple[InitiativeText, ...]:
+    """Every initiative of `plan` in plan order; the text is 'initiative。measure' (or the name alone)."""
+    by_code = {item.code: item for item in plan.items}
+    out = []
+    for item in plan.items:
+        if item.level_class != "Initiative":
+            continue
+        parent = by_code.get(item.parent or "")
+        text = f"{item.label}。{parent.label}" if with_measure and parent is not None and parent.label else item.label
+        out.append(InitiativeText(code=item.code, label=item.label, measure=item.parent or "", text=text))
+    return tuple(out)
+
+
+def find_plan(data_dir: Path, municipality_code: str, plan_id: str) -> PlanSource | None:
+    for folder in plan_folders(data_dir):
+        plan = read_plan(folder)
+        if (plan.metadata.municipality.code, plan.metadata.plan_id) == (municipality_code, plan_id):
+            return plan
+    return None
+
+
+def curated_targets(links_csv: Path) -> dict[str, tuple[tuple[str, float], ...]]:
+    """Initiative code -> ((target code, confidence), …) of the curated rows of a links table."""
+    table: dict[str, list[tuple[str, float]]] = {}
+    with links_csv.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["method"] == "curated":
+                table.setdefault(row["initiative"], []).append((row["target"], float(row["confidence"])))
+    return {code: tuple(targets) for code, targets in table.items()}
+
+
+def curated_examples(data_dir: Path, *, exclude: frozenset[str] = frozenset(), with_measure: bool = True) -> tuple[Example, ...]:
+    """Examples from the curated plan's links, leaving out the initiatives in `exclude`."""
+    plan = find_plan(data_dir, *CURATED_PLAN)
+    links = data_dir / "sdg" / "links.csv"
+    if plan is None or not links.is_file():
+        return ()
+    targets = curated_targets(links)
+    return tuple(Example(text=i.text, targets=targets[i.code])
+                 for i in initiative_texts(plan, with_measure=with_measure) if i.code in targets and i.code not in exclude)
