@@ -1,0 +1,167 @@
+"""The pipeline: source tables -> graph -> reasoning -> validation -> published files.
+
+The build writes into a fresh folder beside the output folder and swaps it in only when
+every step succeeded, so a failed build leaves the previous output exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, Graph, URIRef
+
+from .config import Settings
+from .errors import BuildError
+from .iris import PKG, inferred_graph_iri, ontology_graph_iri, plan_graph_iri, plan_iri
+from .publish import CONTEXT_FILE, json_ld_context, plan_table, write_dataset, write_jsonld, write_turtle
+from .rdf import new_graph, plan_graph
+from .reasoning import infer
+from .source import PlanSource, plan_folders, read_plan
+from .validation import ValidationReport, load_shapes, validate
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    slug: str
+    iri: str
+    counts: dict[str, int]  # ontology class local name -> number of elements
+    asserted_triples: int
+    inferred_triples: int
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out_dir: Path
+    plans: tuple[PlanSummary, ...]
+    report: ValidationReport
+    files: tuple[Path, ...]
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+
+
+def load_ontology(settings: Settings) -> Graph:
+    """Every ontology module in ontology/*.ttl, as one graph."""
+    graph = new_graph(ontology_graph_iri(settings.base_iri))
+    for path in sorted(settings.ontology_dir.glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def _counts(graph: Graph) -> dict[str, int]:
+    counted = Counter(str(o).rsplit("#", 1)[-1] for o in graph.objects(None, RDF.type) if str(o).startswith(str(PKG)))
+    return dict(sorted(counted.items()))
+
+
+def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Graph, Graph]], Graph, dict[str, float]]:
+    """Read every plan, build its graphs and reason; no validation, nothing written."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    folders = plan_folders(settings.data_dir)
+    if not folders:
+        raise BuildError(f"no plan found under {settings.data_dir}: each plan is a folder with plan.toml and items.csv")
+    plans = [read_plan(folder) for folder in folders]
+    timings["read"] = time.perf_counter() - started
+
+    ontology = load_ontology(settings)
+    graphs = [ontology]
+    built = []
+    reasoning = 0.0
+    for plan in plans:
+        meta = plan.metadata
+        code, plan_id = meta.municipality.code, meta.plan_id
+        asserted = plan_graph(plan, base=settings.base_iri, identifier=plan_graph_iri(settings.base_iri, code, plan_id))
+        inference = infer(asserted, ontology, identifier=inferred_graph_iri(settings.base_iri, code, plan_id))
+        reasoning += inference.seconds
+        graphs += [asserted, inference.graph]
+        built.append((plan, asserted, inference.graph))
+    timings["reasoning"] = reasoning
+    return graphs, built, ontology, timings
+
+
+def validate_sources(settings: Settings) -> ValidationReport:
+    """Build the graphs in memory and validate them; nothing is written."""
+    _, built, ontology, _ = assemble(settings)
+    return _validate(settings, built, ontology)
+
+
+def _validate(settings: Settings, built: list, ontology: Graph) -> ValidationReport:
+    data = Graph()
+    for _, asserted, inferred in built:
+        data += asserted
+        data += inferred
+    return validate(data, load_shapes(settings.shapes_dir), ontology=ontology)
+
+
+def build(settings: Settings, *, out_dir: Path | None = None) -> BuildResult:
+    """Run the whole pipeline and publish into `out_dir` (default: settings.dist_dir).
+
+    Raises SourceError for unusable input and BuildError when validation finds violations;
+    in both cases `out_dir` is left untouched.
+    """
+    out_dir = (out_dir or settings.dist_dir).resolve()
+    graphs, built, ontology, timings = assemble(settings)
+
+    started = time.perf_counter()
+    report = _validate(settings, built, ontology)
+    timings["validation"] = time.perf_counter() - started
+    if not report.conforms:
+        raise BuildError(f"validation found {len(report.violations)} violation(s); nothing was published\n"
+                         + report.text())
+
+    started = time.perf_counter()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-building-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the output is for publishing
+    try:
+        files = _write_all(settings, staging, graphs, built, ontology)
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    timings["write"] = time.perf_counter() - started
+
+    summaries = tuple(
+        PlanSummary(slug=plan.slug, iri=str(plan_iri(settings.base_iri, plan.metadata.municipality.code,
+                                                     plan.metadata.plan_id)),
+                    counts=_counts(asserted), asserted_triples=len(asserted), inferred_triples=len(inferred))
+        for plan, asserted, inferred in built)
+    return BuildResult(out_dir=out_dir, plans=summaries, report=report,
+                       files=tuple(out_dir / f.relative_to(staging) for f in files), timings=timings)
+
+
+def _write_all(settings: Settings, out: Path, graphs: list[Graph], built: list, ontology: Graph) -> list[Path]:
+    context = json_ld_context()
+    (out / CONTEXT_FILE).write_text(json.dumps(context, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    files = [out / CONTEXT_FILE]
+    files += write_dataset(graphs, out)
+    write_turtle(ontology, out / "ontology.ttl")
+    shutil.copyfile(settings.shapes_dir / "plan-kg.ttl", out / "shapes.ttl")
+    files += [out / "ontology.ttl", out / "shapes.ttl"]
+    (out / "plans").mkdir()
+    for plan, asserted, inferred in built:
+        merged = new_graph()
+        merged += asserted
+        merged += inferred
+        stem = out / "plans" / plan.slug
+        write_turtle(merged, stem.with_suffix(".ttl"))
+        write_jsonld(merged, stem.with_suffix(".jsonld"), context)
+        iri = plan_iri(settings.base_iri, plan.metadata.municipality.code, plan.metadata.plan_id)
+        stem.with_suffix(".csv").write_bytes(plan_table(merged, URIRef(iri)))
+        files += [stem.with_suffix(s) for s in (".ttl", ".jsonld", ".csv")]
+    return files
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace `out_dir` by `staging`; the old folder is removed only once the new one is in place."""
+    if out_dir.exists():
+        retired = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
+        out_dir.rename(retired)
+        staging.rename(out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(out_dir)
