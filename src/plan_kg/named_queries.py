@@ -1,0 +1,84 @@
+"""Named SPARQL queries: the `queries/*.rq` files and the header comments that describe them.
+
+Each file starts with exactly these comment lines (any order), then the query:
+
+    # title: …
+    # title_ja: …
+    # description: …
+    # description_ja: …
+
+The name of a query is its file name without `.rq`. Quality checks (`queries/checks/`)
+are not named queries and are not read here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .errors import QueryError
+
+HEADER_KEYS = ("title", "title_ja", "description", "description_ja")
+_HEADER = re.compile(r"^#\s*([a-z_]+)\s*:\s*(.*?)\s*$")
+_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query shipped with the dataset, with its titles and descriptions in English and Japanese."""
+
+    name: str
+    title: str
+    title_ja: str
+    description: str
+    description_ja: str
+    text: str
+
+
+def load_named_queries(settings: Settings) -> list[NamedQuery]:
+    """Every named query in `settings.queries_dir`, sorted by name.
+
+    Raises QueryError naming the file when a header is missing or repeated.
+    """
+    if not settings.queries_dir.is_dir():
+        return []
+    return [parse_named_query(path) for path in sorted(settings.queries_dir.glob("*.rq"))]
+
+
+def find_named_query(settings: Settings, name: str) -> NamedQuery:
+    """The named query called `name`; QueryError listing the known names if there is none."""
+    queries = {query.name: query for query in load_named_queries(settings)}
+    try:
+        return queries[name]
+    except KeyError:
+        raise QueryError(f"no named query '{name}'; known: {', '.join(sorted(queries)) or 'none'}") from None
+
+
+def parse_named_query(path: Path) -> NamedQuery:
+    """The named query in the file at `path`."""
+    name = path.stem
+    if not _NAME.match(name):
+        raise QueryError(f"{path}: the file name must be lower-case words joined by '-', e.g. counts-per-level.rq")
+    text = path.read_text(encoding="utf-8")
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            break
+        match = _HEADER.match(line)
+        if not match or match.group(1) not in HEADER_KEYS:
+            continue  # an ordinary comment
+        key, value = match.groups()
+        if key in headers:
+            raise QueryError(f"{path}, line {number}: '# {key}:' is given twice")
+        if not value:
+            raise QueryError(f"{path}, line {number}: '# {key}:' is empty")
+        headers[key] = value
+    missing = [key for key in HEADER_KEYS if key not in headers]
+    if missing:
+        raise QueryError(
+            f"{path}: missing header comment(s) {', '.join('# ' + key + ':' for key in missing)} "
+            "at the top of the file"
+        )
+    return NamedQuery(name=name, text=text, **headers)

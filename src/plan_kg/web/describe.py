@@ -1,0 +1,304 @@
+"""What the store says about one resource, shaped for a page or a small RDF document.
+
+Read-only, and only small bounded look-ups (quads of one subject, children of one item,
+counts per class); arbitrary SPARQL belongs to the endpoint's worker pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from .. import iris
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCTERMS = "http://purl.org/dc/terms/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+PKG = str(iris.PKG)
+
+PREFIXES = {"pkg": PKG, "skos": SKOS, "dcterms": DCTERMS, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD}
+
+TYPE = ox.NamedNode(RDF + "type")
+_LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label"))
+_DEFINITIONS = tuple(ox.NamedNode(p) for p in (SKOS + "definition", RDFS + "comment"))
+_CODE = ox.NamedNode(PKG + "code")
+_LEVEL_NAME = ox.NamedNode(PKG + "levelName")
+#: The classes a page names as the resource's level, most specific first.
+LEVELS = tuple(PKG + name for name in ("BasicGoal", "Policy", "Measure", "Initiative", "Plan", "Municipality"))
+#: Statements shown as links out of the dataset (SDGs, other cities' plans).
+LINKS_OUT = tuple(
+    [PKG + "contributesToGoal", PKG + "contributesToTarget"]
+    + [SKOS + p for p in ("exactMatch", "closeMatch", "relatedMatch", "broadMatch", "narrowMatch")]
+)
+#: Properties that point from a resource to the one above it, tried in this order.
+UPWARD = tuple(ox.NamedNode(PKG + p) for p in ("parent", "topElementOf", "municipality"))
+_TERM_KINDS = {
+    OWL + "Class": "class",
+    OWL + "ObjectProperty": "property",
+    OWL + "DatatypeProperty": "property",
+    OWL + "AnnotationProperty": "property",
+    RDF + "Property": "property",
+    OWL + "NamedIndividual": "individual",
+}
+
+_CHILDREN = f"""
+PREFIX pkg: <{PKG}>
+SELECT DISTINCT ?resource ?child ?sequence ?code WHERE {{
+  VALUES ?down {{ pkg:parent pkg:topElementOf pkg:municipality }}
+  ?child ?down ?resource .
+  OPTIONAL {{ ?child pkg:sequence ?sequence }}
+  OPTIONAL {{ ?child pkg:code ?code }}
+}} ORDER BY ?sequence ?code ?child
+"""
+_COUNT = "SELECT ?class (COUNT(DISTINCT ?item) AS ?n) WHERE { ?item a ?class } GROUP BY ?class"
+_INSTANCES = "SELECT DISTINCT ?class ?item WHERE { ?item a ?class } ORDER BY ?item LIMIT 100"
+_ONTOLOGY_TERMS = f"""
+SELECT DISTINCT ?term ?kind WHERE {{
+  ?term a ?kind .
+  FILTER(STRSTARTS(STR(?term), "{PKG}"))
+}} ORDER BY ?term
+"""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A literal as a page shows it."""
+
+    value: str
+    lang: str | None = None
+    datatype: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """An IRI with what a page needs to link to it: where it is served, its labels and code."""
+
+    iri: str
+    href: str
+    label_ja: str | None = None
+    label_en: str | None = None
+    code: str | None = None
+    local: bool = False  # served by this server
+
+    @property
+    def name(self) -> str:
+        return self.label_ja or self.label_en or self.code or self.iri
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One property of a resource and all its values."""
+
+    predicate: Link
+    values: tuple[Link | Text, ...]
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """Everything a resource page shows."""
+
+    resource: Link
+    level: Link | None
+    level_name: str | None  # pkg:levelName, the source's own name of the level
+    breadcrumbs: tuple[Link, ...]  # from the top down to the parent
+    children: tuple[Link, ...]
+    links_out: tuple[Statement, ...]
+    statements: tuple[Statement, ...]
+    definitions: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class OntologyTerm:
+    term: Link
+    kind: str  # class, property or individual
+    definitions: tuple[Text, ...]
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class LevelCount:
+    level: Link
+    count: int
+
+
+class Describer:
+    """Reads one store for pages and documents; maps IRIs to this server's paths."""
+
+    def __init__(self, store: ox.Store, base_iri: str) -> None:
+        self.store = store
+        self.base_iri = base_iri
+
+    # -- IRIs and paths --------------------------------------------------------
+    def href(self, iri: str) -> tuple[str, bool]:
+        """Where `iri` can be looked up: a path on this server when it is ours, else the IRI itself."""
+        if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
+            return "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
+        if iri.startswith(self.base_iri):
+            return "/" + iri[len(self.base_iri):], True
+        return iri, False
+
+    def iri(self, path: str) -> str:
+        """The IRI a request path (without a suffix) stands for."""
+        return self.base_iri + path.lstrip("/")
+
+    # -- small look-ups ----------------------------------------------------------
+    def triples(self, iri: str) -> list[ox.Triple]:
+        """Every statement about `iri` in any graph, each once, in a stable order."""
+        subject = ox.NamedNode(iri)
+        seen = {quad.triple for quad in self.store.quads_for_pattern(subject, None, None, None)}
+        return sorted(seen, key=lambda t: (t.predicate.value, str(t.object)))
+
+    def graph_triples(self, graph_iri: str) -> list[ox.Triple]:
+        """Every statement in the named graph `graph_iri`."""
+        graph = ox.NamedNode(graph_iri)
+        return [quad.triple for quad in self.store.quads_for_pattern(None, None, None, graph)]
+
+    def is_graph(self, graph_iri: str) -> bool:
+        return ox.NamedNode(graph_iri) in set(self.store.named_graphs())
+
+    def _objects(self, iri: str, predicates: Iterable[ox.NamedNode]) -> list[ox.Literal]:
+        subject = ox.NamedNode(iri)
+        found: list[ox.Literal] = []
+        for predicate in predicates:
+            for quad in self.store.quads_for_pattern(subject, predicate, None, None):
+                if isinstance(quad.object, ox.Literal) and quad.object not in found:
+                    found.append(quad.object)
+        return found
+
+    def link(self, iri: str) -> Link:
+        """`iri` with its Japanese and English labels and its code, if the store has them."""
+        labels = self._objects(iri, _LABELS)
+        codes = self._objects(iri, [_CODE])
+        href, local = self.href(iri)
+        return Link(
+            iri=iri,
+            href=href,
+            label_ja=_in_language(labels, "ja"),
+            label_en=_in_language(labels, "en"),
+            code=codes[0].value if codes else None,
+            local=local,
+        )
+
+    def _value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Link | Text:
+        if isinstance(term, ox.NamedNode):
+            return self.link(term.value)
+        if isinstance(term, ox.Literal):
+            datatype = term.datatype.value
+            shown = None if datatype in (XSD + "string", RDF + "langString") else datatype
+            return Text(term.value, term.language, shown)
+        return Text(str(term))
+
+    def statements(self, triples: Iterable[ox.Triple], skip: Iterable[str] = ()) -> tuple[Statement, ...]:
+        """Triples grouped by predicate, predicates in IRI order."""
+        skipped = set(skip)
+        grouped: dict[str, list[Link | Text]] = {}
+        for triple in triples:
+            if triple.predicate.value in skipped:
+                continue
+            grouped.setdefault(triple.predicate.value, []).append(self._value(triple.object))
+        return tuple(Statement(self.link(p), tuple(values)) for p, values in sorted(grouped.items()))
+
+    # -- views --------------------------------------------------------------------
+    def resource(self, iri: str) -> ResourceView | None:
+        """The page of `iri`, or None when the store says nothing about it."""
+        triples = self.triples(iri)
+        if not triples:
+            return None
+        types = {t.object.value for t in triples if t.predicate == TYPE and isinstance(t.object, ox.NamedNode)}
+        level = next((self.link(c) for c in LEVELS if c in types), None)
+        level_names = self._objects(iri, [_LEVEL_NAME])
+        return ResourceView(
+            resource=self.link(iri),
+            level=level,
+            level_name=level_names[0].value if level_names else None,
+            breadcrumbs=tuple(reversed(self._ancestors(iri))),
+            children=self.children(iri),
+            links_out=self.statements((t for t in triples if t.predicate.value in LINKS_OUT)),
+            statements=self.statements(triples),
+            definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
+        )
+
+    def _ancestors(self, iri: str) -> list[Link]:
+        ancestors: list[Link] = []
+        seen = {iri}
+        current = ox.NamedNode(iri)
+        while len(ancestors) < 16:  # plans are a few levels deep; never loop on bad data
+            up = next(
+                (q.object for p in UPWARD for q in self.store.quads_for_pattern(current, p, None, None)
+                 if isinstance(q.object, ox.NamedNode)),
+                None,
+            )
+            if up is None or up.value in seen:
+                break
+            seen.add(up.value)
+            ancestors.append(self.link(up.value))
+            current = up
+        return ancestors
+
+    def children(self, iri: str) -> tuple[Link, ...]:
+        """The resources directly below `iri` (elements, top elements of a plan, plans of a city), in source order."""
+        solutions = self.store.query(
+            _CHILDREN, substitutions={ox.Variable("resource"): ox.NamedNode(iri)}, use_default_graph_as_union=True
+        )
+        children: list[Link] = []
+        for solution in solutions:
+            child = solution["child"]
+            if isinstance(child, ox.NamedNode) and all(c.iri != child.value for c in children):
+                children.append(self.link(child.value))
+        return tuple(children)
+
+    def count(self, class_iri: str) -> int:
+        solutions = self.store.query(
+            _COUNT, substitutions={ox.Variable("class"): ox.NamedNode(class_iri)}, use_default_graph_as_union=True
+        )
+        return next((int(s["n"].value) for s in solutions), 0)
+
+    def level_counts(self) -> tuple[LevelCount, ...]:
+        """How many basic goals, policies, measures and initiatives there are."""
+        return tuple(LevelCount(self.link(c), self.count(c)) for c in LEVELS[:4])
+
+    def instances(self, class_iri: str) -> tuple[Link, ...]:
+        """Up to 100 resources of a class (plans, municipalities)."""
+        solutions = self.store.query(
+            _INSTANCES, substitutions={ox.Variable("class"): ox.NamedNode(class_iri)}, use_default_graph_as_union=True
+        )
+        return tuple(self.link(s["item"].value) for s in solutions)
+
+    def ontology_terms(self) -> tuple[OntologyTerm, ...]:
+        """Each class, property and individual of the plan-kg ontology, with labels and definitions."""
+        kinds: dict[str, str] = {}
+        for solution in self.store.query(_ONTOLOGY_TERMS, use_default_graph_as_union=True):
+            kind = _TERM_KINDS.get(solution["kind"].value)
+            if kind and (solution["term"].value not in kinds or kind != "individual"):
+                kinds[solution["term"].value] = kind
+        terms = []
+        for iri, kind in kinds.items():
+            defs = tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS))
+            skip = [p.value for p in (*_LABELS, *_DEFINITIONS)] + [RDF + "type"]  # shown apart
+            terms.append(OntologyTerm(self.link(iri), kind, defs, self.statements(self.triples(iri), skip)))
+        order = {"class": 0, "property": 1, "individual": 2}
+        return tuple(sorted(terms, key=lambda t: (order[t.kind], t.term.iri)))
+
+    def ontology_triples(self) -> list[ox.Triple]:
+        """The ontology: its named graph when the build made one, else the statements about its terms."""
+        graph = self.graph_triples(str(iris.ontology_graph_iri(self.base_iri)))
+        if graph:
+            return graph
+        found: list[ox.Triple] = []
+        for term in [iris.ONTOLOGY_IRI, *(t.term.iri for t in self.ontology_terms())]:
+            found.extend(self.triples(term))
+        return found
+
+
+def _in_language(literals: list[ox.Literal], language: str) -> str | None:
+    for literal in literals:
+        if literal.language and literal.language.lower().split("-")[0] == language:
+            return literal.value
+    if language == "ja":  # a plain literal is the source's own (Japanese) text
+        return next((lit.value for lit in literals if not lit.language), None)
+    return None

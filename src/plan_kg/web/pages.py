@@ -1,0 +1,241 @@
+"""Request handlers: the home page, resource pages and documents, the ontology, downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from .. import __version__, formats, iris
+from ..config import Settings
+from ..errors import PlanKgError
+from ..formats import Format
+from ..named_queries import load_named_queries
+from . import negotiation
+from .describe import PKG, PREFIXES, Describer, Link
+
+#: Sent with every response of these routes. No inline script or style, nothing from other hosts.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_FORMAT_LABELS = {"html": "HTML", "turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
+_EXAMPLE = ("132292", "basic-plan-3", "1-3-2")
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """One representation of the page's resource, for <link rel=alternate> and the format list."""
+
+    href: str
+    media_type: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str
+    href: str
+    media_type: str
+    size: str
+
+
+def _secure(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+class Site:
+    """The pages and documents of one store, under one base IRI."""
+
+    def __init__(self, settings: Settings, store: ox.Store) -> None:
+        self.settings = settings
+        self.describer = Describer(store, settings.base_iri)
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("plan_kg.web", "templates"),
+            autoescape=True,  # every page is HTML; every literal and IRI is escaped
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals["version"] = __version__
+
+    @property
+    def yasgui_dir(self) -> Path:
+        return self.settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
+
+    def _page(self, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: object) -> Response:
+        context.setdefault("alternates", ())
+        html = self.templates.get_template(template).render(**context)
+        return _secure(HTMLResponse(html, status_code=status_code, headers=headers))
+
+    # -- the home page ------------------------------------------------------------
+    async def home(self, request: Request) -> Response:
+        try:
+            queries = load_named_queries(self.settings)
+        except PlanKgError:  # a broken query file must not take the home page down
+            queries = []
+        return self._page(
+            "home.html",
+            counts=self.describer.level_counts(),
+            plans=self.describer.instances(PKG + "Plan"),
+            downloads=self.downloads(),
+            queries=queries,
+            endpoint="/sparql",
+            yasgui=(self.yasgui_dir / "yasgui.min.js").is_file(),
+        )
+
+    def downloads(self) -> list[Download]:
+        """The built files in dist/ that have a format in the format table."""
+        dist = self.settings.dist_dir
+        if not dist.is_dir():
+            return []
+        found = []
+        for path in sorted(p for p in dist.rglob("*") if p.is_file()):
+            fmt = _file_format(path)
+            if fmt is not None:
+                relative = path.relative_to(dist).as_posix()
+                found.append(Download(relative, "/downloads/" + relative, fmt.media_type, _size(path.stat().st_size)))
+        return found
+
+    async def download(self, request: Request) -> Response:
+        dist = self.settings.dist_dir.resolve()
+        target = (dist / request.path_params["path"]).resolve()
+        fmt = _file_format(target)
+        if not target.is_relative_to(dist) or not target.is_file() or fmt is None:
+            return _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
+        return _secure(FileResponse(target, media_type=fmt.media_type))
+
+    async def named_query(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        for query in load_named_queries(self.settings):
+            if query.name == name:
+                return _secure(Response(query.text, media_type="application/sparql-query; charset=utf-8"))
+        return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: /\n", status_code=404))
+
+    # -- linked data --------------------------------------------------------------------
+    async def resource(self, request: Request) -> Response:
+        """/id/… : the municipality, plan or plan element with that IRI under the base."""
+        path, fmt = negotiation.split_suffix(request.url.path)
+        iri = self.describer.iri(path)
+        view = self.describer.resource(iri)
+        if view is None:
+            return self.not_found(iri, fmt)
+        if fmt is None:
+            return self.see_other(request, path)
+        if fmt.name == "html":
+            return self._page("resource.html", view=view, alternates=_alternates(path), headers=_link(path))
+        return self.rdf(self.describer.triples(iri), fmt, path)
+
+    async def graph(self, request: Request) -> Response:
+        """/graph/… : a named graph, as a summary page or all of its statements."""
+        path, fmt = negotiation.split_suffix(request.url.path)
+        iri = self.describer.iri(path)
+        if not self.describer.is_graph(iri):
+            return self.not_found(iri, fmt)
+        if fmt is None:
+            return self.see_other(request, path)
+        triples = self.describer.graph_triples(iri)
+        if fmt.name != "html":
+            return self.rdf(triples, fmt, path)
+        subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)})[:200]
+        return self._page(
+            "graph.html",
+            graph=self.describer.link(iri),
+            size=len(triples),
+            subjects=[self.describer.link(s) for s in subjects],
+            alternates=_alternates(path),
+            headers=_link(path),
+        )
+
+    async def ontology(self, request: Request) -> Response:
+        """/ontology : the vocabulary, documented in HTML or as RDF."""
+        path, fmt = negotiation.split_suffix(request.url.path)
+        if fmt is None:
+            return self.see_other(request, path)
+        if fmt.name != "html":
+            return self.rdf(self.describer.ontology_triples(), fmt, path)
+        terms = self.describer.ontology_terms()
+        by_kind = {kind: [t for t in terms if t.kind == kind] for kind in ("class", "property", "individual")}
+        return self._page(
+            "ontology.html",
+            ontology_iri=iris.ONTOLOGY_IRI,
+            sections=[("class", "クラス", "Classes"), ("property", "プロパティ", "Properties"), ("individual", "個体", "Individuals")],
+            terms_by_kind=by_kind,
+            alternates=_alternates(path),
+            headers=_link(path),
+        )
+
+    # -- responses shared by the handlers -------------------------------------------
+    def see_other(self, request: Request, path: str) -> Response:
+        """303 from a thing's IRI to the document about it that best fits the Accept header."""
+        fmt = negotiation.from_accept(request.headers.get("accept"))
+        headers = {"Vary": "Accept", **_link(path)}
+        if fmt is None:
+            offered = ", ".join(f.media_type for f in negotiation.OFFERED)
+            return _secure(PlainTextResponse(f"Not available in the type you asked for. Offered: {offered}\n", 406, headers=headers))
+        return _secure(RedirectResponse(f"{path}.{fmt.extension}", status_code=303, headers=headers))
+
+    def rdf(self, triples: list[ox.Triple], fmt: Format, path: str) -> Response:
+        prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
+        body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
+        return _secure(Response(body, media_type=fmt.media_type, headers=_link(path)))
+
+    def not_found(self, iri: str, fmt: Format | None) -> Response:
+        """404: a page that says what was looked for and where to go instead."""
+        if fmt is not None and fmt.name != "html":
+            message = f"This dataset says nothing about <{iri}>. See the home page, /, for what it holds.\n"
+            return _secure(PlainTextResponse(message, status_code=404))
+        return self._page(
+            "not_found.html",
+            status_code=404,
+            iri=iri,
+            nearest=self._nearest(iri),
+            example=self.describer.link(str(iris.item_iri(self.settings.base_iri, *_EXAMPLE))),
+            plans=self.describer.instances(PKG + "Plan"),
+        )
+
+    def _nearest(self, iri: str) -> Link | None:
+        """The closest known resource above `iri`: drop code parts ("1-3-9" -> "1-3"), then path segments."""
+        candidate = iri
+        while len(candidate) > len(self.settings.base_iri):
+            head, _, last = candidate.rpartition("/")
+            candidate = f"{head}/{last.rpartition('-')[0]}" if "-" in last else head
+            if self.describer.triples(candidate):
+                return self.describer.link(candidate)
+        return None
+
+
+def _alternates(path: str) -> tuple[Alternate, ...]:
+    return tuple(
+        Alternate(f"{path}.{fmt.extension}", fmt.media_type, _FORMAT_LABELS.get(fmt.name, fmt.name))
+        for fmt in negotiation.OFFERED
+    )
+
+
+def _link(path: str) -> dict[str, str]:
+    return {"Link": negotiation.alternates(path)}
+
+
+def _file_format(path: Path) -> Format | None:
+    try:
+        return formats.by_extension(path.suffix.lstrip("."))
+    except KeyError:
+        return None
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)

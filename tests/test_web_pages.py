@@ -1,0 +1,234 @@
+"""plan_kg.web: dereferencing IRIs (303 to documents), pages, ontology, downloads, security headers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from plan_kg.config import Settings
+from plan_kg.web import SECURITY_HEADERS, routes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "web-sample.trig"
+BASE = "https://w3id.org/plan-kg/"
+MEASURE = "/id/132292/basic-plan-3/1-3-2"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+def sample_store() -> ox.Store:
+    store = ox.Store()
+    store.load(path=str(FIXTURE), format=ox.RdfFormat.TRIG)
+    return store
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    dist = tmp_path / "dist"
+    (dist / "plans").mkdir(parents=True)
+    (dist / "plan-kg.nq").write_text("", encoding="utf-8")
+    (dist / "plans" / "132292-basic-plan-3.ttl").write_text("# turtle\n", encoding="utf-8")
+    (dist / "notes.txt").write_text("not a dataset format\n", encoding="utf-8")
+    return replace(Settings(), dist_dir=dist)
+
+
+@pytest.fixture
+def store() -> ox.Store:
+    return sample_store()
+
+
+@pytest.fixture
+def client(settings: Settings, store: ox.Store) -> TestClient:
+    return TestClient(Starlette(routes=routes(settings, store)), follow_redirects=False)
+
+
+@pytest.mark.parametrize(
+    ("accept", "suffix"),
+    [
+        (BROWSER_ACCEPT, "html"),
+        ("text/turtle", "ttl"),
+        ("application/ld+json", "jsonld"),
+        ("application/n-triples", "nt"),
+        ("application/rdf+xml", "rdf"),
+        ("text/turtle;q=0.5, application/ld+json", "jsonld"),
+        ("*/*", "html"),
+        (None, "html"),
+    ],
+)
+def test_an_iri_answers_303_to_the_document_the_client_prefers(client: TestClient, accept: str | None, suffix: str) -> None:
+    headers = {"Accept": accept} if accept else {}
+    response = client.get(MEASURE, headers=headers)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{MEASURE}.{suffix}"
+    assert response.headers["vary"] == "Accept"
+    assert f'<{MEASURE}.ttl>; rel="alternate"; type="text/turtle"' in response.headers["link"]
+
+
+def test_an_unacceptable_type_gets_406_naming_what_is_offered(client: TestClient) -> None:
+    response = client.get(MEASURE, headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.text
+
+
+@pytest.mark.parametrize(
+    ("suffix", "format_", "media_type"),
+    [
+        ("ttl", ox.RdfFormat.TURTLE, "text/turtle"),
+        ("jsonld", ox.RdfFormat.JSON_LD, "application/ld+json"),
+        ("nt", ox.RdfFormat.N_TRIPLES, "application/n-triples"),
+        ("rdf", ox.RdfFormat.RDF_XML, "application/rdf+xml"),
+    ],
+)
+def test_each_document_holds_the_statements_about_the_resource(
+    client: TestClient, store: ox.Store, suffix: str, format_: ox.RdfFormat, media_type: str
+) -> None:
+    response = client.get(f"{MEASURE}.{suffix}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert "rel=\"alternate\"" in response.headers["link"]
+    got = {quad.triple for quad in ox.parse(response.content, format=format_)}
+    subject = ox.NamedNode(BASE + MEASURE.lstrip("/"))
+    expected = {q.triple for q in store.quads_for_pattern(subject, None, None, None)}
+    assert got == expected
+
+
+def test_the_page_shows_label_code_level_breadcrumbs_children_and_links_out(client: TestClient) -> None:
+    response = client.get(f"{MEASURE}.html")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="ja">' in html
+    assert "持続可能な行財政運営" in html and ">1-3-2<" in html
+    assert "基本施策" in html and "Measure" in html  # level in both languages
+    crumbs = html[html.index('class="breadcrumbs"'):html.index("</nav>", html.index('class="breadcrumbs"'))]
+    assert crumbs.index("西東京市") < crumbs.index("基本計画") < crumbs.index("みんなでつくるまち") < crumbs.index("1-3<")
+    # children in source order (pkg:sequence), not in the order of the data
+    assert html.index("行財政改革の推進") < html.index("行政課題に対応しうる人材の確保と育成")
+    assert 'href="http://metadata.un.org/sdg/16.6"' in html and "有効で説明責任" in html
+    assert 'href="/id/132101/basic-plan-5/5-2-1"' in html
+    for suffix in ("ttl", "jsonld", "nt"):
+        assert f'href="{MEASURE}.{suffix}"' in html
+
+
+def test_a_planned_measure_without_a_name_says_so(client: TestClient) -> None:
+    html = client.get("/id/132292/basic-plan-3/1-3-3.html").text
+    assert "名称未定" in html and "no name yet" in html
+    assert "新設予定" in html  # pkg:Planned, by its label
+
+
+def test_the_plan_lists_its_basic_goals_and_the_city_its_plans(client: TestClient) -> None:
+    assert 'href="/id/132292/basic-plan-3/1"' in client.get("/id/132292/basic-plan-3.html").text
+    assert 'href="/id/132292/basic-plan-3"' in client.get("/id/132292.html").text
+
+
+def test_every_response_carries_a_strict_content_security_policy(client: TestClient) -> None:
+    for path in ("/", MEASURE, f"{MEASURE}.html", f"{MEASURE}.ttl", "/id/132292/nothing", "/ontology.html"):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert csp == SECURITY_HEADERS["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
+    for path in ("/", f"{MEASURE}.html", "/ontology.html", "/id/132292/nothing"):
+        html = client.get(path).text
+        assert "<script>" not in html and "<style" not in html and " style=" not in html and " onclick=" not in html
+
+
+def test_literals_and_iris_are_escaped(settings: Settings, store: ox.Store) -> None:
+    attack = "<script>alert(1)</script>"
+    measure = ox.NamedNode(BASE + MEASURE.lstrip("/"))
+    store.add(ox.Quad(measure, ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"), ox.Literal(attack, language="ja")))
+    store.add(ox.Quad(measure, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), ox.NamedNode("http://example.org/?a=1&b='onmouseover'")))
+    client = TestClient(Starlette(routes=routes(settings, store)))
+    html = client.get(f"{MEASURE}.html").text
+    assert attack not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "'onmouseover'" not in html and "?a=1&amp;b=&#39;onmouseover&#39;" in html
+
+
+def test_an_unknown_iri_gets_a_helpful_404(client: TestClient) -> None:
+    response = client.get("/id/132292/basic-plan-3/1-3-9", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404
+    assert "https://w3id.org/plan-kg/id/132292/basic-plan-3/1-3-9" in response.text
+    assert 'href="/id/132292/basic-plan-3/1-3"' in response.text  # the nearest resource above it
+    turtle = client.get("/id/132292/basic-plan-3/1-3-9.ttl")
+    assert turtle.status_code == 404 and turtle.headers["content-type"].startswith("text/plain")
+
+
+def test_a_configured_base_iri_is_served_at_the_same_paths(store: ox.Store) -> None:
+    moved = ox.Store()
+    for quad in store:
+        def rebase(term):  # noqa: ANN001, ANN202 - test helper
+            if isinstance(term, ox.NamedNode) and term.value.startswith(BASE + "id/"):
+                return ox.NamedNode("http://example.org/kg/" + term.value[len(BASE):])
+            return term
+        moved.add(ox.Quad(rebase(quad.subject), quad.predicate, rebase(quad.object), quad.graph_name))
+    client = TestClient(Starlette(routes=routes(Settings(base_iri="http://example.org/kg/"), moved)))
+    response = client.get(f"{MEASURE}.ttl")
+    assert response.status_code == 200 and "http://example.org/kg/id/132292/basic-plan-3/1-3-2" in response.text
+
+
+def test_named_graphs_are_dereferenceable(client: TestClient) -> None:
+    assert client.get("/graph/132292/basic-plan-3/inferred").headers["location"] == "/graph/132292/basic-plan-3/inferred.html"
+    page = client.get("/graph/132292/basic-plan-3/inferred.html")
+    assert page.status_code == 200 and "<strong>5</strong>" in page.text
+    data = client.get("/graph/132292/basic-plan-3/inferred.nt").text
+    assert len(list(ox.parse(data.encode(), format=ox.RdfFormat.N_TRIPLES))) == 5
+
+
+def test_the_ontology_is_documented_and_negotiated(client: TestClient) -> None:
+    assert client.get("/ontology", headers={"Accept": "text/turtle"}).headers["location"] == "/ontology.ttl"
+    page = client.get("/ontology.html").text
+    assert 'id="Measure"' in page and "基本施策" in page and "A measure under a policy." in page
+    assert page.index('id="Measure"') < page.index('id="parent"') < page.index('id="Planned"')  # classes, properties, individuals
+    turtle = client.get("/ontology.ttl")
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert "@prefix pkg:" in turtle.text
+    # a term's IRI is a fragment of the ontology's page
+    assert 'href="/ontology#Measure"' in client.get(f"{MEASURE}.html").text
+
+
+def test_the_home_page_shows_counts_downloads_and_named_queries(client: TestClient) -> None:
+    html = client.get("/").text
+    assert "西東京市" in html and "linked open data" in html
+    assert 'href="/downloads/plan-kg.nq"' in html and 'href="/downloads/plans/132292-basic-plan-3.ttl"' in html
+    assert "notes.txt" not in html
+    assert "hierarchy.rq" in html and "計画の体系" in html
+    assert 'data-endpoint="/sparql"' in html
+    assert '<form class="plain-query" method="get" action="/sparql">' in html  # works without JavaScript
+
+
+def test_downloads_are_served_with_the_format_tables_media_type(client: TestClient) -> None:
+    response = client.get("/downloads/plans/132292-basic-plan-3.ttl")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/turtle")
+    assert client.get("/downloads/notes.txt").status_code == 404
+    assert client.get("/downloads/../pyproject.toml").status_code == 404
+    assert client.get("/downloads/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+
+
+def test_named_queries_are_served_as_sparql(client: TestClient) -> None:
+    response = client.get("/queries/hierarchy.rq")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/sparql-query")
+    assert response.text.startswith("# title:")
+    assert client.get("/queries/no-such-query.rq").status_code == 404
+
+
+def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, settings: Settings) -> None:
+    built = settings.root / "node_modules" / "@zazuko" / "yasgui" / "build" / "yasgui.min.js"
+    if not built.is_file():
+        pytest.skip("@zazuko/yasgui is not installed: run `npm ci` at the repository root")
+    html = client.get("/").text
+    assert '<script src="/assets/yasgui/yasgui.min.js" defer></script>' in html
+    assert client.get("/assets/yasgui/yasgui.min.js").status_code == 200
+    assert client.get("/assets/site/home.js").status_code == 200
+    assert "http" not in "".join(line for line in html.splitlines() if "<script" in line or "stylesheet" in line)
+
+
+def test_json_ld_documents_are_json(client: TestClient) -> None:
+    document = json.loads(client.get(f"{MEASURE}.jsonld").text)
+    assert any(node.get("@id") == BASE + MEASURE.lstrip("/") for node in document)
