@@ -18,6 +18,10 @@ from ..errors import PlanKgError
 #: The file `plan-kg build` writes; the server reads nothing else.
 DUMP_NAME = "plan-kg.nq"
 _STAMP = "source.json"
+# The default graph is the union of the named graphs, written out once at load time rather
+# than asked for per query (use_default_graph_as_union): pyoxigraph lets that flag override
+# a query's own FROM, which the SPARQL dataset rules forbid.
+_UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 _DATA = "oxigraph"
 
 
@@ -32,7 +36,6 @@ class LoadedStore:
     path: Path  # the pyoxigraph directory, to open with Store.read_only
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
-    quads: int
 
 
 def load_store(dump: Path, store_dir: Path) -> LoadedStore:
@@ -53,12 +56,13 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
             writer.bulk_load(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)
         except SyntaxError as exc:
             raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
+        writer.update(_UNION_INTO_DEFAULT)
         writer.flush()
         del writer  # release the write lock before any read-only opener
         stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
-    return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=len(reader))
+    return LoadedStore(path=data_dir, source=dump, graphs=graphs)
 
 
 def _read_stamp(path: Path) -> object:

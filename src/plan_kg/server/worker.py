@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph
 
 from .. import formats
+from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -51,10 +52,8 @@ class QueryRejected(Exception):
 
 def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryResult:
     """Run `job` on `store` and serialise the result; QueryRejected if it cannot be answered."""
-    dataset: dict[str, object]
-    if job.default_graphs is None and job.named_graphs is None:
-        dataset = {"use_default_graph_as_union": True}
-    else:
+    dataset: dict[str, object] = {}  # the store's default graph already holds the union
+    if job.default_graphs is not None or job.named_graphs is not None:
         try:
             dataset = {
                 "default_graph": [pyoxigraph.NamedNode(g) for g in job.default_graphs or ()],
@@ -101,7 +100,9 @@ def worker_main(conn: Connection, store_path: str, max_rows: int) -> None:
 
 def _format(name: str | None, kind: str) -> formats.Format:
     if name is None:
-        raise QueryRejected(406, f"this query returns {kind}, and none of its formats is acceptable")
+        offered = RESULT_FORMATS if kind == "SPARQL results" else GRAPH_FORMATS
+        names = ", ".join(f"{f.name} ({f.media_type})" for f in offered)
+        raise QueryRejected(406, f"this query returns {kind}, offered as {names}; none of them is acceptable")
     return formats.by_name(name)
 
 

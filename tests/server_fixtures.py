@@ -1,0 +1,104 @@
+"""Helpers for the endpoint tests: a small N-Quads dump and the real server on a loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import uvicorn
+
+from plan_kg.config import Settings
+from plan_kg.server import create_app
+
+BASE = "https://w3id.org/plan-kg/"
+PLAN_GRAPH = BASE + "graph/132292/basic-plan-3"
+ONTOLOGY_GRAPH = BASE + "graph/ontology"
+
+#: A tiny plan: one city, a goal, two measures, across two named graphs.
+SAMPLE_NQUADS = f"""\
+<{BASE}id/132292> <http://www.w3.org/2000/01/rdf-schema#label> "西東京市"@ja <{PLAN_GRAPH}> .
+<{BASE}id/132292/basic-plan-3/1> <http://purl.org/dc/terms/isPartOf> <{BASE}id/132292> <{PLAN_GRAPH}> .
+<{BASE}id/132292/basic-plan-3/1> <http://www.w3.org/2000/01/rdf-schema#label> "基本目標1" <{PLAN_GRAPH}> .
+<{BASE}id/132292/basic-plan-3/1-1> <http://purl.org/dc/terms/isPartOf> <{BASE}id/132292/basic-plan-3/1> <{PLAN_GRAPH}> .
+<{BASE}id/132292/basic-plan-3/1-2> <http://purl.org/dc/terms/isPartOf> <{BASE}id/132292/basic-plan-3/1> <{PLAN_GRAPH}> .
+<{BASE}ontology#Measure> <http://www.w3.org/2000/01/rdf-schema#label> "Measure"@en <{ONTOLOGY_GRAPH}> .
+"""
+SAMPLE_QUADS = len(SAMPLE_NQUADS.splitlines())
+
+#: Never finishes on any data: a cross product of 30 patterns (every worker runs it until killed).
+RUNAWAY_QUERY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(30)) + "}"
+
+
+def write_dump(dist_dir: Path, nquads: str = SAMPLE_NQUADS) -> Path:
+    """Write `nquads` as `dist_dir/plan-kg.nq`, as `plan-kg build` would."""
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    path = dist_dir / "plan-kg.nq"
+    path.write_text(nquads, encoding="utf-8")
+    return path
+
+
+def sample_settings(tmp: Path, **overrides: object) -> Settings:
+    """Settings whose dist/ holds the sample dump, with server limits overridden."""
+    write_dump(tmp / "dist")
+    return replace(Settings(), root=tmp, dist_dir=tmp / "dist", **overrides)  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_server(settings: Settings, *, store_dir: Path | None = None) -> Iterator[str]:
+    """Serve `create_app(settings)` with uvicorn on a free loopback port; yields the /sparql URL."""
+    port = free_port()
+    app = create_app(settings, store_dir=store_dir)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/sparql"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class Listener:
+    """A loopback TCP port that records whether anything ever connects to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()

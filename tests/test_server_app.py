@@ -1,0 +1,290 @@
+"""plan_kg.server.app: the SPARQL 1.1 Protocol over the real server on loopback, with its limits."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph
+import pytest
+
+from server_fixtures import (
+    ONTOLOGY_GRAPH,
+    PLAN_GRAPH,
+    RUNAWAY_QUERY,
+    SAMPLE_QUADS,
+    Listener,
+    live_server,
+    sample_settings,
+)
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+COUNT = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = sample_settings(tmp_path_factory.mktemp("server"), max_result_rows=5, query_timeout_s=20)
+    with live_server(settings) as url:
+        yield url
+
+
+def count_quads(url: str) -> int:
+    response = httpx.get(url, params={"query": COUNT})
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_the_default_graph_is_the_union_and_named_graphs_stay_addressable(endpoint: str) -> None:
+    labels = httpx.get(endpoint, params={"query": "SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"})
+    assert {b["l"]["value"] for b in labels.json()["results"]["bindings"]} == {"西東京市", "基本目標1", "Measure"}
+    only = httpx.get(
+        endpoint,
+        params={"query": "SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }", "default-graph-uri": ONTOLOGY_GRAPH},
+    )
+    assert [b["l"]["value"] for b in only.json()["results"]["bindings"]] == ["Measure"]
+    graphs = httpx.get(endpoint, params={"query": "SELECT DISTINCT ?g { GRAPH ?g { ?s ?p ?o } }"})
+    assert {b["g"]["value"] for b in graphs.json()["results"]["bindings"]} == {PLAN_GRAPH, ONTOLOGY_GRAPH}
+
+
+def test_an_unknown_graph_is_empty_and_never_fetched(endpoint: str) -> None:
+    listener = Listener()
+    try:
+        remote = f"http://127.0.0.1:{listener.port}/x"
+        for params in (
+            {"query": "ASK { ?s ?p ?o }", "default-graph-uri": remote},
+            {"query": f"ASK FROM <{remote}> {{ ?s ?p ?o }}"},
+            {"query": f"ASK FROM NAMED <{remote}> {{ GRAPH ?g {{ ?s ?p ?o }} }}"},
+            {"query": f"ASK {{ GRAPH <{remote}> {{ ?s ?p ?o }} }}"},
+        ):
+            response = httpx.get(endpoint, params=params)
+            assert response.status_code == 200, response.text
+            assert response.json()["boolean"] is False
+    finally:
+        listener.close()
+    assert listener.connections == 0
+
+
+def test_service_is_refused_without_any_connection(endpoint: str) -> None:
+    listener = Listener()
+    try:
+        for query in (
+            f"SELECT * {{ SERVICE <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}",
+            f"SELECT * {{ ?a ?b ?c OPTIONAL {{ SERVICE SILENT <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }} }}",
+            f"PREFIX x: <http://127.0.0.1:{listener.port}/> ASK {{ FILTER EXISTS {{ sErViCe x:sparql {{ }} }} }}",
+            "SELECT * { SERVICE ?endpoint { ?s ?p ?o } }",
+        ):
+            response = httpx.post(endpoint, content=query, headers={"Content-Type": "application/sparql-query"})
+            assert response.status_code == 403, (query, response.text)
+            assert "SERVICE" in response.text
+    finally:
+        listener.close()
+    assert listener.connections == 0
+
+
+def test_an_allow_listed_service_is_queried(tmp_path: Path, endpoint: str) -> None:
+    settings = sample_settings(tmp_path, service_allow_list=(endpoint,))
+    with live_server(settings) as federating:
+        query = f"SELECT ?l {{ SERVICE <{endpoint}> {{ <https://w3id.org/plan-kg/id/132292> ?p ?l }} }}"
+        response = httpx.get(federating, params={"query": query})
+        assert response.status_code == 200, response.text
+        assert [b["l"]["value"] for b in response.json()["results"]["bindings"]] == ["西東京市"]
+        other = httpx.get(federating, params={"query": query.replace(endpoint, endpoint + "2")})
+        assert other.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("GET", {"params": {"update": "CLEAR ALL"}}),
+        ("POST", {"data": {"update": "CLEAR ALL"}}),
+        ("POST", {"content": "CLEAR ALL", "headers": {"Content-Type": "application/sparql-update"}}),
+        ("POST", {"content": "DROP ALL", "headers": {"Content-Type": "application/sparql-update; charset=utf-8"}}),
+        ("POST", {"content": "INSERT DATA { <a:s> <a:p> <a:o> }", "headers": {"Content-Type": "application/sparql-query"}}),
+        ("GET", {"params": {"query": "DELETE WHERE { ?s ?p ?o }"}}),
+        ("GET", {"params": {"query": "LOAD <http://127.0.0.1:9/x>"}}),
+        ("POST", {"data": {"query": "ASK {}", "update": "CLEAR ALL"}}),
+    ],
+)
+def test_updates_are_refused_and_change_nothing(endpoint: str, method: str, kwargs: dict) -> None:
+    response = httpx.request(method, endpoint, **kwargs)
+    assert 400 <= response.status_code < 500
+    assert response.text.strip()
+    assert count_quads(endpoint) == SAMPLE_QUADS
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        (None, "application/sparql-results+json"),
+        ("application/sparql-results+xml", "application/sparql-results+xml"),
+        ("text/csv", "text/csv"),
+        ("text/tab-separated-values", "text/tab-separated-values"),
+        ("text/csv;q=0.4, application/sparql-results+xml;q=0.9, */*;q=0.1", "application/sparql-results+xml"),
+        ("application/json", "application/sparql-results+json"),
+        ("text/html, application/xhtml+xml, */*;q=0.8", "application/sparql-results+json"),
+    ],
+)
+def test_select_results_are_negotiated(endpoint: str, accept: str | None, media_type: str) -> None:
+    headers = {"Accept": accept} if accept else {}
+    response = httpx.get(endpoint, params={"query": "SELECT ?s { ?s ?p ?o } LIMIT 2"}, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == media_type
+    assert "Accept" in response.headers["vary"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [
+        (None, pyoxigraph.RdfFormat.TURTLE),
+        ("application/n-triples", pyoxigraph.RdfFormat.N_TRIPLES),
+        ("application/ld+json", pyoxigraph.RdfFormat.JSON_LD),
+        ("application/rdf+xml", pyoxigraph.RdfFormat.RDF_XML),
+        ("application/rdf+xml;q=0.5, text/turtle;q=0.6", pyoxigraph.RdfFormat.TURTLE),
+    ],
+)
+def test_graph_results_are_negotiated_and_parse(endpoint: str, accept: str | None, fmt: pyoxigraph.RdfFormat) -> None:
+    headers = {"Accept": accept} if accept else {}
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % PLAN_GRAPH
+    response = httpx.get(endpoint, params={"query": query}, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == fmt.media_type
+    assert len(list(pyoxigraph.parse(response.content, format=fmt))) == 5
+
+
+def test_the_format_parameter_overrides_accept(endpoint: str) -> None:
+    response = httpx.get(
+        endpoint, params={"query": "SELECT ?s { ?s ?p ?o } LIMIT 1", "format": "csv"}, headers={"Accept": "application/json"}
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    graph = httpx.get(endpoint, params={"query": "DESCRIBE <https://w3id.org/plan-kg/id/132292>", "format": "ntriples"})
+    assert graph.headers["content-type"] == "application/n-triples"
+
+
+def test_nothing_acceptable_is_406(endpoint: str) -> None:
+    assert httpx.get(endpoint, params={"query": "ASK {}"}, headers={"Accept": "image/png"}).status_code == 406
+    construct = httpx.get(endpoint, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "text/csv"})
+    assert construct.status_code == 406
+    assert "turtle" in construct.text
+
+
+def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) -> None:
+    response = httpx.get(endpoint)
+    assert response.headers["content-type"].startswith("text/turtle")
+    triples = list(pyoxigraph.parse(response.content, format=pyoxigraph.RdfFormat.TURTLE))
+    objects = {(t.predicate.value, getattr(t.object, "value", None)) for t in triples}
+    assert (SD + "feature", SD + "UnionDefaultGraph") in objects
+    assert (SD + "name", PLAN_GRAPH) in objects and (SD + "name", ONTOLOGY_GRAPH) in objects
+    assert (SD + "resultFormat", "http://www.w3.org/ns/formats/SPARQL_Results_CSV") in objects
+    comment = next(t.object.value for t in triples if t.predicate.value.endswith("#comment") and "Read-only" in t.object.value)
+    assert "20 s" in comment and "5 rows" in comment
+    jsonld = httpx.get(endpoint, headers={"Accept": "application/ld+json"})
+    assert jsonld.headers["content-type"] == "application/ld+json"
+    json.loads(jsonld.content)
+
+
+def test_cors_allows_any_origin_without_credentials(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": "ASK {}"}, headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    preflight = httpx.options(
+        endpoint,
+        headers={
+            "Origin": "https://example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "access-control-allow-credentials" not in preflight.headers
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"params": {"query": "SELECT * { ?s ?p"}}, 400),
+        ({"params": [("query", "ASK {}"), ("query", "ASK {}")]}, 400),
+        ({"content": "ASK {}".encode("utf-16"), "headers": {"Content-Type": "application/sparql-query; charset=UTF-16"}}, 400),
+        ({"content": b"ASK { FILTER(\xff) }", "headers": {"Content-Type": "application/sparql-query"}}, 400),
+        ({"content": b"query=ASK%20%7B%7D%FF", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 400),
+        ({"content": "ASK {}", "headers": {"Content-Type": "text/plain"}}, 415),
+        ({"content": "ASK {}"}, 415),
+        ({"content": "ASK {}", "headers": {"Content-Type": "application/sparql-query"}, "params": {"query": "ASK {}"}}, 400),
+        ({"params": {"query": "ASK {}", "default-graph-uri": "not an iri"}}, 400),
+        ({"params": {"query": "ASK {}"}, "headers": {"Accept": "garbage;;;"}}, 400),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_a_reason(endpoint: str, kwargs: dict, status: int) -> None:
+    method = "POST" if "content" in kwargs else "GET"
+    response = httpx.request(method, endpoint, **kwargs)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    assert len(response.text.strip()) > 10
+
+
+def test_a_syntax_error_says_where(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert response.status_code == 400
+    assert "1:" in response.text
+
+
+def test_other_methods_are_refused(endpoint: str) -> None:
+    assert httpx.put(endpoint, params={"query": "ASK {}"}).status_code == 405
+    assert httpx.delete(endpoint).status_code == 405
+
+
+def test_results_over_the_row_limit_are_refused_with_the_limit(endpoint: str) -> None:
+    ok = httpx.get(endpoint, params={"query": "SELECT * { GRAPH ?g { ?s ?p ?o } } LIMIT 5", "format": "csv"})
+    assert ok.status_code == 200
+    assert len(list(csv.reader(io.StringIO(ok.text)))) == 6
+    for query in ("SELECT * { GRAPH ?g { ?s ?p ?o } }", "CONSTRUCT WHERE { ?s ?p ?o }"):
+        response = httpx.get(endpoint, params={"query": query})
+        assert response.status_code == 400
+        assert "5" in response.text and "limit" in response.text
+
+
+def test_the_body_size_is_limited(tmp_path: Path) -> None:
+    with live_server(sample_settings(tmp_path, max_body_bytes=100)) as url:
+        small = httpx.post(url, content="ASK {}", headers={"Content-Type": "application/sparql-query"})
+        assert small.status_code == 200
+        big = httpx.post(url, content="ASK {}" + " " * 200, headers={"Content-Type": "application/sparql-query"})
+        assert big.status_code == 413
+        assert "100 bytes" in big.text
+
+
+def test_a_runaway_query_is_stopped_and_others_are_still_answered(tmp_path: Path) -> None:
+    with live_server(sample_settings(tmp_path, query_timeout_s=3, query_workers=2)) as url:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
+            answered = []
+            while not runaway.done():
+                answered.append(httpx.get(url, params={"query": "ASK { ?s ?p ?o }"}, timeout=60).status_code)
+            stopped = runaway.result()
+        assert stopped.status_code == 503
+        assert "3 s" in stopped.text
+        assert answered and set(answered) == {200}
+        # The killed worker is replaced: the pool still answers on both workers.
+        assert httpx.get(url, params={"query": "ASK {}"}).status_code == 200
+        assert count_quads(url) == SAMPLE_QUADS
+
+
+def test_concurrent_queries_per_client_are_limited(tmp_path: Path) -> None:
+    settings = sample_settings(tmp_path, query_timeout_s=3, query_workers=1, max_concurrent_per_client=1)
+    with live_server(settings) as url:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
+            responses: list[httpx.Response] = []
+            while not runaway.done() and not any(r.status_code == 429 for r in responses):
+                responses.append(httpx.get(url, params={"query": "ASK {}"}, timeout=60))
+            assert runaway.result().status_code == 503
+        refused = [r for r in responses if r.status_code == 429]
+        assert refused, [r.status_code for r in responses]
+        assert refused[0].headers["retry-after"] == "1"
+        assert "1 queries running" in refused[0].text
+        assert httpx.get(url, params={"query": "ASK {}"}).status_code == 200
