@@ -1,0 +1,103 @@
+"""`plan-kg sdg …`: suggest SDGs for Japanese texts, write a review table for a plan, merge it, draw the chart.
+
+Register with `main.add_command(sdg)`. Each command parses options and calls one library function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ..errors import PlanKgError
+
+
+def _settings() -> Settings:
+    return Settings.load()
+
+
+@click.group(name="sdg")
+def sdg() -> None:
+    """SDG links: suggestions, review tables, coverage chart."""
+
+
+@sdg.command()
+def suggest() -> None:
+    """Read Japanese texts (one per line) on stdin; print one JSON object per line with suggested goals and targets."""
+    from .suggest import default_suggester
+
+    texts = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    try:
+        suggester = default_suggester(_settings().data_dir)
+    except PlanKgError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for suggestion in suggester.suggest(texts):
+        click.echo(json.dumps({
+            "text": suggestion.text,
+            "goals": [{"iri": s.iri, "score": s.score} for s in suggestion.goals],
+            "targets": [{"iri": s.iri, "score": s.score} for s in suggestion.targets],
+        }, ensure_ascii=False))
+
+
+@sdg.command()
+@click.option("--plan", "plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Plan folder (plan.toml + items.csv); default data/nishitokyo.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Review table to write (CSV); fill its 'accept' column, then run 'plan-kg sdg merge'.")
+@click.option("--links", "links_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Existing links table, to mark suggestions already linked; default data/sdg/links.csv.")
+def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
+    """Suggest SDG targets for every initiative of a plan and write them to a review table."""
+    from ..source import read_plan
+    from .review import review_rows, write_review
+    from .suggest import default_suggester
+    from .training import curated_targets, initiative_texts
+
+    settings = _settings()
+    links_csv = links_csv or settings.data_dir / "sdg" / "links.csv"
+    try:
+        plan = read_plan(plan_dir or settings.data_dir / "nishitokyo")
+        existing = frozenset((i, t) for i, targets in (curated_targets(links_csv) if links_csv.is_file() else {}).items()
+                             for t, _ in targets)
+        rows = review_rows(default_suggester(settings.data_dir), initiative_texts(plan), existing=existing)
+    except PlanKgError as exc:
+        raise click.ClickException(str(exc)) from exc
+    write_review(rows, out)
+    click.echo(f"{len(rows)} suggestions for {len({r.initiative for r in rows})} initiatives written to {out}")
+
+
+@sdg.command()
+@click.option("--review", "review_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Links table to extend; default data/sdg/links.csv.")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="Date of the review (YYYY-MM-DD), recorded on every added link.")
+@click.option("--method-version", default="1.0", show_default=True)
+def merge(review_csv: Path, links_csv: Path | None, date: dt.datetime, method_version: str) -> None:
+    """Add the accepted rows of a review table to the links table as curated links."""
+    from .review import merge_accepted
+
+    links_csv = links_csv or _settings().data_dir / "sdg" / "links.csv"
+    try:
+        result = merge_accepted(review_csv, links_csv, date=date.date(), method_version=method_version)
+    except PlanKgError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {result.added}, already present {result.already_present}, not accepted {result.rejected}")
+
+
+@sdg.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+def chart(out_dir: Path, links_csv: Path | None) -> None:
+    """Draw the coverage chart (initiatives per SDG goal) as PNG and SVG."""
+    from .chart import coverage_chart, goal_counts
+    from .training import curated_targets
+
+    links_csv = links_csv or _settings().data_dir / "sdg" / "links.csv"
+    links = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links_csv).items()}
+    files = coverage_chart(goal_counts(links), out_dir)
+    click.echo(f"{files.png}\n{files.svg}")
