@@ -125,11 +125,20 @@ def test_the_plan_lists_its_basic_goals_and_the_city_its_plans(client: TestClien
 
 
 def test_every_response_carries_a_strict_content_security_policy(client: TestClient) -> None:
-    for path in ("/", MEASURE, f"{MEASURE}.html", f"{MEASURE}.ttl", "/id/132292/nothing", "/ontology.html"):
+    for path in (MEASURE, f"{MEASURE}.html", f"{MEASURE}.ttl", "/id/132292/nothing", "/ontology.html", "/downloads/plan-kg.nq"):
         response = client.get(path)
         csp = response.headers["content-security-policy"]
         assert csp == SECURITY_HEADERS["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_the_query_editor_page_allows_only_the_result_tables_own_style(client: TestClient) -> None:
+    directives = dict(
+        part.strip().split(" ", 1) for part in client.get("/").headers["content-security-policy"].split(";")
+    )
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["style-src-elem"].startswith("'self' 'sha256-")  # one fixed <style> of YASR's table
+    assert "unsafe" not in str(directives)
 
 
 def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:

@@ -28,6 +28,14 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+#: The home page's query editor: YASR's result table adds one fixed <style> element (its column
+#: resizer). Allow exactly that element by its hash, and nothing else inline. A new YASGUI version
+#: that changes it shows up as a CSP error in tests/test_browser.py.
+YASR_RESIZER_STYLE = "'sha256-zCK2EVMoPc04mRF/g5CotUvxbJPWS+8V0b+s9ptqQIk='"
+EDITOR_SECURITY_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + f"; style-src-elem 'self' {YASR_RESIZER_STYLE}",
+}
 _FORMAT_LABELS = {"html": "HTML", "turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
 _EXAMPLE = ("132292", "basic-plan-3", "1-3-2")
 
@@ -49,8 +57,8 @@ class Download:
     size: str
 
 
-def _secure(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
+def _secure(response: Response, headers: dict[str, str] = SECURITY_HEADERS) -> Response:
+    response.headers.update(headers)
     return response
 
 
@@ -73,10 +81,17 @@ class Site:
     def yasgui_dir(self) -> Path:
         return self.settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
 
-    def _page(self, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: object) -> Response:
+    def _page(
+        self,
+        template: str,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        security: dict[str, str] = SECURITY_HEADERS,
+        **context: object,
+    ) -> Response:
         context.setdefault("alternates", ())
         html = self.templates.get_template(template).render(**context)
-        return _secure(HTMLResponse(html, status_code=status_code, headers=headers))
+        return _secure(HTMLResponse(html, status_code=status_code, headers=headers), security)
 
     # -- the home page ------------------------------------------------------------
     async def home(self, request: Request) -> Response:
@@ -84,14 +99,16 @@ class Site:
             queries = load_named_queries(self.settings)
         except PlanKgError:  # a broken query file must not take the home page down
             queries = []
+        yasgui = (self.yasgui_dir / "yasgui.min.js").is_file()
         return self._page(
             "home.html",
+            security=EDITOR_SECURITY_HEADERS if yasgui else SECURITY_HEADERS,
             counts=self.describer.level_counts(),
             plans=self.describer.instances(PKG + "Plan"),
             downloads=self.downloads(),
             queries=queries,
             endpoint="/sparql",
-            yasgui=(self.yasgui_dir / "yasgui.min.js").is_file(),
+            yasgui=yasgui,
         )
 
     def downloads(self) -> list[Download]:

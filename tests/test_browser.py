@@ -1,0 +1,172 @@
+"""End to end in a real browser: the server on loopback, Debian's Chromium driven by Playwright.
+
+Loads the home page, runs a named query in YASGUI and reads its rows, opens a resource page;
+on the way, checks that no page breaks its Content-Security-Policy or asks another host for anything.
+Screenshots go to $PLAN_KG_SCREENSHOTS when set (to look at them), else to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="needs Playwright for Python (pip install playwright)"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("plan_kg.server") is None or importlib.util.find_spec("plan_kg.build") is None,
+        reason="needs plan_kg.build and plan_kg.server (the pipeline and the endpoint)",
+    ),
+]
+
+_SERVE = """
+import sys
+from pathlib import Path
+from plan_kg.config import Settings
+from plan_kg.server.app import run_serve
+dist, store, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+run_serve(Settings(dist_dir=dist), host="127.0.0.1", port=port, store_dir=store)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app (plan_kg.server.create_app with these web routes) over a fresh build, on loopback."""
+    from plan_kg.build import build
+    from plan_kg.config import Settings
+
+    dist = tmp_path_factory.mktemp("dist")
+    build(Settings(), out_dir=dist)
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, str(dist), str(tmp_path_factory.mktemp("store")), str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                    pytest.fail(f"the server did not start:\n{output}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if process.stdout:
+            process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        profile = tmp_path_factory.mktemp("chromium-profile")
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900}, locale="ja-JP",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    directory = Path(os.environ.get("PLAN_KG_SCREENSHOTS") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+class Watch:
+    """What a page did that it should not: console errors (CSP violations among them), requests elsewhere."""
+
+    def __init__(self, page: object, origin: str) -> None:
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", lambda request: self._request(request.url, origin))
+
+    def _request(self, url: str, origin: str) -> None:
+        if not url.startswith((origin, "data:", "blob:")):
+            self.foreign.append(url)
+
+
+def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: object, shots: Path) -> None:
+    page = browser.new_page()
+    watch = Watch(page, server)
+    page.goto(server + "/")
+    assert "西東京市" in page.title()
+    levels = page.locator("section.levels tbody tr")
+    assert levels.count() == 4 and "109" in levels.nth(3).inner_text()
+
+    page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)  # YASGUI replaced the plain form
+    page.click('button.open-query[data-query="counts-per-level"]')
+    rows = page.locator("#yasgui .tabPanel.active .yasr table tbody tr")
+    rows.first.wait_for(timeout=20_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#yasgui .tabPanel.active .yasr table tbody tr').length === 4", timeout=20_000
+    )
+    table = page.locator("#yasgui .tabPanel.active .yasr table").inner_text()
+    for level, count in (("基本目標", "6"), ("施策", "15"), ("基本施策", "37"), ("目標の実現に向けた取組内容", "109")):
+        assert level in table and count in table
+    page.screenshot(path=str(shots / "home-query.png"), full_page=False)
+    page.locator("#yasgui").screenshot(path=str(shots / "yasgui.png"))
+    assert watch.errors == [], watch.errors
+    assert watch.foreign == [], watch.foreign
+    page.close()
+
+
+def test_open_a_resource_page_and_walk_up_the_breadcrumbs(server: str, browser: object, shots: Path) -> None:
+    page = browser.new_page()
+    watch = Watch(page, server)
+    response = page.goto(server + "/id/132292/basic-plan-3/1-3-2")
+    assert response is not None and response.url.endswith("/id/132292/basic-plan-3/1-3-2.html")  # after the 303
+    assert page.locator("h1 .code").inner_text() == "1-3-2"
+    assert page.locator("section.children li").count() == 5
+    page.screenshot(path=str(shots / "resource.png"), full_page=True)
+    page.locator("nav.breadcrumbs a", has_text="1-3").click()
+    page.wait_for_url("**/id/132292/basic-plan-3/1-3.html")
+    assert page.locator("section.children li").count() == 3  # 1-3-1, 1-3-2 and the planned 1-3-3
+    assert "名称未定" in page.locator("section.children").inner_text()
+    page.goto(server + "/ontology")
+    assert page.locator("section.term#Measure").count() == 1
+    page.screenshot(path=str(shots / "ontology.png"))
+    assert watch.errors == [], watch.errors
+    assert watch.foreign == [], watch.foreign
+    page.close()
