@@ -21,7 +21,11 @@ DCTERMS = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PKG = str(iris.PKG)
 
-PREFIXES = {"pkg": PKG, "skos": SKOS, "dcterms": DCTERMS, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD}
+PREFIXES = {
+    "pkg": PKG, "skos": SKOS, "dcterms": DCTERMS, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD,
+    "schema": "https://schema.org/", "prov": "http://www.w3.org/ns/prov#", "adms": "http://www.w3.org/ns/adms#",
+    "dcat": "http://www.w3.org/ns/dcat#", "sdg": str(iris.SDG),
+}
 
 TYPE = ox.NamedNode(RDF + "type")
 _LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label"))
@@ -84,6 +88,7 @@ class Link:
     label_en: str | None = None
     code: str | None = None
     local: bool = False  # served by this server
+    qname: str | None = None  # e.g. skos:broader, when a known prefix fits
 
     @property
     def name(self) -> str:
@@ -182,6 +187,7 @@ class Describer:
             label_en=_in_language(labels, "en"),
             code=codes[0].value if codes else None,
             local=local,
+            qname=qname(iri),
         )
 
     def _value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Link | Text:
@@ -293,6 +299,14 @@ class Describer:
         for term in [iris.ONTOLOGY_IRI, *(t.term.iri for t in self.ontology_terms())]:
             found.extend(self.triples(term))
         return found
+
+
+def qname(iri: str) -> str | None:
+    """`iri` as prefix:local with a prefix of PREFIXES, if one fits."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace) and "/" not in iri[len(namespace):]:
+            return f"{prefix}:{iri[len(namespace):]}"
+    return None
 
 
 def _in_language(literals: list[ox.Literal], language: str) -> str | None:
