@@ -20,8 +20,10 @@ GRAPH_FORMATS: tuple[Format, ...] = tuple(
     formats.by_name(name) for name in ("turtle", "ntriples", "jsonld", "rdfxml")
 )
 
-# Names clients put in ?format= / ?output= that are not our own short names.
-_CLIENT_NAMES = {"json-ld": "jsonld", "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples", "nt": "ntriples"}
+# Names clients put in ?format= / ?output= that are not our own short names (SPARQLWrapper
+# sends "xml" and "json" for both kinds of result, and "n3", which Turtle satisfies).
+_CLIENT_NAMES = {"json-ld": "jsonld", "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples"}
+_CLIENT_GRAPH_NAMES = {**_CLIENT_NAMES, "xml": "rdfxml", "json": "jsonld", "n3": "turtle"}
 
 
 class NegotiationError(ValueError):
@@ -37,7 +39,10 @@ class Negotiated:
 def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated:
     """The best result and graph format for `accept` (q-values honoured) or the `format=` override."""
     if format_param:
-        return Negotiated(_by_param(format_param, RESULT_FORMATS), _by_param(format_param, GRAPH_FORMATS))
+        return Negotiated(
+            _by_param(format_param, RESULT_FORMATS, _CLIENT_NAMES),
+            _by_param(format_param, GRAPH_FORMATS, _CLIENT_GRAPH_NAMES),
+        )
     return Negotiated(_best(accept, RESULT_FORMATS), _best(accept, GRAPH_FORMATS))
 
 
@@ -59,9 +64,9 @@ def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
     return next(fmt for fmt in candidates if match in fmt.media_types)
 
 
-def _by_param(value: str, candidates: tuple[Format, ...]) -> Format | None:
+def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str]) -> Format | None:
     value = value.strip().lower()
-    value = _CLIENT_NAMES.get(value, value)
+    value = aliases.get(value, value)
     for fmt in candidates:
         if value in (fmt.name, fmt.extension) or value in fmt.media_types:
             return fmt
