@@ -80,7 +80,7 @@ def test_examples_pull_suggestions_towards_curated_neighbours() -> None:
     reference = load_reference(DATA)
     plain = Suggester(reference, lexicon=LEXICON)
     voted = Suggester(reference, lexicon=LEXICON,
-                      examples=(Example(text="まち歩きイベントの開催", targets=(("8.9", 1.0),)),))
+                      examples=(Example(text="まち歩きの推進と案内", targets=(("8.9", 1.0),)),))
     index = [t.code for t in reference.targets].index("8.9")
     assert voted.target_scores("まち歩きの推進")[index] > plain.target_scores("まち歩きの推進")[index]
 

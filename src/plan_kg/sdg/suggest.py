@@ -55,7 +55,8 @@ class SuggesterConfig:
     lexicon_weight: int = 2  # a lexicon word counts as this many occurrences in the target document
     phrase_bonus: float = 1.0
     knn_k: int = 5
-    knn_weight: float = 0.5  # share of the kNN vote in the final score when examples are given
+    knn_weight: float = 0.4  # share of the kNN vote in the final score when examples are given
+    knn_min_similarity: float = 0.35  # neighbours less similar than this (cosine) do not vote
     saturation: float = 6.0  # raw score r -> r / (r + saturation)
     target_threshold: float = 0.3
     goal_threshold: float = 0.3
@@ -153,7 +154,7 @@ class Suggester:
         query = self._vector(text)
         sims = sorted(((sum(w * vec.get(t, 0.0) for t, w in query.items()), i)
                        for i, vec in enumerate(self._example_vectors)), key=lambda s: (-s[0], s[1]))
-        neighbours = [(s, i) for s, i in sims[: self.config.knn_k] if s > 0]
+        neighbours = [(s, i) for s, i in sims[: self.config.knn_k] if s > max(self.config.knn_min_similarity, 0.0)]
         total = sum(s for s, _ in neighbours)
         votes: Counter[str] = Counter()
         for sim, i in neighbours:
