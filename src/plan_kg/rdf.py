@@ -64,6 +64,10 @@ def plan_graph(plan: PlanSource, *, base: str, identifier: URIRef | None = None)
         g.add((p, SKOS.prefLabel, Literal(text, lang=lang)))
     g.add((p, PKG.status, PKG[meta.status]))
     g.add((p, PKG.completeness, PKG[meta.completeness]))
+    if meta.completeness_note:
+        g.add((p, PKG.completenessNote, Literal(meta.completeness_note, lang="en")))
+    if meta.completeness_note_ja:
+        g.add((p, PKG.completenessNote, Literal(meta.completeness_note_ja, lang="ja")))
     g.add((p, SCHEMA.startDate, Literal(meta.period_start)))
     g.add((p, SCHEMA.endDate, Literal(meta.period_end)))
     g.add((p, DCTERMS.issued, Literal(meta.issued)))
@@ -86,8 +90,8 @@ def plan_graph(plan: PlanSource, *, base: str, identifier: URIRef | None = None)
             g.add((e, PKG.parent, item_iri(base, muni.code, meta.plan_id, item.parent)))
         if item.label:
             g.add((e, SKOS.prefLabel, Literal(item.label, lang="ja")))
-        else:
-            g.add((e, PKG.status, PKG.Planned))  # a code without a name: still to be created
+        if item.planned:
+            g.add((e, PKG.status, PKG.Planned))
         if item.field:
             g.add((e, PKG.field, Literal(item.field, lang="ja")))
         if item.notes:

@@ -21,7 +21,9 @@ from .iris import is_item_code
 from .normalize import clean_cell, normalize_code
 
 REQUIRED_COLUMNS = ("code", "level", "label", "parent", "notes")
-OPTIONAL_COLUMNS = ("field",)
+OPTIONAL_COLUMNS = ("field", "status")
+#: Values of the optional status column that mark an element still to be created (新設予定).
+PLANNED = ("planned", "新設予定")
 LEVEL_CLASSES = ("BasicGoal", "Policy", "Measure", "Initiative", "PlanElement")
 STATUSES = ("InterimDraft", "Draft", "Adopted")
 COMPLETENESS = ("Complete", "Partial")
@@ -38,6 +40,7 @@ class PlanItem:
     parent: str | None  # parent's code; None for a top-level element
     field: str  # the basic goal's field (分野), "" elsewhere
     notes: str
+    planned: bool  # status column says 新設予定 / planned: may lack a name
     sequence: int  # 1-based position in the table
     row: int  # line number in the file, for messages
 
@@ -67,6 +70,8 @@ class PlanMetadata:
     hierarchical_codes: bool
     levels: tuple[tuple[str, str], ...]  # (level name, class local name)
     municipality: Municipality
+    completeness_note: str = ""  # what a partial plan lacks (English); required when Partial
+    completeness_note_ja: str = ""  # the same in Japanese (optional)
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,13 @@ def decode_table(data: bytes, path: Path) -> str:
         raise SourceError(path, "the file is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS")
     else:
         encodings = ("utf-8", "cp932")
+    failures = []
     for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            last = exc
+            failures.append(exc)
+    last = max(failures, key=lambda exc: exc.start)  # the encoding that read furthest is the likely one
     line = data[: last.start].count(b"\n") + 1
     raise SourceError(
         path,
@@ -155,12 +162,16 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
         if level not in levels:
             raise SourceError(path, f"unknown level '{level}'; use one of: {', '.join(levels)} "
                               "(or add it to [levels] in plan.toml)", line_no, "level")
+        status = cell("status")
+        if status and status.lower() not in PLANNED:
+            raise SourceError(path, f"unknown status '{status}'; leave it empty or write {' or '.join(PLANNED)}",
+                              line_no, "status")
         parent = normalize_code(cell("parent")) or None
         if parent is not None and not is_item_code(parent):
             raise SourceError(path, f"parent '{cell('parent')}' is not a code such as 1-3", line_no, "parent")
         items.append(PlanItem(code=code, level=level, level_class=levels[level], label=cell("label"),
                               parent=parent, field=cell("field"), notes=cell("notes"),
-                              sequence=len(items) + 1, row=line_no))
+                              planned=bool(status), sequence=len(items) + 1, row=line_no))
     if not items:
         raise SourceError(path, "has a header but no rows")
     for item in items:
@@ -233,7 +244,18 @@ def read_metadata(path: Path) -> PlanMetadata:
         source=str(_require(table, "source", path, str)), source_note=str(table.get("source_note", "")),
         license=str(_require(table, "license", path, str)),
         hierarchical_codes=bool(table.get("hierarchical_codes", False)),
-        levels=tuple((str(k), str(v)) for k, v in levels.items()), municipality=municipality)
+        levels=tuple((str(k), str(v)) for k, v in levels.items()), municipality=municipality,
+        completeness_note=_completeness_note(table, path, str(completeness)),
+        completeness_note_ja=str(table.get("completeness_note_ja", "")))
+
+
+def _completeness_note(table: dict, path: Path, completeness: str) -> str:
+    """The note on what a partial plan lacks; a partial plan must have one."""
+    note = str(table.get("completeness_note", "")).strip()
+    if completeness == "Partial" and not note:
+        raise SourceError(path, "completeness is 'Partial' but 'completeness_note' is missing; "
+                          "say what of the source's structure is not captured")
+    return note
 
 
 def read_plan(folder: Path) -> PlanSource:

@@ -1,0 +1,29 @@
+"""Shared fixtures: a build of the bundled data into a temporary folder, made once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from plan_kg.build import BuildResult, build
+from plan_kg.config import PROJECT_ROOT, Settings
+
+NISHITOKYO = PROJECT_ROOT / "data" / "nishitokyo"
+SEED = Settings().shared_dir / "seeds" / "000_5f0c79b4daf8dc9a.txt"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The bundled data built once into a temporary dist/ (the repo's dist/ is not touched)."""
+    out = tmp_path_factory.mktemp("build") / "dist"
+    return build(Settings.load(dist_dir=out), out_dir=out)
+
+
+@pytest.fixture()
+def plan_copy(tmp_path: Path) -> Settings:
+    """Settings over a private copy of the Nishitokyo plan, free to corrupt."""
+    data = tmp_path / "data"
+    shutil.copytree(NISHITOKYO, data / "nishitokyo")
+    return Settings.load(data_dir=data, dist_dir=tmp_path / "dist")

@@ -1,0 +1,46 @@
+"""The command line as a user meets it: a subprocess, exit codes, readable errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from plan_kg.cli import main
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plan_kg", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_every_command_has_help():
+    assert run("--help").returncode == 0
+    for name in main.commands:
+        result = run(name, "--help")
+        assert result.returncode == 0, name
+        assert "Usage:" in result.stdout
+
+
+def test_build_then_validate(plan_copy):
+    common = ["--data", str(plan_copy.data_dir), "--out", str(plan_copy.dist_dir)]
+    result = run(*common, "build")
+    assert result.returncode == 0, result.stderr
+    assert "BasicGoal 6, Initiative 109, Measure 37" in result.stdout
+    assert "1 warning(s)" in result.stdout
+    assert (plan_copy.dist_dir / "plan-kg.trig").exists()
+    assert run(*common, "validate").returncode == 0
+
+
+@pytest.mark.parametrize(("old", "new", "code", "words"), [
+    ("1-1-1,基本施策,市民主体のまちづくりの推進,1-1", "1-1-1,基本施策,市民主体のまちづくりの推進,1", 1,
+     "A measure's parent is exactly one policy."),
+    ("1-1-1-2,目標", "1-1-1-1,目標", 2, "row 6, column 'code': code 1-1-1-1 is used again (first on row 5)"),
+])
+def test_validate_exit_codes_and_messages(plan_copy, old, new, code, words):
+    items = plan_copy.data_dir / "nishitokyo" / "items.csv"
+    items.write_text(items.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    result = run("--data", str(plan_copy.data_dir), "--out", str(plan_copy.dist_dir), "validate")
+    assert result.returncode == code
+    assert words in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

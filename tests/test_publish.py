@@ -1,0 +1,108 @@
+"""Every published file parses with a second, independent implementation into the same graph."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from pyld import jsonld
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+
+from plan_kg.formats import by_extension
+
+PLAN_FILES = "plans/132292-basic-plan-3"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def to_rdflib(term):
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD_STRING:  # RDF 1.1: a simple literal is an xsd:string
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def oxigraph_graph(path: Path) -> Graph:
+    fmt = ox.RdfFormat.from_extension(path.suffix[1:])
+    graph = Graph()
+    for quad in ox.parse(path=str(path), format=fmt):
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
+
+
+@pytest.mark.parametrize("name", [f"{PLAN_FILES}.ttl", "plan-kg.nt", "ontology.ttl"])
+def test_graph_files_round_trip_through_oxigraph(built, name):
+    path = built.out_dir / name
+    reference = Graph().parse(path, format=by_extension(path.suffix[1:]).rdflib)
+    assert len(reference) > 100
+    assert isomorphic(oxigraph_graph(path), reference)
+
+
+@pytest.mark.parametrize("name", ["plan-kg.trig", "plan-kg.nq"])
+def test_dataset_files_round_trip_through_oxigraph(built, name):
+    path = built.out_dir / name
+    reference = Dataset()
+    reference.parse(path, format=by_extension(path.suffix[1:]).rdflib)
+    fmt = ox.RdfFormat.from_extension(path.suffix[1:])
+    quads = list(ox.parse(path=str(path), format=fmt))
+    names = {q.graph_name.value for q in quads}
+    assert {str(g.identifier) for g in reference.graphs() if len(g)} == names
+    for graph_name in names:
+        ours = Graph()
+        for q in quads:
+            if q.graph_name.value == graph_name:
+                ours.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        assert isomorphic(ours, reference.graph(URIRef(graph_name))), graph_name
+
+
+def test_trig_and_nquads_hold_the_same_dataset(built):
+    a, b = Dataset(), Dataset()
+    a.parse(built.out_dir / "plan-kg.trig", format="trig")
+    b.parse(built.out_dir / "plan-kg.nq", format="nquads")
+    assert sorted(str(g.identifier) for g in a.graphs() if len(g)) == sorted(str(g.identifier) for g in b.graphs() if len(g))
+    for graph in a.graphs():
+        if len(graph):
+            assert isomorphic(graph, b.graph(graph.identifier)), graph.identifier
+
+
+def test_jsonld_round_trips_through_pyld(built):
+    out = built.out_dir
+
+    def loader(url, options=None):
+        assert url.endswith("context.jsonld"), url  # only the published context, never the web
+        return {"contextUrl": None, "documentUrl": url, "document": json.loads((out / "context.jsonld").read_text())}
+
+    document = json.loads((out / f"{PLAN_FILES}.jsonld").read_text(encoding="utf-8"))
+    assert document["@context"] == "context.jsonld"
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": loader,
+                                      "base": (out / f"{PLAN_FILES}.jsonld").as_uri()})
+    ours = Graph().parse(data=nquads, format="nquads")
+    reference = Graph().parse(out / f"{PLAN_FILES}.ttl")
+    assert isomorphic(ours, reference)
+
+
+def test_jsonld_is_compact_and_readable(built):
+    document = json.loads((built.out_dir / f"{PLAN_FILES}.jsonld").read_text(encoding="utf-8"))
+    node = next(n for n in document["@graph"] if n["@id"].endswith("/1-1-1-1"))
+    assert node["label"] == {"ja": "地域コミュニティの強化"}
+    assert node["code"] == "1-1-1-1"
+    assert "地域コミュニティ" in (built.out_dir / f"{PLAN_FILES}.jsonld").read_text(encoding="utf-8")  # not \\u-escaped
+
+
+def test_csv_opens_in_excel(built):
+    data = (built.out_dir / f"{PLAN_FILES}.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" in data
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert len(rows) == 6 + 15 + 37 + 109
+    assert rows[3]["code"] == "1-1-1-1" and rows[3]["label_ja"] == "地域コミュニティの強化"
+    assert rows[3]["path"] == "1 > 1-1 > 1-1-1"

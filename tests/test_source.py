@@ -1,0 +1,114 @@
+"""The reader accepts what city offices send and names file, row and column for what it can't use."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from plan_kg.errors import SourceError
+from plan_kg.source import read_items, read_metadata, read_plan
+
+from conftest import NISHITOKYO
+
+LEVELS = dict(read_metadata(NISHITOKYO / "plan.toml").levels)
+HEADER = "code,level,label,parent,field,notes\n"
+GOOD = HEADER + "1,基本目標,みんなでつくるまち,,協働・行財政,\n1-1,施策,一人ひとりが力を発揮できるまちを実現するために,1,,\n"
+
+
+def write(tmp_path: Path, text: str | bytes, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "items.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def test_bundled_plan_has_the_seed_structure():
+    plan = read_plan(NISHITOKYO)
+    counts = Counter(item.level_class for item in plan.items)
+    assert counts == {"BasicGoal": 6, "Policy": 15, "Measure": 37, "Initiative": 109}
+    assert plan.metadata.municipality.code == "132292"
+    planned = [item for item in plan.items if not item.label]
+    assert [item.code for item in planned] == ["1-3-3"]
+    assert "デジタル田園都市国家構想" in planned[0].notes
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932", "shift_jis"])
+def test_encodings_offices_send(tmp_path, encoding):
+    items = read_items(write(tmp_path, GOOD, encoding), LEVELS)
+    assert [i.label for i in items] == ["みんなでつくるまち", "一人ひとりが力を発揮できるまちを実現するために"]
+
+
+def test_full_width_codes_and_stray_spaces(tmp_path):
+    text = HEADER + " １ ,基本目標, みんなでつくるまち\u3000,,協働・行財政,\n１－１,施策 ,一人ひとり,１,,\n"
+    items = read_items(write(tmp_path, text), LEVELS)
+    assert [(i.code, i.parent, i.label, i.level) for i in items] == [
+        ("1", None, "みんなでつくるまち", "基本目標"), ("1-1", "1", "一人ひとり", "施策")]
+
+
+def test_crlf_and_blank_lines(tmp_path):
+    items = read_items(write(tmp_path, GOOD.replace("\n", "\r\n") + "\r\n,,,,,\r\n"), LEVELS)
+    assert len(items) == 2
+
+
+@pytest.mark.parametrize(("text", "row", "column", "words"), [
+    (HEADER + "1,基本目標,a,,f,\n1,施策,b,1,,\n", 3, "code", "used again (first on row 2)"),
+    (HEADER + "1,基本目標,a,,f,\n1-1,施策,b,9,,\n", 3, "parent", "parent 9 is not a code in this table"),
+    (HEADER + "1,基本目標,a,,f,\n1-1,分野,b,1,,\n", 3, "level", "unknown level '分野'"),
+    (HEADER + "1,基本目標,a,,f,\n,施策,b,1,,\n", 3, "code", "the code is empty"),
+    (HEADER + "1,基本目標,a,,f,\n1.1,施策,b,1,,\n", 3, "code", "is not of the form 1-3-2"),
+    (HEADER + "1,基本目標,a,1-1,f,\n1-1,施策,b,1,,\n", 2, "parent", "cycle"),
+    (HEADER + "1,基本目標,a,,f,,extra\n", 2, None, "quote cells that contain commas"),
+    ("code,level,label\n1,基本目標,a\n", 1, None, "missing column(s) parent, notes"),
+])
+def test_bad_rows_name_row_and_column(tmp_path, text, row, column, words):
+    with pytest.raises(SourceError) as info:
+        read_items(write(tmp_path, text), LEVELS)
+    error = info.value
+    assert (error.row, error.column) == (row, column)
+    assert words in str(error)
+    assert "items.csv" in str(error)
+
+
+def test_utf16_is_refused_with_advice(tmp_path):
+    with pytest.raises(SourceError, match="UTF-16; save it as UTF-8"):
+        read_items(write(tmp_path, GOOD, "utf-16"), LEVELS)
+
+
+def test_undecodable_bytes_name_the_line(tmp_path):
+    data = GOOD.encode("utf-8") + b"2,\x82\xff\xfe,x,,,\n"
+    with pytest.raises(SourceError) as info:
+        read_items(write(tmp_path, data), LEVELS)
+    assert info.value.row == 4
+    assert "UTF-8 or Shift_JIS" in str(info.value)
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(SourceError, match="empty"):
+        read_items(write(tmp_path, ""), LEVELS)
+
+
+def test_metadata_errors_say_what_to_fix(tmp_path):
+    text = (NISHITOKYO / "plan.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.toml"
+    bad.write_text(text.replace('code = "132292"', 'code = "132291"'), encoding="utf-8")
+    with pytest.raises(SourceError, match="did you mean 132292"):
+        read_metadata(bad)
+    bad.write_text(text.replace('status = "InterimDraft"', 'status = "Final"'), encoding="utf-8")
+    with pytest.raises(SourceError, match="status 'Final' is not one of"):
+        read_metadata(bad)
+    bad.write_text(text.replace("period_end = 2034-03-31", "period_end = 2020-03-31"), encoding="utf-8")
+    with pytest.raises(SourceError, match="before period_start"):
+        read_metadata(bad)
+    bad.write_text(text + "\n[[broken", encoding="utf-8")
+    with pytest.raises(SourceError, match="not valid TOML"):
+        read_metadata(bad)
+
+
+def test_status_column_marks_planned_items(tmp_path):
+    text = "code,level,label,parent,status,notes\n1,基本目標,a,,,\n1-1,施策,,1,新設予定,名称未定\n"
+    items = read_items(write(tmp_path, text), LEVELS)
+    assert [(i.code, i.planned, i.label) for i in items] == [("1", False, "a"), ("1-1", True, "")]
+    with pytest.raises(SourceError) as info:
+        read_items(write(tmp_path, text.replace("新設予定", "済")), LEVELS)
+    assert (info.value.row, info.value.column) == (3, "status")
