@@ -1,0 +1,26 @@
+# The two commands of the README. Each does all of its own set-up on a fresh machine
+# (Python 3.11+ with pip, Node.js with npm; Debian packages are installed as root).
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup setup-test
+
+## Build the knowledge graph and serve it (SPARQL endpoint, pages, downloads) on the embedded store.
+run: setup
+	$(PYTHON) -m plan_kg serve --host $(HOST) --port $(PORT)
+
+## Run the whole test suite: unit, end-to-end with real clients, W3C tests, headless Chromium.
+test: setup-test
+	$(PYTHON) -m pytest
+
+setup:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e .
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup-test: setup
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
