@@ -17,6 +17,7 @@ from pathlib import Path
 from rdflib import RDF, Graph, URIRef
 
 from .config import Settings
+from .dcat import write_metadata
 from .errors import BuildError
 from .iris import PKG, inferred_graph_iri, ontology_graph_iri, plan_graph_iri, plan_iri
 from .publish import CONTEXT_FILE, json_ld_context, plan_table, write_dataset, write_jsonld, write_turtle
@@ -153,6 +154,8 @@ def _write_all(settings: Settings, out: Path, graphs: list[Graph], built: list, 
         iri = plan_iri(settings.base_iri, plan.metadata.municipality.code, plan.metadata.plan_id)
         stem.with_suffix(".csv").write_bytes(plan_table(merged, URIRef(iri)))
         files += [stem.with_suffix(s) for s in (".ttl", ".jsonld", ".csv")]
+    # Last, as it describes the files above (their byte sizes): DCAT catalog, VoID, ontology docs.
+    files += write_metadata(settings, out, plans=[plan for plan, _, _ in built], graphs=graphs, ontology=ontology)
     return files
 
 

@@ -1,0 +1,124 @@
+"""Ontology documentation in HTML: pyLODE's OntPub page of ontology/*.ttl, plus a summary of the shapes.
+
+Written to dist/ontology.html at build; the web side serves it where the ontology IRI
+dereferences (/ontology, HTML). pyLODE is optional: without it the build writes no
+ontology.html and says nothing (the web side falls back to its own term list).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import sys
+import types
+from pathlib import Path
+
+from rdflib import OWL, RDF, SKOS, Graph, Namespace, URIRef
+
+from ..iris import ONTOLOGY_IRI
+from rdflib.namespace import RDFS
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+
+
+def pylode_available() -> bool:
+    try:
+        importlib.metadata.version("pylode")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _import_ontpub() -> type:
+    # pyLODE 3.4.1's wheel reads its version from a pyproject.toml it does not ship;
+    # give it the installed version instead, before its first import.
+    if "pylode.version" not in sys.modules:
+        shim = types.ModuleType("pylode.version")
+        shim.__version__ = importlib.metadata.version("pylode")  # type: ignore[attr-defined]
+        sys.modules["pylode.version"] = shim
+    from pylode import OntPub
+
+    return OntPub
+
+
+def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
+    """The documentation page: pyLODE's rendering of every ontology module, then the shapes."""
+    ontology = Graph()
+    for path in sorted(ontology_dir.glob("*.ttl")):
+        ontology.parse(path, format="turtle")
+    # pyLODE documents one owl:Ontology and picks any when there are several: keep the main
+    # one and fold the modules (e.g. the SDG module) into it.
+    # It also merges every skos:ConceptScheme's title into the ontology's, so the schemes the
+    # ontology declares (plan status, completeness …) are listed by the web side's term list instead.
+    for module in set(ontology.subjects(RDF.type, OWL.Ontology)) - {URIRef(ONTOLOGY_IRI)}:
+        ontology.remove((module, None, None))
+    ontology.remove((None, RDF.type, SKOS.ConceptScheme))
+    OntPub = _import_ontpub()
+    page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
+    summary = shapes_summary(Graph().parse(shapes_path, format="turtle"))
+    return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
+
+
+def _name(g: Graph, term: object) -> str:
+    text = str(term)
+    for prefix, namespace in g.namespaces():
+        if prefix and text.startswith(str(namespace)):
+            return f"{prefix}:{text[len(namespace):]}"
+    return text
+
+
+def _path(shapes: Graph, path: object) -> str:
+    inverse = shapes.value(path, SH.inversePath)  # type: ignore[arg-type]
+    if inverse is not None:
+        return "^" + _name(shapes, inverse)
+    return _name(shapes, path)
+
+
+def shapes_summary(shapes: Graph) -> str:
+    """An HTML section listing each node shape: its target, and per property path the constraints."""
+    rows = []
+    for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
+        targets = [_name(shapes, t) for t in shapes.objects(shape, SH.targetClass)]
+        targets += [_name(shapes, t) for t in shapes.objects(shape, SH.targetNode)]
+        targets += [f"subjects of {_name(shapes, t)}" for t in shapes.objects(shape, SH.targetSubjectsOf)]
+        targets += [f"objects of {_name(shapes, t)}" for t in shapes.objects(shape, SH.targetObjectsOf)]
+        props = []
+        for prop in shapes.objects(shape, SH.property):
+            path = shapes.value(prop, SH.path)
+            if path is None:
+                continue
+            facts = []
+            low, high = shapes.value(prop, SH.minCount), shapes.value(prop, SH.maxCount)
+            if low is not None or high is not None:
+                facts.append(f"{low if low is not None else 0}..{high if high is not None else '*'}")
+            for key in (SH["class"], SH.datatype, SH.nodeKind, SH.node, SH.hasValue, SH.pattern):
+                for value in shapes.objects(prop, key):
+                    facts.append(f"{key.split('#')[1]} {_name(shapes, value)}")
+            severity = _SEVERITY.get(shapes.value(prop, SH.severity) or shapes.value(shape, SH.severity), "Violation")
+            message = next((str(m) for m in shapes.objects(prop, SH.message) if getattr(m, "language", None) == "en"),
+                           next((str(m) for m in shapes.objects(prop, SH.message)), ""))
+            props.append((_path(shapes, path), "; ".join(facts), severity, message))
+        for sparql in shapes.objects(shape, SH.sparql):
+            message = next((str(m) for m in shapes.objects(sparql, SH.message)), "")
+            props.append(("(SPARQL)", "", _SEVERITY.get(shapes.value(sparql, SH.severity), "Violation"), message))
+        label = next((str(x) for x in shapes.objects(shape, RDFS.label)), "")
+        rows.append((_name(shapes, shape), label, ", ".join(targets), sorted(props)))
+    out = ['<section id="shapes"><h2>Shapes / 制約 (SHACL)</h2>',
+           "<p>The constraints every build is validated against (<code>shapes/plan-kg.ttl</code>, published as "
+           '<a href="downloads/shapes.ttl">shapes.ttl</a>). A violation stops the build; a warning is reported.</p>']
+    for name, label, targets, props in rows:
+        anchor = html.escape(name.replace(":", "-"))
+        out.append(f'<h3 id="shape-{anchor}">{html.escape(name)}</h3>')
+        if label:
+            out.append(f"<p>{html.escape(label)}</p>")
+        out.append(f"<p>Target: {html.escape(targets or '(referenced from other shapes)')}</p>")
+        if props:
+            out.append("<table><thead><tr><th>Path</th><th>Constraint</th><th>Severity</th><th>Message</th></tr>"
+                       "</thead><tbody>")
+            for path, facts, severity, message in props:
+                out.append(f"<tr><td><code>{html.escape(path)}</code></td><td>{html.escape(facts)}</td>"
+                           f"<td>{severity}</td><td>{html.escape(message)}</td></tr>")
+            out.append("</tbody></table>")
+    out.append("</section>")
+    return "\n".join(out)

@@ -1,0 +1,73 @@
+"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf, /.well-known/void, from the built files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mimeparse
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import Settings
+from ..formats import Format
+from .serialize import DOCUMENT_FORMATS
+from .write import CATALOG_STEM, VOID_FILE
+
+_BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
+
+
+def best_format(accept: str | None) -> Format | None:
+    """The catalog format that best fits `accept`: Turtle when the client states no preference."""
+    accept = (accept or "").strip() or "*/*"
+    # python-mimeparse prefers the later of equally good matches: list the default last.
+    supported = [mt for fmt in reversed(DOCUMENT_FORMATS) for mt in reversed(fmt.media_types)]
+    try:
+        match = mimeparse.best_match(supported, accept)
+    except (ValueError, IndexError):
+        return None
+    return next((fmt for fmt in DOCUMENT_FORMATS if match and match in fmt.media_types), None)
+
+
+class MetadataDocuments:
+    """Serves the catalog and VoID files of `dist_dir` as they were built."""
+
+    def __init__(self, dist_dir: Path) -> None:
+        self.dist_dir = dist_dir
+
+    def _file(self, name: str, fmt: Format, headers: dict[str, str] | None = None) -> Response:
+        path = self.dist_dir / name
+        if not path.is_file():
+            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
+        return Response(path.read_bytes(), media_type=fmt.media_type, headers=headers)
+
+    async def catalog(self, request: Request) -> Response:
+        extension = request.path_params.get("extension")
+        if extension is not None:
+            fmt = _BY_EXTENSION.get(extension)
+            if fmt is None:
+                return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404)
+            return self._file(f"{CATALOG_STEM}.{fmt.extension}", fmt)
+        fmt = best_format(request.headers.get("accept"))
+        if fmt is None:
+            offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
+            return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406, headers={"Vary": "Accept"})
+        headers = {"Vary": "Accept", "Content-Location": f"/{CATALOG_STEM}.{fmt.extension}", "Link": _alternates()}
+        return self._file(f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
+
+    async def void(self, request: Request) -> Response:
+        return self._file(VOID_FILE, DOCUMENT_FORMATS[0])
+
+
+def _alternates() -> str:
+    return ", ".join(f'</{CATALOG_STEM}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS)
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """The catalog and VoID routes, reading the files of `settings.dist_dir`."""
+    documents = MetadataDocuments(settings.dist_dir)
+    return [
+        Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
+        Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),
+        Route("/.well-known/void", documents.void, methods=["GET", "HEAD"], name="void"),
+    ]

@@ -1,0 +1,42 @@
+"""Write the catalog, VoID and ontology documentation into the output folder, at the end of a build."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rdflib import Graph
+
+from ..config import Settings
+from ..source import PlanSource
+from .catalog import catalog_graph, modified_date
+from .docs import ontology_html, pylode_available
+from .serialize import DOCUMENT_FORMATS, serialize
+from .void import void_graph
+
+CATALOG_STEM = "catalog"
+VOID_FILE = "void.ttl"
+ONTOLOGY_HTML = "ontology.html"
+
+
+def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource], graphs: Sequence[Graph],
+                   ontology: Graph) -> list[Path]:
+    """catalog.{ttl,jsonld,rdf}, void.ttl and (with pyLODE) ontology.html in `out`, which holds the dumps already.
+
+    Byte sizes in the catalog are those of the files already in `out`; the catalog does not list itself.
+    """
+    sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
+    catalog = catalog_graph(settings, plans=plans, file_sizes=sizes, modified=modified_date(plans, ontology))
+    files = []
+    for fmt in DOCUMENT_FORMATS:
+        path = out / f"{CATALOG_STEM}.{fmt.extension}"
+        path.write_bytes(serialize(catalog, fmt))
+        files.append(path)
+    void = out / VOID_FILE
+    void.write_bytes(serialize(void_graph(settings, graphs=graphs, plans=plans), DOCUMENT_FORMATS[0]))
+    files.append(void)
+    if pylode_available():
+        page = out / ONTOLOGY_HTML
+        page.write_text(ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl"), encoding="utf-8")
+        files.append(page)
+    return files

@@ -1,0 +1,36 @@
+"""Ontology documentation: pyLODE's page of every term, with the shapes summarised, the same on every build."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import OWL, RDF, Graph, Namespace
+
+from plan_kg.build import BuildResult
+from plan_kg.config import Settings
+from plan_kg.dcat.docs import ontology_html, pylode_available, shapes_summary
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+pytestmark = pytest.mark.skipif(not pylode_available(), reason="pyLODE is not installed (pip install 'pylode>=3.4,<3.5')")
+
+
+def test_every_class_and_property_is_documented(built: BuildResult) -> None:
+    page = (built.out_dir / "ontology.html").read_text(encoding="utf-8")
+    ontology = Graph()
+    for path in Settings().ontology_dir.glob("*.ttl"):
+        ontology.parse(path)
+    terms = set(ontology.subjects(RDF.type, OWL.Class)) | set(ontology.subjects(RDF.type, OWL.ObjectProperty))
+    missing = [str(t) for t in terms if str(t).startswith("https://w3id.org/plan-kg/") and str(t) not in page]
+    assert not missing
+
+
+def test_every_shape_is_summarised() -> None:
+    shapes = Graph().parse(Settings().shapes_dir / "plan-kg.ttl")
+    summary = shapes_summary(shapes)
+    for shape in shapes.subjects(RDF.type, SH.NodeShape):
+        assert str(shape).rsplit("#", 1)[-1] in summary
+
+
+def test_the_page_is_the_same_every_time() -> None:
+    settings = Settings()
+    args = (settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl")
+    assert ontology_html(*args) == ontology_html(*args)
