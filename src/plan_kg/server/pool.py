@@ -1,7 +1,9 @@
 """A pool of query worker processes that can stop a runaway query by killing its worker.
 
 Each worker opens the store read-only. A request waits for an idle worker, sends it a
-`QueryJob` over a pipe and awaits the answer on the event loop (no thread per request).
+`QueryJob` over a socket pair and awaits the answer as an asyncio stream (no thread per
+request, and a large answer never blocks the event loop). The worker side is a plain
+`multiprocessing.connection.Connection`; this side reads and writes the same framing.
 When the time budget runs out the worker is killed, a fresh one is started in the
 background, and the caller gets a 503; never a partial answer.
 """
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import pickle
+import socket
+import struct
 import time
 from collections import deque
 from multiprocessing.connection import Connection
@@ -24,12 +29,26 @@ _START_TIMEOUT_S = 120.0
 
 
 class _Worker:
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.process = process
-        self.conn = conn
+        self.reader = reader
+        self.writer = writer
+
+    async def send(self, message: object) -> None:
+        # Connection's framing: a signed 32-bit big-endian length (-1 and 64 bits if larger).
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        header = struct.pack("!i", len(payload)) if len(payload) <= 0x7FFFFFFF else struct.pack("!iQ", -1, len(payload))
+        self.writer.write(header + payload)
+        await self.writer.drain()
+
+    async def receive(self) -> tuple:
+        (size,) = struct.unpack("!i", await self.reader.readexactly(4))
+        if size == -1:
+            (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        return pickle.loads(await self.reader.readexactly(size))
 
     def stop(self) -> None:
-        self.conn.close()
+        self.writer.close()
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
@@ -71,21 +90,27 @@ class WorkerPool:
         """The serialised answer to `job`; QueryRejected (503) when it does not finish in time."""
         deadline = time.monotonic() + self._timeout_s
         worker = await self._acquire(deadline)
+        # Shielded: if the client goes away, the exchange still ends cleanly and frees the worker
+        # (or kills it at the deadline) instead of killing a worker per dropped connection.
+        exchange = asyncio.ensure_future(self._exchange(worker, job, deadline))
+        exchange.add_done_callback(_retrieve)
+        return await asyncio.shield(exchange)
+
+    async def _exchange(self, worker: _Worker, job: QueryJob, deadline: float) -> QueryResult:
         try:
-            worker.conn.send(job)
-            message = await _receive(worker.conn, deadline - time.monotonic())
+            await worker.send(job)
+            message = await asyncio.wait_for(worker.receive(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._discard(worker)
             raise QueryRejected(
                 503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit"
             ) from None
-        except (EOFError, OSError):
+        except (asyncio.IncompleteReadError, OSError):
             # The worker died (out of memory, a crash): answer, and start a fresh one.
             self._discard(worker)
             raise QueryRejected(503, "the query worker stopped unexpectedly; try again") from None
-        except asyncio.CancelledError:
-            # Nobody waits for this answer any more; the worker may still be busy with it.
-            self._discard(worker)
+        except BaseException:
+            self._discard(worker)  # its state is unknown (e.g. the pool is closing)
             raise
         self._release(worker)
         if message[0] == "ok":
@@ -102,14 +127,16 @@ class WorkerPool:
             self._waiters.append(waiter)
             try:
                 worker = await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
+            except BaseException as exc:  # the time ran out, or the client went away
                 if waiter.done() and not waiter.cancelled():
                     self._release(waiter.result())  # handed over just as we gave up
                 else:
                     waiter.cancel()
-                raise QueryRejected(
-                    503, f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
-                ) from None
+                if isinstance(exc, TimeoutError):
+                    raise QueryRejected(
+                        503, f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
+                    ) from None
+                raise
         self._busy.add(worker)
         return worker
 
@@ -138,7 +165,8 @@ class WorkerPool:
             self._release(worker)
 
     async def _spawn(self) -> _Worker:
-        parent_end, child_end = _CONTEXT.Pipe(duplex=True)
+        parent_end, child_socket = socket.socketpair()
+        child_end = Connection(child_socket.detach())
         process = _CONTEXT.Process(
             target=worker_main,
             args=(child_end, self._store_path, self._max_rows),
@@ -147,10 +175,11 @@ class WorkerPool:
         )
         process.start()
         child_end.close()
-        worker = _Worker(process, parent_end)
+        reader, writer = await asyncio.open_unix_connection(sock=parent_end)
+        worker = _Worker(process, reader, writer)
         try:
-            ready = await _receive(parent_end, _START_TIMEOUT_S)
-        except (TimeoutError, EOFError, OSError):
+            ready = await asyncio.wait_for(worker.receive(), _START_TIMEOUT_S)
+        except (TimeoutError, asyncio.IncompleteReadError, OSError):
             worker.stop()
             raise
         if ready != ("ready",):
@@ -159,15 +188,7 @@ class WorkerPool:
         return worker
 
 
-async def _receive(conn: Connection, timeout_s: float) -> tuple:
-    """The next message on `conn`, awaited on the event loop; TimeoutError after `timeout_s`."""
-    if not conn.poll():
-        loop = asyncio.get_running_loop()
-        readable: asyncio.Future[None] = loop.create_future()
-        fd = conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
-        try:
-            await asyncio.wait_for(readable, max(0.0, timeout_s))
-        finally:
-            loop.remove_reader(fd)
-    return conn.recv()
+def _retrieve(task: asyncio.Future[QueryResult]) -> None:
+    """Mark the outcome of an exchange as seen, for when its caller went away."""
+    if not task.cancelled():
+        task.exception()

@@ -7,7 +7,6 @@ server only moves bytes.
 
 from __future__ import annotations
 
-import json
 import signal
 from dataclasses import dataclass
 from itertools import islice
@@ -17,9 +16,6 @@ import pyoxigraph
 
 from .. import formats
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
 
 @dataclass(frozen=True)
 class QueryJob:
@@ -118,48 +114,40 @@ def _check_rows(count: int, max_rows: int, what: str) -> None:
         )
 
 
+class _TooManyRows(Exception):
+    pass
+
+
+class _CountingSink:
+    """A binary writer that keeps TSV output and stops it once it has more than `max_lines` lines."""
+
+    def __init__(self, max_lines: int) -> None:
+        self.max_lines = max_lines
+        self.lines = 0
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        if self.lines > self.max_lines:
+            raise _TooManyRows
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes:
-    # pyoxigraph serialises only a whole, unread result, so the rows are read (and counted)
-    # first, written as SPARQL JSON, and converted by pyoxigraph when another format is asked for.
-    names = [v.value for v in solutions.variables]
-    rows = list(islice(solutions, max_rows + 1))
-    _check_rows(len(rows), max_rows, "rows")
-    bindings = []
-    for row in rows:
-        binding = {}
-        for name in names:
-            term = row[name]
-            if term is not None:
-                binding[name] = _json_term(term)
-        bindings.append(binding)
-    body = json.dumps(
-        {"head": {"vars": names}, "results": {"bindings": bindings}}, ensure_ascii=False, separators=(",", ":")
-    ).encode("utf-8")
+    # pyoxigraph serialises only a whole, unread result, and cannot be told to stop. TSV has
+    # exactly one line per row (newlines in literals are escaped), so the result is first
+    # written as TSV into a sink that counts lines and aborts past the limit, then converted.
+    sink = _CountingSink(max_rows + 1)  # + the header line
+    try:
+        solutions.serialize(sink, format=pyoxigraph.QueryResultsFormat.TSV)
+    except _TooManyRows:
+        _check_rows(max_rows + 1, max_rows, "rows")
+    tsv = b"".join(sink.chunks)
     target = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
-    if target == pyoxigraph.QueryResultsFormat.JSON:
-        return body
-    return pyoxigraph.parse_query_results(body, pyoxigraph.QueryResultsFormat.JSON).serialize(format=target)
-
-
-def _json_term(term: object) -> dict[str, object]:
-    if isinstance(term, pyoxigraph.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, pyoxigraph.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, pyoxigraph.Literal):
-        out: dict[str, object] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != _XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    if isinstance(term, pyoxigraph.Triple):
-        return {
-            "type": "triple",
-            "value": {
-                "subject": _json_term(term.subject),
-                "predicate": _json_term(term.predicate),
-                "object": _json_term(term.object),
-            },
-        }
-    raise TypeError(f"unexpected term {term!r}")
+    if target == pyoxigraph.QueryResultsFormat.TSV:
+        return tsv
+    return pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV).serialize(format=target)
