@@ -7,6 +7,7 @@ request is negotiated for both kinds up front: `Negotiated.results` for SELECT/A
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import mimeparse
@@ -36,6 +37,7 @@ class Negotiated:
     graph: Format | None
 
 
+@functools.lru_cache(maxsize=512)  # mimeparse takes ~0.1 ms; clients repeat their headers
 def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated:
     """The best result and graph format for `accept` (q-values honoured) or the `format=` override."""
     if format_param:
@@ -46,6 +48,7 @@ def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated
     return Negotiated(_best(accept, RESULT_FORMATS), _best(accept, GRAPH_FORMATS))
 
 
+@functools.lru_cache(maxsize=128)
 def best_graph_format(accept: str | None) -> Format | None:
     """The best RDF graph format for `accept`, for documents such as the service description."""
     return _best(accept, GRAPH_FORMATS)

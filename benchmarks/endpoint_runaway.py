@@ -1,0 +1,97 @@
+"""How promptly other clients are answered while a runaway query runs and is stopped.
+
+Rerun (from the repository root, after `plan-kg build`):
+
+    python benchmarks/endpoint_runaway.py --cities 10 --timeout 5
+
+One client sends a query that never finishes; another keeps sending a lookup, one at a time,
+before, during and after. Reported: the lookup's latency in each phase, how long the runaway
+took to be answered 503, and the status codes seen (every lookup must be a 200).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endpoint_bench import PREFIXES, QUERIES, server  # noqa: E402
+from endpoint_corpus import write_corpus  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNAWAY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(30)) + "}"
+
+
+def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
+    """(start time, latency ms, status) of lookups sent one after another until `until`."""
+    query = PREFIXES + QUERIES["lookup (trivial)"]
+    seen = []
+    with httpx.Client(timeout=120) as client:
+        while time.monotonic() < until:
+            start = time.monotonic()
+            status = client.get(url, params={"query": query}).status_code
+            seen.append((start, (time.monotonic() - start) * 1000, status))
+    return seen
+
+
+def summary(samples: list[tuple[float, float, int]]) -> str:
+    latencies = sorted(s[1] for s in samples)
+    if not latencies:
+        return "no samples"
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return f"n={len(latencies)}, p50 {statistics.median(latencies):.2f} ms, p95 {p95:.2f} ms, max {latencies[-1]:.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cities", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=5.0, help="the endpoint's query_timeout_s")
+    parser.add_argument("--workers", type=int, default=2, help="the endpoint's query_workers")
+    parser.add_argument("--dump", type=Path, default=ROOT / "dist" / "plan-kg.nq")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="plan-kg-runaway-") as tmp_name:
+        tmp = Path(tmp_name)
+        write_corpus(args.dump, tmp / "dist" / "plan-kg.nq", cities=args.cities)
+        command = [
+            sys.executable, "-c",
+            "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
+            f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
+            f"query_timeout_s={args.timeout}, query_workers={args.workers}), host='127.0.0.1', port=18831, "
+            f"store_dir=Path({str(tmp / 'store')!r}))",
+        ]  # fmt: skip
+        with server(command, "http://127.0.0.1:18831/sparql") as url:
+            before = lookups(url, time.monotonic() + 2)
+            runaway: dict[str, float] = {}
+
+            def run_away() -> None:
+                start = time.monotonic()
+                response = httpx.get(url, params={"query": RUNAWAY}, timeout=120)
+                runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic())
+
+            thread = threading.Thread(target=run_away)
+            started = time.monotonic()
+            thread.start()
+            during = lookups(url, started + args.timeout + 3)
+            thread.join()
+            after = lookups(url, time.monotonic() + 2)
+        running = [s for s in during if s[0] < runaway["end"]]
+        stopping = [s for s in during if runaway["end"] <= s[0]]
+        statuses = sorted({s[2] for s in before + during + after})
+        print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}")
+        print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s")
+        print(f"lookup before:                      {summary(before)}")
+        print(f"lookup while the runaway runs:      {summary(running)}")
+        print(f"lookup while its worker is replaced:{summary(stopping)} (first 3 s after the 503)")
+        print(f"lookup after:                       {summary(after)}")
+        print(f"lookup statuses seen: {statuses}")
+
+
+if __name__ == "__main__":
+    main()
