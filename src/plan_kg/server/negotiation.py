@@ -56,8 +56,10 @@ def best_graph_format(accept: str | None) -> Format | None:
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
     accept = (accept or "").strip() or "*/*"
-    # mimeparse prefers the later of equally good types, so the canonical format goes last.
-    supported = [mt for fmt in reversed(candidates) for mt in reversed(fmt.media_types)]
+    # mimeparse prefers the later of equally good types: aliases first (so `text/*` picks
+    # text/csv, not the text/xml alias), then canonical types, the preferred format last.
+    supported = [alias for fmt in candidates for alias in fmt.aliases]
+    supported += [fmt.media_type for fmt in reversed(candidates)]
     try:
         match = mimeparse.best_match(supported, accept)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:

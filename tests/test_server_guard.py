@@ -1,0 +1,58 @@
+"""plan_kg.server.guard: SERVICE is found by parsing, wherever it stands, and refused unless allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from plan_kg.server.guard import ForbiddenQuery, check_services, may_use_service
+
+BASE = "https://w3id.org/plan-kg/sparql"
+ALLOWED = "http://127.0.0.1:1/sparql"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }",
+        "select * { service silent <http://evil.example/sparql> { ?s ?p ?o } }",
+        "PREFIX e: <http://evil.example/> SELECT * { SERVICE e:sparql { } }",
+        "BASE <http://evil.example/> SELECT * { SERVICE <sparql> { } }",
+        "SELECT * { OPTIONAL { { SERVICE <http://evil.example/> { } } UNION { } } }",
+        "ASK { FILTER NOT EXISTS { SERVICE <http://evil.example/> { } } }",
+        "SELECT * { ?s ?p ?o MINUS { SERVICE <http://evil.example/> { ?s ?p ?o } } }",
+        "SELECT (COUNT(*) AS ?n) { { SELECT * { SERVICE <http://evil.example/> { ?s ?p ?o } } } }",
+        "SELECT * { SERVICE ?endpoint { ?s ?p ?o } }",
+        f"SELECT * {{ SERVICE <{ALLOWED}> {{ SERVICE <http://evil.example/> {{ }} }} }}",
+    ],
+)
+def test_service_to_anything_not_allowed_is_refused(query: str) -> None:
+    with pytest.raises(ForbiddenQuery) as refused:
+        check_services(query, base_iri=BASE, allow_list=(ALLOWED,))
+    # 403; nested SERVICE overflows rdflib's algebra translation and is refused as unparsable (400).
+    assert refused.value.status == (400 if query.count("SERVICE") > 1 else 403)
+
+
+def test_an_allowed_service_passes() -> None:
+    check_services(f"SELECT * {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }}", base_iri=BASE, allow_list=(ALLOWED,))
+
+
+def test_the_word_service_elsewhere_is_harmless() -> None:
+    check_services('SELECT * { ?s ?p "public service" } # SERVICE <http://x/>', base_iri=BASE, allow_list=())
+
+
+def test_codepoint_escapes_cannot_hide_a_service() -> None:
+    # rdflib decodes \u0022 before parsing and would read a string where pyoxigraph reads SERVICE.
+    query = 'SELECT * { ?s ?p "\\u0022" . SERVICE <http://evil.example/> { } . ?a ?b "\\u0022" }'
+    with pytest.raises(ForbiddenQuery):
+        check_services(query, base_iri=BASE, allow_list=())
+
+
+def test_an_unparsable_query_that_mentions_service_is_a_400() -> None:
+    with pytest.raises(ForbiddenQuery) as refused:
+        check_services("SELECT * { SERVICE <http://x/> { ", base_iri=BASE, allow_list=())
+    assert refused.value.status == 400
+
+
+def test_the_cheap_test_skips_only_queries_without_the_keyword() -> None:
+    assert not may_use_service("SELECT * { ?s ?p ?o }")
+    assert may_use_service("select * { sErViCe <x:y> {} }")

@@ -1,0 +1,57 @@
+"""plan_kg.server.negotiation: Accept with q-values and lists, and the format= override."""
+
+from __future__ import annotations
+
+import pytest
+
+from plan_kg.server.negotiation import NegotiationError, best_graph_format, negotiate
+
+
+@pytest.mark.parametrize(
+    ("accept", "results", "graph"),
+    [
+        (None, "json", "turtle"),
+        ("*/*", "json", "turtle"),
+        ("application/sparql-results+xml", "xml", None),
+        ("application/xml", "xml", "rdfxml"),
+        ("text/csv;q=0.9, text/tab-separated-values", "tsv", None),
+        ("application/n-triples;q=0.2, text/turtle;q=0.1, text/csv;q=0.3", "csv", "ntriples"),
+        ("text/*", "csv", "turtle"),
+        ("application/ld+json, application/sparql-results+json;q=0.5", "json", "jsonld"),
+        ("image/png", None, None),
+    ],
+)
+def test_accept(accept: str | None, results: str | None, graph: str | None) -> None:
+    chosen = negotiate(accept)
+    assert (chosen.results.name if chosen.results else None) == results
+    assert (chosen.graph.name if chosen.graph else None) == graph
+
+
+@pytest.mark.parametrize(
+    ("value", "results", "graph"),
+    [
+        ("csv", "csv", None),
+        ("json", "json", "jsonld"),
+        ("xml", "xml", "rdfxml"),
+        ("application/sparql-results+json", "json", None),
+        ("text/turtle", None, "turtle"),
+        ("json-ld", None, "jsonld"),
+        ("n3", None, "turtle"),
+        ("nope", None, None),
+    ],
+)
+def test_format_parameter_wins_over_accept(value: str, results: str | None, graph: str | None) -> None:
+    chosen = negotiate("application/sparql-results+xml", value)
+    assert (chosen.results.name if chosen.results else None) == results
+    assert (chosen.graph.name if chosen.graph else None) == graph
+
+
+def test_a_malformed_accept_is_an_error() -> None:
+    with pytest.raises(NegotiationError):
+        negotiate("garbage;;;")
+
+
+def test_the_service_description_defaults_to_turtle() -> None:
+    assert best_graph_format(None).name == "turtle"
+    assert best_graph_format("text/html,application/xhtml+xml,*/*;q=0.8").name == "turtle"
+    assert best_graph_format("application/sparql-results+json") is None

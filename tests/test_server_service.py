@@ -1,0 +1,46 @@
+"""plan_kg.server.service and .store: the query API the CLI reuses, over a store loaded once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from plan_kg.server import QueryRejected, QueryService, StoreError, load_store
+from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
+
+
+def test_the_store_holds_the_named_graphs_and_is_reused(tmp_path: Path) -> None:
+    settings = sample_settings(tmp_path)
+    first = load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store")
+    assert first.graphs == (PLAN_GRAPH, ONTOLOGY_GRAPH)  # sorted
+    marker = first.path / "KEEP"
+    marker.write_text("")
+    assert load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store").path == first.path
+    assert marker.exists()  # unchanged dump: not reloaded
+    write_dump(settings.dist_dir, f"<urn:x:a> <urn:x:b> <urn:x:c> <{PLAN_GRAPH}> .\n")
+    reloaded = load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store")
+    assert reloaded.graphs == (PLAN_GRAPH,)
+    assert not marker.exists()
+
+
+def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="plan-kg build"):
+        load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store")
+    write_dump(tmp_path / "dist", "not n-quads\n")
+    with pytest.raises(StoreError, match="N-Quads"):
+        load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store")
+
+
+def test_run_answers_one_query_from_the_command_line(tmp_path: Path) -> None:
+    settings = sample_settings(tmp_path)
+    service = QueryService(settings, load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store"))
+    result = service.run("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", format="json")
+    assert result.media_type == "application/sparql-results+json"
+    assert json.loads(result.body)["results"]["bindings"][0]["n"]["value"] == "6"
+    csv = service.run("SELECT ?g { GRAPH ?g { } }", format="csv", named_graphs=[ONTOLOGY_GRAPH], default_graphs=[])
+    assert csv.body.decode().split() == ["g", ONTOLOGY_GRAPH]
+    with pytest.raises(QueryRejected) as rejected:
+        service.run("SELECT * {")
+    assert rejected.value.status == 400
