@@ -15,7 +15,8 @@ from plan_kg.errors import QueryError
 from plan_kg.named_queries import HEADER_KEYS, find_named_query, load_named_queries, parse_named_query
 
 PKG = "https://w3id.org/plan-kg/ontology#"
-ITEM = "https://w3id.org/plan-kg/id/132292/basic-plan-3/"
+PLAN = "https://w3id.org/plan-kg/id/132292/basic-plan-3"
+ITEM = PLAN + "/"
 MINE = (
     "counts-per-level", "editorial-notes", "hierarchy", "initiatives-of-policy", "measures-initiative-counts",
     "named-graphs", "ontology-classes", "planned-without-name", "search-label", "under-basic-goal",
@@ -99,12 +100,14 @@ def test_every_named_query_runs_on_the_built_data(built: ox.Store) -> None:
 
 @needs_build
 def test_counts_per_level(built: ox.Store) -> None:
-    rows = run(built, "counts-per-level")
+    rows = [r for r in run(built, "counts-per-level") if r["plan"] == PLAN]
+    assert all(r["planTitle"] for r in rows)
     assert [(r["class"], r["levelName"], r["items"]) for r in rows] == [
         (PKG + "BasicGoal", "基本目標", "6"),
         (PKG + "Policy", "施策", "15"),
         (PKG + "Measure", "基本施策", "37"),
         (PKG + "Initiative", "目標の実現に向けた取組内容", "109"),
+        (PKG + "PlanElement", None, "167"),
     ]
 
 
@@ -132,15 +135,17 @@ def test_under_basic_goal_lists_goal_1_in_order(built: ox.Store) -> None:
 @needs_build
 def test_search_label_finds_the_items_about_children(built: ox.Store) -> None:
     rows = run(built, "search-label")
+    assert all("子ども" in r["label"] for r in rows)
+    rows = [r for r in rows if r["item"].startswith(ITEM)]
     assert [r["code"] for r in rows] == [
         "2", "2-1", "2-1-1", "2-1-1-1", "2-1-1-2", "2-1-1-3", "2-1-2", "2-1-2-1", "2-1-2-2", "2-1-2-3", "2-2", "2-3",
     ]
-    assert all("子ども" in r["label"] for r in rows)
+    assert all("西東京市" in r["planTitle"] for r in rows)
 
 
 @needs_build
 def test_planned_without_name_is_measure_1_3_3(built: ox.Store) -> None:
-    rows = run(built, "planned-without-name")
+    rows = [r for r in run(built, "planned-without-name") if r["plan"] == PLAN]
     assert [(r["code"], r["level"], r["item"]) for r in rows] == [("1-3-3", "基本施策", ITEM + "1-3-3")]
     assert "デジタル" in rows[0]["notes"]
 
@@ -181,7 +186,7 @@ def test_initiatives_of_policy_2_1(built: ox.Store) -> None:
 
 @needs_build
 def test_editorial_notes(built: ox.Store) -> None:
-    rows = run(built, "editorial-notes")
+    rows = [r for r in run(built, "editorial-notes") if r["plan"] == PLAN]
     assert [r["code"] for r in rows] == [
         "1-1-2-1", "1-2-3-2", "1-3-1-4", "1-3-3", "2-1-2-1", "2-2-2", "3-1-1-1", "3-1-2-4",
         "3-1-4-1", "4-1-1-3", "4-2-2", "5-1-1", "5-1-3-1", "5-2-2", "6-1-1-5", "6-1-2-2",

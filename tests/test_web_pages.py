@@ -238,6 +238,9 @@ def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, se
     assert "http" not in "".join(line for line in html.splitlines() if "<script" in line or "stylesheet" in line)
 
 
-def test_json_ld_documents_are_json(client: TestClient) -> None:
+def test_json_ld_documents_use_the_published_context_inline(client: TestClient) -> None:
     document = json.loads(client.get(f"{MEASURE}.jsonld").text)
-    assert any(node.get("@id") == BASE + MEASURE.lstrip("/") for node in document)
+    assert document["@context"]["pkg"] == "https://w3id.org/plan-kg/ontology#"  # no fetch needed to read it
+    nodes = document.get("@graph", [document])
+    measure = next(node for node in nodes if node["@id"] == BASE + MEASURE.lstrip("/"))
+    assert measure["code"] == "1-3-2" and measure["label"] == {"ja": "持続可能な行財政運営"}

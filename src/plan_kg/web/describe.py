@@ -11,7 +11,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from .. import iris
+from .. import iris, rdf
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -21,11 +21,8 @@ DCTERMS = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PKG = str(iris.PKG)
 
-PREFIXES = {
-    "pkg": PKG, "skos": SKOS, "dcterms": DCTERMS, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD,
-    "schema": "https://schema.org/", "prov": "http://www.w3.org/ns/prov#", "adms": "http://www.w3.org/ns/adms#",
-    "dcat": "http://www.w3.org/ns/dcat#", "sdg": str(iris.SDG),
-}
+#: The project's prefixes (plan_kg.rdf), for Turtle documents and for showing IRIs as prefix:local.
+PREFIXES = {prefix: str(namespace) for prefix, namespace in rdf.PREFIXES.items()}
 
 TYPE = ox.NamedNode(RDF + "type")
 _LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label"))
@@ -39,6 +36,8 @@ LINKS_OUT = tuple(
     [PKG + "contributesToGoal", PKG + "contributesToTarget"]
     + [SKOS + p for p in ("exactMatch", "closeMatch", "relatedMatch", "broadMatch", "narrowMatch")]
 )
+#: Statements a page shows at the top, beside the label and level.
+FACTS = (PKG + "field", PKG + "status", PKG + "inPlan", SKOS + "editorialNote", SKOS + "note")
 #: Properties that point from a resource to the one above it, tried in this order.
 UPWARD = tuple(ox.NamedNode(PKG + p) for p in ("parent", "topElementOf", "municipality"))
 _TERM_KINDS = {
@@ -111,6 +110,7 @@ class ResourceView:
     level: Link | None
     level_name: str | None  # pkg:levelName, the source's own name of the level
     breadcrumbs: tuple[Link, ...]  # from the top down to the parent
+    facts: tuple[Statement, ...]
     children: tuple[Link, ...]
     links_out: tuple[Statement, ...]
     statements: tuple[Statement, ...]
@@ -223,6 +223,7 @@ class Describer:
             level=level,
             level_name=level_names[0].value if level_names else None,
             breadcrumbs=tuple(reversed(self._ancestors(iri))),
+            facts=self.statements(t for t in triples if t.predicate.value in FACTS),
             children=self.children(iri),
             links_out=self.statements((t for t in triples if t.predicate.value in LINKS_OUT)),
             statements=self.statements(triples),

@@ -15,6 +15,8 @@ from ..config import Settings
 from ..errors import PlanKgError
 from ..formats import Format
 from ..named_queries import load_named_queries
+from ..publish import json_ld_context
+from ..rdf import new_graph
 from . import negotiation
 from .describe import PKG, PREFIXES, Describer, Link
 
@@ -203,8 +205,11 @@ class Site:
         return _secure(RedirectResponse(f"{path}.{fmt.extension}", status_code=303, headers=headers))
 
     def rdf(self, triples: list[ox.Triple], fmt: Format, path: str) -> Response:
-        prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
-        body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
+        if fmt.name == "jsonld":
+            body = _json_ld(triples)
+        else:
+            prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
+            body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
         return _secure(Response(body, media_type=fmt.media_type, headers=_link(path)))
 
     def not_found(self, iri: str, fmt: Format | None) -> Response:
@@ -230,6 +235,15 @@ class Site:
             if self.describer.triples(candidate):
                 return self.describer.link(candidate)
         return None
+
+
+def _json_ld(triples: list[ox.Triple]) -> bytes:
+    """Compact JSON-LD with the published context (dist/context.jsonld), inline so the document stands alone."""
+    graph = new_graph()
+    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    context = json_ld_context()["@context"]
+    text = graph.serialize(format=formats.by_name("jsonld").rdflib, context=context, auto_compact=True)
+    return text.encode("utf-8")
 
 
 def _alternates(path: str) -> tuple[Alternate, ...]:
