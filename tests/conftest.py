@@ -21,6 +21,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     return build(Settings.load(dist_dir=out), out_dir=out)
 
 
+def nishitokyo(result: BuildResult):
+    """The Nishitokyo plan's summary in a build of several plans."""
+    return next(plan for plan in result.plans if plan.slug == "132292-basic-plan-3")
+
+
 @pytest.fixture()
 def plan_copy(tmp_path: Path) -> Settings:
     """Settings over a private copy of the Nishitokyo plan, free to corrupt."""
