@@ -108,7 +108,8 @@ def test_the_page_shows_label_code_level_breadcrumbs_children_and_links_out(clie
     # children in source order (pkg:sequence), not in the order of the data
     assert html.index("行財政改革の推進") < html.index("行政課題に対応しうる人材の確保と育成")
     assert 'href="http://metadata.un.org/sdg/16.6"' in html and "有効で説明責任" in html
-    assert 'href="/id/132101/basic-plan-5/5-2-1"' in html
+    links_out = html[html.index('class="links-out"'):html.index('class="data"')]
+    assert 'href="/id/132101/basic-plan-5/5-2-1"' in links_out and "八王子市" in links_out  # whose plan it is
     for suffix in ("ttl", "jsonld", "nt"):
         assert f'href="{MEASURE}.{suffix}"' in html
 

@@ -6,7 +6,7 @@ counts per class); arbitrary SPARQL belongs to the endpoint's worker pool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import pyoxigraph as ox
@@ -29,6 +29,8 @@ _LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title",
 _DEFINITIONS = tuple(ox.NamedNode(p) for p in (SKOS + "definition", RDFS + "comment"))
 _CODE = ox.NamedNode(PKG + "code")
 _LEVEL_NAME = ox.NamedNode(PKG + "levelName")
+_IN_PLAN = ox.NamedNode(PKG + "inPlan")
+_MUNICIPALITY = ox.NamedNode(PKG + "municipality")
 #: The classes a page names as the resource's level, most specific first.
 LEVELS = tuple(PKG + name for name in ("BasicGoal", "Policy", "Measure", "Initiative", "Plan", "Municipality"))
 #: Statements shown as links out of the dataset (SDGs, other cities' plans).
@@ -88,6 +90,7 @@ class Link:
     code: str | None = None
     local: bool = False  # served by this server
     qname: str | None = None  # e.g. skos:broader, when a known prefix fits
+    place: str | None = None  # the city whose plan it is in, for links to other cities' items
 
     @property
     def name(self) -> str:
@@ -225,10 +228,24 @@ class Describer:
             breadcrumbs=tuple(reversed(self._ancestors(iri))),
             facts=self.statements(t for t in triples if t.predicate.value in FACTS),
             children=self.children(iri),
-            links_out=self.statements((t for t in triples if t.predicate.value in LINKS_OUT)),
+            links_out=tuple(
+                Statement(row.predicate, tuple(self._placed(v) for v in row.values))
+                for row in self.statements(t for t in triples if t.predicate.value in LINKS_OUT)
+            ),
             statements=self.statements(triples),
             definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
         )
+
+    def _placed(self, value: Link | Text) -> Link | Text:
+        """`value` with the name of the city whose plan it belongs to, when it is a plan element."""
+        if not isinstance(value, Link):
+            return value
+        plans = [q.object for q in self.store.quads_for_pattern(ox.NamedNode(value.iri), _IN_PLAN, None, None)]
+        cities = [q.object for p in plans[:1] for q in self.store.quads_for_pattern(p, _MUNICIPALITY, None, None)]
+        if not cities or not isinstance(cities[0], ox.NamedNode):
+            return value
+        city = self.link(cities[0].value)
+        return replace(value, place=city.label_ja or city.label_en)
 
     def _ancestors(self, iri: str) -> list[Link]:
         ancestors: list[Link] = []
