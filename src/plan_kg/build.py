@@ -81,7 +81,21 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
         graphs += [asserted, inference.graph]
         built.append((plan, asserted, inference.graph))
     timings["reasoning"] = reasoning
+    links = _cross_city_links(settings, plans)
+    if links is not None:
+        graphs.append(links)
     return graphs, built, ontology, timings
+
+
+def _cross_city_links(settings: Settings, plans: list[PlanSource]) -> Graph | None:
+    """The named graph {base}graph/cross-city-links from data/links/cross-city.csv, if there is one."""
+    try:
+        from .cities.links import cross_city_graph  # the cities package is optional
+    except ImportError:
+        return None
+    known = frozenset(f"{p.metadata.municipality.code}/{p.metadata.plan_id}/{item.code}"
+                      for p in plans for item in p.items)
+    return cross_city_graph(settings, known_items=known)
 
 
 def validate_sources(settings: Settings) -> ValidationReport:

@@ -101,6 +101,13 @@ def _register_optional_commands() -> None:
         pass
     else:
         main.add_command(sdg)
+    try:
+        from .cities.cli import import_command, link_cities_command
+    except ImportError:
+        pass
+    else:
+        main.add_command(import_command)
+        main.add_command(link_cities_command)
 
 
 _register_optional_commands()

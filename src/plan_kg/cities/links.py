@@ -1,0 +1,180 @@
+"""The cross-city links table (data/links/cross-city.csv) -> typed records -> RDF.
+
+One row per pair of items of different municipalities: a, b (item paths such as
+132292/basic-plan-3/3-1-1), relation (closeMatch | relatedMatch), score, method, date.
+Each row becomes a qualified node pkg:CrossCityLink under a's IRI
+(`{a}/match/{b-path}`) plus the SKOS mapping triple in both directions (SKOS mapping
+relations are symmetric). The date comes from the table, so builds stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import SKOS
+
+from ..config import Settings
+from ..errors import SourceError
+from ..iris import PKG
+from ..normalize import clean_cell
+from ..rdf import new_graph
+from .similarity import CLOSE_THRESHOLD, METHOD, PER_PLAN, RELATED_THRESHOLD, ScoredPair, candidate_pairs, plan_items
+
+PROV = Namespace("http://www.w3.org/ns/prov#")
+COLUMNS = ("a", "b", "relation", "score", "method", "date")
+RELATIONS = ("closeMatch", "relatedMatch")
+LINKS_TABLE = Path("links") / "cross-city.csv"
+
+
+@dataclass(frozen=True)
+class CrossCityLinkRecord:
+    a: str  # item path below {base}id/, e.g. "132292/basic-plan-3/3-1-1"
+    b: str
+    relation: str
+    score: Decimal
+    method: str
+    date: dt.date
+    row: int = 0
+
+
+def links_graph_iri(base: str) -> URIRef:
+    return URIRef(f"{base}graph/cross-city-links")
+
+
+def link_iri(base: str, a: str, b: str) -> URIRef:
+    return URIRef(f"{base}id/{a}/match/{b}")
+
+
+def records_from_pairs(pairs: list[ScoredPair], *, date: dt.date, previous: tuple[CrossCityLinkRecord, ...] = (),
+                       method: str = METHOD) -> tuple[CrossCityLinkRecord, ...]:
+    """Records for freshly scored pairs; a link unchanged since `previous` keeps its old date."""
+    before = {(r.a, r.b): r for r in previous}
+    records = []
+    for pair in pairs:
+        score = Decimal(f"{pair.score:.3f}")
+        old = before.get((pair.a.key, pair.b.key))
+        same = old is not None and (old.relation, old.score, old.method) == (pair.relation, score, method)
+        records.append(CrossCityLinkRecord(a=pair.a.key, b=pair.b.key, relation=pair.relation, score=score,
+                                           method=method, date=old.date if same and old else date))
+    return tuple(records)
+
+
+def write_links(records: tuple[CrossCityLinkRecord, ...], path: Path) -> None:
+    """Write `records` as the links table (UTF-8, sorted, LF line ends)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in sorted(records, key=lambda r: (r.a, r.b)):
+        writer.writerow([r.a, r.b, r.relation, f"{r.score:.3f}", r.method, r.date.isoformat()])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def read_links(path: Path, *, known_items: frozenset[str] | None = None) -> tuple[CrossCityLinkRecord, ...]:
+    """The links table at `path`; SourceError names the row and column of the first problem.
+
+    `known_items` (item paths) checks that every link names an item of a plan under data/.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return ()
+    except UnicodeDecodeError:
+        raise SourceError(path, "not UTF-8; save it as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(COLUMNS)}", row=1)
+    records, seen = [], {}
+    for number, row in enumerate(reader, start=2):
+        def fail(column: str, message: str) -> SourceError:
+            return SourceError(path, message, row=number, column=column)
+
+        a, b = clean_cell(row["a"]), clean_cell(row["b"])
+        for column, value in (("a", a), ("b", b)):
+            if value.count("/") < 2:
+                raise fail(column, f"'{value}' is not an item path such as 132292/basic-plan-3/3-1-1")
+            if known_items is not None and value not in known_items:
+                raise fail(column, f"'{value}' is not an item of any plan under data/; run `plan-kg link-cities` again")
+        if a.split("/")[0] == b.split("/")[0]:
+            raise fail("b", "both items belong to the same municipality; cross-city links join different ones")
+        if not a < b:
+            raise fail("b", "write each pair once, the smaller path in column a")
+        relation = clean_cell(row["relation"])
+        if relation not in RELATIONS:
+            raise fail("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
+        try:
+            score = Decimal(clean_cell(row["score"]))
+        except InvalidOperation:
+            raise fail("score", f"'{row['score']}' is not a number; write a decimal from 0 to 1") from None
+        if not Decimal(0) <= score <= Decimal(1):
+            raise fail("score", f"{score} is outside 0..1")
+        method = clean_cell(row["method"])
+        if not method:
+            raise fail("method", "empty; name the method and its version")
+        try:
+            date = dt.date.fromisoformat(clean_cell(row["date"]))
+        except ValueError:
+            raise fail("date", f"'{row['date']}' is not a date; write YYYY-MM-DD") from None
+        if (a, b) in seen:
+            raise fail("b", f"the pair is already on row {seen[(a, b)]}")
+        seen[(a, b)] = number
+        records.append(CrossCityLinkRecord(a=a, b=b, relation=relation, score=score, method=method, date=date,
+                                           row=number))
+    return tuple(records)
+
+
+def links_graph(records: tuple[CrossCityLinkRecord, ...], *, base: str) -> Graph:
+    """The named graph {base}graph/cross-city-links: qualified link nodes and SKOS mapping triples."""
+    graph = new_graph(links_graph_iri(base))
+    for r in records:
+        a, b = URIRef(f"{base}id/{r.a}"), URIRef(f"{base}id/{r.b}")
+        relation = SKOS[r.relation]
+        graph.add((a, relation, b))
+        graph.add((b, relation, a))
+        link = link_iri(base, r.a, r.b)
+        graph.add((link, RDF.type, PKG.CrossCityLink))
+        graph.add((link, PKG.linkedElement, a))
+        graph.add((link, PKG.linkedElement, b))
+        graph.add((link, PKG.matchRelation, relation))
+        graph.add((link, PKG.similarityScore, Literal(r.score, datatype=XSD.decimal)))
+        graph.add((link, PKG.similarityMethod, Literal(r.method)))
+        graph.add((link, PROV.generatedAtTime, Literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)))
+    return graph
+
+
+@dataclass(frozen=True)
+class LinkingResult:
+    path: Path
+    links: int
+    close: int
+    related: int
+    changed: int  # links new or changed since the previous table
+
+
+def link_cities(settings: Settings, *, date: dt.date, per_plan: int = PER_PLAN, related: float = RELATED_THRESHOLD,
+                close: float = CLOSE_THRESHOLD) -> LinkingResult:
+    """Recompute the cross-city links of every plan under settings.data_dir and rewrite the links table."""
+    path = settings.data_dir / LINKS_TABLE
+    previous = read_links(path)
+    pairs = candidate_pairs(plan_items(settings), per_plan=per_plan, related=related, close=close)
+    records = records_from_pairs(pairs, date=date, previous=previous)
+    write_links(records, path)
+    before = {(r.a, r.b, r.relation, r.score, r.method) for r in previous}
+    return LinkingResult(path=path, links=len(records), close=sum(r.relation == "closeMatch" for r in records),
+                         related=sum(r.relation == "relatedMatch" for r in records),
+                         changed=sum((r.a, r.b, r.relation, r.score, r.method) not in before for r in records))
+
+
+def cross_city_graph(settings: Settings, *, known_items: frozenset[str]) -> Graph | None:
+    """The cross-city links graph for the build, or None when there is no links table."""
+    path = settings.data_dir / LINKS_TABLE
+    if not path.exists():
+        return None
+    return links_graph(read_links(path, known_items=known_items), base=settings.base_iri)

@@ -1,0 +1,156 @@
+"""Cross-city links (plan_kg.cities.similarity, plan_kg.cities.links): scores, table, RDF, command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, URIRef
+from rdflib.namespace import SKOS
+
+from plan_kg.build import load_ontology
+from plan_kg.cli import main
+from plan_kg.config import PROJECT_ROOT, Settings
+from plan_kg.errors import SourceError
+from plan_kg.cities.links import (CrossCityLinkRecord, link_cities, links_graph, read_links, records_from_pairs,
+                                  write_links)
+from plan_kg.cities.similarity import LinkItem, Scorer, candidate_pairs, combine, features, plan_items
+from plan_kg.iris import PKG
+from plan_kg.rdf import plan_graph
+from plan_kg.source import plan_folders, read_plan
+from plan_kg.validation import load_shapes, validate
+
+pytest.importorskip("sudachipy")
+DATA = PROJECT_ROOT / "data"
+
+
+def item(city: str, code: str, label: str, goals: tuple[int, ...] = ()) -> LinkItem:
+    return LinkItem(municipality_code=city, plan_id="p", code=code, level="施策", label=label, text=label,
+                    goals=frozenset(goals))
+
+
+@pytest.fixture(scope="module")
+def real_items() -> list[LinkItem]:
+    return plan_items(Settings())
+
+
+def test_features_are_content_words_and_kanji_bigrams_not_stock_phrases() -> None:
+    found = features("脱炭素社会の実現に向けた環境施策の展開")
+    assert "c:炭素" in found and ("w:脱炭素" in found or "w:炭素" in found)
+    assert not any("向けた" in f or "の実" in f for f in found), "hiragana-bridging grams match stock phrases"
+
+
+def test_sdg_goals_mix_in_only_when_both_items_have_some() -> None:
+    assert combine(0.4, frozenset(), frozenset({3})) == (0.4, None)
+    score, sdg = combine(0.4, frozenset({3, 11}), frozenset({3}))
+    assert sdg == 0.5 and score == pytest.approx(0.75 * 0.4 + 0.25 * 0.5)
+
+
+def test_pairs_join_only_different_municipalities_each_once() -> None:
+    items = [item("131202", "S5", "高齢者地域包括ケアシステムの深化・推進"),
+             item("131202", "S6", "地域包括ケアの推進"),
+             item("132292", "3-1-2-1", "西東京市版地域包括ケアシステムの推進"),
+             item("132039", "F1", "健康・福祉")]
+    pairs = candidate_pairs(items, related=0.2)
+    assert pairs and all(p.a.municipality_code != p.b.municipality_code for p in pairs)
+    keys = [(p.a.key, p.b.key) for p in pairs]
+    assert len(keys) == len(set(keys)) and all(a < b for a, b in keys)
+    assert ("131202/p/S5", "132292/p/3-1-2-1") in keys
+
+
+def test_a_nerima_strategic_plan_finds_the_nishitokyo_measure_or_initiative(real_items: list[LinkItem]) -> None:
+    scorer = Scorer(real_items)
+    index = {i.key: n for n, i in enumerate(real_items)}
+    best = scorer.ranking(index["131202/vision-3/S6"], ("132292", "basic-plan-3"))[0]
+    assert real_items[best.item].code == "3-2-2-2"  # フレイル予防の推進: an initiative
+    best = scorer.ranking(index["131202/vision-3/S9"], ("132292", "basic-plan-3"))[0]
+    assert real_items[best.item].code == "3-1-1"  # 地域福祉の推進: a measure
+
+
+def test_nishitokyo_items_carry_the_goals_of_their_initiatives(real_items: list[LinkItem]) -> None:
+    goals = {i.key: i.goals for i in real_items}
+    measure = goals["132292/basic-plan-3/3-1-1"]
+    below = [g for k, g in goals.items() if k.startswith("132292/basic-plan-3/3-1-1-")]
+    assert measure and measure == frozenset().union(*below)
+
+
+def test_the_table_round_trips_and_keeps_dates_of_unchanged_links(tmp_path: Path) -> None:
+    items = [item("131202", "S5", "地域包括ケアシステムの推進"), item("132292", "3-1-2-1", "地域包括ケアシステムの推進")]
+    pairs = candidate_pairs(items)
+    first = records_from_pairs(pairs, date=dt.date(2026, 1, 1))
+    path = tmp_path / "links.csv"
+    write_links(first, path)
+    assert tuple(replace(r, row=0) for r in read_links(path)) == first
+    again = records_from_pairs(pairs, date=dt.date(2026, 6, 1), previous=read_links(path))
+    assert [r.date for r in again] == [dt.date(2026, 1, 1)]
+
+
+@pytest.mark.parametrize(("line", "column", "words"), [
+    ("132292/p/1,132292/p/2,closeMatch,0.5,m,2026-11-28", "b", "same municipality"),
+    ("131202/p/1,132292/p/2,sameAs,0.5,m,2026-11-28", "relation", "closeMatch"),
+    ("131202/p/1,132292/p/2,closeMatch,1.5,m,2026-11-28", "score", "outside"),
+    ("131202/p/1,132292/p/2,closeMatch,0.5,m,28.11.2026", "date", "YYYY-MM-DD"),
+    ("132292/p/2,131202/p/1,closeMatch,0.5,m,2026-11-28", "b", "smaller path"),
+])
+def test_a_bad_row_is_reported_with_row_and_column(tmp_path: Path, line: str, column: str, words: str) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("a,b,relation,score,method,date\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        read_links(path)
+    assert (caught.value.row, caught.value.column) == (2, column) and words in str(caught.value)
+
+
+def test_a_link_to_an_unknown_item_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("a,b,relation,score,method,date\n131202/p/1,132292/p/2,closeMatch,0.5,m,2026-11-28\n",
+                    encoding="utf-8")
+    with pytest.raises(SourceError, match="link-cities"):
+        read_links(path, known_items=frozenset({"131202/p/1"}))
+
+
+def test_the_committed_links_graph_conforms_to_the_shapes() -> None:
+    settings = Settings()
+    records = read_links(DATA / "links" / "cross-city.csv")
+    assert records, "data/links/cross-city.csv is empty: run plan-kg link-cities"
+    data = Graph()
+    for folder in plan_folders(settings.data_dir):
+        data += plan_graph(read_plan(folder), base=settings.base_iri)
+    links = links_graph(records, base=settings.base_iri)
+    data += links
+    report = validate(data, load_shapes(settings.shapes_dir), ontology=load_ontology(settings))
+    assert report.conforms, report.text()
+    first = records[0]
+    a, b = URIRef(settings.base_iri + "id/" + first.a), URIRef(settings.base_iri + "id/" + first.b)
+    relation = SKOS[first.relation]
+    assert (a, relation, b) in links and (b, relation, a) in links
+    assert len(list(links.subjects(predicate=PKG.similarityScore))) == len(records)
+
+
+def test_every_committed_link_joins_two_cities_and_carries_method_score_date() -> None:
+    for record in read_links(DATA / "links" / "cross-city.csv"):
+        assert record.a.split("/")[0] != record.b.split("/")[0]
+        assert record.method and Decimal(0) <= record.score <= Decimal(1) and record.date
+
+
+def test_link_cities_command_rewrites_the_table(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for name in ("nishitokyo", "nerima"):
+        shutil.copytree(DATA / name, data / name)
+    shutil.copytree(DATA / "sdg", data / "sdg")
+    result = CliRunner().invoke(main, ["--data", str(data), "link-cities", "--date", "2026-11-28"])
+    assert result.exit_code == 0, result.output
+    records = read_links(data / "links" / "cross-city.csv")
+    assert records and {r.a.split("/")[0] for r in records} | {r.b.split("/")[0] for r in records} == {"131202", "132292"}
+    assert f"{len(records)} links" in result.output
+    again = link_cities(replace(Settings(), data_dir=data), date=dt.date(2027, 1, 1))
+    assert again.changed == 0 and {r.date for r in read_links(data / "links" / "cross-city.csv")} == {dt.date(2026, 11, 28)}
+
+
+def test_link_cities_refuses_a_bad_date() -> None:
+    result = CliRunner().invoke(main, ["link-cities", "--date", "tomorrow"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
