@@ -6,8 +6,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from urllib.parse import quote
+
 import pyoxigraph as ox
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -245,3 +250,22 @@ def test_json_ld_documents_use_the_published_context_inline(client: TestClient) 
     nodes = document.get("@graph", [document])
     measure = next(node for node in nodes if node["@id"] == BASE + MEASURE.lstrip("/"))
     assert measure["code"] == "1-3-2" and measure["label"] == {"ja": "持続可能な行財政運営"}
+
+
+_SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+
+
+@settings_(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=st.sampled_from(["/id/", "/id/132292/basic-plan-3/", "/graph/", "/ontology", "/downloads/", "/queries/"]),
+    segments=st.lists(_SEGMENT, max_size=3),
+    suffix=st.sampled_from(["", ".html", ".ttl", ".jsonld", ".nt", ".rdf", ".rq", ".csv", "."]),
+    accept=st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["text/turtle", "*/*", "image/png"])),
+)
+def test_any_path_gets_a_document_a_redirect_or_a_4xx_never_a_5xx(
+    client: TestClient, prefix: str, segments: list[str], suffix: str, accept: str | None
+) -> None:
+    path = prefix + "/".join(quote(s, safe="") for s in segments) + suffix
+    headers = {"Accept": accept} if accept is not None and accept.isprintable() and accept.isascii() else {}
+    response = client.get(path, headers=headers)
+    assert response.status_code in (200, 303, 307, 404, 405, 406), (path, response.status_code)

@@ -96,6 +96,13 @@ def _register_optional_commands() -> None:
         main.add_command(serve)
         main.add_command(query)
     try:
+        from .export.cli import publish, push
+    except ImportError:
+        pass
+    else:
+        main.add_command(publish)
+        main.add_command(push)
+    try:
         from .sdg.cli import sdg
     except ImportError:
         pass

@@ -156,8 +156,10 @@ class Describer:
 
     # -- small look-ups ----------------------------------------------------------
     def triples(self, iri: str) -> list[ox.Triple]:
-        """Every statement about `iri` in any graph, each once, in a stable order."""
-        subject = ox.NamedNode(iri)
+        """Every statement about `iri` in any graph, each once, in a stable order (none if it is not an IRI)."""
+        subject = _named_node(iri)
+        if subject is None:
+            return []
         seen = {quad.triple for quad in self.store.quads_for_pattern(subject, None, None, None)}
         return sorted(seen, key=lambda t: (t.predicate.value, str(t.object)))
 
@@ -167,7 +169,8 @@ class Describer:
         return [quad.triple for quad in self.store.quads_for_pattern(None, None, None, graph)]
 
     def is_graph(self, graph_iri: str) -> bool:
-        return ox.NamedNode(graph_iri) in set(self.store.named_graphs())
+        graph = _named_node(graph_iri)
+        return graph is not None and self.store.contains_named_graph(graph)
 
     def _objects(self, iri: str, predicates: Iterable[ox.NamedNode]) -> list[ox.Literal]:
         subject = ox.NamedNode(iri)
@@ -317,6 +320,14 @@ class Describer:
         for term in [iris.ONTOLOGY_IRI, *(t.term.iri for t in self.ontology_terms())]:
             found.extend(self.triples(term))
         return found
+
+
+def _named_node(iri: str) -> ox.NamedNode | None:
+    """`iri` as a term, or None when it is not a valid IRI (a request path can hold anything)."""
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:
+        return None
 
 
 def qname(iri: str) -> str | None:

@@ -1,0 +1,51 @@
+"""plan_kg.web.negotiation: Accept headers and suffixes, both read through plan_kg.formats."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plan_kg import formats
+from plan_kg.web import negotiation
+
+
+def test_every_offered_format_comes_from_the_format_table() -> None:
+    assert {f.name for f in negotiation.OFFERED} == {"html", "turtle", "ntriples", "jsonld", "rdfxml"}
+    assert all(f in formats.FORMATS for f in negotiation.OFFERED)
+
+
+def test_aliases_are_understood() -> None:
+    assert negotiation.from_accept("application/x-turtle").name == "turtle"
+    assert negotiation.from_accept("text/plain").name == "ntriples"
+    assert negotiation.from_accept("application/xhtml+xml").name == "html"
+
+
+def test_quality_values_decide() -> None:
+    assert negotiation.from_accept("text/html;q=0.1, text/turtle").name == "turtle"
+    assert negotiation.from_accept("text/turtle;q=0.2, application/n-triples;q=0.9").name == "ntriples"
+
+
+def test_no_preference_means_html_and_nothing_acceptable_means_none() -> None:
+    assert negotiation.from_accept(None).name == "html"
+    assert negotiation.from_accept("*/*").name == "html"
+    assert negotiation.from_accept("image/png") is None
+
+
+def test_suffixes() -> None:
+    assert negotiation.split_suffix("/id/132292/basic-plan-3/1-3-2.ttl") == (
+        "/id/132292/basic-plan-3/1-3-2", formats.by_name("turtle")
+    )
+    assert negotiation.split_suffix("/id/132292/basic-plan-3/1-3-2") == ("/id/132292/basic-plan-3/1-3-2", None)
+    assert negotiation.split_suffix("/id/132292/basic-plan-3/1-3-2.exe") == ("/id/132292/basic-plan-3/1-3-2.exe", None)
+    assert negotiation.split_suffix("/id/a.ttl/b") == ("/id/a.ttl/b", None)  # only the last segment
+
+
+def test_the_link_header_lists_every_format() -> None:
+    header = negotiation.alternates("/id/x")
+    for fmt in negotiation.OFFERED:
+        assert f'</id/x.{fmt.extension}>; rel="alternate"; type="{fmt.media_type}"' in header
+
+
+@given(st.text(max_size=200))
+def test_any_accept_header_gives_an_offered_format_or_none(accept: str) -> None:
+    assert negotiation.from_accept(accept) in (*negotiation.OFFERED, None)
