@@ -110,6 +110,7 @@ def test_link_nodes_are_iris_under_their_initiative(tmp_path: Path) -> None:
     assert (URIRef(f"{initiative}/sdg/2.2"), PKG.rationale, Literal("Older persons' nutrition", lang="en")) in graph
     assert (link, PROV.generatedAtTime, Literal("2026-11-28T00:00:00Z", datatype=XSD.dateTime)) in graph
     assert (link, PROV.wasAttributedTo, URIRef("https://w3id.org/plan-kg/id/agent/sdg-curation")) in graph
+    assert (URIRef("https://w3id.org/plan-kg/id/agent/sdg-curation"), RDF.type, PROV.Agent) in graph
     assert not any(isinstance(term, BNode) for triple in graph for term in triple)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
 from ..config import Settings
 from ..errors import SourceError
@@ -43,6 +43,20 @@ class SdgLinkRecord:
 def agent_iri(base: str, method: str) -> URIRef:
     """Who made links of this method: the plan-kg curators or the suggester."""
     return URIRef(f"{base}id/agent/sdg-{'curation' if method == 'curated' else 'suggester'}")
+
+
+_AGENT_LABELS = {
+    "curated": (PROV.Agent, "plan-kg の SDG 対応づけ担当", "plan-kg SDG curation"),
+    "suggested": (PROV.SoftwareAgent, "plan-kg SDG 提案器", "plan-kg SDG suggester"),
+}
+
+
+def _describe_agent(graph: Graph, base: str, method: str) -> None:
+    agent = agent_iri(base, method)
+    kind, label_ja, label_en = _AGENT_LABELS[method]
+    graph.add((agent, RDF.type, kind))
+    graph.add((agent, RDFS.label, Literal(label_ja, lang="ja")))
+    graph.add((agent, RDFS.label, Literal(label_en, lang="en")))
 
 
 def link_iri(base: str, municipality_code: str, plan_id: str, initiative: str, target: str) -> URIRef:
@@ -143,6 +157,7 @@ def records_graph(records: tuple[SdgLinkRecord, ...], *, base: str, municipality
         if record.rationale:
             graph.add((link, PKG.rationale, Literal(record.rationale, lang=_language(record.rationale))))
         graph.add((link, PROV.wasAttributedTo, agent_iri(base, record.method)))
+        _describe_agent(graph, base, record.method)
         graph.add((link, PROV.generatedAtTime,
                    Literal(f"{record.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)))
     return graph
