@@ -128,6 +128,8 @@ class Watch:
 
 
 def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: object, shots: Path) -> None:
+    yasgui = Path(__file__).parents[1] / "node_modules" / "@zazuko" / "yasgui" / "build" / "yasgui.min.js"
+    assert yasgui.is_file(), "the query editor is not installed: run `npm ci` at the repository root"
     page = browser.new_page()
     watch = Watch(page, server)
     page.goto(server + "/")
