@@ -15,7 +15,7 @@ from plan_kg.source import read_plan
 
 ITEM = "https://w3id.org/plan-kg/id/132292/basic-plan-3/"
 PLAN = "https://w3id.org/plan-kg/id/132292/basic-plan-3"
-SDG_QUERIES = ("sdg-basic-goal-profile", "sdg-coverage", "sdg-goals-not-served", "sdg-initiatives-for-goal",
+SDG_QUERIES = ("sdg-basic-goal-profile", "sdg-coverage", "sdg-element-profile", "sdg-goals-not-served", "sdg-initiatives-for-goal",
                "sdg-initiatives-for-target")
 
 
@@ -96,3 +96,14 @@ def test_basic_goal_profile_rolls_initiatives_up_to_each_basic_goal(store: ox.St
     # 4-2-1-1..3 serve goal 13; 4-1-1-1, 4-1-1-2, 4-1-2-1..3 serve goal 15
     assert (environment[13], environment[15]) == (3, 5)
     assert all(int(r["initiatives"]) > 0 for r in rows)
+
+
+def test_element_profile_rolls_up_to_policies_and_measures(store: ox.Store) -> None:
+    rows = run(store, "sdg-element-profile")
+    classes = {r["class"].rsplit("#", 1)[-1] for r in rows}
+    assert classes == {"Policy", "Measure"}
+    frailty_measure = {int(r["goalNumber"]): int(r["initiatives"]) for r in rows if r["code"] == "3-2-2"}
+    assert frailty_measure == {2: 1, 3: 2, 8: 1, 10: 1}
+    zero_carbon_policy = {int(r["goalNumber"]) for r in rows if r["code"] == "4-2"}
+    assert {7, 12, 13} <= zero_carbon_policy
+    assert all(0 < float(r["bestConfidence"]) <= 1 for r in rows)
