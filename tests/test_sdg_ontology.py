@@ -74,3 +74,24 @@ def test_shapes_and_queries_name_only_declared_terms(ontology: Graph) -> None:
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "queries").glob("sdg-*.rq"))]
     used = {str(PKG) + name for text in texts for name in re.findall(r"\bpkg:([A-Za-z][A-Za-z0-9_]*)", text)}
     assert used and used <= known, used - known
+
+
+@pytest.mark.parametrize("engine", ["owlrl", "reasonable"])
+def test_the_pipelines_reasoner_derives_the_shortcuts_with_the_sdg_graph_as_background(engine: str) -> None:
+    """How the build should call it: links asserted; ontology + {base}graph/sdg as background knowledge."""
+    if engine == "reasonable":
+        pytest.importorskip("reasonable")
+    from plan_kg.reasoning import infer
+
+    settings = Settings()
+    background = Graph()
+    for path in sorted((ROOT / "ontology").glob("*.ttl")):
+        background.parse(path, format="turtle")
+    background += reference_graphs(settings)[URIRef(f"{settings.base_iri}graph/sdg")]
+    links = link_graph(settings, municipality_code="132292", plan_id="basic-plan-3",
+                       links_csv=settings.data_dir / "sdg" / "links.csv")
+    inferred = infer(links, background, engine=engine).graph
+    frailty = URIRef(ITEM + "3-2-2-2")
+    assert (frailty, PKG.contributesToTarget, URIRef(SDG + "3.4")) in inferred
+    assert (frailty, PKG.contributesToGoal, URIRef(SDG + "3")) in inferred
+    assert not any(str(s).startswith(SDG) for s in inferred.subjects())
