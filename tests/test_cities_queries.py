@@ -1,0 +1,112 @@
+"""The cities-*.rq named queries and the SDG heatmap (plan_kg.cities.heatmap), on all bundled plans.
+
+The dataset here is what the build assembles (every plan, its inferences, the cross-city
+links) plus Nishitokyo's SDG link graph, loaded into pyoxigraph as the server loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+
+from plan_kg.build import assemble
+from plan_kg.cities.heatmap import GOALS, coverage_matrix, draw_heatmap, write_sdg_heatmap
+from plan_kg.config import Settings
+from plan_kg.named_queries import find_named_query, load_named_queries
+
+PKG = "https://w3id.org/plan-kg/ontology#"
+ID = "https://w3id.org/plan-kg/id/"
+CITY_QUERIES = ("cities-counterparts", "cities-counts-per-level", "cities-sdg-coverage", "cities-themes-missing")
+
+
+@pytest.fixture(scope="module")
+def graphs() -> list[Graph]:
+    from plan_kg.sdg.links import link_graph
+
+    settings = Settings()
+    graphs, _, _, _ = assemble(settings)
+    return [*graphs, link_graph(settings, municipality_code="132292", plan_id="basic-plan-3",
+                                links_csv=settings.data_dir / "sdg" / "links.csv")]
+
+
+@pytest.fixture(scope="module")
+def store(graphs: list[Graph]) -> ox.Store:
+    store = ox.Store()
+    for graph in graphs:
+        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    return store
+
+
+def run(store: ox.Store, name: str) -> list[dict[str, str | None]]:
+    solutions = store.query(find_named_query(Settings(), name).text, use_default_graph_as_union=True)
+    names = [v.value for v in solutions.variables]
+    return [{n: (s[n].value if s[n] is not None else None) for n in names} for s in solutions]
+
+
+def test_the_city_queries_exist_with_bilingual_headers() -> None:
+    queries = {q.name: q for q in load_named_queries(Settings())}
+    for name in CITY_QUERIES:
+        assert queries[name].title_ja and queries[name].description_ja, name
+
+
+def test_sdg_coverage_has_a_row_per_goal_of_nishitokyo_and_none_for_plans_without_links(store: ox.Store) -> None:
+    rows = run(store, "cities-sdg-coverage")
+    assert {r["code"] for r in rows} == {"132292"}
+    goals = [int(r["goal"]) for r in rows]
+    assert goals == sorted(goals) and set(goals) <= set(GOALS)
+    assert all(int(r["items"]) > 0 for r in rows) and rows[0]["name"] == "西東京市"
+
+
+def test_counterparts_of_nerima_frailty_prevention_start_with_the_nishitokyo_initiative(store: ox.Store) -> None:
+    rows = run(store, "cities-counterparts")
+    assert rows[0]["counterpart"] == ID + "132292/basic-plan-3/3-2-2-2"
+    assert rows[0]["label"] == "フレイル予防の推進" and rows[0]["city"] == "西東京市"
+    assert rows[0]["relation"].endswith("closeMatch")
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert all(r["method"] and r["date"] for r in rows)
+
+
+def test_themes_missing_lists_nerima_items_without_a_nishitokyo_counterpart(store: ox.Store) -> None:
+    rows = run(store, "cities-themes-missing")
+    codes = [r["code"] for r in rows]
+    assert codes and all(c.startswith(("P", "S")) for c in codes)
+    assert "S6" not in codes  # frailty prevention has a counterpart
+    linked = {r["code"] for r in run(store, "cities-counterparts")}
+    assert not linked & set(codes)
+
+
+def test_counts_per_level_per_plan_keep_each_plans_own_level_names(store: ox.Store) -> None:
+    rows = run(store, "cities-counts-per-level")
+    counts = {(r["city"], r["levelName"]): int(r["items"]) for r in rows}
+    assert counts[("西東京市", "基本目標")] == 6 and counts[("西東京市", "施策")] == 15
+    assert counts[("西東京市", "基本施策")] == 37 and counts[("西東京市", "目標の実現に向けた取組内容")] == 109
+    assert counts[("練馬区", "施策の柱")] == 6 and counts[("練馬区", "戦略計画")] == 20
+    assert counts[("武蔵野市", "分野")] == 6 and counts[("小平市", "自治体経営方針")] == 1
+    partial = {r["city"] for r in rows if r["completeness"] == PKG + "Partial"}
+    assert partial == {"練馬区", "武蔵野市", "東村山市", "小平市"}
+    nerima = [r["levelName"] for r in rows if r["city"] == "練馬区"]
+    assert nerima == ["施策の柱", "戦略計画"]
+
+
+def test_the_coverage_matrix_has_every_city_and_matches_the_query(graphs: list[Graph], store: ox.Store) -> None:
+    matrix = coverage_matrix(graphs, settings=Settings())
+    assert [code for code, _ in matrix.cities] == ["131202", "132039", "132110", "132136", "132292"]
+    nishitokyo = dict(zip(GOALS, matrix.counts[-1], strict=True))
+    for row in run(store, "cities-sdg-coverage"):
+        assert nishitokyo[int(row["goal"])] == int(row["items"])
+    assert all(sum(row) == 0 for row in matrix.counts[:-1])
+
+
+def test_the_heatmap_is_byte_identical_on_every_run(graphs: list[Graph], tmp_path: Path) -> None:
+    first = write_sdg_heatmap(graphs, tmp_path / "a", settings=Settings())
+    matrix = coverage_matrix(graphs, settings=Settings())
+    second = draw_heatmap(matrix, tmp_path / "b")
+    for a, b in ((first.png, second.png), (first.svg, second.svg)):
+        assert a.stat().st_size > 1000
+        assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest(), a.name
+    assert first.png.read_bytes().startswith(b"\x89PNG") and b"<svg" in first.svg.read_bytes()[:500]
