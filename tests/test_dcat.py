@@ -111,3 +111,16 @@ def test_every_format_says_the_same(built: BuildResult, catalog: Graph) -> None:
     for fmt in DOCUMENT_FORMATS:
         other = Graph().parse(built.out_dir / f"catalog.{fmt.extension}", format=fmt.rdflib)
         assert isomorphic(other, catalog), fmt.name
+
+
+def test_csv_distributions_are_machine_readable(built: BuildResult) -> None:
+    """Digital Agency rules: UTF-8 with BOM, one header row, CRLF, the standard municipality code on every row."""
+    import csv
+    import io
+
+    for plan in built.plans:
+        data = (built.out_dir / "plans" / f"{plan.slug}.csv").read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf")
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        assert rows and {row["municipality_code"] for row in rows} == {plan.slug.split("-", 1)[0]}

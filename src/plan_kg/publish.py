@@ -117,14 +117,17 @@ def write_dataset(graphs: list[Graph], out_dir: Path, stem: str = "plan-kg") -> 
 
 
 def plan_table(graph: Graph, plan: URIRef) -> bytes:
-    """The plan's elements as CSV (UTF-8 with BOM, CRLF): one row each, in source order."""
+    """The plan's elements as CSV (UTF-8 with BOM, CRLF): one row each, in source order, with the municipality code."""
     rows = []
+    # 全国地方公共団体コード on every row, as the Digital Agency's rules for tables ask (標準的な地域コード).
+    municipality_code = str(graph.value(graph.value(plan, PKG.municipality), PKG.municipalityCode) or "")
     for element in graph.subjects(PKG.inPlan, plan):
         parent = graph.value(element, PKG.parent)
         ancestors = sorted((int(graph.value(a, PKG.sequence)), str(graph.value(a, PKG.code)))
                            for a in graph.objects(element, PKG.partOf) if (a, PKG.code, None) in graph)
         label = next((str(v) for v in graph.objects(element, SKOS.prefLabel) if v.language == "ja"), "")
         rows.append({
+            "municipality_code": municipality_code,
             "sequence": int(graph.value(element, PKG.sequence)),
             "code": str(graph.value(element, PKG.code)),
             "level": str(graph.value(element, PKG.levelName)),

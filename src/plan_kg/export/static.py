@@ -1,0 +1,207 @@
+"""`plan-kg publish --static DIR`: the whole site as plain files any static web host can serve.
+
+The folder mirrors the server's URL space, so the same IRIs work on both: a resource
+`{base}id/132292/basic-plan-3/1-3-2` is `id/132292/basic-plan-3/1-3-2.html` (and `.ttl`,
+`.jsonld`, `.nt`, `.rdf`), the home page `index.html`, the dumps `downloads/…`, the catalog
+`catalog.{ttl,jsonld,rdf}`, VoID `.well-known/void`, the ontology docs `ontology.html`.
+
+Pages are rendered by the web side itself (`plan_kg.web.routes` through a Starlette
+TestClient), never a second time here; only their links are rewritten: every local link
+becomes relative to the page (so the folder works under any path prefix and from disk) and
+points at a file that exists. A static host has no SPARQL endpoint, so the query form and
+editor point at `endpoint` (by default the public endpoint under the site URL).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pyoxigraph as ox
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from .. import formats
+from ..config import Settings
+from ..errors import BuildError, PlanKgError
+from ..named_queries import load_named_queries
+from ..dcat.catalog import site_url
+from ..dcat.serialize import DOCUMENT_FORMATS
+from ..dcat.write import CATALOG_STEM, ONTOLOGY_HTML, VOID_FILE
+
+DUMP_NAME = "plan-kg.nq"
+_ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
+#: Paths whose documents are negotiated on the server: a link without a suffix means its HTML page.
+_NEGOTIATED = ("/id/", "/graph/", "/ontology")
+
+
+class ExportError(PlanKgError):
+    """The static folder cannot be written where asked."""
+
+
+@dataclass(frozen=True)
+class StaticSite:
+    """What `publish_static` wrote."""
+
+    out_dir: Path
+    pages: tuple[str, ...]  # every HTML page, relative to out_dir (posix)
+    files: int  # every file written
+
+
+def _store(settings: Settings) -> ox.Store:
+    dump = settings.dist_dir / DUMP_NAME
+    if not dump.is_file():
+        raise BuildError(f"{dump} is missing: run `plan-kg build` first")
+    store = ox.Store()
+    store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def _resource_paths(settings: Settings, store: ox.Store) -> Iterator[str]:
+    """The server path of every IRI under the base that is the subject of a statement, and of every named graph."""
+    base = settings.base_iri
+    subjects = {q.subject.value for q in store.quads_for_pattern(None, None, None, None)
+                if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(base + "id/")}
+    graphs = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(base)}
+    for iri in sorted(subjects | graphs):
+        yield "/" + iri[len(base):]
+
+
+def _check_out_dir(settings: Settings, out_dir: Path) -> None:
+    """Refuse to replace a folder that is not an earlier static site (the project, dist/, a home folder …)."""
+    out_dir = out_dir.resolve()
+    if out_dir in (settings.dist_dir.resolve(), *settings.root.resolve().parents) or settings.root.resolve() == out_dir:
+        raise ExportError(f"{out_dir} is not a folder to publish into; name a new or earlier static folder")
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "sitemap.xml").is_file():
+        raise ExportError(f"{out_dir} is not empty and holds no earlier static site (no sitemap.xml); "
+                          "name a new folder or empty this one")
+
+
+def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = None,
+                   site: str | None = None) -> StaticSite:
+    """Write the static site of the built data (settings.dist_dir) into `out_dir`, replacing what is there.
+
+    `endpoint`: the SPARQL endpoint the pages' query form uses (default: `{site}sparql`);
+    `site`: the URL the folder will be served at, for sitemap.xml (default: public_base_iri or base_iri).
+    """
+    from ..web import STATIC_DIR, routes as web_routes  # the web side renders every page
+    from ..dcat import routes as dcat_routes
+
+    store = _store(settings)
+    site = site or site_url(settings)
+    endpoint = endpoint or f"{site}sparql"
+    _check_out_dir(settings, out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    writer = _Writer(settings, out_dir, endpoint)
+    client = TestClient(Starlette(routes=[*web_routes(settings, store), *dcat_routes(settings)]))
+
+    writer.page(client.get("/").text, "index.html")
+    for path in _resource_paths(settings, store):
+        for fmt in _OFFERED:
+            response = client.get(f"{path}.{fmt.extension}")
+            if response.status_code != 200:
+                break  # the web side describes no such resource; nothing to link to
+            if fmt.name == "html":
+                writer.page(response.text, f"{path.lstrip('/')}.html")
+            else:
+                writer.file(f"{path.lstrip('/')}.{fmt.extension}", response.content)
+    for fmt in _OFFERED[1:]:
+        writer.file(f"ontology.{fmt.extension}", client.get(f"/ontology.{fmt.extension}").content)
+    documented = settings.dist_dir / ONTOLOGY_HTML
+    ontology_page = documented.read_text(encoding="utf-8") if documented.is_file() else client.get("/ontology.html").text
+    writer.page(ontology_page, ONTOLOGY_HTML)
+    for query in load_named_queries(settings):
+        writer.file(f"queries/{query.name}.rq", query.text.encode("utf-8"))
+    for path in sorted(p for p in settings.dist_dir.rglob("*") if p.is_file()):
+        relative = f"downloads/{path.relative_to(settings.dist_dir).as_posix()}"
+        if path.suffix == ".html":
+            writer.page(path.read_text(encoding="utf-8"), relative)
+        else:
+            writer.file(relative, path.read_bytes())
+    for fmt in DOCUMENT_FORMATS:
+        writer.file(f"{CATALOG_STEM}.{fmt.extension}", (settings.dist_dir / f"{CATALOG_STEM}.{fmt.extension}").read_bytes())
+    writer.file(".well-known/void", (settings.dist_dir / VOID_FILE).read_bytes())
+    writer.file(VOID_FILE, (settings.dist_dir / VOID_FILE).read_bytes())
+    shutil.copytree(STATIC_DIR, out_dir / "assets" / "site")
+    yasgui = settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
+    if yasgui.is_dir():
+        shutil.copytree(yasgui, out_dir / "assets" / "yasgui", ignore=shutil.ignore_patterns("*.map", "ts"))
+    writer.finish(site)
+    return StaticSite(out_dir=out_dir, pages=tuple(sorted(writer.pages)),
+                      files=sum(1 for p in out_dir.rglob("*") if p.is_file()))
+
+
+_OFFERED = (formats.by_name("html"), *(f for f in formats.for_kind(formats.Kind.GRAPH)))
+
+
+class _Writer:
+    """Writes files, and pages with their links made relative once every file is known."""
+
+    def __init__(self, settings: Settings, out_dir: Path, endpoint: str) -> None:
+        self.settings = settings
+        self.out_dir = out_dir
+        self.endpoint = endpoint
+        self.pending: dict[str, str] = {}  # page file -> HTML with server paths
+        self.pages: list[str] = []
+
+    def file(self, relative: str, content: bytes) -> None:
+        target = self.out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+    def page(self, html: str, relative: str) -> None:
+        self.pending[relative] = html
+        self.file(relative, b"")  # exists now, so links to it resolve
+        self.pages.append(relative)
+
+    def finish(self, site: str) -> None:
+        for relative, html in self.pending.items():
+            self.file(relative, self._relink(html, relative).encode("utf-8"))
+        urls = "".join(f"<url><loc>{escape(site + _page_url(p))}</loc></url>\n" for p in sorted(self.pages))
+        self.file("sitemap.xml", ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                  f"{urls}</urlset>\n").encode("utf-8"))
+        self.file("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {site}sitemap.xml\n".encode("utf-8"))
+
+    def _relink(self, html: str, page: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, value = match.group(1), match.group(2)
+            return f'{name}="{self._target(value, page)}"'
+
+        return _ATTRIBUTE.sub(replace, html)
+
+    def _target(self, value: str, page: str) -> str:
+        """`value` (a link on the server) as a link from `page` in the folder."""
+        if value == "/sparql" or value.startswith("/sparql?"):
+            return self.endpoint + value[len("/sparql"):]
+        if not value.startswith("/") or value.startswith("//"):
+            return value  # another host, a fragment or already relative
+        path, hash_, fragment = value.partition("#")
+        path = path.split("?", 1)[0]
+        if path == "/":
+            target = "index.html"
+        elif path.startswith(_NEGOTIATED) and not _has_offered_suffix(path):
+            target = f"{path.lstrip('/')}.html"
+        else:
+            target = path.lstrip("/")
+        if not (self.out_dir / target).is_file():
+            # Something this build does not hold (another city's plan not built, say): link its IRI.
+            return self.settings.base_iri + path.lstrip("/") + hash_ + fragment
+        relative = posixpath.relpath(target, posixpath.dirname(page) or ".")
+        return relative + hash_ + fragment
+
+
+def _has_offered_suffix(path: str) -> bool:
+    last = path.rsplit("/", 1)[-1]
+    return "." in last and last.rsplit(".", 1)[1] in {f.extension for f in _OFFERED}
+
+
+def _page_url(relative: str) -> str:
+    return "" if relative == "index.html" else relative

@@ -1,0 +1,87 @@
+"""`plan-kg publish --static`: every link in the folder works from the folder, and everything is there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+
+from plan_kg.build import BuildResult
+from plan_kg.cli import main
+from plan_kg.config import Settings
+from plan_kg.export.static import ExportError, StaticSite, publish_static
+
+_LINK = re.compile(r'\b(?:href|src)="([^"]*)"')
+SITE = "https://example.org/plans/"
+
+
+@pytest.fixture(scope="module")
+def site(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> StaticSite:
+    out = tmp_path_factory.mktemp("static") / "site"
+    return publish_static(Settings.load(dist_dir=built.out_dir), out_dir=out, site=SITE,
+                          endpoint="https://example.org/sparql")
+
+
+def _links(page: Path) -> list[str]:
+    return _LINK.findall(page.read_text(encoding="utf-8"))
+
+
+def test_every_local_link_resolves_to_a_file_in_the_folder(site: StaticSite) -> None:
+    broken, checked = [], 0
+    for page in site.out_dir.rglob("*.html"):
+        for link in _links(page):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link.startswith("#"):
+                continue  # another host (an IRI outside this build, the endpoint) or the same page
+            assert not link.startswith("/"), f"{page}: {link} is not relative"
+            checked += 1
+            if not (page.parent / link.split("#", 1)[0]).resolve().is_file():
+                broken.append(f"{page.relative_to(site.out_dir)} -> {link}")
+    assert checked > 1000
+    assert not broken, broken[:20]
+
+
+def test_a_page_per_resource_and_the_data_beside_it(site: StaticSite, built: BuildResult) -> None:
+    out = site.out_dir
+    for plan in built.plans:
+        stem = plan.iri.split("/id/", 1)[1]
+        for suffix in ("html", "ttl", "jsonld", "nt", "rdf"):
+            assert (out / "id" / f"{stem}.{suffix}").is_file()
+    page = (out / "id" / "132292" / "basic-plan-3" / "1-3-2.html").read_text(encoding="utf-8")
+    assert 'href="../../../assets/site/style.css"' in page
+    assert Graph().parse(out / "id" / "132292" / "basic-plan-3" / "1-3-2.ttl")
+
+
+def test_dumps_catalog_void_docs_sitemap_and_robots(site: StaticSite, built: BuildResult) -> None:
+    out = site.out_dir
+    for name in ("plan-kg.nq", "plan-kg.trig", "plan-kg.nt", "shapes.ttl", "ontology.ttl"):
+        assert (out / "downloads" / name).read_bytes() == (built.out_dir / name).read_bytes()
+    for name in ("catalog.ttl", "catalog.jsonld", "catalog.rdf", ".well-known/void", "ontology.html", "index.html"):
+        assert (out / name).is_file(), name
+    locs = [e.text for e in ElementTree.parse(out / "sitemap.xml").getroot().iter(
+        "{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert SITE in locs and f"{SITE}id/132292/basic-plan-3.html" in locs
+    assert len(locs) == len(site.pages)
+    assert f"Sitemap: {SITE}sitemap.xml" in (out / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_the_query_form_points_at_the_endpoint(site: StaticSite) -> None:
+    home = (site.out_dir / "index.html").read_text(encoding="utf-8")
+    assert 'action="https://example.org/sparql"' in home
+    assert '"/sparql"' not in home
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_site(built: BuildResult, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ExportError, match="not empty"):
+        publish_static(Settings.load(dist_dir=built.out_dir), out_dir=tmp_path)
+    assert (tmp_path / "notes.txt").is_file()
+
+
+def test_cli_without_a_build_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--out", str(tmp_path / "none"), "publish", "--static", str(tmp_path / "s")])
+    assert result.exit_code == 2
+    assert "plan-kg build" in result.output
