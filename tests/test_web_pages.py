@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -269,3 +270,25 @@ def test_any_path_gets_a_document_a_redirect_or_a_4xx_never_a_5xx(
     headers = {"Accept": accept} if accept is not None and accept.isprintable() and accept.isascii() else {}
     response = client.get(path, headers=headers)
     assert response.status_code in (200, 303, 307, 404, 405, 406), (path, response.status_code)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("plan_kg.build") is None, reason="plan_kg.build (the pipeline) is not there yet")
+def test_every_item_of_the_built_plan_has_a_page_and_documents(tmp_path: Path) -> None:
+    from plan_kg.build import build
+
+    built = replace(Settings(), dist_dir=tmp_path / "dist")
+    build(built, out_dir=built.dist_dir)
+    store = ox.Store()
+    store.load(path=str(built.dist_dir / "plan-kg.nq"), format=ox.RdfFormat.N_QUADS)
+    client = TestClient(Starlette(routes=routes(built, store)), follow_redirects=False)
+    codes = [line.split(",", 1)[0] for line in (built.data_dir / "nishitokyo" / "items.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(codes) == 167
+    for code in codes:
+        page = client.get(f"/id/132292/basic-plan-3/{code}.html")
+        assert page.status_code == 200 and f'<span class="code">{code}</span>' in page.text, code
+    turtle = client.get("/id/132292/basic-plan-3/1-3-3.ttl")
+    assert "pkg:Planned" in turtle.text
+    home = client.get("/").text
+    assert all(f">{n}</td>" in home for n in (6, 15, 37, 109))
+    assert 'href="/downloads/plans/132292-basic-plan-3.csv"' in home
