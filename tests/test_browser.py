@@ -147,6 +147,12 @@ def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: obje
     table = page.locator("#yasgui .tabPanel.active .yasr table").inner_text()
     for level, count in (("基本目標", "6"), ("施策", "15"), ("基本施策", "37"), ("目標の実現に向けた取組内容", "109")):
         assert level in table and count in table
+    # typing a class or property must not ask prefix.cc or Linked Open Vocabularies for suggestions
+    page.locator("#yasgui .tabPanel.active .CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# ?s a foaf:Per")
+    page.keyboard.type("\nPREFIX sk")
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / "home-query.png"), full_page=True)
     page.locator("#yasgui").screenshot(path=str(shots / "yasgui.png"))
     assert watch.errors == [], watch.errors
