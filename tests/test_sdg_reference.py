@@ -7,6 +7,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
@@ -125,3 +127,11 @@ def test_a_missing_kos_dump_is_an_error(tmp_path: Path) -> None:
     (data / "sdg" / "reference" / "sdgs-ontology.ttl").unlink()
     with pytest.raises(SourceError, match="missing"):
         reference_graphs(Settings(data_dir=data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_normalising_twice_changes_nothing(text: str) -> None:
+    once = normalise_sdg_ja(text)
+    assert normalise_sdg_ja(once) == once
+    assert not any(ch.isspace() for ch in once)

@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plan_kg.config import Settings
 from plan_kg.errors import SourceError
@@ -91,3 +93,19 @@ def test_a_lexicon_row_without_terms_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no terms") as info:
         read_lexicon(path)
     assert (info.value.row, info.value.column) == (3, "terms")
+
+
+SUGGESTER = Suggester(load_reference(DATA), lexicon=LEXICON)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60))
+def test_any_text_gets_bounded_sorted_scores(text: str) -> None:
+    result = SUGGESTER.suggest_one(text)
+    assert result.text == text
+    for scored in (result.targets, result.goals):
+        scores = [s.score for s in scored]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0 <= s <= 1 for s in scores)
+    if result.targets:  # the best target's goal is always suggested (a goal scores as its best target)
+        assert result.goals[0].score == result.targets[0].score

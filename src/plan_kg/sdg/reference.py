@@ -72,8 +72,16 @@ class SdgReference:
 
 
 def normalise_sdg_ja(text: str) -> str:
-    """NFKC, then every space removed: Japanese sentences need none, and the source's are stray."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    """NFKC, then every space removed: Japanese sentences need none, and the source's are stray.
+
+    Repeated until stable: NFKC turns a spacing mark such as ¯ into space + combining mark, and
+    once the space is gone the mark composes with the letter before it.
+    """
+    while True:
+        normalised = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+        if normalised == text:
+            return normalised
+        text = normalised
 
 
 def is_target_code(code: str) -> bool:
