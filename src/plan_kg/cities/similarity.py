@@ -32,8 +32,8 @@ from ..source import plan_folders, read_plan
 
 METHOD = "sudachi-words+kanji-bigrams-tfidf-cosine+sdg-goal-jaccard/1.0"
 SDG_WEIGHT = 0.25  # share of the score given to shared SDG goals when both items have some
-CLOSE_THRESHOLD = 0.45  # score from which a pair is a skos:closeMatch
-RELATED_THRESHOLD = 0.30  # score from which a pair is kept at all, as a skos:relatedMatch
+CLOSE_THRESHOLD = 0.50  # score from which a pair is a skos:closeMatch (precision 0.85 on the labels)
+RELATED_THRESHOLD = 0.30  # score from which a pair is kept at all (precision 0.81 on the labels)
 PER_PLAN = 3  # counterparts kept per item in each other plan
 
 #: The SDG links table of each plan that has one (the SDG package curates Nishitokyo's).
