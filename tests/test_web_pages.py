@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from plan_kg.config import Settings
 from plan_kg.web import SECURITY_HEADERS, routes
+from plan_kg.web.describe import Describer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web-sample.trig"
 BASE = "https://w3id.org/plan-kg/"
@@ -118,6 +119,17 @@ def test_the_page_shows_label_code_level_breadcrumbs_children_and_links_out(clie
     assert 'href="/id/132101/basic-plan-5/5-2-1"' in links_out and "八王子市" in links_out  # whose plan it is
     for suffix in ("ttl", "jsonld", "nt"):
         assert f'href="{MEASURE}.{suffix}"' in html
+
+
+def test_values_are_listed_by_code_as_people_count() -> None:
+    store = ox.Store()
+    whole, has_part = ox.NamedNode("http://example.org/plan"), ox.NamedNode("http://purl.org/dc/terms/hasPart")
+    for code in ("1-3-10", "1-3-2-1", "1-3-2", "1-10", "1-3"):
+        item = ox.NamedNode(f"http://example.org/{code}")
+        store.add(ox.Quad(item, ox.NamedNode("https://w3id.org/plan-kg/ontology#code"), ox.Literal(code)))
+        store.add(ox.Quad(whole, has_part, item))
+    (row,) = Describer(store, BASE).statements(q.triple for q in store.quads_for_pattern(whole, None, None, None))
+    assert [v.code for v in row.values] == ["1-3", "1-3-2", "1-3-2-1", "1-3-10", "1-10"]
 
 
 def test_a_planned_measure_without_a_name_says_so(client: TestClient) -> None:

@@ -6,6 +6,7 @@ counts per class); arbitrary SPARQL belongs to the endpoint's worker pool.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable
 
@@ -213,7 +214,9 @@ class Describer:
             if triple.predicate.value in skipped:
                 continue
             grouped.setdefault(triple.predicate.value, []).append(self._value(triple.object))
-        return tuple(Statement(self.link(p), tuple(values)) for p, values in sorted(grouped.items()))
+        return tuple(
+            Statement(self.link(p), tuple(sorted(values, key=_reading_order))) for p, values in sorted(grouped.items())
+        )
 
     # -- views --------------------------------------------------------------------
     def resource(self, iri: str) -> ResourceView | None:
@@ -320,6 +323,14 @@ class Describer:
         for term in [iris.ONTOLOGY_IRI, *(t.term.iri for t in self.ontology_terms())]:
             found.extend(self.triples(term))
         return found
+
+
+def _reading_order(value: Link | Text) -> tuple:
+    """Plan elements by code as people count (1-3-2 before 1-3-10, parents before children), then the rest."""
+    if isinstance(value, Link) and value.code:
+        parts = re.split(r"[-.]", value.code)
+        return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), value.iri)
+    return (1, (), value.iri if isinstance(value, Link) else value.value)
 
 
 def _named_node(iri: str) -> ox.NamedNode | None:
