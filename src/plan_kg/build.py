@@ -22,6 +22,9 @@ from .errors import BuildError
 from .iris import PKG, inferred_graph_iri, ontology_graph_iri, plan_graph_iri, plan_iri
 from .publish import CONTEXT_FILE, json_ld_context, plan_table, write_dataset, write_jsonld, write_turtle
 from .rdf import new_graph, plan_graph
+from .sdg import link_graph, reference_graphs
+from .sdg.reference import sdg_graph_iri
+from .sdg.training import CURATED_PLAN
 from .reasoning import infer
 from .source import PlanSource, plan_folders, read_plan
 from .validation import ValidationReport, load_shapes, validate
@@ -69,14 +72,19 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
     timings["read"] = time.perf_counter() - started
 
     ontology = load_ontology(settings)
-    graphs = [ontology]
+    references = reference_graphs(settings)  # SDG goals and targets; the UN SDG KOS as published
+    background = new_graph()  # what reasoning may use but does not republish
+    background += ontology
+    background += references[sdg_graph_iri(settings)]
+    graphs = [ontology, *references.values()]
     built = []
     reasoning = 0.0
     for plan in plans:
         meta = plan.metadata
         code, plan_id = meta.municipality.code, meta.plan_id
         asserted = plan_graph(plan, base=settings.base_iri, identifier=plan_graph_iri(settings.base_iri, code, plan_id))
-        inference = infer(asserted, ontology, identifier=inferred_graph_iri(settings.base_iri, code, plan_id))
+        asserted += _sdg_links(settings, plan)
+        inference = infer(asserted, background, identifier=inferred_graph_iri(settings.base_iri, code, plan_id))
         reasoning += inference.seconds
         graphs += [asserted, inference.graph]
         built.append((plan, asserted, inference.graph))
@@ -85,6 +93,20 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
     if links is not None:
         graphs.append(links)
     return graphs, built, ontology, timings
+
+
+def _sdg_links(settings: Settings, plan: PlanSource) -> Graph:
+    """The plan's qualified SDG links: `sdg-links.csv` in its folder, or the curated table in data/sdg/."""
+    meta = plan.metadata
+    links_csv = plan.items_path.parent / "sdg-links.csv"
+    if (meta.municipality.code, meta.plan_id) == CURATED_PLAN:
+        links_csv = settings.data_dir / "sdg" / "links.csv"
+    if not links_csv.is_file():
+        return Graph()
+    initiatives = frozenset(i.code for i in plan.items if i.level_class == "Initiative") or \
+        frozenset(i.code for i in plan.items)
+    return link_graph(settings, municipality_code=meta.municipality.code, plan_id=meta.plan_id,
+                      links_csv=links_csv, initiatives=initiatives)
 
 
 def _cross_city_links(settings: Settings, plans: list[PlanSource]) -> Graph | None:
@@ -106,6 +128,7 @@ def validate_sources(settings: Settings) -> ValidationReport:
 
 def _validate(settings: Settings, built: list, ontology: Graph) -> ValidationReport:
     data = Graph()
+    data += reference_graphs(settings)[sdg_graph_iri(settings)]  # SDG links must name real targets
     for _, asserted, inferred in built:
         data += asserted
         data += inferred
