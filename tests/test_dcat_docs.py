@@ -34,3 +34,17 @@ def test_the_page_is_the_same_every_time() -> None:
     settings = Settings()
     args = (settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl")
     assert ontology_html(*args) == ontology_html(*args)
+
+
+def test_pylode_leaves_the_applications_logging_alone() -> None:
+    import logging
+    import subprocess
+    import sys
+
+    code = ("import logging; from pathlib import Path; from plan_kg.dcat.docs import ontology_html; "
+            "from plan_kg.config import Settings; s = Settings(); "
+            "ontology_html(s.ontology_dir, s.shapes_dir / 'plan-kg.ttl'); "
+            "r = logging.getLogger(); print(len(r.handlers), r.level)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", str(logging.WARNING)]
+    assert "INFO" not in out.stderr and "DEBUG" not in out.stderr

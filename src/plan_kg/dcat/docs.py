@@ -7,16 +7,19 @@ ontology.html and says nothing (the web side falls back to its own term list).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib.metadata
+import logging
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 from rdflib import OWL, RDF, SKOS, Graph, Namespace, URIRef
+from rdflib.namespace import RDFS
 
 from ..iris import ONTOLOGY_IRI
-from rdflib.namespace import RDFS
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
@@ -42,6 +45,23 @@ def _import_ontpub() -> type:
     return OntPub
 
 
+@contextlib.contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """Undo what pyLODE does to the root logger: logging.basicConfig(level=DEBUG) on import, and
+    module-level logging.info() calls, which install a handler. A library must not configure
+    the application's logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    if not handlers:
+        root.addHandler(logging.NullHandler())  # makes basicConfig a no-op while pyLODE runs
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+
+
 def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     """The documentation page: pyLODE's rendering of every ontology module, then the shapes."""
     ontology = Graph()
@@ -54,8 +74,9 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     for module in set(ontology.subjects(RDF.type, OWL.Ontology)) - {URIRef(ONTOLOGY_IRI)}:
         ontology.remove((module, None, None))
     ontology.remove((None, RDF.type, SKOS.ConceptScheme))
-    OntPub = _import_ontpub()
-    page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
+    with _root_logger_kept():
+        OntPub = _import_ontpub()
+        page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
     summary = shapes_summary(Graph().parse(shapes_path, format="turtle"))
     return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
 
