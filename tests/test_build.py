@@ -28,8 +28,9 @@ def plan_data(built) -> Graph:
 
 
 def test_counts_per_level(built):
-    assert nishitokyo(built).counts == {"BasicGoal": 6, "Initiative": 109, "Measure": 37, "Municipality": 1,
-                                     "Plan": 1, "Policy": 15}
+    counts = nishitokyo(built).counts
+    assert {k: counts[k] for k in ("BasicGoal", "Policy", "Measure", "Initiative", "Plan", "Municipality")} == \
+        {"BasicGoal": 6, "Policy": 15, "Measure": 37, "Initiative": 109, "Plan": 1, "Municipality": 1}
     assert built.report.conforms
 
 
