@@ -41,7 +41,7 @@ PREFIXES = (
 )
 PLAN = "<https://w3id.org/plan-kg/id/132292/basic-plan-3>"
 QUERIES = {
-    "lookup (trivial)": f"SELECT ?label WHERE {{ <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }}",
+    "lookup (trivial)": "SELECT ?label WHERE { <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }",
     "hierarchy (under a goal, by codes)": (
         f"SELECT DISTINCT ?code ?level ?label ?item WHERE {{ ?goal a pkg:BasicGoal ; pkg:code \"1\" ; pkg:inPlan {PLAN} . "
         "?item pkg:partOf ?goal ; pkg:code ?code ; pkg:levelName ?level ; pkg:sequence ?sequence . "

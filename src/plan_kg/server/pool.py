@@ -74,7 +74,7 @@ class WorkerPool:
         self._idle.extend(workers)
 
     async def close(self) -> None:
-        """Stop every worker; queries still waiting get a 503."""
+        """Stop every worker; queries still waiting for one are cancelled."""
         self._closed = True
         for task in list(self._replacing):
             task.cancel()
@@ -156,6 +156,7 @@ class WorkerPool:
             task = asyncio.get_running_loop().create_task(self._replace())
             self._replacing.add(task)
             task.add_done_callback(self._replacing.discard)
+            task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
 
     async def _replace(self) -> None:
         worker = await self._spawn()
@@ -188,7 +189,7 @@ class WorkerPool:
         return worker
 
 
-def _retrieve(task: asyncio.Future[QueryResult]) -> None:
-    """Mark the outcome of an exchange as seen, for when its caller went away."""
+def _retrieve(task: asyncio.Future[object]) -> None:
+    """Mark the outcome of a background task as seen (an exchange whose caller went away)."""
     if not task.cancelled():
         task.exception()
