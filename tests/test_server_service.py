@@ -34,8 +34,8 @@ def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_run_answers_one_query_from_the_command_line(tmp_path: Path) -> None:
-    settings = sample_settings(tmp_path)
-    service = QueryService(settings, load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store"))
+    service = QueryService.for_settings(sample_settings(tmp_path))
+    assert service.store.path.is_relative_to(tmp_path / ".cache" / "store")
     result = service.run("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", format="json")
     assert result.media_type == "application/sparql-results+json"
     assert json.loads(result.body)["results"]["bindings"][0]["n"]["value"] == "6"

@@ -23,7 +23,7 @@ from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, read_request
 from .service import QueryService
-from .store import DUMP_NAME, LoadedStore, load_store
+from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
 
 _VARY = "Accept"
@@ -169,5 +169,5 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
                 raise
         else:
             build.build(settings)
-    app = create_app(settings, store_dir=store_dir or settings.root / ".cache" / "store")
+    app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

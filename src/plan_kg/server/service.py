@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 from ..config import Settings
 from .guard import ForbiddenQuery, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
-from .store import LoadedStore
+from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryJob, QueryRejected, QueryResult
 
 # Relative IRIs in queries resolve against the endpoint's stable public address.
@@ -29,6 +30,12 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, store_dir: Path | None = None) -> "QueryService":
+        """A service over `settings.dist_dir/plan-kg.nq`, loaded into `store_dir` (default `<root>/.cache/store`)."""
+        dump = settings.dist_dir / DUMP_NAME
+        return cls(settings, load_store(dump, store_dir or default_store_dir(settings)))
 
     async def start(self) -> None:
         """Start the worker processes."""

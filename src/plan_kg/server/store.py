@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyoxigraph
 
+from ..config import Settings
 from ..errors import PlanKgError
 
 #: The file `plan-kg build` writes; the server reads nothing else.
@@ -36,6 +37,11 @@ class LoadedStore:
     path: Path  # the pyoxigraph directory, to open with Store.read_only
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
+
+
+def default_store_dir(settings: Settings) -> Path:
+    """Where `plan-kg serve` and `plan-kg query` keep the store: `<root>/.cache/store`."""
+    return settings.root / ".cache" / "store"
 
 
 def load_store(dump: Path, store_dir: Path) -> LoadedStore:
