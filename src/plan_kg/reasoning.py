@@ -85,9 +85,14 @@ def _reasonable_closure(asserted: Graph, ontology: Graph) -> tuple[set[tuple], s
 
     chains = _property_chains(ontology)
     closure: set[tuple] = set()
+    # reasonable 0.4 does not apply owl:propertyChainAxiom (OWL RL rule prp-spo2), so the
+    # chains are applied here: first on the input (usually all that is needed, so reasoning
+    # runs once), then on the closure, recomputing it until nothing new appears.
+    given = set(asserted) | set(ontology)
     extra: list[tuple] = []
-    # reasonable 0.4 does not apply owl:propertyChainAxiom (OWL RL rule prp-spo2), so
-    # the chains are applied here and the closure recomputed until nothing new appears.
+    while new_links := [t for t in _apply_chains(given, chains) if t not in given]:
+        given.update(new_links)
+        extra += new_links
     while True:
         reasoner = reasonable.PyReasoner()
         reasoner.from_graph(asserted)
