@@ -23,7 +23,7 @@ from rdflib.collection import Collection
 from plan_kg.config import Settings
 from server_fixtures import live_server, write_dump
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "w3c-sparql11" / "protocol"
+SUITE = Settings().shared_dir / "reference" / "w3c-sparql11" / "protocol"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
 HTS = Namespace("http://www.w3.org/2011/http-statusCodes#")

@@ -28,7 +28,7 @@ from rdflib.collection import Collection
 from plan_kg.config import Settings
 from server_fixtures import live_server, write_dump
 
-SUITES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "w3c-sparql11"
+SUITES = Settings().shared_dir / "reference" / "w3c-sparql11"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
 

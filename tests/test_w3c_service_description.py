@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pyoxigraph
@@ -11,9 +10,10 @@ import pytest
 from rdflib import Graph, Namespace
 from rdflib.collection import Collection
 
+from plan_kg.config import Settings
 from server_fixtures import PLAN_GRAPH, live_server, sample_settings
 
-MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "w3c-sparql11" / "service-description" / "manifest.ttl"
+MANIFEST = Settings().shared_dir / "reference" / "w3c-sparql11" / "service-description" / "manifest.ttl"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SD = "http://www.w3.org/ns/sparql-service-description#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
