@@ -48,3 +48,8 @@ def test_pylode_leaves_the_applications_logging_alone() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", str(logging.WARNING)]
     assert "INFO" not in out.stderr and "DEBUG" not in out.stderr
+
+
+def test_no_inline_style_for_the_content_security_policy(built: BuildResult) -> None:
+    page = (built.out_dir / "ontology.html").read_text(encoding="utf-8")
+    assert "<style" not in page and ' style="' not in page

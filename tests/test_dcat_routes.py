@@ -55,3 +55,13 @@ def test_nothing_built_is_a_clear_404(tmp_path) -> None:
     client = TestClient(Starlette(routes=routes(Settings.load(dist_dir=tmp_path))))
     response = client.get("/catalog.ttl")
     assert response.status_code == 404 and "plan-kg build" in response.text
+
+
+def test_the_ontology_docs_stylesheet_is_served(client: TestClient, built: BuildResult) -> None:
+    from plan_kg.dcat.docs import STYLESHEET_PATH, pylode_available
+
+    if not pylode_available():
+        pytest.skip("pyLODE is not installed")
+    response = client.get(STYLESHEET_PATH)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+    assert f'href="{STYLESHEET_PATH}"' in (built.out_dir / "ontology.html").read_text(encoding="utf-8")

@@ -85,3 +85,14 @@ def test_cli_without_a_build_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--out", str(tmp_path / "none"), "publish", "--static", str(tmp_path / "s")])
     assert result.exit_code == 2
     assert "plan-kg build" in result.output
+
+
+def test_every_download_url_in_the_catalog_is_a_file_of_the_folder(site: StaticSite, built: BuildResult) -> None:
+    from rdflib.namespace import DCAT
+
+    from plan_kg.dcat.catalog import site_url
+
+    prefix = site_url(Settings.load(dist_dir=built.out_dir))
+    catalog = Graph().parse(site.out_dir / "catalog.ttl")
+    urls = [str(u) for u in catalog.objects(None, DCAT.downloadURL)]
+    assert urls and all(u.startswith(prefix) and (site.out_dir / u[len(prefix):]).is_file() for u in urls)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import html
 import importlib.metadata
+import importlib.util
 import logging
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -22,6 +24,8 @@ from rdflib.namespace import RDFS
 from ..iris import ONTOLOGY_IRI
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+#: Where the documentation's stylesheet is served (and lies in a static site).
+STYLESHEET_PATH = "/assets/ontology/pylode.css"
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
@@ -43,6 +47,13 @@ def _import_ontpub() -> type:
     from pylode import OntPub
 
     return OntPub
+
+
+def stylesheet() -> bytes:
+    """pyLODE's stylesheet, for the page's <link rel=stylesheet>."""
+    spec = importlib.util.find_spec("pylode")
+    assert spec is not None and spec.origin is not None
+    return (Path(spec.origin).parent / "pylode.css").read_bytes()
 
 
 @contextlib.contextmanager
@@ -77,6 +88,10 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     with _root_logger_kept():
         OntPub = _import_ontpub()
         page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
+    # The stylesheet as a file, not inline: the site's Content-Security-Policy allows no inline style.
+    # (pyLODE links a file only when it writes the page itself.)
+    page = re.sub(r"<style>.*?</style>", f'<link href="{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
+                  page, count=1, flags=re.DOTALL)
     summary = shapes_summary(Graph().parse(shapes_path, format="turtle"))
     return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
 

@@ -1,4 +1,5 @@
-"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf, /.well-known/void, from the built files."""
+"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf, /.well-known/void, from the built files;
+and the ontology documentation's stylesheet (the page itself is served by the web side at /ontology)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
 from ..formats import Format
+from .docs import STYLESHEET_PATH
 from .serialize import DOCUMENT_FORMATS
-from .write import CATALOG_STEM, VOID_FILE
+from .write import CATALOG_STEM, ONTOLOGY_CSS, VOID_FILE
 
 _BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
 
@@ -58,6 +60,12 @@ class MetadataDocuments:
     async def void(self, request: Request) -> Response:
         return self._file(VOID_FILE, DOCUMENT_FORMATS[0])
 
+    async def ontology_stylesheet(self, request: Request) -> Response:
+        path = self.dist_dir / ONTOLOGY_CSS
+        if not path.is_file():
+            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
+        return Response(path.read_bytes(), media_type="text/css")
+
 
 def _alternates() -> str:
     return ", ".join(f'</{CATALOG_STEM}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS)
@@ -70,4 +78,5 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
         Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),
         Route("/.well-known/void", documents.void, methods=["GET", "HEAD"], name="void"),
+        Route(STYLESHEET_PATH, documents.ontology_stylesheet, methods=["GET", "HEAD"], name="ontology-stylesheet"),
     ]

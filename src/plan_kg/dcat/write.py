@@ -10,18 +10,19 @@ from rdflib import Graph
 from ..config import Settings
 from ..source import PlanSource
 from .catalog import catalog_graph, modified_date
-from .docs import ontology_html, pylode_available
+from .docs import ontology_html, pylode_available, stylesheet
 from .serialize import DOCUMENT_FORMATS, serialize
 from .void import void_graph
 
 CATALOG_STEM = "catalog"
 VOID_FILE = "void.ttl"
 ONTOLOGY_HTML = "ontology.html"
+ONTOLOGY_CSS = "pylode.css"
 
 
 def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource], graphs: Sequence[Graph],
                    ontology: Graph) -> list[Path]:
-    """catalog.{ttl,jsonld,rdf}, void.ttl and (with pyLODE) ontology.html in `out`, which holds the dumps already.
+    """catalog.{ttl,jsonld,rdf}, void.ttl and (with pyLODE) ontology.html + pylode.css in `out`, which holds the dumps.
 
     Byte sizes in the catalog are those of the files already in `out`; the catalog does not list itself.
     """
@@ -38,5 +39,6 @@ def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource]
     if pylode_available():
         page = out / ONTOLOGY_HTML
         page.write_text(ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl"), encoding="utf-8")
-        files.append(page)
+        (out / ONTOLOGY_CSS).write_bytes(stylesheet())
+        files += [page, out / ONTOLOGY_CSS]
     return files

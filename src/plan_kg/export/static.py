@@ -32,7 +32,8 @@ from ..errors import BuildError, PlanKgError
 from ..named_queries import load_named_queries
 from ..dcat.catalog import site_url
 from ..dcat.serialize import DOCUMENT_FORMATS
-from ..dcat.write import CATALOG_STEM, ONTOLOGY_HTML, VOID_FILE
+from ..dcat.docs import STYLESHEET_PATH
+from ..dcat.write import CATALOG_STEM, ONTOLOGY_CSS, ONTOLOGY_HTML, VOID_FILE
 
 DUMP_NAME = "plan-kg.nq"
 _ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
@@ -130,6 +131,8 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
     writer.file(".well-known/void", (settings.dist_dir / VOID_FILE).read_bytes())
     writer.file(VOID_FILE, (settings.dist_dir / VOID_FILE).read_bytes())
     shutil.copytree(STATIC_DIR, out_dir / "assets" / "site")
+    if (settings.dist_dir / ONTOLOGY_CSS).is_file():
+        writer.file(STYLESHEET_PATH.lstrip("/"), (settings.dist_dir / ONTOLOGY_CSS).read_bytes())
     yasgui = settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
     if yasgui.is_dir():
         shutil.copytree(yasgui, out_dir / "assets" / "yasgui", ignore=shutil.ignore_patterns("*.map", "ts"))
