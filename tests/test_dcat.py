@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from plan_kg.dcat.catalog import CC_BY_4, DCAT_VERSION, FILE_TYPES, IANA, catalo
 from plan_kg.dcat.serialize import DOCUMENT_FORMATS
 
 DCAT_AP = Settings().shared_dir / "reference" / "dcat-ap" / "3.0.1" / "html-shacl"
-needs_shapes = pytest.mark.skipif(not (DCAT_AP / "shapes.ttl").is_file(),
+# CI has shared/ beside the clone: there a missing copy is a failure, not a skip.
+needs_shapes = pytest.mark.skipif(not (DCAT_AP / "shapes.ttl").is_file() and not os.environ.get("CI"),
                                   reason=f"DCAT-AP shapes not found at {DCAT_AP} (shared/ beside the clone)")
 
 
