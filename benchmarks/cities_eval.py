@@ -20,6 +20,7 @@ from plan_kg.cities.similarity import PER_PLAN, Scorer, plan_items
 from plan_kg.config import Settings
 
 LABELS = Path(__file__).with_name("cities_labels.csv")
+ROOT = Path(__file__).resolve().parents[1]
 NISHITOKYO = ("132292", "basic-plan-3")
 THRESHOLDS = (0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
 
@@ -62,6 +63,14 @@ def main() -> None:
     print(f"hit@3 (a counterpart among the top 3): {hits / len(judged_queries):.2f}")
     print(f"recall@3 (counterparts found in the top 3 / min(3, counterparts)): "
           f"{sum(fractions) / len(fractions):.2f}")
+    with (ROOT / "data" / "links" / "cross-city.csv").open(encoding="utf-8") as handle:
+        committed = list(csv.DictReader(handle))
+    for relation in ("closeMatch", "relatedMatch", None):
+        rows = [r for r in committed if relation in (None, r["relation"])]
+        judged = [labels.get((r["a"], r["b"]), labels.get((r["b"], r["a"]))) for r in rows]
+        known = [v for v in judged if v is not None]
+        print(f"committed links ({relation or 'all'}): {len(rows)}, labelled {len(known)}, "
+              f"precision {sum(known) / max(1, len(known)):.2f}")
     strict = [len({items[c.item].key for c in rankings[q][:3]} & relevant[q]) / len(relevant[q])
               for q in judged_queries]
     print(f"recall@3, plain (counterparts in the top 3 / all counterparts): {sum(strict) / len(strict):.2f}")

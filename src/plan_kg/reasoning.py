@@ -62,9 +62,10 @@ def infer(asserted: Graph, ontology: Graph, *, identifier: URIRef | None = None,
     else:
         closure, version = _reasonable_closure(asserted, ontology)
     subjects = set(asserted.subjects())
+    known = set(asserted) | set(ontology)
     inferred = new_graph(identifier)
     for triple in closure:
-        if triple not in asserted and triple not in ontology and keep_inferred(triple, subjects):
+        if triple not in known and keep_inferred(triple, subjects):
             inferred.add(triple)
     return Inference(graph=inferred, seconds=time.perf_counter() - started, engine=version)
 
