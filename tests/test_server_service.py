@@ -22,7 +22,15 @@ def test_the_store_holds_the_named_graphs_and_is_reused(tmp_path: Path) -> None:
     write_dump(settings.dist_dir, f"<urn:x:a> <urn:x:b> <urn:x:c> <{PLAN_GRAPH}> .\n")
     reloaded = load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store")
     assert reloaded.graphs == (PLAN_GRAPH,)
-    assert not marker.exists()
+    assert reloaded.path != first.path and marker.exists()  # a running server may still read the old one
+
+
+def test_only_the_three_newest_store_versions_are_kept(tmp_path: Path) -> None:
+    paths = []
+    for i in range(5):
+        write_dump(tmp_path / "dist", f"<urn:x:a> <urn:x:b> \"{i}\" <{PLAN_GRAPH}> .\n")
+        paths.append(load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store").path)
+    assert [p.exists() for p in paths] == [False, False, True, True, True]
 
 
 def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:

@@ -154,6 +154,19 @@ def _web_routes(settings: Settings, store: LoadedStore) -> list[BaseRoute]:
     return list(routes(settings, pyoxigraph.Store.read_only(str(store.path))))
 
 
+def ensure_built(settings: Settings) -> None:
+    """Run `plan-kg build` when `dist/plan-kg.nq` is missing (and the build module is installed)."""
+    if (settings.dist_dir / DUMP_NAME).is_file():
+        return
+    try:
+        build = importlib.import_module("plan_kg.build")
+    except ModuleNotFoundError as exc:
+        if exc.name != "plan_kg.build":
+            raise
+        return  # load_store then says what is missing
+    build.build(settings)
+
+
 def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None) -> None:
     """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing.
 
@@ -161,13 +174,6 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
     """
     import uvicorn
 
-    if not (settings.dist_dir / DUMP_NAME).is_file():
-        try:
-            build = importlib.import_module("plan_kg.build")
-        except ModuleNotFoundError as exc:
-            if exc.name != "plan_kg.build":
-                raise
-        else:
-            build.build(settings)
+    ensure_built(settings)
     app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

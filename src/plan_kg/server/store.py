@@ -6,6 +6,7 @@ stays a plain file tree. It is reused while the N-Quads file it came from is unc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ _STAMP = "source.json"
 # a query's own FROM, which the SPARQL dataset rules forbid.
 _UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 _DATA = "oxigraph"
+_KEEP = 3  # store versions kept, the newest included
 
 
 class StoreError(PlanKgError):
@@ -45,18 +47,22 @@ def default_store_dir(settings: Settings) -> Path:
 
 
 def load_store(dump: Path, store_dir: Path) -> LoadedStore:
-    """Load `dump` into `store_dir` unless it already holds exactly that file's content."""
+    """Load `dump` into a directory under `store_dir`, or reuse the one that holds exactly that file.
+
+    Each version of the dump gets its own directory (named by its path, size and time), so
+    loading a new build never rewrites a store that a running server still reads; only
+    versions beyond the `_KEEP` most recent are removed.
+    """
     if not dump.is_file():
         raise StoreError(f"{dump}: no such file; run `plan-kg build` first")
     stat = dump.stat()
     stamp = {"source": str(dump.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    data_dir = store_dir / _DATA
-    stamp_file = store_dir / _STAMP
+    version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
+    data_dir = version_dir / _DATA
+    stamp_file = version_dir / _STAMP
     if not (stamp_file.is_file() and _read_stamp(stamp_file) == stamp and data_dir.is_dir()):
-        if data_dir.exists():
-            shutil.rmtree(data_dir)
-        store_dir.mkdir(parents=True, exist_ok=True)
-        stamp_file.unlink(missing_ok=True)
+        shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
+        version_dir.mkdir(parents=True)
         writer = pyoxigraph.Store(str(data_dir))
         try:
             writer.bulk_load(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)
@@ -66,9 +72,16 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
         writer.flush()
         del writer  # release the write lock before any read-only opener
         stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
+        _prune(store_dir, keep=version_dir)
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
     return LoadedStore(path=data_dir, source=dump, graphs=graphs)
+
+
+def _prune(store_dir: Path, *, keep: Path) -> None:
+    versions = sorted((d for d in store_dir.iterdir() if d.is_dir() and d != keep), key=lambda d: d.stat().st_mtime)
+    for old in versions[: max(0, len(versions) - (_KEEP - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_stamp(path: Path) -> object:
