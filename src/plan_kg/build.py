@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph, Namespace, URIRef
 
 from .config import Settings
 from .dcat import write_metadata
@@ -25,6 +25,8 @@ from .rdf import new_graph, plan_graph
 from .sdg import link_graph, reference_graphs
 from .sdg.reference import sdg_graph_iri
 from .sdg.training import CURATED_PLAN
+
+SDGO = Namespace("http://metadata.un.org/sdg/ontology#")
 from .reasoning import infer
 from .source import PlanSource, plan_folders, read_plan
 from .validation import ValidationReport, load_shapes, validate
@@ -75,7 +77,7 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
     references = reference_graphs(settings)  # SDG goals and targets; the UN SDG KOS as published
     background = new_graph()  # what reasoning may use but does not republish
     background += ontology
-    background += references[sdg_graph_iri(settings)]
+    background += sdg_structure(references[sdg_graph_iri(settings)])
     graphs = [ontology, *references.values()]
     built = []
     reasoning = 0.0
@@ -93,6 +95,15 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
     if links is not None:
         graphs.append(links)
     return graphs, built, ontology, timings
+
+
+def sdg_structure(sdg: Graph) -> Graph:
+    """The SDG triples reasoning needs (types, target-goal links): owlrl's time grows with every triple."""
+    structure = Graph()
+    for predicate in (RDF.type, SDGO.isTargetOf, SDGO.hasTarget):
+        for triple in sdg.triples((None, predicate, None)):
+            structure.add(triple)
+    return structure
 
 
 def _sdg_links(settings: Settings, plan: PlanSource) -> Graph:
