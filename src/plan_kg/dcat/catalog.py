@@ -333,8 +333,7 @@ def _plan_dataset(g: Graph, settings: Settings, plan: PlanSource, file_sizes: Ma
                   common: _Common) -> None:
     meta, muni = plan.metadata, plan.metadata.municipality
     dataset = _plan(settings, plan)
-    place = municipality_iri(settings.base_iri, muni.code)
-    creator = place
+    place = municipality_iri(settings.base_iri, muni.code)  # the author (an Agent) and, by its area, the coverage
     period = _hash(settings, f"{plan.slug}-period")
     g.add((dataset, RDF.type, DCAT.Dataset))
     _both(g, dataset, DCTERMS.title, (meta.title_ja, meta.title_en))
@@ -346,7 +345,7 @@ def _plan_dataset(g: Graph, settings: Settings, plan: PlanSource, file_sizes: Ma
     g.add((dataset, DCTERMS.identifier, Literal(str(dataset))))
     g.add((dataset, DCTERMS.issued, Literal(meta.issued)))
     g.add((dataset, DCTERMS.modified, Literal(meta.issued)))
-    g.add((dataset, DCTERMS.creator, creator))
+    g.add((dataset, DCTERMS.creator, place))
     g.add((dataset, DCTERMS.isPartOf, all_plans_iri(settings)))
     page = URIRef(f"{site_url(settings)}{str(dataset)[len(settings.base_iri):]}.html")
     g.add((dataset, DCAT.landingPage, page))
@@ -354,11 +353,10 @@ def _plan_dataset(g: Graph, settings: Settings, plan: PlanSource, file_sizes: Ma
     source = URIRef(meta.source)
     g.add((dataset, FOAF.page, source))
     g.add((source, RDF.type, FOAF.Document))
-    # The municipality is the plan's author (an Agent) and, through its area, its spatial coverage.
-    g.add((creator, RDF.type, FOAF.Agent))
-    g.add((creator, RDF.type, PKG.Municipality))
-    _both(g, creator, FOAF.name, (muni.name_ja, muni.name_en))
-    g.add((creator, DCTERMS.type, ADMS_PUBLISHER_TYPE.LocalAuthority))
+    g.add((place, RDF.type, FOAF.Agent))
+    g.add((place, RDF.type, PKG.Municipality))
+    _both(g, place, FOAF.name, (muni.name_ja, muni.name_en))
+    g.add((place, DCTERMS.type, ADMS_PUBLISHER_TYPE.LocalAuthority))
     _concept(g, ADMS_PUBLISHER_TYPE.LocalAuthority, "Local Authority", ADMS_PUBLISHER_TYPE["1.0"])
     g.add((dataset, DCTERMS.spatial, place))
     g.add((place, RDF.type, DCTERMS.Location))
