@@ -65,7 +65,7 @@ def test_each_plan_is_a_dataset_named_by_its_plan_iri(built: BuildResult, catalo
     for plan in built.plans:
         iri = URIRef(plan.iri)
         assert (iri, RDF.type, DCAT.Dataset) in catalog
-        assert (catalog_iri(Settings()), DCAT.dataset, None) in catalog
+        assert (catalog_iri(Settings()), DCAT.dataset, iri) in catalog
         assert {t.language for t in catalog.objects(iri, DCTERMS.title)} == {"ja", "en"}
         assert {t.language for t in catalog.objects(iri, DCTERMS.description)} == {"ja", "en"}
         for prop in (DCTERMS.publisher, DCAT.contactPoint, DCAT.keyword, DCAT.theme, DCTERMS.spatial,

@@ -167,7 +167,8 @@ def catalog_graph(settings: Settings, *, plans: Sequence[PlanSource], file_sizes
         language = _authority(g, "language", code, labels)
         g.add((language, RDF.type, DCTERMS.LinguisticSystem))
         g.add((cat, DCTERMS.language, language))
-    for plan in plans:
+    for plan in plans:  # harvesters follow dcat:dataset from the catalog: every plan is listed, not only the whole
+        g.add((cat, DCAT.dataset, _plan(settings, plan)))
         g.add((cat, DCTERMS.spatial, municipality_iri(settings.base_iri, plan.metadata.municipality.code)))
 
     common = _Common(publisher=publisher, contact=contact, licence=licence, rights=rights, service=service)
