@@ -142,7 +142,9 @@ def shapes_summary(shapes: Graph) -> str:
         rows.append((_name(shapes, shape), label, ", ".join(targets), sorted(props)))
     out = ['<section id="shapes"><h2>Shapes / 制約 (SHACL)</h2>',
            "<p>The constraints every build is validated against (<code>shapes/plan-kg.ttl</code>, published as "
-           '<a href="/downloads/shapes.ttl">shapes.ttl</a>). A violation stops the build; a warning is reported.</p>']
+           '<a href="/downloads/shapes.ttl">shapes.ttl</a>). A violation stops the build; a warning is reported.</p>',
+           '<p>The ontology as data: <a href="/downloads/ontology.ttl">ontology.ttl</a>. '
+           'The data it describes: <a href="/">plan-kg</a>.</p>']
     for name, label, targets, props in rows:
         anchor = html.escape(name.replace(":", "-"))
         out.append(f'<h3 id="shape-{anchor}">{html.escape(name)}</h3>')
