@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .. import dcat, web
 from ..config import Settings
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
@@ -32,7 +33,7 @@ _VARY = "Accept"
 def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
     """The endpoint over `settings.dist_dir/plan-kg.nq`, loaded into `store_dir` (default: a temporary directory).
 
-    The web pages of `plan_kg.web` are mounted after /sparql when that package is importable.
+    The web pages of `plan_kg.web` and the catalog routes of `plan_kg.dcat` are mounted after /sparql.
     Worker processes start with the app's lifespan, so serve it with uvicorn or enter it in a TestClient.
     """
     own_dir = store_dir is None
@@ -41,7 +42,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     service = QueryService(settings, store)
     endpoint = SparqlEndpoint(settings, store, service)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST"], name="sparql")]
-    routes += _web_routes(settings, store)
+    routes += web.routes(settings, pyoxigraph.Store.read_only(str(store.path)))
+    routes += dcat.routes(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,19 +141,6 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
-
-
-def _web_routes(settings: Settings, store: LoadedStore) -> list[BaseRoute]:
-    try:
-        web = importlib.import_module("plan_kg.web")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("plan_kg.web", "plan_kg"):
-            return []
-        raise
-    routes = getattr(web, "routes", None)
-    if routes is None:
-        return []
-    return list(routes(settings, pyoxigraph.Store.read_only(str(store.path))))
 
 
 def ensure_built(settings: Settings) -> None:
