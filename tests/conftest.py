@@ -31,4 +31,5 @@ def plan_copy(tmp_path: Path) -> Settings:
     """Settings over a private copy of the Nishitokyo plan, free to corrupt."""
     data = tmp_path / "data"
     shutil.copytree(NISHITOKYO, data / "nishitokyo")
+    shutil.copytree(NISHITOKYO.parent / "sdg", data / "sdg")  # SDG reference and Nishitokyo's curated links
     return Settings.load(data_dir=data, dist_dir=tmp_path / "dist")

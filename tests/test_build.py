@@ -128,6 +128,7 @@ def nishitokyo_dist(tmp_path_factory) -> Path:
     """Nishitokyo alone, built once; each corruption test starts from a copy of this output."""
     root = tmp_path_factory.mktemp("nishitokyo")
     shutil.copytree(NISHITOKYO, root / "data" / "nishitokyo")
+    shutil.copytree(NISHITOKYO.parent / "sdg", root / "data" / "sdg")
     return build(Settings.load(data_dir=root / "data", dist_dir=root / "dist")).out_dir
 
 
