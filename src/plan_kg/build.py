@@ -22,7 +22,9 @@ from .errors import BuildError
 from .iris import PKG, inferred_graph_iri, ontology_graph_iri, plan_graph_iri, plan_iri
 from .publish import CONTEXT_FILE, json_ld_context, plan_table, write_dataset, write_jsonld, write_turtle
 from .rdf import new_graph, plan_graph
+from .cities.heatmap import write_sdg_heatmap
 from .sdg import link_graph, reference_graphs
+from .sdg.chart import coverage_chart
 from .sdg.reference import sdg_graph_iri
 from .sdg.training import CURATED_PLAN
 
@@ -202,9 +204,26 @@ def _write_all(settings: Settings, out: Path, graphs: list[Graph], built: list, 
         iri = plan_iri(settings.base_iri, plan.metadata.municipality.code, plan.metadata.plan_id)
         stem.with_suffix(".csv").write_bytes(plan_table(merged, URIRef(iri)))
         files += [stem.with_suffix(s) for s in (".ttl", ".jsonld", ".csv")]
+    files += _charts(settings, out, graphs, built)
     # Last, as it describes the files above (their byte sizes): DCAT catalog, VoID, ontology docs.
     files += write_metadata(settings, out, plans=[plan for plan, _, _ in built], graphs=graphs, ontology=ontology)
     return files
+
+
+def _charts(settings: Settings, out: Path, graphs: list[Graph], built: list) -> list[Path]:
+    """SDG coverage: a bar chart per plan with SDG links, and the heatmap of every city (PNG + SVG)."""
+    files: list[Path] = []
+    for plan, _, inferred in built:
+        serving: dict[int, set] = {}
+        for element, goal in inferred.subject_objects(PKG.contributesToGoal):
+            serving.setdefault(int(str(goal).rsplit("/", 1)[-1]), set()).add(element)
+        if serving:
+            name = plan.metadata.municipality.name_en
+            chart = coverage_chart({goal: len(elements) for goal, elements in serving.items()}, out / "plans",
+                                   title=f"{name}: plan elements per SDG goal", stem=f"{plan.slug}-sdg-coverage")
+            files += [chart.png, chart.svg]
+    heatmap = write_sdg_heatmap(graphs, out, settings=settings)
+    return files + [heatmap.png, heatmap.svg]
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

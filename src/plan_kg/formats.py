@@ -15,6 +15,7 @@ class Kind(Enum):
     RESULTS = "results"  # SELECT / ASK results
     PAGE = "page"  # HTML for people
     TABLE = "table"  # a flat CSV download
+    IMAGE = "image"  # charts
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ FORMATS: tuple[Format, ...] = (
     Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None),
     Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None),
     Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",)),
+    Format("png", "image/png", "png", frozenset({Kind.IMAGE}), None),
+    Format("svg", "image/svg+xml", "svg", frozenset({Kind.IMAGE}), None),
 )
 
 _BY_NAME = {f.name: f for f in FORMATS}

@@ -108,6 +108,7 @@ class Site:
             counts=self.describer.level_counts(),
             plans=self.describer.instances(PKG + "Plan"),
             downloads=self.downloads(),
+            charts=[d for d in self.downloads() if d.name.endswith("sdg-coverage.svg") or d.name.endswith("by-city.svg")],
             queries=queries,
             endpoint="/sparql",
             yasgui=yasgui,
@@ -152,8 +153,17 @@ class Site:
         if fmt is None:
             return self.see_other(request, path)
         if fmt.name == "html":
-            return self._page("resource.html", view=view, alternates=_alternates(path), headers=_link(path))
+            return self._page("resource.html", view=view, chart=self.plan_chart(path),
+                              alternates=_alternates(path), headers=_link(path))
         return self.rdf(self.describer.triples(iri), fmt, path)
+
+    def plan_chart(self, path: str) -> str | None:
+        """The download path of a plan's SDG coverage chart (`/id/{municipality}/{plan}` only), if built."""
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "id":
+            return None
+        relative = f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
+        return "/downloads/" + relative if (self.settings.dist_dir / relative).is_file() else None
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
