@@ -55,7 +55,8 @@ def main() -> None:
         inferred = timed("reasoning: owlrl", lambda: infer(asserted, background).graph)
         fast = timed("reasoning: reasonable", lambda: infer(asserted, background, engine="reasonable").graph)
         assert set(inferred) == set(fast), "engines disagree"
-        report = timed("SHACL validation (pyshacl)", lambda: _validate(settings, [(plan, asserted, inferred)], ontology))
+        report = timed("SHACL validation (pyshacl)", lambda: _validate(settings, [(plan, asserted, inferred)], ontology,
+                                                                             [references[sdg_graph_iri(settings)]]))
         assert report.conforms
         with tempfile.TemporaryDirectory() as out:
             (Path(out) / "d").mkdir()

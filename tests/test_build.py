@@ -161,3 +161,9 @@ def test_missing_data_folder(tmp_path):
     with pytest.raises(BuildError, match="no plan found"):
         build(Settings.load(data_dir=tmp_path, dist_dir=tmp_path / "dist"))
     shutil.rmtree(tmp_path)
+
+
+def test_reasonable_engine_publishes_byte_identical_output(built, tmp_path):
+    """The fast engine for national scale gives exactly what owlrl, the reference, gives."""
+    fast = build(Settings.load(dist_dir=tmp_path / "dist", reasoning_engine="reasonable"), out_dir=tmp_path / "dist")
+    assert digest(fast.out_dir) == digest(built.out_dir)

@@ -65,7 +65,21 @@ def _counts(graph: Graph) -> dict[str, int]:
     return dict(sorted(counted.items()))
 
 
-def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Graph, Graph]], Graph, dict[str, float]]:
+@dataclass(frozen=True)
+class Assembly:
+    """Every graph of a build, in memory: what validation checks and publication writes."""
+
+    graphs: list[Graph]  # every named graph to publish
+    built: list[tuple[PlanSource, Graph, Graph]]  # each plan with its asserted and inferred graph
+    ontology: Graph
+    checked: list[Graph]  # graphs validated beside the plans: SDG reference, cross-city links
+    timings: dict[str, float]
+
+    def __iter__(self):  # (graphs, built, ontology, timings), as callers unpacked it before
+        return iter((self.graphs, self.built, self.ontology, self.timings))
+
+
+def assemble(settings: Settings) -> Assembly:
     """Read every plan, build its graphs and reason; no validation, nothing written."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -88,15 +102,18 @@ def assemble(settings: Settings) -> tuple[list[Graph], list[tuple[PlanSource, Gr
         code, plan_id = meta.municipality.code, meta.plan_id
         asserted = plan_graph(plan, base=settings.base_iri, identifier=plan_graph_iri(settings.base_iri, code, plan_id))
         asserted += _sdg_links(settings, plan)
-        inference = infer(asserted, background, identifier=inferred_graph_iri(settings.base_iri, code, plan_id))
+        inference = infer(asserted, background, identifier=inferred_graph_iri(settings.base_iri, code, plan_id),
+                          engine=settings.reasoning_engine)
         reasoning += inference.seconds
         graphs += [asserted, inference.graph]
         built.append((plan, asserted, inference.graph))
     timings["reasoning"] = reasoning
+    checked = [references[sdg_graph_iri(settings)]]  # SDG links must name real targets
     links = _cross_city_links(settings, plans)
     if links is not None:
         graphs.append(links)
-    return graphs, built, ontology, timings
+        checked.append(links)
+    return Assembly(graphs=graphs, built=built, ontology=ontology, checked=checked, timings=timings)
 
 
 def sdg_structure(sdg: Graph) -> Graph:
@@ -135,13 +152,14 @@ def _cross_city_links(settings: Settings, plans: list[PlanSource]) -> Graph | No
 
 def validate_sources(settings: Settings) -> ValidationReport:
     """Build the graphs in memory and validate them; nothing is written."""
-    _, built, ontology, _ = assemble(settings)
-    return _validate(settings, built, ontology)
+    assembly = assemble(settings)
+    return _validate(settings, assembly.built, assembly.ontology, assembly.checked)
 
 
-def _validate(settings: Settings, built: list, ontology: Graph) -> ValidationReport:
+def _validate(settings: Settings, built: list, ontology: Graph, checked: list[Graph]) -> ValidationReport:
     data = Graph()
-    data += reference_graphs(settings)[sdg_graph_iri(settings)]  # SDG links must name real targets
+    for graph in checked:
+        data += graph
     for _, asserted, inferred in built:
         data += asserted
         data += inferred
@@ -155,10 +173,11 @@ def build(settings: Settings, *, out_dir: Path | None = None) -> BuildResult:
     in both cases `out_dir` is left untouched.
     """
     out_dir = (out_dir or settings.dist_dir).resolve()
-    graphs, built, ontology, timings = assemble(settings)
+    assembly = assemble(settings)
+    graphs, built, ontology, timings = assembly
 
     started = time.perf_counter()
-    report = _validate(settings, built, ontology)
+    report = _validate(settings, built, ontology, assembly.checked)
     timings["validation"] = time.perf_counter() - started
     if not report.conforms:
         raise BuildError(f"validation found {len(report.violations)} violation(s); nothing was published\n"

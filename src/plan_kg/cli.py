@@ -29,12 +29,15 @@ def _settings(ctx: click.Context) -> Settings:
 @click.option("--out", "dist_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Output folder. Default: dist/.")
 @click.option("--base-iri", default=None, help="Base of every data IRI. Default: https://w3id.org/plan-kg/.")
+@click.option("--engine", "reasoning_engine", type=click.Choice(["owlrl", "reasonable"]), default=None,
+              help="OWL RL engine: owlrl (the reference, default) or reasonable (same inferences, faster).")
 @click.pass_context
 def main(ctx: click.Context, config: Path | None, data_dir: Path | None, dist_dir: Path | None,
-         base_iri: str | None) -> None:
+         base_iri: str | None, reasoning_engine: str | None) -> None:
     """plan-kg: a municipality's comprehensive plan (総合計画) as linked open data."""
     try:
-        settings = Settings.load(config, data_dir=data_dir, dist_dir=dist_dir, base_iri=base_iri)
+        settings = Settings.load(config, data_dir=data_dir, dist_dir=dist_dir, base_iri=base_iri,
+                                 reasoning_engine=reasoning_engine)
     except (SourceError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     ctx.obj = {"settings": settings}
