@@ -70,6 +70,27 @@ def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
     click.echo(f"{len(rows)} suggestions for {len({r.initiative for r in rows})} initiatives written to {out}")
 
 
+@sdg.command(name="suggest-links")
+@click.option("--plan", "plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Plan folder (plan.toml + items.csv); the links go to its sdg-links.csv.")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="Date recorded on every link (YYYY-MM-DD), so that rebuilding gives the same bytes.")
+def suggest_links(plan_dir: Path, date: dt.datetime) -> None:
+    """Link the leaves of a plan nobody has curated yet to the suggester's SDG targets (method 'suggested')."""
+    from ..source import read_plan
+    from .review import suggested_links, write_links
+    from .suggest import default_suggester
+
+    settings = _settings()
+    try:
+        rows = suggested_links(default_suggester(settings.data_dir), read_plan(plan_dir), date=date.date())
+    except PlanKgError as exc:
+        raise click.ClickException(str(exc)) from exc
+    write_links(rows, plan_dir / "sdg-links.csv")
+    click.echo(f"{len(rows)} suggested links for {len({r['initiative'] for r in rows})} elements "
+               f"written to {plan_dir / 'sdg-links.csv'}")
+
+
 @sdg.command()
 @click.option("--review", "review_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

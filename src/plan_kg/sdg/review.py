@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
+from ..source import PlanSource
 from .links import COLUMNS as LINK_COLUMNS
 from .suggest import VERSION, Suggester
 from .training import InitiativeText
@@ -106,3 +107,30 @@ def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_v
         csv.DictWriter(handle, fieldnames=LINK_COLUMNS, lineterminator="\n").writerows(new_rows)
     rejected = sum(1 for _ in csv.DictReader(review_csv.open(encoding="utf-8-sig"))) - len(accepted)
     return MergeResult(added=len(new_rows), already_present=duplicates, rejected=rejected)
+
+
+def suggested_links(suggester: Suggester, plan: PlanSource, *, date: dt.date) -> list[dict[str, str]]:
+    """Rows of a links table for the leaves of `plan` (elements without children), as the suggester sees
+    them: method 'suggested', the score as confidence. For plans nobody has curated yet; a person's
+    review (`sdg link` then `sdg merge`) turns rows into curated links."""
+    by_code = {item.code: item for item in plan.items}
+    parents = {item.parent for item in plan.items if item.parent}
+    rows = []
+    for item in plan.items:
+        if item.code in parents or not item.label:
+            continue
+        parent = by_code.get(item.parent or "")
+        text = f"{item.label}。{parent.label}" if parent is not None and parent.label else item.label
+        for scored in suggester.suggest_one(text).targets:
+            rows.append({"initiative": item.code, "target": scored.code, "confidence": f"{scored.score:.3f}",
+                         "method": "suggested", "method_version": VERSION,
+                         "rationale": "", "date": date.isoformat()})
+    return rows
+
+
+def write_links(rows: list[dict[str, str]], path: Path) -> None:
+    """A links table (UTF-8, the columns of data/sdg/links.csv)."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LINK_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
