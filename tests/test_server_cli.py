@@ -19,13 +19,19 @@ def run(tmp_path: Path, *args: str):  # noqa: ANN201 - click's Result
     return CliRunner().invoke(main, ["--config", str(config), "query", *args], catch_exceptions=False)
 
 
-def test_a_query_file_prints_csv_by_default(tmp_path: Path) -> None:
+def test_a_query_file_prints_a_table_by_default_and_csv_or_json_on_request(tmp_path: Path) -> None:
     query = tmp_path / "labels.rq"
     query.write_text("SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?l", encoding="utf-8")
     result = run(tmp_path, str(query))
     assert result.exit_code == 0, result.output
     assert (tmp_path / ".cache" / "store").is_dir()
-    assert [row[0] for row in csv.reader(io.StringIO(result.output))] == ["l", "Measure", "基本目標1", "西東京市"]
+    lines = result.output.splitlines()
+    assert lines[1].split("|")[1].strip() == "l" and lines[-1] == "3 row(s)"
+    cells = [line.split("|")[1].strip() for line in lines[3:6]]
+    assert cells == ["Measure", "基本目標1", "西東京市"]
+    as_csv = run(tmp_path, str(query), "--format", "csv").output
+    assert [row[0] for row in csv.reader(io.StringIO(as_csv))] == ["l", "Measure", "基本目標1", "西東京市"]
+    assert '"bindings"' in run(tmp_path, str(query), "--format", "json").output
 
 
 def test_construct_prints_turtle_and_format_is_honoured(tmp_path: Path) -> None:

@@ -26,11 +26,11 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
 @click.command()
 @click.argument("name")
-@click.option("--format", "format_name", default=None,
-              help="csv, tsv, json or xml for SELECT/ASK; turtle, ntriples, jsonld or rdfxml for CONSTRUCT/DESCRIBE. "
-                   "Default: csv, or turtle.")  # fmt: skip
+@click.option("--format", "format_name", default="table", show_default=True,
+              help="table (aligned text), csv, tsv, json or xml for SELECT/ASK; turtle, ntriples, jsonld or rdfxml "
+                   "for CONSTRUCT/DESCRIBE (which print Turtle when 'table' is asked).")  # fmt: skip
 @click.pass_context
-def query(ctx: click.Context, name: str, format_name: str | None) -> None:
+def query(ctx: click.Context, name: str, format_name: str) -> None:
     """Run the named query NAME (queries/NAME.rq), or a .rq file, over the built data; print the result.
 
     It runs as the endpoint runs queries: read-only, within the time and row limits.
@@ -48,9 +48,29 @@ def query(ctx: click.Context, name: str, format_name: str | None) -> None:
         text = text if text is not None else find_named_query(settings, name).text
         ensure_built(settings)
         service = QueryService.for_settings(settings)
-        result = service.run(text, accept=None if format_name else "text/csv, text/turtle;q=0.9", format=format_name)
+        as_table = format_name == "table"
+        result = service.run(text, accept="text/csv, text/turtle;q=0.9" if as_table else None,
+                             format=None if as_table else format_name)
     except QueryRejected as exc:
         fail(QueryError(f"{name}: {exc.message}"))
     except (PlanKgError, UnicodeDecodeError, OSError) as exc:
         fail(exc if isinstance(exc, PlanKgError) else QueryError(f"{name}: {exc}"))
-    click.get_binary_stream("stdout").write(result.body)
+    if as_table and result.media_type.startswith("text/csv"):
+        click.echo(_table(result.body))
+    else:
+        click.get_binary_stream("stdout").write(result.body)
+
+
+def _table(csv_body: bytes) -> str:
+    """SPARQL CSV results as an aligned text table (Japanese double-width characters counted as two)."""
+    import csv
+    import io
+
+    from prettytable import PrettyTable
+
+    rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
+    table = PrettyTable(rows[0] if rows else [])
+    table.align = "l"
+    for row in rows[1:]:
+        table.add_row(row)
+    return f"{table.get_string()}\n{len(rows) - 1} row(s)"
