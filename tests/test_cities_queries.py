@@ -28,7 +28,7 @@ def graphs() -> list[Graph]:
     from plan_kg.sdg.links import link_graph
 
     settings = Settings()
-    graphs, _, _, _ = assemble(settings)
+    graphs = assemble(settings).graphs
     return [*graphs, link_graph(settings, municipality_code="132292", plan_id="basic-plan-3",
                                 links_csv=settings.data_dir / "sdg" / "links.csv")]
 

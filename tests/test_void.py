@@ -16,7 +16,8 @@ BASE = Settings().base_iri
 
 @pytest.fixture(scope="module")
 def assembled():
-    graphs, built, _, _ = assemble(Settings())
+    assembly = assemble(Settings())
+    graphs, built = assembly.graphs, assembly.built
     return graphs, [plan for plan, _, _ in built]
 
 

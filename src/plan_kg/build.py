@@ -75,9 +75,6 @@ class Assembly:
     checked: list[Graph]  # graphs validated beside the plans: SDG reference, cross-city links
     timings: dict[str, float]
 
-    def __iter__(self):  # (graphs, built, ontology, timings), as callers unpacked it before
-        return iter((self.graphs, self.built, self.ontology, self.timings))
-
 
 def assemble(settings: Settings) -> Assembly:
     """Read every plan, build its graphs and reason; no validation, nothing written."""
@@ -174,7 +171,7 @@ def build(settings: Settings, *, out_dir: Path | None = None) -> BuildResult:
     """
     out_dir = (out_dir or settings.dist_dir).resolve()
     assembly = assemble(settings)
-    graphs, built, ontology, timings = assembly
+    graphs, built, ontology, timings = assembly.graphs, assembly.built, assembly.ontology, assembly.timings
 
     started = time.perf_counter()
     report = _validate(settings, built, ontology, assembly.checked)
