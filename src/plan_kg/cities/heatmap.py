@@ -15,6 +15,7 @@ from rdflib import Graph
 
 from ..config import Settings
 from ..named_queries import find_named_query
+from ..sdg.chart import ChartFiles, deterministic_figure, save_figure
 
 GOALS = tuple(range(1, 18))
 
@@ -25,12 +26,6 @@ class CoverageMatrix:
 
     cities: tuple[tuple[str, str], ...]  # (municipality code, Japanese name)
     counts: tuple[tuple[int, ...], ...]  # one row per city, 17 columns
-
-
-@dataclass(frozen=True)
-class HeatmapFiles:
-    png: Path
-    svg: Path
 
 
 def coverage_matrix(graphs: Iterable[Graph], *, settings: Settings) -> CoverageMatrix:
@@ -61,45 +56,32 @@ def coverage_matrix(graphs: Iterable[Graph], *, settings: Settings) -> CoverageM
 
 
 def write_sdg_heatmap(graphs: Iterable[Graph], out_dir: Path, *, settings: Settings,
-                      stem: str = "sdg-coverage-by-city") -> HeatmapFiles:
+                      stem: str = "sdg-coverage-by-city") -> ChartFiles:
     """Draw the coverage matrix of `graphs` as `out_dir/{stem}.png` and `.svg`."""
     return draw_heatmap(coverage_matrix(graphs, settings=settings), out_dir, stem=stem)
 
 
-def draw_heatmap(matrix: CoverageMatrix, out_dir: Path, *, stem: str = "sdg-coverage-by-city") -> HeatmapFiles:
+def draw_heatmap(matrix: CoverageMatrix, out_dir: Path, *, stem: str = "sdg-coverage-by-city") -> ChartFiles:
     """The heatmap of `matrix`: a row per city (its code), a column per goal, counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
     # Row labels are the codes: the default fonts have no Japanese glyphs, and a missing
     # glyph would make matplotlib warn and draw boxes. The codes are in the dataset's IRIs.
     labels = [code for code, _ in matrix.cities]
     height = max(2.5, 0.35 * len(labels) + 1.5)
-    with matplotlib.rc_context({"svg.hashsalt": "plan-kg-cities", "svg.fonttype": "none", "path.simplify": False}):
-        figure, axes = plt.subplots(figsize=(10, height), dpi=100)
-        try:
-            data = [list(row) for row in matrix.counts] or [[0] * len(GOALS)]
-            image = axes.imshow(data, cmap="Greens", aspect="auto", vmin=0)
-            axes.set_xticks(range(len(GOALS)), [str(g) for g in GOALS])
-            axes.set_yticks(range(len(labels)), labels)
-            axes.set_xlabel("SDG goal")
-            axes.set_ylabel("municipality code")
-            axes.set_title("Plan elements linked to each SDG goal, per municipality")
-            top = max((v for row in data for v in row), default=0)
-            if len(labels) <= 40:  # numbers stay readable on small matrices only
-                for y, row in enumerate(data):
-                    for x, value in enumerate(row):
-                        if value:
-                            axes.text(x, y, str(value), ha="center", va="center", fontsize=7,
-                                      color="white" if value > top / 2 else "black")
-            figure.colorbar(image, ax=axes, label="plan elements")
-            figure.tight_layout()
-            files = HeatmapFiles(png=out_dir / f"{stem}.png", svg=out_dir / f"{stem}.svg")
-            figure.savefig(files.png, format="png", metadata={"Software": None})
-            figure.savefig(files.svg, format="svg", metadata={"Date": None, "Creator": None})
-        finally:
-            plt.close(figure)
-    return files
+    with deterministic_figure(figsize=(10, height), salt="plan-kg-cities") as (figure, axes):
+        data = [list(row) for row in matrix.counts] or [[0] * len(GOALS)]
+        image = axes.imshow(data, cmap="Greens", aspect="auto", vmin=0)
+        axes.set_xticks(range(len(GOALS)), [str(g) for g in GOALS])
+        axes.set_yticks(range(len(labels)), labels)
+        axes.set_xlabel("SDG goal")
+        axes.set_ylabel("municipality code")
+        axes.set_title("Plan elements linked to each SDG goal, per municipality")
+        top = max((v for row in data for v in row), default=0)
+        if len(labels) <= 40:  # numbers stay readable on small matrices only
+            for y, row in enumerate(data):
+                for x, value in enumerate(row):
+                    if value:
+                        axes.text(x, y, str(value), ha="center", va="center", fontsize=7,
+                                  color="white" if value > top / 2 else "black")
+        figure.colorbar(image, ax=axes, label="plan elements")
+        figure.tight_layout()
+        return save_figure(figure, out_dir, stem)
