@@ -13,8 +13,9 @@ so its output is normalised back to plain literals before comparing with the inp
 from __future__ import annotations
 
 import time
-from importlib import metadata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import metadata
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -54,23 +55,33 @@ def infer(asserted: Graph, ontology: Graph, *, identifier: URIRef | None = None,
 
     `engine` is "owlrl" (the reference) or "reasonable" (needs the `reasonable` package).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown reasoning engine {engine!r}; use one of {', '.join(ENGINES)}")
     started = time.perf_counter()
-    if engine == "owlrl":
-        closure, version = _owlrl_closure(asserted, ontology), f"owlrl {owlrl.__version__}"
-    else:
-        closure, version = _reasonable_closure(asserted, ontology)
-    subjects = set(asserted.subjects())
-    known = set(asserted) | set(ontology)
+    triples, version = inferred_triples(asserted, ontology, engine=engine)
     inferred = new_graph(identifier)
-    for triple in closure:
-        if triple not in known and keep_inferred(triple, subjects):
-            inferred.add(triple)
+    for triple in triples:
+        inferred.add(triple)
     return Inference(graph=inferred, seconds=time.perf_counter() - started, engine=version)
 
 
-def _owlrl_closure(asserted: Graph, ontology: Graph) -> Graph:
+def inferred_triples(asserted: Iterable[tuple], ontology: Graph, *, engine: str = "owlrl") -> tuple[set[tuple], str]:
+    """`infer` without building a Graph: the inferred triples and the engine's name and version.
+
+    `asserted` may be any iterable of rdflib triples (e.g. several graphs chained), which is
+    what national-scale builds use: building rdflib graphs costs more than reasoning there.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown reasoning engine {engine!r}; use one of {', '.join(ENGINES)}")
+    given = asserted if isinstance(asserted, (set, frozenset)) else set(asserted)
+    subjects = {s for s, _, _ in given}
+    if engine == "owlrl":
+        closure, version = _owlrl_closure(given, ontology), f"owlrl {owlrl.__version__}"
+    else:
+        closure, version = _reasonable_closure(given, ontology, subjects)
+    known = given | set(ontology)
+    return {t for t in closure if t not in known and keep_inferred(t, subjects)}, version
+
+
+def _owlrl_closure(asserted: set[tuple], ontology: Graph) -> Graph:
     closure = Graph()
     for triple in asserted:
         closure.add(triple)
@@ -81,27 +92,33 @@ def _owlrl_closure(asserted: Graph, ontology: Graph) -> Graph:
     return closure
 
 
-def _reasonable_closure(asserted: Graph, ontology: Graph) -> tuple[set[tuple], str]:
+def _reasonable_closure(asserted: set[tuple], ontology: Graph, subjects: set) -> tuple[list[tuple], str]:
+    """The part of the OWL RL closure that `keep_inferred` may keep: triples about `subjects`."""
     import reasonable  # optional: only national-scale builds need it
 
     chains = _property_chains(ontology)
-    closure: set[tuple] = set()
+    steps = {step for _, chain in chains for step in chain}
+    chained = steps | {prop for prop, _ in chains}
     # reasonable 0.4 does not apply owl:propertyChainAxiom (OWL RL rule prp-spo2), so the
     # chains are applied here: first on the input (usually all that is needed, so reasoning
     # runs once), then on the closure, recomputing it until nothing new appears.
-    given = set(asserted) | set(ontology)
+    given = {t for t in asserted if t[1] in chained}
+    given.update(t for t in ontology if t[1] in chained)
     extra: list[tuple] = []
     while new_links := [t for t in _apply_chains(given, chains) if t not in given]:
         given.update(new_links)
         extra += new_links
     while True:
         reasoner = reasonable.PyReasoner()
-        reasoner.from_graph(asserted)
+        reasoner.from_graph(list(asserted))
         reasoner.from_graph(ontology)
         if extra:
-            reasoner.from_graph(_graph(extra))
-        closure = {(s, p, _plain(o)) for s, p, o in reasoner.reason()}
-        new = [t for t in _apply_chains(closure, chains) if t not in closure]
+            reasoner.from_graph(extra)
+        # Only what can be kept, or can feed a chain, is looked at (the closure is mostly axioms).
+        closure = [(s, p, _plain(o) if type(o) is Literal else o)
+                   for s, p, o in reasoner.reason() if s in subjects or p in chained]
+        links = {t for t in closure if t[1] in chained}
+        new = [t for t in _apply_chains(links, chains) if t not in links]
         if not new:
             break
         extra += new
@@ -112,13 +129,6 @@ def _reasonable_closure(asserted: Graph, ontology: Graph) -> tuple[set[tuple], s
     return closure, name
 
 
-def _graph(triples: list[tuple]) -> Graph:
-    graph = Graph()
-    for triple in triples:
-        graph.add(triple)
-    return graph
-
-
 def _property_chains(ontology: Graph) -> list[tuple[URIRef, list[URIRef]]]:
     """(property, [p1, p2, …]) for every owl:propertyChainAxiom in `ontology`."""
     from rdflib.collection import Collection
@@ -127,7 +137,7 @@ def _property_chains(ontology: Graph) -> list[tuple[URIRef, list[URIRef]]]:
                   for prop, head in ontology.subject_objects(OWL.propertyChainAxiom))
 
 
-def _apply_chains(closure: set[tuple], chains: list[tuple[URIRef, list[URIRef]]]) -> set[tuple]:
+def _apply_chains(closure: Iterable[tuple], chains: list[tuple[URIRef, list[URIRef]]]) -> set[tuple]:
     """Triples (x, p, z) for every chain p = p1 o … o pn that `closure` satisfies."""
     by_property: dict[object, dict[object, set]] = {}
     for s, p, o in closure:

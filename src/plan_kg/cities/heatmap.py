@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from ..config import Settings
 from ..named_queries import find_named_query
@@ -37,17 +37,20 @@ def coverage_matrix(graphs: Iterable[Graph], *, settings: Settings) -> CoverageM
 
     store = ox.Store()
     for graph in graphs:
-        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+        name = graph.identifier  # each graph in its own named graph, as the server loads them
+        target = ox.NamedNode(str(name)) if isinstance(name, URIRef) else ox.DefaultGraph()
+        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
     query = find_named_query(settings, "cities-sdg-coverage")
     cells: dict[str, dict[int, int]] = {}
     names: dict[str, str] = {}
-    for row in store.query(query.text):
+    for row in store.query(query.text, use_default_graph_as_union=True):
         code = row["code"].value
         names[code] = row["name"].value
         cells.setdefault(code, {})[int(row["goal"].value)] = int(row["items"].value)
     everyone = store.query("""PREFIX pkg: <https://w3id.org/plan-kg/ontology#>
         PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        SELECT ?code ?name { ?m pkg:municipalityCode ?code ; skos:prefLabel ?name . FILTER(LANG(?name) = "ja") }""")
+        SELECT ?code ?name { ?m pkg:municipalityCode ?code ; skos:prefLabel ?name . FILTER(LANG(?name) = "ja") }""",
+        use_default_graph_as_union=True)
     for row in everyone:
         names.setdefault(row["code"].value, row["name"].value)
     codes = sorted(names)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import SKOS
+from rdflib.term import Node
 
 from ..config import Settings
 from ..errors import SourceError
@@ -133,20 +135,26 @@ def read_links(path: Path, *, known_items: frozenset[str] | None = None) -> tupl
 def links_graph(records: tuple[CrossCityLinkRecord, ...], *, base: str) -> Graph:
     """The named graph {base}graph/cross-city-links: qualified link nodes and SKOS mapping triples."""
     graph = new_graph(links_graph_iri(base))
+    for triple in link_triples(records, base=base):
+        graph.add(triple)
+    return graph
+
+
+def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterator[tuple[URIRef, URIRef, Node]]:
+    """The triples of `links_graph`, one link after another (for writers that need no Graph)."""
     for r in records:
         a, b = URIRef(f"{base}id/{r.a}"), URIRef(f"{base}id/{r.b}")
         relation = SKOS[r.relation]
-        graph.add((a, relation, b))
-        graph.add((b, relation, a))
+        yield a, relation, b
+        yield b, relation, a
         link = link_iri(base, r.a, r.b)
-        graph.add((link, RDF.type, PKG.CrossCityLink))
-        graph.add((link, PKG.linkedElement, a))
-        graph.add((link, PKG.linkedElement, b))
-        graph.add((link, PKG.matchRelation, relation))
-        graph.add((link, PKG.similarityScore, Literal(r.score, datatype=XSD.decimal)))
-        graph.add((link, PKG.similarityMethod, Literal(r.method)))
-        graph.add((link, PROV.generatedAtTime, Literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)))
-    return graph
+        yield link, RDF.type, PKG.CrossCityLink
+        yield link, PKG.linkedElement, a
+        yield link, PKG.linkedElement, b
+        yield link, PKG.matchRelation, relation
+        yield link, PKG.similarityScore, Literal(r.score, datatype=XSD.decimal)
+        yield link, PKG.similarityMethod, Literal(r.method)
+        yield link, PROV.generatedAtTime, Literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)
 
 
 @dataclass(frozen=True)
