@@ -19,7 +19,8 @@ from plan_kg.config import PROJECT_ROOT, Settings
 from plan_kg.errors import SourceError
 from plan_kg.cities.links import (CrossCityLinkRecord, link_cities, links_graph, read_links, records_from_pairs,
                                   write_links)
-from plan_kg.cities.similarity import LinkItem, Scorer, candidate_pairs, combine, features, plan_items
+from plan_kg.cities.similarity import (SDG_WEIGHT, SUGGESTED_SDG_WEIGHT, LinkItem, Scorer, candidate_pairs, combine,
+                                      features, plan_items, sdg_weight)
 from plan_kg.iris import PKG
 from plan_kg.rdf import plan_graph
 from plan_kg.source import plan_folders, read_plan
@@ -49,6 +50,31 @@ def test_sdg_goals_mix_in_only_when_both_items_have_some() -> None:
     assert combine(0.4, frozenset(), frozenset({3})) == (0.4, None)
     score, sdg = combine(0.4, frozenset({3, 11}), frozenset({3}))
     assert sdg == 0.5 and score == pytest.approx(0.75 * 0.4 + 0.25 * 0.5)
+
+
+def test_suggested_sdg_goals_weigh_less_than_curated_ones() -> None:
+    curated, other = item("131202", "S1", "a", goals=(3,)), item("132292", "1", "b", goals=(3,))
+    suggested = replace(curated, goals_suggested=True)
+    assert sdg_weight(curated, other) == SDG_WEIGHT
+    assert sdg_weight(suggested, other) == sdg_weight(other, suggested) == SUGGESTED_SDG_WEIGHT < SDG_WEIGHT
+    assert sdg_weight(suggested, other, suggested=0.0) == 0.0
+
+
+def test_the_sdg_part_counts_between_cities_that_both_have_sdg_links(real_items: list[LinkItem]) -> None:
+    # Nerima's goals come from its suggested data/nerima/sdg-links.csv, Nishitokyo's from the curated table
+    index = {i.key: n for n, i in enumerate(real_items)}
+    nerima, nishitokyo = index["131202/vision-3/S11"], index["132292/basic-plan-3/3-2-1-1"]
+    assert real_items[nerima].goals and real_items[nerima].goals_suggested
+    assert real_items[nishitokyo].goals and not real_items[nishitokyo].goals_suggested
+    scored = Scorer(real_items).score(nerima, nishitokyo)
+    assert scored.sdg_score == 1.0  # both: goal 3
+    assert scored.score == pytest.approx((1 - SUGGESTED_SDG_WEIGHT) * scored.text_score + SUGGESTED_SDG_WEIGHT)
+    assert scored.score > scored.text_score
+
+
+def test_every_plan_with_an_sdg_links_table_gives_its_items_goals(real_items: list[LinkItem]) -> None:
+    with_goals = {i.municipality_code for i in real_items if i.goals}
+    assert with_goals == {"131202", "132039", "132110", "132292"}  # Higashimurayama has no table
 
 
 def test_pairs_join_only_different_municipalities_each_once() -> None:

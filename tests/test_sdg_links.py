@@ -135,3 +135,26 @@ def test_the_real_link_graph_is_the_same_on_every_build() -> None:
 def test_an_unknown_plan_is_an_error() -> None:
     with pytest.raises(SourceError, match="no plan 132292/other-plan"):
         plan_initiatives(Settings(), municipality_code="132292", plan_id="other-plan")
+
+
+def test_each_plan_has_the_links_table_the_build_reads() -> None:
+    from plan_kg.sdg.links import CURATED_PLAN, plan_links_table
+    from plan_kg.source import plan_folders, read_plan
+
+    data = Settings().data_dir
+    tables = {}
+    for folder in plan_folders(data):
+        plan = read_plan(folder)
+        tables[(plan.metadata.municipality.code, plan.metadata.plan_id)] = plan_links_table(data, plan)
+    assert tables.pop(CURATED_PLAN) == data / "sdg" / "links.csv"
+    assert tables[("131202", "vision-3")] == data / "nerima" / "sdg-links.csv"
+    assert tables[("132136", "comprehensive-plan-5")] is None  # Higashimurayama: nothing suggested
+    assert {t for t in tables.values() if t} == set(data.glob("*/sdg-links.csv"))
+
+
+def test_plan_links_reads_suggested_links_of_a_plan_without_initiatives() -> None:
+    from plan_kg.sdg.links import plan_links
+    from plan_kg.source import read_plan
+
+    records = plan_links(Settings().data_dir, read_plan(Settings().data_dir / "musashino"))
+    assert records and {r.method for r in records} == {"suggested"}

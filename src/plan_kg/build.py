@@ -25,8 +25,8 @@ from .rdf import new_graph, plan_graph
 from .cities.heatmap import write_sdg_heatmap
 from .sdg import link_graph, reference_graphs
 from .sdg.chart import coverage_chart
+from .sdg.links import linkable_codes, plan_links_table
 from .sdg.reference import sdg_graph_iri
-from .sdg.training import CURATED_PLAN
 
 SDGO = Namespace("http://metadata.un.org/sdg/ontology#")
 from .reasoning import infer
@@ -123,17 +123,13 @@ def sdg_structure(sdg: Graph) -> Graph:
 
 
 def _sdg_links(settings: Settings, plan: PlanSource) -> Graph:
-    """The plan's qualified SDG links: `sdg-links.csv` in its folder, or the curated table in data/sdg/."""
+    """The plan's qualified SDG links (`plan_links_table`: its sdg-links.csv, or the curated table)."""
     meta = plan.metadata
-    links_csv = plan.items_path.parent / "sdg-links.csv"
-    if (meta.municipality.code, meta.plan_id) == CURATED_PLAN:
-        links_csv = settings.data_dir / "sdg" / "links.csv"
-    if not links_csv.is_file():
+    links_csv = plan_links_table(settings.data_dir, plan)
+    if links_csv is None:
         return Graph()
-    initiatives = frozenset(i.code for i in plan.items if i.level_class == "Initiative") or \
-        frozenset(i.code for i in plan.items)
     return link_graph(settings, municipality_code=meta.municipality.code, plan_id=meta.plan_id,
-                      links_csv=links_csv, initiatives=initiatives)
+                      links_csv=links_csv, initiatives=linkable_codes(plan))
 
 
 def _cross_city_links(settings: Settings, plans: list[PlanSource]) -> Graph | None:

@@ -8,36 +8,40 @@ out on purpose: plain character n-grams matched stock phrases (〜の実現に�
 linked 脱炭素 to 女性の働き方. Features are weighted by sublinear TF-IDF over all plans'
 items and compared by cosine.
 
-SDGs: when both items have SDG goals (an initiative's own, or those of the initiatives
-below a measure or policy), the score mixes in the Jaccard overlap of their goal sets.
+SDGs: when both items have SDG goals (those of the links in the plan's SDG links table,
+found by `plan_kg.sdg.links.plan_links_table` as the build finds it; an element's own, and
+a measure's or policy's from the elements below), the score mixes in the Jaccard overlap
+of their goal sets: with weight 0.25 when both items' goals are curated, 0.05 when either
+rests on suggested (machine) links, which are noisier (a true pair whose suggestions do
+not overlap would lose a quarter of its score).
 
 Levels are not matched to levels: a Nerima 戦略計画 may match a Nishitokyo 基本施策 or 取組.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
 from ..config import Settings
-from ..source import plan_folders, read_plan
+from ..sdg.links import SdgLinkRecord, plan_links
+from ..sdg.reference import load_reference
+from ..source import PlanSource, plan_folders, read_plan
 
-METHOD = "sudachi-words+kanji-bigrams-tfidf-cosine+sdg-goal-jaccard/1.0"
+METHOD = "sudachi-words+kanji-bigrams-tfidf-cosine+sdg-goal-jaccard/1.1"  # 1.1: suggested SDG links, weight 0.05
 SDG_WEIGHT = 0.25  # share of the score given to shared SDG goals when both items have some
+# The share when either item's goals rest on suggested (machine) links: at 0.25 they cost recall@3
+# and closeMatch precision on the hand labels, at 0.05 they help a little (benchmarks/RESULTS.md).
+SUGGESTED_SDG_WEIGHT = 0.05
 CLOSE_THRESHOLD = 0.50  # score from which a pair is a skos:closeMatch (precision 0.85 on the labels)
-RELATED_THRESHOLD = 0.30  # score from which a pair is kept at all (precision 0.81 on the labels)
+RELATED_THRESHOLD = 0.30  # score from which a pair is kept at all (precision 0.83 on the labels)
 PER_PLAN = 3  # counterparts kept per item in each other plan
-
-#: The SDG links table of each plan that has one (the SDG package curates Nishitokyo's).
-SDG_LINK_TABLES = {("132292", "basic-plan-3"): Path("sdg") / "links.csv"}
 
 _KANJI_OR_KATAKANA = re.compile(r"[\u4e00-\u9fff\u3005]+|[\u30a0-\u30ff]+")
 
@@ -53,6 +57,7 @@ class LinkItem:
     label: str
     text: str  # what is compared: the label, plus a basic goal's 分野
     goals: frozenset[int]  # SDG goal numbers
+    goals_suggested: bool = False  # some goal comes from suggested (machine) links only
 
     @property
     def key(self) -> str:
@@ -101,19 +106,26 @@ def tfidf_matrix(texts: list[str]) -> sparse.csr_matrix:
     return sparse.diags(1.0 / norms) @ matrix
 
 
-def combine(text_score: float, goals_a: frozenset[int], goals_b: frozenset[int]) -> tuple[float, float | None]:
+def combine(text_score: float, goals_a: frozenset[int], goals_b: frozenset[int], *,
+            weight: float = SDG_WEIGHT) -> tuple[float, float | None]:
     """The final score and the SDG part (None when either item has no goals)."""
     if not goals_a or not goals_b:
         return text_score, None
     jaccard = len(goals_a & goals_b) / len(goals_a | goals_b)
-    return (1 - SDG_WEIGHT) * text_score + SDG_WEIGHT * jaccard, jaccard
+    return (1 - weight) * text_score + weight * jaccard, jaccard
+
+
+def sdg_weight(a: LinkItem, b: LinkItem, *, suggested: float = SUGGESTED_SDG_WEIGHT) -> float:
+    """The SDG part's share for a pair: `suggested` when either item's goals rest on suggested links."""
+    return suggested if a.goals_suggested or b.goals_suggested else SDG_WEIGHT
 
 
 class Scorer:
     """Scores between every pair of `items` (text part precomputed as one sparse product)."""
 
-    def __init__(self, items: list[LinkItem]) -> None:
+    def __init__(self, items: list[LinkItem], *, suggested_sdg_weight: float = SUGGESTED_SDG_WEIGHT) -> None:
         self.items = items
+        self.suggested_sdg_weight = suggested_sdg_weight
         matrix = tfidf_matrix([item.text for item in items])
         self.text = (matrix @ matrix.T).toarray()
         self.plans: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -122,7 +134,8 @@ class Scorer:
 
     def score(self, a: int, b: int) -> Counterpart:
         text = float(self.text[a, b])
-        total, sdg = combine(text, self.items[a].goals, self.items[b].goals)
+        first, second = self.items[a], self.items[b]
+        total, sdg = combine(text, first.goals, second.goals, weight=sdg_weight(first, second, suggested=self.suggested_sdg_weight))
         return Counterpart(item=b, score=total, text_score=text, sdg_score=sdg)
 
     def ranking(self, a: int, plan: tuple[str, str]) -> list[Counterpart]:
@@ -145,13 +158,14 @@ class ScoredPair:
 
 
 def candidate_pairs(items: list[LinkItem], *, per_plan: int = PER_PLAN, related: float = RELATED_THRESHOLD,
-                    close: float = CLOSE_THRESHOLD) -> list[ScoredPair]:
+                    close: float = CLOSE_THRESHOLD, suggested_sdg_weight: float = SUGGESTED_SDG_WEIGHT
+                    ) -> list[ScoredPair]:
     """Pairs of items of different municipalities worth linking, each pair once (a.key < b.key).
 
     A pair is kept when one item is among the other's `per_plan` best in its plan and the
     score reaches `related`; it is a closeMatch from `close` on.
     """
-    scorer = Scorer(items)
+    scorer = Scorer(items, suggested_sdg_weight=suggested_sdg_weight)
     best: dict[tuple[int, int], float] = {}
     for a in range(len(items)):
         for plan in scorer.other_plans(a):
@@ -168,33 +182,35 @@ def candidate_pairs(items: list[LinkItem], *, per_plan: int = PER_PLAN, related:
 
 def plan_items(settings: Settings) -> list[LinkItem]:
     """Every element of every plan under settings.data_dir, with its SDG goals."""
+    reference = load_reference(settings.data_dir)
     items = []
     for folder in plan_folders(settings.data_dir):
         plan = read_plan(folder)
         code, plan_id = plan.metadata.municipality.code, plan.metadata.plan_id
-        own = _item_goals(settings.data_dir, code, plan_id, plan.items)
+        goals, curated = _item_goals(plan, plan_links(settings.data_dir, plan, reference=reference))
         for item in plan.items:
             if not item.label:
                 continue  # a planned element without a name has nothing to compare
             text = f"{item.field} {item.label}" if item.field else item.label
+            own = goals.get(item.code, frozenset())
             items.append(LinkItem(municipality_code=code, plan_id=plan_id, code=item.code, level=item.level,
-                                  label=item.label, text=text, goals=own.get(item.code, frozenset())))
+                                  label=item.label, text=text, goals=own,
+                                  goals_suggested=own != curated.get(item.code, frozenset())))
     return items
 
 
-def _item_goals(data_dir: Path, code: str, plan_id: str, items: tuple) -> dict[str, frozenset[int]]:
-    """SDG goals per item code: the initiatives' own, and every ancestor gets its descendants'."""
-    table = SDG_LINK_TABLES.get((code, plan_id))
-    if table is None or not (data_dir / table).exists():
-        return {}
+def _item_goals(plan: PlanSource, links: tuple[SdgLinkRecord, ...]
+                ) -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]]]:
+    """SDG goals per item code, all and curated only: the linked items' own, and every ancestor gets its descendants'."""
     goals: dict[str, set[int]] = defaultdict(set)
-    with (data_dir / table).open(encoding="utf-8-sig", newline="") as handle:
-        for row in csv.DictReader(handle):
-            goals[row["initiative"].strip()].add(int(row["target"].strip().split(".")[0]))
-    parent = {item.code: item.parent for item in items}
-    for initiative, own in list(goals.items()):
-        ancestor = parent.get(initiative)
-        while ancestor is not None:
-            goals[ancestor] |= own
-            ancestor = parent.get(ancestor)
-    return {k: frozenset(v) for k, v in goals.items()}
+    curated: dict[str, set[int]] = defaultdict(set)
+    parent = {item.code: item.parent for item in plan.items}
+    for link in links:
+        goal = int(link.target.split(".")[0])
+        code: str | None = link.initiative
+        while code is not None:
+            goals[code].add(goal)
+            if link.method == "curated":
+                curated[code].add(goal)
+            code = parent.get(code)
+    return ({k: frozenset(v) for k, v in goals.items()}, {k: frozenset(v) for k, v in curated.items()})

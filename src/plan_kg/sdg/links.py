@@ -1,8 +1,10 @@
-"""SDG links table (`data/sdg/links.csv`) -> typed records -> qualified link nodes in RDF.
+"""SDG links tables -> typed records -> qualified link nodes in RDF.
 
-One row per link: initiative, target, confidence, method, method_version, rationale, date.
-Each link becomes the node `{item_iri}/sdg/{target}`; its provenance date comes from the
-table, so the output is the same on every build.
+A plan's table is `sdg-links.csv` in its folder, except the curated plan's, which is
+`data/sdg/links.csv` (`plan_links_table` is the one place that says so). One row per
+link: initiative, target, confidence, method, method_version, rationale, date. Each link
+becomes the node `{item_iri}/sdg/{target}`; its provenance date comes from the table, so
+the output is the same on every build.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
@@ -21,9 +24,17 @@ from ..iris import PKG, item_iri
 from ..normalize import clean_cell, normalize_code
 from .reference import SdgReference, load_reference
 
+if TYPE_CHECKING:
+    from ..source import PlanSource
+
 PROV = Namespace("http://www.w3.org/ns/prov#")
 COLUMNS = ("initiative", "target", "confidence", "method", "method_version", "rationale", "date")
 METHODS = ("curated", "suggested")
+
+#: Which plan the curated table belongs to (municipality code, plan id), and where that table is.
+CURATED_PLAN = ("132292", "basic-plan-3")
+CURATED_TABLE = Path("sdg") / "links.csv"  # below the data folder
+PLAN_TABLE = "sdg-links.csv"  # in a plan's own folder: any other plan's links (e.g. suggested ones)
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,32 @@ def read_links(path: Path, *, initiatives: frozenset[str], reference: SdgReferen
         seen[key] = number
         records.append(record)
     return tuple(records)
+
+
+def plan_links_table(data_dir: Path, plan: PlanSource) -> Path | None:
+    """The plan's SDG links table, or None when it has none.
+
+    The curated plan's is data/sdg/links.csv; every other plan's is sdg-links.csv in its folder.
+    """
+    if (plan.metadata.municipality.code, plan.metadata.plan_id) == CURATED_PLAN:
+        path = data_dir / CURATED_TABLE
+    else:
+        path = plan.items_path.parent / PLAN_TABLE
+    return path if path.is_file() else None
+
+
+def linkable_codes(plan: PlanSource) -> frozenset[str]:
+    """Codes a plan's SDG links may name: its initiatives, or every element when it has no initiative level."""
+    initiatives = frozenset(item.code for item in plan.items if item.level_class == "Initiative")
+    return initiatives or frozenset(item.code for item in plan.items)
+
+
+def plan_links(data_dir: Path, plan: PlanSource, *, reference: SdgReference | None = None) -> tuple[SdgLinkRecord, ...]:
+    """The checked SDG link records of `plan` (none when it has no table)."""
+    path = plan_links_table(data_dir, plan)
+    if path is None:
+        return ()
+    return read_links(path, initiatives=linkable_codes(plan), reference=reference or load_reference(data_dir))
 
 
 def plan_initiatives(settings: Settings, *, municipality_code: str, plan_id: str) -> frozenset[str]:

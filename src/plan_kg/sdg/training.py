@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..source import PlanSource, plan_folders, read_plan
+from .links import CURATED_PLAN, CURATED_TABLE
 from .suggest import Example
 
-#: Which plan data/sdg/links.csv belongs to (municipality code, plan id).
-CURATED_PLAN = ("132292", "basic-plan-3")
+__all__ = ["CURATED_PLAN", "InitiativeText", "curated_examples", "curated_targets", "find_plan", "initiative_texts"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def curated_targets(links_csv: Path) -> dict[str, tuple[tuple[str, float], ...]]
 def curated_examples(data_dir: Path, *, exclude: frozenset[str] = frozenset(), with_measure: bool = True) -> tuple[Example, ...]:
     """Examples from the curated plan's links, leaving out the initiatives in `exclude`."""
     plan = find_plan(data_dir, *CURATED_PLAN)
-    links = data_dir / "sdg" / "links.csv"
+    links = data_dir / CURATED_TABLE
     if plan is None or not links.is_file():
         return ()
     targets = curated_targets(links)
