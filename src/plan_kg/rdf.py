@@ -7,8 +7,11 @@ topConceptOf …) is left to reasoning, which derives it from the ontology's ali
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
+from rdflib.term import Node
 
 from .iris import PKG, item_iri, municipality_iri, plan_iri
 from .source import PlanSource
@@ -45,55 +48,61 @@ def new_graph(identifier: URIRef | None = None) -> Graph:
 
 def plan_graph(plan: PlanSource, *, base: str, identifier: URIRef | None = None) -> Graph:
     """The asserted graph of `plan`: municipality, plan and every element."""
-    meta, muni = plan.metadata, plan.metadata.municipality
     g = new_graph(identifier)
+    for triple in plan_triples(plan, base=base):
+        g.add(triple)
+    return g
+
+
+def plan_triples(plan: PlanSource, *, base: str) -> Iterator[tuple[URIRef, URIRef, Node]]:
+    """The triples of `plan_graph`, one by one (for writers that need no Graph, e.g. at national scale)."""
+    meta, muni = plan.metadata, plan.metadata.municipality
     m = municipality_iri(base, muni.code)
-    g.add((m, RDF.type, PKG.Municipality))
-    g.add((m, PKG.municipalityCode, Literal(muni.code)))
-    g.add((m, SKOS.prefLabel, Literal(muni.name_ja, lang="ja")))
-    g.add((m, SKOS.prefLabel, Literal(muni.name_en, lang="en")))
-    g.add((m, PKG.prefecture, Literal(muni.prefecture_ja, lang="ja")))
-    g.add((m, PKG.prefecture, Literal(muni.prefecture_en, lang="en")))
+    yield m, RDF.type, PKG.Municipality
+    yield m, PKG.municipalityCode, Literal(muni.code)
+    yield m, SKOS.prefLabel, Literal(muni.name_ja, lang="ja")
+    yield m, SKOS.prefLabel, Literal(muni.name_en, lang="en")
+    yield m, PKG.prefecture, Literal(muni.prefecture_ja, lang="ja")
+    yield m, PKG.prefecture, Literal(muni.prefecture_en, lang="en")
 
     p = plan_iri(base, muni.code, meta.plan_id)
-    g.add((p, RDF.type, PKG.Plan))
-    g.add((p, PKG.planId, Literal(meta.plan_id)))
-    g.add((p, PKG.municipality, m))
+    yield p, RDF.type, PKG.Plan
+    yield p, PKG.planId, Literal(meta.plan_id)
+    yield p, PKG.municipality, m
     for text, lang in ((meta.title_ja, "ja"), (meta.title_en, "en")):
-        g.add((p, DCTERMS.title, Literal(text, lang=lang)))
-        g.add((p, SKOS.prefLabel, Literal(text, lang=lang)))
-    g.add((p, PKG.status, PKG[meta.status]))
-    g.add((p, PKG.completeness, PKG[meta.completeness]))
+        yield p, DCTERMS.title, Literal(text, lang=lang)
+        yield p, SKOS.prefLabel, Literal(text, lang=lang)
+    yield p, PKG.status, PKG[meta.status]
+    yield p, PKG.completeness, PKG[meta.completeness]
     if meta.completeness_note:
-        g.add((p, PKG.completenessNote, Literal(meta.completeness_note, lang="en")))
+        yield p, PKG.completenessNote, Literal(meta.completeness_note, lang="en")
     if meta.completeness_note_ja:
-        g.add((p, PKG.completenessNote, Literal(meta.completeness_note_ja, lang="ja")))
-    g.add((p, SCHEMA.startDate, Literal(meta.period_start)))
-    g.add((p, SCHEMA.endDate, Literal(meta.period_end)))
-    g.add((p, DCTERMS.issued, Literal(meta.issued)))
-    g.add((p, PROV.hadPrimarySource, URIRef(meta.source)))
+        yield p, PKG.completenessNote, Literal(meta.completeness_note_ja, lang="ja")
+    yield p, SCHEMA.startDate, Literal(meta.period_start)
+    yield p, SCHEMA.endDate, Literal(meta.period_end)
+    yield p, DCTERMS.issued, Literal(meta.issued)
+    yield p, PROV.hadPrimarySource, URIRef(meta.source)
     if meta.source_note:
-        g.add((p, SKOS.note, Literal(meta.source_note)))
-    g.add((p, DCTERMS.license, URIRef(meta.license)))
-    g.add((p, PKG.hierarchicalCodes, Literal(meta.hierarchical_codes)))
+        yield p, SKOS.note, Literal(meta.source_note)
+    yield p, DCTERMS.license, URIRef(meta.license)
+    yield p, PKG.hierarchicalCodes, Literal(meta.hierarchical_codes)
 
     for item in plan.items:
         e = item_iri(base, muni.code, meta.plan_id, item.code)
-        g.add((e, RDF.type, PKG[item.level_class]))
-        g.add((e, PKG.code, Literal(item.code)))
-        g.add((e, PKG.levelName, Literal(item.level, lang="ja")))
-        g.add((e, PKG.sequence, Literal(item.sequence)))
-        g.add((e, PKG.inPlan, p))
+        yield e, RDF.type, PKG[item.level_class]
+        yield e, PKG.code, Literal(item.code)
+        yield e, PKG.levelName, Literal(item.level, lang="ja")
+        yield e, PKG.sequence, Literal(item.sequence)
+        yield e, PKG.inPlan, p
         if item.parent is None:
-            g.add((e, PKG.topElementOf, p))
+            yield e, PKG.topElementOf, p
         else:
-            g.add((e, PKG.parent, item_iri(base, muni.code, meta.plan_id, item.parent)))
+            yield e, PKG.parent, item_iri(base, muni.code, meta.plan_id, item.parent)
         if item.label:
-            g.add((e, SKOS.prefLabel, Literal(item.label, lang="ja")))
+            yield e, SKOS.prefLabel, Literal(item.label, lang="ja")
         if item.planned:
-            g.add((e, PKG.status, PKG.Planned))
+            yield e, PKG.status, PKG.Planned
         if item.field:
-            g.add((e, PKG.field, Literal(item.field, lang="ja")))
+            yield e, PKG.field, Literal(item.field, lang="ja")
         if item.notes:
-            g.add((e, SKOS.editorialNote, Literal(item.notes)))
-    return g
+            yield e, SKOS.editorialNote, Literal(item.notes)

@@ -180,6 +180,8 @@ def records_graph(records: tuple[SdgLinkRecord, ...], *, base: str, municipality
     graph = Graph()
     graph.bind("pkg", PKG)
     graph.bind("prov", PROV)
+    for method in sorted({record.method for record in records}):
+        _describe_agent(graph, base, method)
     for record in records:
         initiative = item_iri(base, municipality_code, plan_id, record.initiative)
         link = link_iri(base, municipality_code, plan_id, record.initiative, record.target)
@@ -194,7 +196,6 @@ def records_graph(records: tuple[SdgLinkRecord, ...], *, base: str, municipality
         if record.rationale:
             graph.add((link, PKG.rationale, Literal(record.rationale, lang=_language(record.rationale))))
         graph.add((link, PROV.wasAttributedTo, agent_iri(base, record.method)))
-        _describe_agent(graph, base, record.method)
         graph.add((link, PROV.generatedAtTime,
                    Literal(f"{record.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)))
     return graph
