@@ -1,32 +1,48 @@
-"""The plan-kg endpoint against the Oxigraph server and rdflib-endpoint, same data, same queries.
+"""The plan-kg endpoint against the Oxigraph server and rdflib-endpoint: same data, same queries, one run.
 
-Rerun (from the repository root, after `plan-kg build`; needs `pip install oxigraph
-rdflib-endpoint` and Debian's `wrk`):
+Rerun from the repository root, after `plan-kg build` (needs `pip install -e '.[bench]'` and
+Debian's `wrk`); each invocation takes a few minutes:
 
-    python benchmarks/endpoint_bench.py --cities 20 --seconds 3 --rounds 3
+    python benchmarks/endpoint_bench.py --cities 0        # the bundled build, dist/plan-kg.nq, as is
+    python benchmarks/endpoint_bench.py --cities 20       # 20 synthetic municipalities
+    python benchmarks/endpoint_bench.py --cities 100 --queries hierarchy   # rdflib-endpoint at scale
 
-All servers run on loopback at once and take turns, query by query and round by round
-(medians are kept), so background load falls on each alike; wrk shares the cores with them. The Oxigraph server reads the very store this
-endpoint built (`serve-read-only`), whose default graph already holds the union of the named
-graphs; rdflib-endpoint serves the same union as one N-Triples file. Before timing, every
-server's answer to every query is checked to have the same number of rows or triples.
-For each query: median latency at concurrency 1 (wrk's p50), throughput at concurrency 1 and 8.
+`--baseline DIR` also serves another checkout's `src/` (e.g. `git worktree add DIR HEAD~1`) as
+"plan-kg before", for a before/after comparison within the same run.
+
+Every server runs on loopback at once and they take turns, query by query and round by round
+(medians are kept), so background load falls on each alike; wrk shares the cores with them.
+The Oxigraph server reads the very store plan-kg built (`serve-read-only`), whose default graph
+holds the union of the named graphs; rdflib-endpoint serves that union as one N-Triples file.
+Before timing, every server's answer to every query is checked to have the same number of rows.
+
+Measured:
+- every named query in `queries/`: median latency (wrk's p50 at concurrency 1). "distinct" sends a
+  different query text on every request (a numbered comment is appended), so no cache can answer
+  it; "repeated" sends the very same text, which plan-kg's response cache may answer.
+- the trivial lookup (one IRI's label): throughput at concurrency 1 and 8, repeated (one IRI) and
+  distinct (the IRI varies over every plan element of the corpus, plus the numbered comment).
+- `queries/hierarchy.rq` (distinct): throughput at concurrency 1 and 8, and against rdflib-endpoint.
+Queries that take more than a second are timed by sequential requests instead of wrk.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import pyoxigraph
@@ -35,36 +51,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from endpoint_corpus import write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFIXES = (
-    "PREFIX pkg: <https://w3id.org/plan-kg/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-    "PREFIX dct: <http://purl.org/dc/terms/> "
-)
-PLAN = "<https://w3id.org/plan-kg/id/132292/basic-plan-3>"
-QUERIES = {
-    "lookup (trivial)": "SELECT ?label WHERE { <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }",
-    "hierarchy (under a goal, by codes)": (
-        f"SELECT DISTINCT ?code ?level ?label ?item WHERE {{ ?goal a pkg:BasicGoal ; pkg:code \"1\" ; pkg:inPlan {PLAN} . "
-        "?item pkg:partOf ?goal ; pkg:code ?code ; pkg:levelName ?level ; pkg:sequence ?sequence . "
-        "OPTIONAL { ?item skos:prefLabel ?label } } ORDER BY ?sequence ?code"
-    ),
-    "isPartOf+ path (goal by codes)": (
-        f"SELECT DISTINCT ?item WHERE {{ ?goal a pkg:BasicGoal ; pkg:code \"2\" ; pkg:inPlan {PLAN} . ?item dct:isPartOf+ ?goal }}"
-    ),
-    "CONTAINS text search, all cities": (
-        "SELECT DISTINCT ?item ?label WHERE { ?item pkg:code ?code ; skos:prefLabel ?label . "
-        "FILTER(CONTAINS(STR(?label), \"子ども\")) }"
-    ),
-    "GROUP BY level per plan": "SELECT ?plan ?level (COUNT(?i) AS ?n) WHERE { ?i pkg:inPlan ?plan ; pkg:levelName ?level } GROUP BY ?plan ?level",
-    "neighbourhood CONSTRUCT": (
-        "CONSTRUCT { ?s ?p ?o } WHERE { BIND(<https://w3id.org/plan-kg/id/132292/basic-plan-3/1-1> AS ?s) ?s ?p ?o }"
-    ),
-}
-# The project's own whole-plan hierarchy query (nested OPTIONALs), when the checkout has it.
-_HIERARCHY_RQ = ROOT / "queries" / "hierarchy.rq"
-if _HIERARCHY_RQ.is_file():
-    QUERIES["queries/hierarchy.rq (whole plan, nested OPTIONAL)"] = _HIERARCHY_RQ.read_text(encoding="utf-8")
-ACCEPT_RESULTS = "application/sparql-results+json"
-ACCEPT_GRAPH = "application/n-triples"
+PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+LOOKUP_IRI = "https://w3id.org/plan-kg/id/132292/basic-plan-3/1"
+LOOKUP = "SELECT ?label WHERE { <%s> skos:prefLabel ?label }"
+ACCEPT = "application/sparql-results+json"
+WRK_SCRIPT = Path(__file__).resolve().parent / "endpoint_paths.lua"
+SLOW_S = 1.0  # a first answer slower than this is timed by sequential requests, not wrk
+RDFLIB_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -74,16 +67,23 @@ class Run:
     errors: int
 
 
-def accept_for(query: str) -> str:
-    return ACCEPT_GRAPH if "CONSTRUCT" in query else ACCEPT_RESULTS
+_NUMBERS = itertools.count(1)  # never reused within a run, so a "distinct" text is never seen twice
 
 
-def wrk(url: str, query: str, *, connections: int, seconds: float) -> Run:
-    """wrk against `url?query=…` with `connections` open connections."""
-    full = f"{url}?{urlencode({'query': PREFIXES + query})}"
+def distinct(query: str) -> str:
+    """`query` with a numbered comment: another text, the same answer."""
+    return f"{query}\n# bench {next(_NUMBERS)}"
+
+
+def wrk(url: str, queries: list[str], *, connections: int, seconds: float, unique: bool, scratch: Path) -> Run:
+    """wrk cycling through `queries` (each request numbered when `unique`) with `connections` connections."""
+    parts = urlsplit(url)
+    paths = scratch / "paths.txt"
+    paths.write_text("".join(f"{parts.path}?{urlencode({'query': q})}\n" for q in queries), encoding="utf-8")
     out = subprocess.run(
         ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "120s", "--latency",
-         "-H", f"Accept: {accept_for(query)}", full],
+         "-H", f"Accept: {ACCEPT}", "-s", str(WRK_SCRIPT), f"{parts.scheme}://{parts.netloc}",
+         "--", str(paths), "unique" if unique else "repeat", quote(f"\n# bench wrk{next(_NUMBERS)}-")],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -94,18 +94,28 @@ def wrk(url: str, query: str, *, connections: int, seconds: float) -> Run:
     return Run(p50_ms=float(p50.group(1)) * scale, rps=rps, errors=errors)
 
 
-def answer_size(url: str, query: str) -> int:
-    response = httpx.get(url, params={"query": PREFIXES + query}, headers={"Accept": accept_for(query)}, timeout=600)
+def rows(client: httpx.Client, url: str, query: str) -> int:
+    response = client.get(url, params={"query": query}, headers={"Accept": ACCEPT})
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
-    if "CONSTRUCT" in query:
-        return len(list(pyoxigraph.parse(response.content, format=pyoxigraph.RdfFormat.N_TRIPLES)))
     return len(json.loads(response.content)["results"]["bindings"])
 
 
+def sequential(client: httpx.Client, url: str, query: str, *, budget_s: float, most: int = 5) -> Run:
+    """The median of requests one after another (each text distinct) until `budget_s` or `most` are done."""
+    latencies: list[float] = []
+    start = time.monotonic()
+    while len(latencies) < most and (not latencies or time.monotonic() - start < budget_s):
+        began = time.perf_counter()
+        rows(client, url, distinct(query))
+        latencies.append((time.perf_counter() - began) * 1000)
+    p50 = statistics.median(latencies)
+    return Run(p50_ms=p50, rps=1000 / p50, errors=0)
+
+
 @contextmanager
-def server(command: list[str], url: str, *, startup_s: float = 600) -> Iterator[str]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def server(command: list[str], url: str, *, env: dict[str, str] | None = None, startup_s: float = 900) -> Iterator[str]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + startup_s
         while True:
@@ -126,114 +136,256 @@ def server(command: list[str], url: str, *, startup_s: float = 600) -> Iterator[
             process.kill()
 
 
-def sequential(url: str, query: str, *, times: int) -> Run:
-    """For queries too slow for wrk's window: the median of `times` requests one after another."""
-    latencies = []
-    for _ in range(times):
-        start = time.perf_counter()
-        answer_size(url, query)
-        latencies.append((time.perf_counter() - start) * 1000)
-    p50 = sorted(latencies)[len(latencies) // 2]
-    return Run(p50_ms=p50, rps=1000 / p50, errors=0)
+def plan_kg_server(src: Path, tmp: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment serving plan-kg from the checkout whose sources are `src`."""
+    code = (
+        "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
+        f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), max_concurrent_per_client=16), "
+        f"host='127.0.0.1', port={port}, store_dir=Path({str(tmp / 'store')!r}))"
+    )
+    return [sys.executable, "-c", code], {**os.environ, "PYTHONPATH": str(src)}
 
 
-def measure(name: str, url: str, label: str, seconds: int, sizes: dict[str, int]) -> tuple[Run, Run]:
-    """One round of `label` on one server: (concurrency 1, concurrency 8)."""
-    query = QUERIES[label]
-    start = time.perf_counter()
-    size = answer_size(url, query)
-    first_s = time.perf_counter() - start
-    if sizes.setdefault(label, size) != size:
-        raise RuntimeError(f"{name} answers {label!r} with {size} rows, others with {sizes[label]}")
-    if first_s > 1:  # a few requests would not fit in wrk's window; c8 is not measured
-        one = eight = sequential(url, query, times=3)
-    else:
-        one = wrk(url, query, connections=1, seconds=seconds)
-        eight = wrk(url, query, connections=8, seconds=seconds)
-    print(f"  {name:16} {label[:36]:36} rows={size:<5} p50={one.p50_ms:9.2f} ms  "
-          f"c1={one.rps:9.1f}/s  c8={eight.rps:9.1f}/s  errors={one.errors + eight.errors}", flush=True)  # fmt: skip
-    return one, eight
+def named_queries(wanted: list[str] | None) -> dict[str, str]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from plan_kg.config import Settings
+    from plan_kg.named_queries import load_named_queries
 
-
-def median_run(runs: list[Run]) -> Run:
-    middle = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
-    return Run(middle([r.p50_ms for r in runs]), middle([r.rps for r in runs]), sum(r.errors for r in runs))
+    found = {q.name: q.text for q in load_named_queries(Settings(queries_dir=ROOT / "queries"))}
+    if not wanted:
+        return found
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise SystemExit(f"no named query {', '.join(missing)}; known: {', '.join(found)}")
+    return {name: found[name] for name in wanted}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cities", type=int, default=20, help="municipalities in the synthetic corpus")
-    parser.add_argument("--seconds", type=int, default=3, help="wrk duration per run")
+    parser.add_argument("--cities", type=int, default=20, help="municipalities in the synthetic corpus; 0: the bundled dump as is")
+    parser.add_argument("--seconds", type=int, default=1, help="wrk duration per latency cell")
+    parser.add_argument("--throughput-seconds", type=int, default=3, help="wrk duration per throughput cell")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; servers alternate within each, medians are kept")
+    parser.add_argument("--queries", nargs="*", help="named queries to time (default: all of queries/)")
     parser.add_argument("--dump", type=Path, default=ROOT / "dist" / "plan-kg.nq", help="the bundled build output")
+    parser.add_argument("--baseline", type=Path, help="another checkout, served as 'plan-kg before'")
     parser.add_argument("--skip-rdflib", action="store_true")
+    parser.add_argument("--rdflib-queries", nargs="*", help="named queries rdflib-endpoint answers (default: all; it takes minutes on a large corpus)")
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
+    queries = named_queries(args.queries)
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
 
     with tempfile.TemporaryDirectory(prefix="plan-kg-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        quads = write_corpus(args.dump, tmp / "dist" / "plan-kg.nq", cities=args.cities)
+        dump = tmp / "dist" / "plan-kg.nq"
+        dump.parent.mkdir(parents=True)
+        if args.cities:
+            quads = write_corpus(args.dump, dump, cities=args.cities)
+        else:
+            dump.write_bytes(args.dump.read_bytes())
+            quads = sum(1 for _ in dump.open(encoding="utf-8"))
+        sys.path.insert(0, str(ROOT / "src"))
         from plan_kg.server.store import load_store
 
-        store = load_store(tmp / "dist" / "plan-kg.nq", tmp / "store")
+        store = load_store(dump, tmp / "store")
         union = tmp / "union.nt"
         reader = pyoxigraph.Store.read_only(str(store.path))
         pyoxigraph.serialize(
             (pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in reader.quads_for_pattern(None, None, None, pyoxigraph.DefaultGraph())),
             str(union), format=pyoxigraph.RdfFormat.N_TRIPLES,
         )  # fmt: skip
+        elements = sorted(
+            {str(s["e"].value) for s in reader.query(
+                "SELECT DISTINCT ?e { ?e <https://w3id.org/plan-kg/ontology#inPlan> ?p ; <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }")}
+        )  # fmt: skip
         del reader
-        print(f"corpus: {args.cities} cities, {quads} quads, {sum(1 for _ in union.open())} triples in the union", flush=True)
+        corpus = f"{args.cities} municipalities" if args.cities else "the bundled build"
+        print(f"corpus: {corpus}, {quads} quads, {sum(1 for _ in union.open())} triples in the union, "
+              f"{len(elements)} plan elements", flush=True)  # fmt: skip
 
-        # All servers stay up (idle ones cost nothing) and take turns within each round, so
-        # a drift in the machine's background load falls on every server alike.
-        ours = [
-            sys.executable, "-c",
-            "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
-            f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), max_concurrent_per_client=16), "
-            f"host='127.0.0.1', port=18801, store_dir=Path({str(tmp / 'store')!r}))",
-        ]  # fmt: skip
-        servers = {
-            "plan-kg": (ours, "http://127.0.0.1:18801/sparql"),
-            "oxigraph": (["oxigraph", "serve-read-only", "--location", str(store.path), "--bind", "127.0.0.1:18802"], "http://127.0.0.1:18802/query"),
-            "rdflib": (["rdflib-endpoint", "serve", str(union), "--host", "127.0.0.1", "--port", "18803"], "http://127.0.0.1:18803/"),
-        }  # fmt: skip
-        if args.skip_rdflib:
-            del servers["rdflib"]
-        sizes: dict[str, int] = {}
-        rounds: dict[str, dict[str, list[tuple[Run, Run]]]] = {name: {label: [] for label in QUERIES} for name in servers}
-        with ExitStack() as stack:
-            urls = {name: stack.enter_context(server(command, url)) for name, (command, url) in servers.items()}
-            for label in QUERIES:
-                for round_ in range(args.rounds):
-                    for name, url in urls.items():
-                        if name == "rdflib" and round_ > 0:
-                            continue  # one round of the slow one is enough for a 100x question
-                        rounds[name][label].append(measure(name, url, label, args.seconds, sizes))
-        table = {
-            name: {label: (median_run([r[0] for r in runs]), median_run([r[1] for r in runs])) for label, runs in per_query.items()}
-            for name, per_query in rounds.items()
-        }  # fmt: skip
+        servers: dict[str, tuple[list[str], str, dict[str, str] | None]] = {}
+        command, env = plan_kg_server(ROOT / "src", tmp, 18801)
+        servers["plan-kg"] = (command, "http://127.0.0.1:18801/sparql", env)
+        if args.baseline:
+            command, env = plan_kg_server(args.baseline.resolve() / "src", tmp, 18804)
+            servers["plan-kg before"] = (command, "http://127.0.0.1:18804/sparql", env)
+        servers["oxigraph"] = (["oxigraph", "serve-read-only", "--location", str(store.path), "--bind", "127.0.0.1:18802"], "http://127.0.0.1:18802/query", None)  # fmt: skip
+        if not args.skip_rdflib:
+            servers["rdflib"] = (["rdflib-endpoint", "serve", str(union), "--host", "127.0.0.1", "--port", "18803"], "http://127.0.0.1:18803/", None)  # fmt: skip
+        lookup = PREFIXES + LOOKUP % LOOKUP_IRI
+        lookups = [PREFIXES + LOOKUP % iri for iri in elements]
+        results: dict[str, dict] = {"latency": {}, "lookup": {}, "hierarchy": {}, "rows": {}, "skipped": {}}
+        with ExitStack() as stack, httpx.Client(timeout=RDFLIB_TIMEOUT_S) as client:
+            started = time.monotonic()
+            urls = {name: stack.enter_context(server(cmd, url, env=env)) for name, (cmd, url, env) in servers.items()}
+            print(f"servers up in {time.monotonic() - started:.0f} s: {', '.join(urls)}", flush=True)
+            rdflib_skips = set(queries) - set(args.rdflib_queries) if args.rdflib_queries is not None else set()
+            timed = check_rows(client, urls, {"lookup": lookup, **queries}, results, rdflib_skips=rdflib_skips)
+            # Which servers are timed per query, and how: (server, repeated?) pairs.
+            modes = [("plan-kg", True), ("plan-kg", False), ("plan-kg before", False), ("oxigraph", False)]
+            cells: dict[tuple[str, str, bool], list[Run]] = {}
+            for round_ in range(args.rounds):
+                for name, text in queries.items():
+                    for server_name, repeated in modes:
+                        if server_name not in urls or server_name not in timed[name]:
+                            continue
+                        cells.setdefault((name, server_name, repeated), []).append(
+                            latency(client, urls[server_name], text, repeated=repeated, seconds=args.seconds, scratch=tmp)
+                        )
+                    if round_ == 0 and "rdflib" in timed[name]:  # one round of the slow one
+                        cells[(name, "rdflib", False)] = [sequential(client, urls["rdflib"], text, budget_s=3, most=3)]
+                    print(f"  round {round_ + 1} {name:32} " + "  ".join(
+                        f"{s}{' (rep)' if r else ''}={cells[(name, s, r)][-1].p50_ms:.2f}"
+                        for s, r in [*modes, ("rdflib", False)] if (name, s, r) in cells), flush=True)  # fmt: skip
+                for server_name in urls:
+                    if server_name == "rdflib" and round_ > 0:
+                        continue
+                    for repeated in (True, False):
+                        texts = [lookup] if repeated else lookups
+                        for connections in (1, 8):
+                            if server_name == "rdflib" and connections == 8:
+                                continue
+                            cells.setdefault((f"lookup c{connections}", server_name, repeated), []).append(
+                                wrk(urls[server_name], texts, connections=connections, seconds=args.throughput_seconds,
+                                    unique=not repeated, scratch=tmp)  # fmt: skip
+                            )
+                    if "hierarchy" in queries and server_name != "rdflib" and server_name in timed["hierarchy"]:
+                        cells.setdefault(("hierarchy c8", server_name, False), []).append(
+                            throughput(client, urls[server_name], queries["hierarchy"], connections=8,
+                                       seconds=args.throughput_seconds, scratch=tmp)  # fmt: skip
+                        )
+                print(f"  round {round_ + 1} throughput done", flush=True)
+        load_after = Path("/proc/loadavg").read_text().split()[:3]
+        table = {f"{key[0]}|{key[1]}|{'repeated' if key[2] else 'distinct'}": asdict(median_run(runs)) for key, runs in cells.items()}
+        results.update(cells=table, load_before=load_before, load_after=load_after, corpus=corpus, quads=quads,
+                       servers=list(urls), args={k: str(v) for k, v in vars(args).items()})  # fmt: skip
         print()
-        print(markdown(table, args))
+        print(markdown(results, queries))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def markdown(table: dict[str, dict[str, tuple[Run, Run]]], args: argparse.Namespace) -> str:
+def check_rows(
+    client: httpx.Client, urls: dict[str, str], queries: dict[str, str], results: dict, *, rdflib_skips: set[str]
+) -> dict[str, list[str]]:
+    """Each query's row count on each server; the servers whose count differs from plan-kg's are not timed."""
+    timed: dict[str, list[str]] = {}
+    for name, text in queries.items():
+        counts: dict[str, int | str] = {}
+        for server_name, url in urls.items():
+            if server_name == "rdflib" and name in rdflib_skips:
+                continue
+            try:
+                counts[server_name] = rows(client, url, text)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                counts[server_name] = f"error: {str(exc)[:120]}"
+        reference = counts["plan-kg"]
+        timed[name] = [s for s, n in counts.items() if n == reference]
+        results["rows"][name] = counts
+        if counts.get("oxigraph") != reference:
+            raise RuntimeError(f"plan-kg and the Oxigraph server disagree on {name}: {counts}")
+        if len(timed[name]) < len(counts):
+            print(f"  {name}: rows differ, not timed there: {counts}", flush=True)
+    return timed
+
+
+def latency(client: httpx.Client, url: str, text: str, *, repeated: bool, seconds: int, scratch: Path) -> Run:
+    began = time.perf_counter()
+    rows(client, url, distinct(text))
+    if time.perf_counter() - began > SLOW_S:
+        if repeated:
+            for _ in range(3):  # the kept answer, if any, is the thing measured
+                began = time.perf_counter()
+                rows(client, url, text)
+            elapsed = (time.perf_counter() - began) * 1000
+            return Run(p50_ms=elapsed, rps=1000 / elapsed, errors=0)
+        return sequential(client, url, text, budget_s=seconds * 3, most=3)
+    return wrk(url, [text], connections=1, seconds=seconds, unique=not repeated, scratch=scratch)
+
+
+def throughput(client: httpx.Client, url: str, text: str, *, connections: int, seconds: int, scratch: Path) -> Run:
+    began = time.perf_counter()
+    rows(client, url, distinct(text))
+    if time.perf_counter() - began > SLOW_S:
+        return sequential(client, url, text, budget_s=seconds, most=3)  # concurrency 1 only
+    return wrk(url, [text], connections=connections, seconds=seconds, unique=True, scratch=scratch)
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.p50_ms for r in runs), statistics.median(r.rps for r in runs), sum(r.errors for r in runs)
+    )
+
+
+def markdown(results: dict, queries: dict[str, str]) -> str:
+    cells, servers = results["cells"], results["servers"]
+
+    def cell(key: str, server_name: str, mode: str, field: str) -> float | None:
+        found = cells.get(f"{key}|{server_name}|{mode}")
+        return found[field] if found else None
+
+    def fmt(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    def ratio(a: float | None, b: float | None, digits: int = 2) -> str:
+        return "-" if a is None or b is None else f"{a / b:.{digits}f}"
+
+    before = "plan-kg before" in servers
     lines = [
-        f"Corpus: {args.cities} municipalities; wrk {args.seconds:g} s per cell; median of {args.rounds} alternating rounds "
-        "(rdflib-endpoint: one round).",
+        f"Corpus: {results['corpus']} ({results['quads']} quads). Load average before / after: "
+        f"{' '.join(results['load_before'])} / {' '.join(results['load_after'])}.",
         "",
-        "| query | plan-kg p50 ms | Oxigraph p50 ms | latency ratio (≤1.5) | plan-kg req/s c1 / c8 | Oxigraph req/s c1 / c8 | throughput ratio c1 / c8 | rdflib-endpoint req/s c1 | plan-kg / rdflib c1 |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
-    for label in QUERIES:
-        ours, oxi = table["plan-kg"][label], table["oxigraph"][label]
-        rdf = table.get("rdflib", {}).get(label)
+        "Median latency at concurrency 1 (ms; wrk p50, or the median of sequential requests above 1 s):",
+        "",
+        "| named query | rows | plan-kg distinct | plan-kg repeated |" + (" plan-kg before |" if before else "")
+        + " Oxigraph | plan-kg / Oxigraph distinct (≤ 1.5) | repeated | rdflib-endpoint | rdflib / plan-kg |",
+        "|---|---|---|---|" + ("---|" if before else "") + "---|---|---|---|---|",
+    ]
+    for name in queries:
+        ours = cell(name, "plan-kg", "distinct", "p50_ms")
+        cached = cell(name, "plan-kg", "repeated", "p50_ms")
+        oxi = cell(name, "oxigraph", "distinct", "p50_ms")
+        rdf = cell(name, "rdflib", "distinct", "p50_ms")
+        counts = results["rows"][name]
+        rdf_note = fmt(rdf) if rdf is not None else ("rows differ" if "rdflib" in counts else "-")
         lines.append(
-            f"| {label} | {ours[0].p50_ms:.2f} | {oxi[0].p50_ms:.2f} | {ours[0].p50_ms / oxi[0].p50_ms:.2f} | "
-            f"{ours[0].rps:.0f} / {ours[1].rps:.0f} | {oxi[0].rps:.0f} / {oxi[1].rps:.0f} | "
-            f"{ours[0].rps / oxi[0].rps:.2f} / {ours[1].rps / oxi[1].rps:.2f} | "
-            + (f"{rdf[0].rps:.2f} | {ours[0].rps / rdf[0].rps:.1f}x |" if rdf else "- | - |")
+            f"| {name} | {counts['plan-kg']} | {fmt(ours)} | {fmt(cached)} |"
+            + (f" {fmt(cell(name, 'plan-kg before', 'distinct', 'p50_ms'))} |" if before else "")
+            + f" {fmt(oxi)} | {ratio(ours, oxi)} | {ratio(cached, oxi)} | {rdf_note} | {ratio(rdf, ours, 1)} |"
         )
+    lines += [
+        "",
+        "Trivial lookup, throughput (req/s); repeated: one IRI; distinct: every request another IRI and text:",
+        "",
+        "| server | repeated c1 | repeated c8 | distinct c1 | distinct c8 | vs Oxigraph: repeated c1 / c8 | distinct c1 / c8 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for server_name in servers:
+        values = [cell(f"lookup c{c}", server_name, m, "rps") for m in ("repeated", "distinct") for c in (1, 8)]
+        oxi = [cell(f"lookup c{c}", "oxigraph", m, "rps") for m in ("repeated", "distinct") for c in (1, 8)]
+        lines.append(
+            f"| {server_name} | " + " | ".join(fmt(v, 0) for v in values)
+            + f" | {ratio(values[0], oxi[0])} / {ratio(values[1], oxi[1])} | {ratio(values[2], oxi[2])} / {ratio(values[3], oxi[3])} |"
+        )  # fmt: skip
+    if "hierarchy" in queries:
+        oxi1 = cell("hierarchy", "oxigraph", "distinct", "rps")
+        rdf1 = cell("hierarchy", "rdflib", "distinct", "rps")
+        oxi8 = cell("hierarchy c8", "oxigraph", "distinct", "rps")
+        lines += [
+            "",
+            "`queries/hierarchy.rq`, throughput (req/s, distinct texts; c1 from the latency runs):",
+            "",
+            "| server | c1 | c8 | vs Oxigraph c1 / c8 | vs rdflib-endpoint c1 (target ≥ 100) |",
+            "|---|---|---|---|---|",
+        ]
+        for server_name in servers:
+            one = cell("hierarchy", server_name, "distinct", "rps")
+            eight = cell("hierarchy c8", server_name, "distinct", "rps")
+            lines.append(
+                f"| {server_name} | {fmt(one, 2)} | {fmt(eight, 1)} | {ratio(one, oxi1)} / {ratio(eight, oxi8)} | "
+                f"{ratio(one, rdf1, 1)} |"
+            )
     return "\n".join(lines)
 
 

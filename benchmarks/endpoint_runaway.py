@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endpoint_bench import PREFIXES, QUERIES, server  # noqa: E402
+from endpoint_bench import LOOKUP, LOOKUP_IRI, PREFIXES, server  # noqa: E402
 from endpoint_corpus import write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in
 
 def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
     """(start time, latency ms, status) of lookups sent one after another until `until`."""
-    query = PREFIXES + QUERIES["lookup (trivial)"]
+    query = PREFIXES + LOOKUP % LOOKUP_IRI
     seen = []
     with httpx.Client(timeout=120) as client:
         while time.monotonic() < until:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
 from plan_kg.config import Settings
 from plan_kg.server import create_app
@@ -57,8 +58,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def live_server(settings: Settings, *, store_dir: Path | None = None) -> Iterator[str]:
     """Serve `create_app(settings)` with uvicorn on a free loopback port; yields the /sparql URL."""
+    with live_app(create_app(settings, store_dir=store_dir)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def live_app(app: Starlette) -> Iterator[str]:
+    """Serve `app` (from `create_app`) with uvicorn on a free loopback port; yields the /sparql URL."""
     port = free_port()
-    app = create_app(settings, store_dir=store_dir)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -42,6 +42,10 @@ class Settings:
     max_concurrent_per_client: int = 4
     query_workers: int = 2
     service_allow_list: tuple[str, ...] = field(default_factory=tuple)
+    # Answers kept in memory (the store is read-only while served); 0 turns the cache off.
+    response_cache_bytes: int = 64_000_000
+    response_cache_entry_bytes: int = 1_000_000
+    response_max_age_s: int = 300  # Cache-Control max-age of a repeatable query's answer
 
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import dcat, web
 from ..config import Settings
+from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, read_request
@@ -64,8 +65,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 allow_origins=["*"],
                 allow_credentials=False,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Accept", "Content-Type"],
-                expose_headers=["Retry-After"],
+                allow_headers=["Accept", "Content-Type", "If-None-Match"],
+                expose_headers=["Retry-After", "ETag"],
                 max_age=86400,
             )
         ],
@@ -84,6 +85,7 @@ class SparqlEndpoint:
         self.store = store
         self.service = service
         self._running: Counter[str] = Counter()
+        self._max_age = f"public, max-age={settings.response_max_age_s}"
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -93,29 +95,47 @@ class SparqlEndpoint:
         if parsed.query is None:
             return self._describe(request, parsed.format)
         client = request.client.host if request.client else "unknown"
-        if self._running[client] >= self.settings.max_concurrent_per_client:
-            return _error(
-                429,
-                f"this client already has {self.settings.max_concurrent_per_client} queries running, "
-                "this endpoint's limit; wait for one to finish",
-                {"Retry-After": "1"},
-            )
+        # A kept answer needs no worker, so a client at its limit may still get one; only a
+        # repeatable query can have one (and needs no slow SERVICE check to find out).
+        at_limit = self._running[client] >= self.settings.max_concurrent_per_client
+        if at_limit and not is_repeatable(parsed.query):
+            return self._too_many()
         self._running[client] += 1
         try:
-            result = await self.service.execute(
+            job = await self.service.prepare(
                 parsed.query,
                 accept=request.headers.get("accept"),
                 format=parsed.format,
                 default_graphs=parsed.default_graphs,
                 named_graphs=parsed.named_graphs,
             )
+            headers = {"Vary": _VARY, "Cache-Control": "no-store"}
+            if (key := self.service.key(job)) is not None:
+                tag = self.service.etag(key)
+                headers["ETag"] = tag
+                headers["Cache-Control"] = self._max_age
+                # The store never changes while served: a client holding the tag holds these very bytes.
+                if request.method in ("GET", "HEAD") and etag_matches(request.headers.get("if-none-match"), tag):
+                    return Response(status_code=304, headers=headers)
+            if (result := self.service.cached(key)) is None:
+                if at_limit:
+                    return self._too_many()
+                result = await self.service.answer(job, key=key)
         except QueryRejected as exc:
             return _error(exc.status, exc.message)
         finally:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
-        return Response(result.body, media_type=result.media_type, headers={"Vary": _VARY})
+        return Response(result.body, media_type=result.media_type, headers=headers)
+
+    def _too_many(self) -> Response:
+        return _error(
+            429,
+            f"this client already has {self.settings.max_concurrent_per_client} queries running, "
+            "this endpoint's limit; wait for one to finish",
+            {"Retry-After": "1"},
+        )
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:

@@ -29,6 +29,7 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
         f"beyond). Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
         f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429). SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")
+        + _caching(settings)
     )
     triples = [
         Triple(service, _RDF_TYPE, _sd("Service")),
@@ -56,6 +57,20 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
             Triple(named, _sd("name"), NamedNode(graph)),
         ]
     return triples
+
+
+def _caching(settings: Settings) -> str:
+    validators = (
+        " Answers to queries without SERVICE, NOW, RAND, UUID, STRUUID or BNODE carry a strong ETag (If-None-Match"
+        f" is answered 304) and Cache-Control max-age={settings.response_max_age_s}."
+    )
+    if settings.response_cache_bytes <= 0:
+        return validators
+    return validators + (
+        " The data does not change while served, so the server keeps those answers in memory (up to"
+        f" {settings.response_cache_entry_bytes} bytes each, {settings.response_cache_bytes} in all) and"
+        " answers a repeated request from there."
+    )
 
 
 def serialize_description(triples: list[Triple], fmt: Format) -> bytes:

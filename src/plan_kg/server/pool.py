@@ -99,7 +99,9 @@ class WorkerPool:
     async def _exchange(self, worker: _Worker, job: QueryJob, deadline: float) -> QueryResult:
         try:
             await worker.send(job)
-            message = await asyncio.wait_for(worker.receive(), max(0.0, deadline - time.monotonic()))
+            # asyncio.timeout, not wait_for: the same deadline without a second task per query.
+            async with asyncio.timeout_at(asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())):
+                message = await worker.receive()
         except TimeoutError:
             self._discard(worker)
             raise QueryRejected(

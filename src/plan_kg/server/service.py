@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..config import Settings
+from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import ForbiddenQuery, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
@@ -21,8 +22,10 @@ ENDPOINT_PATH = "sparql"
 class QueryService:
     """Answers read-only SPARQL queries over a loaded store, each within the time limit.
 
-    Use `async with QueryService(...)` (or `start`/`close`) in a server and `execute`;
-    `run` is a blocking one-shot for command-line use that starts and stops its own workers.
+    Use `async with QueryService(...)` (or `start`/`close`) in a server and `execute` (or its two
+    halves, `prepare` and `answer`, to look at the job in between); `run` is a blocking one-shot
+    for command-line use that starts and stops its own workers. Answers to repeatable queries
+    are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
     """
 
     def __init__(self, settings: Settings, store: LoadedStore) -> None:
@@ -30,6 +33,9 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
+        self.cache = ResponseCache(
+            max_bytes=settings.response_cache_bytes, max_entry_bytes=settings.response_cache_entry_bytes
+        )
 
     @classmethod
     def for_settings(cls, settings: Settings, *, store_dir: Path | None = None) -> "QueryService":
@@ -77,8 +83,21 @@ class QueryService:
         `default_graphs`/`named_graphs` (the protocol's dataset) name local graphs only; when
         both are None the default graph is the union of all named graphs.
         """
-        if self._pool is None:
-            raise RuntimeError("QueryService.start() was not called")
+        job = await self.prepare(
+            query, accept=accept, format=format, default_graphs=default_graphs, named_graphs=named_graphs
+        )
+        return await self.answer(job, key=self.key(job))
+
+    async def prepare(
+        self,
+        query: str,
+        *,
+        accept: str | None = None,
+        format: str | None = None,  # noqa: A002
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+    ) -> QueryJob:
+        """The job `execute` would run: formats negotiated, SERVICE checked; QueryRejected if refused."""
         try:
             wanted = negotiate(accept, format)
         except NegotiationError as exc:
@@ -94,7 +113,7 @@ class QueryService:
             except ForbiddenQuery as exc:
                 raise QueryRejected(exc.status, str(exc)) from exc
         dataset = default_graphs is not None or named_graphs is not None
-        job = QueryJob(
+        return QueryJob(
             query=query,
             base_iri=self.base_iri,
             default_graphs=tuple(default_graphs or ()) if dataset else None,
@@ -102,7 +121,29 @@ class QueryService:
             results_format=wanted.results.name if wanted.results else None,
             graph_format=wanted.graph.name if wanted.graph else None,
         )
-        return await self._pool.run(job)
+
+    def key(self, job: QueryJob) -> str | None:
+        """The request key of `job` for the cache and ETags; None when two runs may differ (SERVICE, NOW(), ...)."""
+        return job_digest(job) if is_repeatable(job.query) else None
+
+    def etag(self, key: str) -> str:
+        """The strong ETag of the answer with request key `key` (it names this dataset's version too)."""
+        return etag(self.store.version, key)
+
+    def cached(self, key: str | None) -> QueryResult | None:
+        """The kept answer for `key`, if there is one (no worker involved)."""
+        return self.cache.get(key) if key is not None and self.cache.enabled else None
+
+    async def answer(self, job: QueryJob, *, key: str | None) -> QueryResult:
+        """The answer to a prepared `job` with request key `key`: kept, or from a worker within the time limit."""
+        if self._pool is None:
+            raise RuntimeError("QueryService.start() was not called")
+        if (result := self.cached(key)) is not None:
+            return result
+        result = await self._pool.run(job)
+        if key is not None and self.cache.enabled:
+            self.cache.put(key, result)
+        return result
 
     def run(
         self,

@@ -40,6 +40,11 @@ class LoadedStore:
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
 
+    @property
+    def version(self) -> str:
+        """Which dump this is (a hash of its path, size and time): a new build gets a new version."""
+        return self.path.parent.name
+
 
 def default_store_dir(settings: Settings) -> Path:
     """Where `plan-kg serve` and `plan-kg query` keep the store: `<root>/.cache/store`."""

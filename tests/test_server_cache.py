@@ -1,0 +1,146 @@
+"""plan_kg.server.cache: kept answers and ETags, through the real server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from plan_kg.server import create_app
+from plan_kg.server.cache import ResponseCache, etag_matches, job_digest
+from plan_kg.server.worker import QueryJob, QueryResult
+from server_fixtures import ONTOLOGY_GRAPH, live_app, sample_settings
+
+LABELS = "SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?l"
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Starlette]]:
+    settings = sample_settings(tmp_path_factory.mktemp("cache"), max_result_rows=5, response_cache_entry_bytes=1_000)
+    app = create_app(settings)
+    with live_app(app) as url:
+        yield url, app
+
+
+@pytest.fixture()
+def cache(served: tuple[str, Starlette]) -> ResponseCache:
+    kept = served[1].state.query_service.cache
+    kept._entries.clear()  # each test starts from an empty cache on the shared server
+    kept.size = 0
+    return kept
+
+
+def test_a_repeated_query_is_answered_from_the_cache_with_the_same_bytes(served, cache: ResponseCache) -> None:
+    url, _ = served
+    first = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    assert first.status_code == 200 and len(cache) == 1
+    second = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    assert second.status_code == 200 and len(cache) == 1
+    assert second.content == first.content
+    assert second.headers["content-type"] == first.headers["content-type"]
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["cache-control"] == "public, max-age=300"
+    # POST (form or direct) asks the same: the same kept answer.
+    posted = httpx.post(url, content=LABELS, headers={**JSON, "Content-Type": "application/sparql-query"})
+    assert posted.content == first.content and len(cache) == 1
+
+
+def test_keys_do_not_mix_formats_or_datasets(served, cache: ResponseCache) -> None:
+    url, _ = served
+    as_json = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    as_csv = httpx.get(url, params={"query": LABELS}, headers={"Accept": "text/csv"})
+    as_json_again = httpx.get(url, params={"query": LABELS}, headers={"Accept": "application/sparql-results+json;q=0.9"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0] == "l"
+    assert as_json_again.content == as_json.content  # another header, the same format: the same entry
+    assert len(cache) == 2
+    only_ontology = httpx.get(url, params={"query": LABELS, "default-graph-uri": ONTOLOGY_GRAPH}, headers=JSON)
+    values = [b["l"]["value"] for b in only_ontology.json()["results"]["bindings"]]
+    assert values == ["Measure"]
+    assert len(as_json.json()["results"]["bindings"]) == 3
+    assert len({as_json.headers["etag"], as_csv.headers["etag"], only_ontology.headers["etag"]}) == 3
+    assert len(cache) == 3
+
+
+def test_errors_and_answers_over_a_limit_are_not_kept(served, cache: ResponseCache) -> None:
+    url, _ = served
+    for _ in range(2):
+        assert httpx.get(url, params={"query": "SELECT * { ?s ?p"}).status_code == 400
+        over_rows = httpx.get(url, params={"query": "SELECT * { GRAPH ?g { ?s ?p ?o } }"})
+        assert over_rows.status_code == 400 and "limit" in over_rows.text
+        assert "etag" not in over_rows.headers
+        assert httpx.get(url, params={"query": LABELS}, headers={"Accept": "image/png"}).status_code == 406
+    assert len(cache) == 0
+    # Answered, but larger than one entry may be (1,000 bytes here): served, not kept.
+    big = httpx.get(url, params={"query": "SELECT * { GRAPH ?g { ?s ?p ?o } } LIMIT 5"}, headers=JSON)
+    assert big.status_code == 200 and len(big.content) > 1_000
+    assert len(cache) == 0
+
+
+def test_answers_that_may_change_are_neither_kept_nor_validated(served, cache: ResponseCache) -> None:
+    url, _ = served
+    response = httpx.get(url, params={"query": "SELECT (NOW() AS ?t) (RAND() AS ?r) {}"}, headers=JSON)
+    assert response.status_code == 200
+    assert "etag" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert len(cache) == 0
+
+
+def test_a_matching_if_none_match_is_answered_304(served, cache: ResponseCache) -> None:
+    url, _ = served
+    tag = httpx.get(url, params={"query": LABELS}, headers=JSON).headers["etag"]
+    assert tag.startswith('"') and not tag.startswith("W/")
+    not_modified = httpx.get(url, params={"query": LABELS}, headers={**JSON, "If-None-Match": f'"other", {tag}'})
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified.headers["etag"] == tag
+    assert httpx.get(url, params={"query": LABELS}, headers={**JSON, "If-None-Match": f"W/{tag}"}).status_code == 304
+    assert httpx.get(url, params={"query": LABELS}, headers={**JSON, "If-None-Match": '"other"'}).status_code == 200
+    # Another format is another answer: the tag does not validate it.
+    assert httpx.get(url, params={"query": LABELS}, headers={"Accept": "text/csv", "If-None-Match": tag}).status_code == 200
+    # A conditional POST is not a cache validation (RFC 9110 §13.1.2): it is answered in full.
+    posted = httpx.post(url, data={"query": LABELS}, headers={**JSON, "If-None-Match": tag})
+    assert posted.status_code == 200 and posted.content
+
+
+def test_a_new_build_changes_the_etags(tmp_path: Path) -> None:
+    tags = []
+    for name in ("one", "two"):
+        app = create_app(sample_settings(tmp_path / name))
+        with live_app(app) as url:
+            tags.append(httpx.get(url, params={"query": LABELS}, headers=JSON).headers["etag"])
+    assert tags[0] != tags[1]
+
+
+def test_the_cache_can_be_turned_off(tmp_path: Path) -> None:
+    app = create_app(sample_settings(tmp_path, response_cache_bytes=0))
+    with live_app(app) as url:
+        first = httpx.get(url, params={"query": LABELS}, headers=JSON)
+        second = httpx.get(url, params={"query": LABELS}, headers=JSON)
+        description = httpx.get(url, headers={"Accept": "text/turtle"}).text
+    assert first.content == second.content
+    assert len(app.state.query_service.cache) == 0
+    assert "in memory" not in description and "ETag" in description
+
+
+def test_the_cache_keeps_within_its_bounds() -> None:
+    cache = ResponseCache(max_bytes=300, max_entry_bytes=200)
+    keys = [job_digest(QueryJob(query=f"ASK {{}} # {n}", results_format="json")) for n in range(6)]  # 64 characters
+    for key in keys[:5]:
+        cache.put(key, QueryResult(media_type="application/json", body=b"x" * 36))  # 100 bytes in all
+    assert len(cache) == 3 and cache.size == 300
+    assert cache.get(keys[0]) is None  # the oldest went first
+    assert cache.get(keys[4]) == QueryResult(media_type="application/json", body=b"x" * 36)
+    cache.put(keys[5], QueryResult(media_type="application/json", body=b"x" * 137))  # 201 bytes: too large
+    assert cache.get(keys[5]) is None and cache.size == 300
+
+
+def test_if_none_match_lists_are_compared_weakly() -> None:
+    assert etag_matches('"a", W/"b"', '"b"')
+    assert not etag_matches('"a"', '"b"')
+    assert not etag_matches("*", '"b"')  # the query has not been run: "any answer" is not known to exist
+    assert not etag_matches(None, '"b"')
