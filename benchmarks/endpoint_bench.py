@@ -281,8 +281,12 @@ def check_rows(
             except (RuntimeError, httpx.HTTPError) as exc:
                 counts[server_name] = f"error: {str(exc)[:120]}"
         reference = counts["plan-kg"]
-        timed[name] = [s for s, n in counts.items() if n == reference]
         results["rows"][name] = counts
+        if isinstance(reference, str):  # e.g. stopped at plan-kg's time limit: reported, not timed
+            timed[name] = []
+            print(f"  {name}: plan-kg gives no answer, not timed: {counts}", flush=True)
+            continue
+        timed[name] = [s for s, n in counts.items() if n == reference]
         if counts.get("oxigraph") != reference:
             raise RuntimeError(f"plan-kg and the Oxigraph server disagree on {name}: {counts}")
         if len(timed[name]) < len(counts):
@@ -348,6 +352,10 @@ def markdown(results: dict, queries: dict[str, str]) -> str:
         oxi = cell(name, "oxigraph", "distinct", "p50_ms")
         rdf = cell(name, "rdflib", "distinct", "p50_ms")
         counts = results["rows"][name]
+        if isinstance(counts["plan-kg"], str):
+            status = counts["plan-kg"].split("answered ", 1)[-1].split(":", 1)[0]
+            lines.append(f"| {name} | plan-kg {status}: {counts['plan-kg'].rsplit(': ', 1)[-1].strip()} (Oxigraph: {counts.get('oxigraph')} rows); not timed |")
+            continue
         rdf_note = fmt(rdf) if rdf is not None else ("rows differ" if "rdflib" in counts else "-")
         lines.append(
             f"| {name} | {counts['plan-kg']} | {fmt(ours)} | {fmt(cached)} |"
