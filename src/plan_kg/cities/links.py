@@ -142,6 +142,14 @@ def links_graph(records: tuple[CrossCityLinkRecord, ...], *, base: str) -> Graph
 
 def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterator[tuple[URIRef, URIRef, Node]]:
     """The triples of `links_graph`, one link after another (for writers that need no Graph)."""
+    literals: dict[tuple[str, URIRef | None], Literal] = {}  # methods, dates and scores repeat
+
+    def literal(text: str, datatype: URIRef | None = None) -> Literal:
+        found = literals.get((text, datatype))
+        if found is None:
+            found = literals[(text, datatype)] = Literal(text, datatype=datatype)
+        return found
+
     for r in records:
         a, b = URIRef(f"{base}id/{r.a}"), URIRef(f"{base}id/{r.b}")
         relation = SKOS[r.relation]
@@ -152,9 +160,9 @@ def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterat
         yield link, PKG.linkedElement, a
         yield link, PKG.linkedElement, b
         yield link, PKG.matchRelation, relation
-        yield link, PKG.similarityScore, Literal(r.score, datatype=XSD.decimal)
-        yield link, PKG.similarityMethod, Literal(r.method)
-        yield link, PROV.generatedAtTime, Literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)
+        yield link, PKG.similarityScore, literal(str(r.score), XSD.decimal)
+        yield link, PKG.similarityMethod, literal(r.method)
+        yield link, PROV.generatedAtTime, literal(f"{r.date.isoformat()}T00:00:00Z", XSD.dateTime)
 
 
 @dataclass(frozen=True)
