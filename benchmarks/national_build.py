@@ -32,9 +32,10 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -172,13 +173,6 @@ def link_lines(records: list[CrossCityLinkRecord]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def plan_labels(folder: Path) -> PlanOutput:
-    """A plan's item labels alone (what the links need), read with the plan reader."""
-    plan = read_plan(folder)
-    return PlanOutput(code=plan.metadata.municipality.code, plan_id=plan.metadata.plan_id, nquads=b"",
-                      items=[(i.code, i.label) for i in plan.items if i.label], triples=0)
-
-
 def national_links(outputs: list[PlanOutput], *, per_item: int = 2) -> list[CrossCityLinkRecord]:
     """Cross-city links: each item's `per_item` best items of other municipalities.
 
@@ -249,8 +243,6 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=1741)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--shacl-every", type=int, default=25)
-    parser.add_argument("--part", type=int, default=250, help="plans per part of the dump")
-    parser.add_argument("--loaders", type=int, default=2, help="dump parts loaded at the same time")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the measurements here")
     args = parser.parse_args()
@@ -277,52 +269,36 @@ def main() -> None:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS, lenient=True)
         load_seconds.append(time.perf_counter() - began)
 
-    dumps: list[Path] = []
+    plans_dump, links_dump = out / "plans.nq", out / "links.nq"
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers, initializer=_init_worker) as pool, \
-            ThreadPoolExecutor(max_workers=1) as linker, ThreadPoolExecutor(max_workers=args.loaders) as loaders:
-        # The links need only the items' labels: a thread reads them (the same plan reader)
-        # and computes the links while the workers reason.
-        linking = linker.submit(lambda: national_links([plan_labels(out / "data" / code) for code in codes]))
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_init_worker) as pool:
         # Each plan's lines go to the dump as soon as they arrive (in code order: map keeps it),
-        # in parts of `--part` plans, so the main process never holds the whole corpus.
-        handle = None
-        for n, output in enumerate(tqdm(pool.map(build_one, tasks, chunksize=8), total=len(tasks),
-                                        desc="plans", unit="plan")):
-            if n % args.part == 0:
-                if handle is not None:
-                    handle.close()
-                dumps.append(out / f"plans-{len(dumps):03d}.nq")
-                handle = dumps[-1].open("wb")
-            assert handle is not None
-            handle.write(output.nquads)
-            quads += output.triples
-            output.nquads = b""
-            outputs.append(output)
-        if handle is not None:
-            handle.close()
+        # so the main process never holds the whole corpus.
+        with plans_dump.open("wb") as handle:
+            for output in tqdm(pool.map(build_one, tasks, chunksize=8), total=len(tasks), desc="plans", unit="plan"):
+                handle.write(output.nquads)
+                quads += output.triples
+                output.nquads = b""
+                outputs.append(output)
         result["plans_s"] = time.perf_counter() - started
 
-        # Loading starts once the workers are done with reasoning (loading alongside it only
-        # slowed both): `--loaders` parts at a time (pyoxigraph releases the GIL, and one
-        # loader leaves part of the CPU idle), while the workers write the links.
-        loading = [loaders.submit(load, path) for path in dumps]
+        # The plans are loaded (pyoxigraph releases the GIL, and its loader leaves part of a
+        # core idle) while the links are computed and written.
+        loader = threading.Thread(target=load, args=(plans_dump,))
+        loader.start()
         started = time.perf_counter()
-        links = linking.result()
-        result["links_wait_s"] = time.perf_counter() - started
+        links = national_links(outputs)
         result["links"] = len(links)
         slices = [links[start:start + 20_000] for start in range(0, len(links), 20_000)]
-        dumps.append(out / "links.nq")
-        with dumps[-1].open("wb") as links_handle:  # written by the workers, in slices, in order
+        with links_dump.open("wb") as handle:  # written by the workers, in slices, in order
             for chunk in tqdm(pool.map(link_lines, slices), total=len(slices), desc="links", unit="slice"):
-                links_handle.write(chunk)
+                handle.write(chunk)
                 quads += chunk.count(b"\n")
-        loading.append(loaders.submit(load, dumps[-1]))
         result["links_s"] = time.perf_counter() - started
-        build_end = time.perf_counter()
-        for future in loading:
-            future.result()
-    result["load_s"] = sum(load_seconds)  # summed over the loader threads
+    build_end = time.perf_counter()
+    loader.join()
+    load(links_dump)
+    result["load_plans_s"], result["load_links_s"] = load_seconds
     result["load_after_build_s"] = time.perf_counter() - build_end
     result["total_s"] = time.perf_counter() - wall
     result["build_s"] = build_end - wall
@@ -336,7 +312,7 @@ def main() -> None:
     result["quads"] = quads
     result["store_quads"] = len(store)
     result["items"] = sum(len(o.items) for o in outputs)
-    result["dump_bytes"] = sum(path.stat().st_size for path in dumps)
+    result["dump_bytes"] = plans_dump.stat().st_size + links_dump.stat().st_size
 
     settings = Settings()
     coverage = find_named_query(settings, "cities-sdg-coverage").text
