@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import Graph
 
 from plan_kg.build import assemble
-from plan_kg.cities.heatmap import GOALS, coverage_matrix, draw_heatmap, write_sdg_heatmap
+from plan_kg.cities.heatmap import GOALS, coverage_matrix, dataset_store, draw_heatmap, write_sdg_heatmap
 from plan_kg.config import Settings
 from plan_kg.named_queries import find_named_query, load_named_queries
 
@@ -36,12 +36,7 @@ def graphs() -> list[Graph]:
 
 @pytest.fixture(scope="module")
 def store(graphs: list[Graph]) -> ox.Store:
-    store = ox.Store()
-    for graph in graphs:
-        name = graph.identifier  # each graph in its own named graph, as the server loads them
-        target = ox.NamedNode(str(name)) if isinstance(name, URIRef) else ox.DefaultGraph()
-        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
-    return store
+    return dataset_store(graphs)
 
 
 def run(store: ox.Store, name: str) -> list[dict[str, str | None]]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from ..config import Settings
@@ -28,18 +29,25 @@ class CoverageMatrix:
     counts: tuple[tuple[int, ...], ...]  # one row per city, 17 columns
 
 
+def dataset_store(graphs: Iterable[Graph]) -> ox.Store:
+    """An in-memory pyoxigraph store holding each of `graphs` in its own named graph, as the server loads them.
+
+    A graph without an IRI (a blank-node identifier) goes to the default graph.
+    """
+    store = ox.Store()
+    for graph in graphs:
+        name = graph.identifier
+        target = ox.NamedNode(str(name)) if isinstance(name, URIRef) else ox.DefaultGraph()
+        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+    return store
+
+
 def coverage_matrix(graphs: Iterable[Graph], *, settings: Settings) -> CoverageMatrix:
     """Run cities-sdg-coverage over `graphs` (in pyoxigraph, as the server would) into a matrix.
 
     Municipalities of the graphs without any SDG link get a row of zeros.
     """
-    import pyoxigraph as ox
-
-    store = ox.Store()
-    for graph in graphs:
-        name = graph.identifier  # each graph in its own named graph, as the server loads them
-        target = ox.NamedNode(str(name)) if isinstance(name, URIRef) else ox.DefaultGraph()
-        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+    store = dataset_store(graphs)
     query = find_named_query(settings, "cities-sdg-coverage")
     cells: dict[str, dict[int, int]] = {}
     names: dict[str, str] = {}
