@@ -66,7 +66,8 @@ def live_server(settings: Settings, *, store_dir: Path | None = None) -> Iterato
 def live_app(app: Starlette) -> Iterator[str]:
     """Serve `app` (from `create_app`) with uvicorn on a free loopback port; yields the /sparql URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
+                            proxy_headers=False)  # as `plan-kg serve`: the app's trusted_proxies decide
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

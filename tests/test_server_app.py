@@ -277,6 +277,43 @@ def test_a_runaway_query_is_stopped_and_others_are_still_answered(tmp_path: Path
         assert count_quads(url) == SAMPLE_QUADS
 
 
+#: Doubles a 1,000-character string 40 times (a terabyte): it runs out of any memory limit within a second.
+MEMORY_HOG_QUERY = ("SELECT (STRLEN(?v40) AS ?n) { BIND(\"" + "x" * 1000 + "\" AS ?v0) "
+                    + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")
+
+
+@pytest.mark.parametrize("trusted", [(), ("127.0.0.1",)])
+def test_the_per_client_limit_trusts_x_forwarded_for_only_from_a_trusted_proxy(tmp_path: Path, trusted) -> None:
+    settings = sample_settings(tmp_path, query_timeout_s=4, query_workers=2, max_concurrent_per_client=1,
+                               trusted_proxies=trusted, response_cache_bytes=0)
+    with live_server(settings) as url:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY},
+                                  headers={"X-Forwarded-For": "203.0.113.1"}, timeout=60)
+            time.sleep(1)  # let it start; it then runs until stopped at 4 s
+            same = httpx.get(url, params={"query": "ASK {}"}, headers={"X-Forwarded-For": "203.0.113.1"}, timeout=60)
+            other = httpx.get(url, params={"query": "ASK {}"}, headers={"X-Forwarded-For": "203.0.113.2"}, timeout=60)
+            assert runaway.result().status_code == 503
+        assert same.status_code == 429
+        # From a trusted proxy the header names another client; from anyone else it is ignored.
+        assert other.status_code == (200 if trusted else 429), other.text
+
+
+def test_a_query_past_the_memory_limit_is_stopped_and_its_worker_replaced(tmp_path: Path) -> None:
+    settings = sample_settings(tmp_path, query_timeout_s=60, query_workers=1, response_cache_bytes=0,
+                               query_memory_bytes=400_000_000)
+    with live_server(settings) as url:
+        description = httpx.get(url, headers={"Accept": "text/turtle"}).text
+        assert "needs more than 400 MB of memory" in description
+        started = time.monotonic()
+        stopped = httpx.get(url, params={"query": MEMORY_HOG_QUERY}, timeout=120)
+        assert stopped.status_code == 503, stopped.text
+        assert "400 MB, this endpoint's memory limit" in stopped.text
+        assert time.monotonic() - started < 30  # stopped by the memory cap, long before the time limit
+        # The one worker was replaced: the endpoint still answers, from the whole store.
+        assert count_quads(url) == SAMPLE_QUADS
+
+
 def test_concurrent_queries_per_client_are_limited(tmp_path: Path) -> None:
     settings = sample_settings(tmp_path, query_timeout_s=5, query_workers=1, max_concurrent_per_client=1)
     with live_server(settings) as url:

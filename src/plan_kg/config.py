@@ -40,7 +40,11 @@ class Settings:
     max_result_rows: int = 10_000
     max_body_bytes: int = 1_000_000
     max_concurrent_per_client: int = 4
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     query_workers: int = 2
+    # Heap a query worker may use (RLIMIT_DATA); past it the worker stops and is replaced. 0: no limit.
+    query_memory_bytes: int = 2_000_000_000
     service_allow_list: tuple[str, ...] = field(default_factory=tuple)
     # Answers kept in memory (the store is read-only while served); 0 turns the cache off.
     response_cache_bytes: int = 64_000_000

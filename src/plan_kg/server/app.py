@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import dcat, web
 from ..config import Settings
@@ -68,7 +69,11 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 allow_headers=["Accept", "Content-Type", "If-None-Match"],
                 expose_headers=["Retry-After", "ETag"],
                 max_age=86400,
-            )
+            ),
+            # The per-client limit counts the socket's address unless it is a trusted reverse
+            # proxy, whose X-Forwarded-For then names the client (uvicorn's own parser).
+            *([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+              if settings.trusted_proxies else []),
         ],
     )
     app.state.settings = settings
@@ -185,4 +190,5 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
 
     ensure_built(settings)
     app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)

@@ -25,7 +25,10 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
     dataset, default_graph = BlankNode(), BlankNode()
     limits = (
         f"Read-only: updates are refused. A query that runs longer than {settings.query_timeout_s:g} s is "
-        f"stopped (HTTP 503). Results are limited to {settings.max_result_rows} rows or triples (HTTP 400 "
+        f"stopped (HTTP 503)"
+        + (f", and so is one that needs more than {settings.query_memory_bytes // 1_000_000} MB of memory"
+           if settings.query_memory_bytes > 0 else "")
+        + f". Results are limited to {settings.max_result_rows} rows or triples (HTTP 400 "
         f"beyond). Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
         f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429). SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")

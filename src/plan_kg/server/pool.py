@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import pickle
+import signal
 import socket
 import struct
 import time
@@ -21,7 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from .worker import QueryJob, QueryRejected, QueryResult, worker_main
+from .worker import QueryJob, QueryRejected, QueryResult, memory_message, worker_main
 
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -57,8 +58,9 @@ class _Worker:
 class WorkerPool:
     """`size` worker processes answering `QueryJob`s within `timeout_s` each."""
 
-    def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float) -> None:
+    def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0) -> None:
         self._store_path = str(store_path)
+        self._memory_bytes = memory_bytes
         self._size = max(1, size)
         self._max_rows = max_rows
         self._timeout_s = timeout_s
@@ -110,11 +112,16 @@ class WorkerPool:
         except (asyncio.IncompleteReadError, OSError):
             # The worker died (out of memory, a crash): answer, and start a fresh one.
             self._discard(worker)
+            if self._memory_bytes and worker.process.exitcode == -signal.SIGABRT:  # Rust: allocation failed
+                raise QueryRejected(503, memory_message(self._memory_bytes)) from None
             raise QueryRejected(503, "the query worker stopped unexpectedly; try again") from None
         except BaseException:
             self._discard(worker)  # its state is unknown (e.g. the pool is closing)
             raise
-        self._release(worker)
+        if message[0] == "failed":  # answered, but the worker must not serve again
+            self._discard(worker)
+        else:
+            self._release(worker)
         if message[0] == "ok":
             return message[1]
         raise QueryRejected(message[1], message[2])
@@ -172,7 +179,7 @@ class WorkerPool:
         child_end = Connection(child_socket.detach())
         process = _CONTEXT.Process(
             target=worker_main,
-            args=(child_end, self._store_path, self._max_rows),
+            args=(child_end, self._store_path, self._max_rows, self._memory_bytes),
             name="plan-kg-query-worker",
             daemon=True,
         )

@@ -50,6 +50,7 @@ class QueryService:
             size=self.settings.query_workers,
             max_rows=self.settings.max_result_rows,
             timeout_s=self.settings.query_timeout_s,
+            memory_bytes=self.settings.query_memory_bytes,
         )
         await pool.start()
         self._pool = pool

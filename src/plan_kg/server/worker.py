@@ -7,6 +7,7 @@ server only moves bytes.
 
 from __future__ import annotations
 
+import resource
 import signal
 from dataclasses import dataclass
 from itertools import islice
@@ -76,9 +77,16 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
 
 
-def worker_main(conn: Connection, store_path: str, max_rows: int) -> None:
-    """Serve jobs from `conn` until it closes. The parent owns shutdown, so SIGINT is ignored."""
+def worker_main(conn: Connection, store_path: str, max_rows: int, memory_bytes: int = 0) -> None:
+    """Serve jobs from `conn` until it closes. The parent owns shutdown, so SIGINT is ignored.
+
+    With `memory_bytes`, the process's heap is capped (RLIMIT_DATA): a query that needs more
+    ends this worker (Rust aborts on a failed allocation; Python raises MemoryError, answered
+    as "failed" so that the pool replaces the worker), not the machine.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     store = pyoxigraph.Store.read_only(store_path)
     conn.send(("ready",))
     while True:
@@ -90,8 +98,17 @@ def worker_main(conn: Connection, store_path: str, max_rows: int) -> None:
             conn.send(("ok", run_job(store, job, max_rows=max_rows)))
         except QueryRejected as exc:
             conn.send(("rejected", exc.status, exc.message))
+        except MemoryError:
+            conn.send(("failed", 503, memory_message(memory_bytes)))
+            return
         except Exception as exc:  # noqa: BLE001 - report, keep serving; the parent answers 500-free
             conn.send(("rejected", 400, f"the query could not be evaluated: {type(exc).__name__}: {exc}"))
+
+
+def memory_message(memory_bytes: int) -> str:
+    """Why a query that ran out of memory was stopped."""
+    return (f"the query was stopped: it needed more than {memory_bytes // 1_000_000} MB, this endpoint's "
+            "memory limit for one query; narrow it or add LIMIT")
 
 
 def _format(name: str | None, kind: str) -> formats.Format:
