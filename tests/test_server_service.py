@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from plan_kg.server import QueryRejected, QueryService, StoreError, load_store
+from plan_kg.server import QueryRejected, QueryRequest, QueryService, StoreError, load_store
 from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
 
 
@@ -44,11 +44,12 @@ def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:
 def test_run_answers_one_query_from_the_command_line(tmp_path: Path) -> None:
     service = QueryService.for_settings(sample_settings(tmp_path))
     assert service.store.path.is_relative_to(tmp_path / ".cache" / "store")
-    result = service.run("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", format="json")
+    result = service.run(QueryRequest("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", format="json"))
     assert result.media_type == "application/sparql-results+json"
     assert json.loads(result.body)["results"]["bindings"][0]["n"]["value"] == "6"
-    csv = service.run("SELECT ?g { GRAPH ?g { } }", format="csv", named_graphs=[ONTOLOGY_GRAPH], default_graphs=[])
+    csv = service.run(QueryRequest("SELECT ?g { GRAPH ?g { } }", format="csv", named_graphs=[ONTOLOGY_GRAPH],
+                                   default_graphs=[]))
     assert csv.body.decode().split() == ["g", ONTOLOGY_GRAPH]
     with pytest.raises(QueryRejected) as rejected:
-        service.run("SELECT * {")
+        service.run(QueryRequest("SELECT * {"))
     assert rejected.value.status == 400

@@ -5,13 +5,14 @@ and `QueryService` answers queries for the CLI and the web pages.
 """
 
 from .app import create_app, run_serve
-from .service import QueryService
+from .service import QueryRequest, QueryService
 from .store import LoadedStore, StoreError, load_store
 from .worker import QueryRejected, QueryResult
 
 __all__ = [
     "LoadedStore",
     "QueryRejected",
+    "QueryRequest",
     "QueryResult",
     "QueryService",
     "StoreError",

@@ -25,7 +25,7 @@ from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, read_request
-from .service import QueryService
+from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
 
@@ -107,13 +107,13 @@ class SparqlEndpoint:
             return self._too_many()
         self._running[client] += 1
         try:
-            job = await self.service.prepare(
+            job = await self.service.prepare(QueryRequest(
                 parsed.query,
                 accept=request.headers.get("accept"),
                 format=parsed.format,
                 default_graphs=parsed.default_graphs,
                 named_graphs=parsed.named_graphs,
-            )
+            ))
             headers = {"Vary": _VARY, "Cache-Control": "no-store"}
             if (key := self.service.key(job)) is not None:
                 tag = self.service.etag(key)

@@ -38,7 +38,7 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
     from ..cli import fail
     from ..named_queries import find_named_query
     from .app import ensure_built
-    from .service import QueryService
+    from .service import QueryRequest, QueryService
     from .worker import QueryRejected
 
     settings = ctx.obj["settings"]
@@ -49,8 +49,8 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
         ensure_built(settings)
         service = QueryService.for_settings(settings)
         as_table = format_name == "table"
-        result = service.run(text, accept="text/csv, text/turtle;q=0.9" if as_table else None,
-                             format=None if as_table else format_name)
+        result = service.run(QueryRequest(text, accept="text/csv, text/turtle;q=0.9" if as_table else None,
+                                          format=None if as_table else format_name))
     except QueryRejected as exc:
         fail(QueryError(f"{name}: {exc.message}"))
     except (PlanKgError, UnicodeDecodeError, OSError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -19,11 +20,26 @@ from .worker import QueryJob, QueryRejected, QueryResult
 ENDPOINT_PATH = "sparql"
 
 
+@dataclass(frozen=True)
+class QueryRequest:
+    """A query as the SPARQL protocol sends it.
+
+    `default_graphs`/`named_graphs` (the protocol's dataset) name local graphs only; when both
+    are None the default graph is the union of all named graphs. `format` overrides `accept`.
+    """
+
+    query: str
+    accept: str | None = None
+    format: str | None = None
+    default_graphs: Sequence[str] | None = None
+    named_graphs: Sequence[str] | None = None
+
+
 class QueryService:
     """Answers read-only SPARQL queries over a loaded store, each within the time limit.
 
-    Use `async with QueryService(...)` (or `start`/`close`) in a server and `execute` (or its two
-    halves, `prepare` and `answer`, to look at the job in between); `run` is a blocking one-shot
+    Use `async with QueryService(...)` (or `start`/`close`) in a server and `execute(QueryRequest(...))`
+    (or its two halves, `prepare` and `answer`, to look at the job in between); `run` is a blocking one-shot
     for command-line use that starts and stops its own workers. Answers to repeatable queries
     are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
     """
@@ -70,55 +86,33 @@ class QueryService:
     ) -> None:
         await self.close()
 
-    async def execute(
-        self,
-        query: str,
-        *,
-        accept: str | None = None,
-        format: str | None = None,  # noqa: A002 - the protocol's own parameter name
-        default_graphs: Sequence[str] | None = None,
-        named_graphs: Sequence[str] | None = None,
-    ) -> QueryResult:
-        """The serialised answer to `query`; QueryRejected (with an HTTP status) if there is none.
-
-        `default_graphs`/`named_graphs` (the protocol's dataset) name local graphs only; when
-        both are None the default graph is the union of all named graphs.
-        """
-        job = await self.prepare(
-            query, accept=accept, format=format, default_graphs=default_graphs, named_graphs=named_graphs
-        )
+    async def execute(self, request: QueryRequest) -> QueryResult:
+        """The serialised answer to `request`; QueryRejected (with an HTTP status) if there is none."""
+        job = await self.prepare(request)
         return await self.answer(job, key=self.key(job))
 
-    async def prepare(
-        self,
-        query: str,
-        *,
-        accept: str | None = None,
-        format: str | None = None,  # noqa: A002
-        default_graphs: Sequence[str] | None = None,
-        named_graphs: Sequence[str] | None = None,
-    ) -> QueryJob:
+    async def prepare(self, request: QueryRequest) -> QueryJob:
         """The job `execute` would run: formats negotiated, SERVICE checked; QueryRejected if refused."""
         try:
-            wanted = negotiate(accept, format)
+            wanted = negotiate(request.accept, request.format)
         except NegotiationError as exc:
             raise QueryRejected(400, str(exc)) from exc
         if wanted.results is None and wanted.graph is None:
-            raise QueryRejected(406, _not_acceptable(accept, format))
-        if may_use_service(query):
+            raise QueryRejected(406, _not_acceptable(request.accept, request.format))
+        if may_use_service(request.query):
             try:
                 # rdflib's parser is slow on big queries: keep the event loop free meanwhile.
                 await asyncio.to_thread(
-                    check_services, query, base_iri=self.base_iri, allow_list=self.settings.service_allow_list
+                    check_services, request.query, base_iri=self.base_iri, allow_list=self.settings.service_allow_list
                 )
             except ForbiddenQuery as exc:
                 raise QueryRejected(exc.status, str(exc)) from exc
-        dataset = default_graphs is not None or named_graphs is not None
+        dataset = request.default_graphs is not None or request.named_graphs is not None
         return QueryJob(
-            query=query,
+            query=request.query,
             base_iri=self.base_iri,
-            default_graphs=tuple(default_graphs or ()) if dataset else None,
-            named_graphs=tuple(named_graphs or ()) if dataset else None,
+            default_graphs=tuple(request.default_graphs or ()) if dataset else None,
+            named_graphs=tuple(request.named_graphs or ()) if dataset else None,
             results_format=wanted.results.name if wanted.results else None,
             graph_format=wanted.graph.name if wanted.graph else None,
         )
@@ -146,22 +140,12 @@ class QueryService:
             self.cache.put(key, result)
         return result
 
-    def run(
-        self,
-        query: str,
-        *,
-        accept: str | None = None,
-        format: str | None = None,  # noqa: A002
-        default_graphs: Sequence[str] | None = None,
-        named_graphs: Sequence[str] | None = None,
-    ) -> QueryResult:
+    def run(self, request: QueryRequest) -> QueryResult:
         """Blocking `execute` for one query from the command line (starts its own workers)."""
 
         async def once() -> QueryResult:
             async with QueryService(self.settings, self.store) as service:
-                return await service.execute(
-                    query, accept=accept, format=format, default_graphs=default_graphs, named_graphs=named_graphs
-                )
+                return await service.execute(request)
 
         return asyncio.run(once())
 
