@@ -3,9 +3,11 @@
 Rerun (from the repository root, after `plan-kg build`):
 
     python benchmarks/endpoint_runaway.py --cities 10 --timeout 5
+    python benchmarks/endpoint_runaway.py --cities 10 --timeout 30 --kind memory --memory-mb 2000
 
-One client sends a query that never finishes; another keeps sending a lookup, one at a time,
-before, during and after. Reported: the lookup's latency in each phase, how long the runaway
+One client sends a query that never finishes (`--kind time`), or one that needs more memory
+than the endpoint's `query_memory_bytes` (`--kind memory`: a string doubled 40 times); another
+keeps sending a lookup, one at a time, before, during and after. Reported: the lookup's latency in each phase, how long the runaway
 took to be answered 503, and the status codes seen (every lookup must be a 200).
 """
 
@@ -27,6 +29,8 @@ from endpoint_corpus import write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNAWAY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(30)) + "}"
+MEMORY_HOG = ('SELECT (STRLEN(?v40) AS ?n) { BIND("' + "x" * 1000 + '" AS ?v0) '
+              + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")
 
 
 def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
@@ -36,7 +40,9 @@ def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
     with httpx.Client(timeout=120) as client:
         while time.monotonic() < until:
             start = time.monotonic()
-            status = client.get(url, params={"query": query}).status_code
+            # A numbered comment makes every lookup another text: each is run by a worker, none
+            # is answered from the response cache.
+            status = client.get(url, params={"query": f"{query}\n# lookup {len(seen)}"}).status_code
             seen.append((start, (time.monotonic() - start) * 1000, status))
     return seen
 
@@ -55,7 +61,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="the endpoint's query_timeout_s")
     parser.add_argument("--workers", type=int, default=2, help="the endpoint's query_workers")
     parser.add_argument("--dump", type=Path, default=ROOT / "dist" / "plan-kg.nq")
+    parser.add_argument("--kind", choices=("time", "memory"), default="time",
+                        help="a query that never ends, or one that needs more than --memory-mb")
+    parser.add_argument("--memory-mb", type=int, default=2000, help="the endpoint's query_memory_bytes, in MB")
     args = parser.parse_args()
+    runaway_query = RUNAWAY if args.kind == "time" else MEMORY_HOG
     with tempfile.TemporaryDirectory(prefix="plan-kg-runaway-") as tmp_name:
         tmp = Path(tmp_name)
         write_corpus(args.dump, tmp / "dist" / "plan-kg.nq", cities=args.cities)
@@ -63,29 +73,33 @@ def main() -> None:
             sys.executable, "-c",
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
-            f"query_timeout_s={args.timeout}, query_workers={args.workers}), host='127.0.0.1', port=18831, "
+            f"query_timeout_s={args.timeout}, query_workers={args.workers}, "
+            f"query_memory_bytes={args.memory_mb * 1_000_000}), host='127.0.0.1', port=18831, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
         with server(command, "http://127.0.0.1:18831/sparql") as url:
             before = lookups(url, time.monotonic() + 2)
-            runaway: dict[str, float] = {}
+            runaway: dict = {}  # status, seconds, end, reason
 
             def run_away() -> None:
                 start = time.monotonic()
-                response = httpx.get(url, params={"query": RUNAWAY}, timeout=120)
-                runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic())
+                response = httpx.get(url, params={"query": runaway_query}, timeout=120)
+                runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic(),
+                               reason=response.text.strip())
 
             thread = threading.Thread(target=run_away)
             started = time.monotonic()
             thread.start()
-            during = lookups(url, started + args.timeout + 3)
+            during = lookups(url, started + (args.timeout if args.kind == "time" else 0) + 3)
             thread.join()
+            during += lookups(url, runaway["end"] + 3)  # the 3 s after the 503, whenever it came
             after = lookups(url, time.monotonic() + 2)
         running = [s for s in during if s[0] < runaway["end"]]
         stopping = [s for s in during if runaway["end"] <= s[0]]
         statuses = sorted({s[2] for s in before + during + after})
-        print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}")
-        print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s")
+        print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}; "
+              f"query_memory_bytes={args.memory_mb * 1_000_000}; runaway kind: {args.kind}")
+        print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
         print(f"lookup before:                      {summary(before)}")
         print(f"lookup while the runaway runs:      {summary(running)}")
         print(f"lookup while its worker is replaced:{summary(stopping)} (first 3 s after the 503)")

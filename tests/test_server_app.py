@@ -261,7 +261,8 @@ def test_the_body_size_is_limited(tmp_path: Path) -> None:
 
 def test_a_runaway_query_is_stopped_and_others_are_still_answered(tmp_path: Path) -> None:
     # Without the response cache, so that every lookup is answered by a worker.
-    settings = sample_settings(tmp_path, query_timeout_s=3, query_workers=2, response_cache_bytes=0)
+    settings = sample_settings(tmp_path, query_timeout_s=3, query_workers=2, response_cache_bytes=0,
+                               query_memory_bytes=0)  # stopped by the time limit, whatever memory it takes
     with live_server(settings) as url:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
@@ -285,7 +286,7 @@ MEMORY_HOG_QUERY = ("SELECT (STRLEN(?v40) AS ?n) { BIND(\"" + "x" * 1000 + "\" A
 @pytest.mark.parametrize("trusted", [(), ("127.0.0.1",)])
 def test_the_per_client_limit_trusts_x_forwarded_for_only_from_a_trusted_proxy(tmp_path: Path, trusted) -> None:
     settings = sample_settings(tmp_path, query_timeout_s=4, query_workers=2, max_concurrent_per_client=1,
-                               trusted_proxies=trusted, response_cache_bytes=0)
+                               trusted_proxies=trusted, response_cache_bytes=0, query_memory_bytes=0)
     with live_server(settings) as url:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY},
@@ -315,7 +316,8 @@ def test_a_query_past_the_memory_limit_is_stopped_and_its_worker_replaced(tmp_pa
 
 
 def test_concurrent_queries_per_client_are_limited(tmp_path: Path) -> None:
-    settings = sample_settings(tmp_path, query_timeout_s=5, query_workers=1, max_concurrent_per_client=1)
+    settings = sample_settings(tmp_path, query_timeout_s=5, query_workers=1, max_concurrent_per_client=1,
+                               query_memory_bytes=0)  # the runaway must run until the time limit
     with live_server(settings) as url:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
