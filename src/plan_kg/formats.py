@@ -1,12 +1,16 @@
 """The one table mapping RDF and result formats to media types and file extensions.
 
-Both the publisher (file names) and the server (content negotiation) use it.
+Both the publisher (file names) and the server (content negotiation: `best_for_accept`, for
+the SPARQL endpoint and the resource pages alike) use it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
+
+import mimeparse
 
 
 class Kind(Enum):
@@ -78,3 +82,26 @@ def by_media_type(media_type: str, kind: Kind) -> Format | None:
         if media_type in fmt.media_types:
             return fmt
     return None
+
+
+def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
+    """The candidate that best fits an Accept header (q-values, wildcards and aliases honoured).
+
+    The first candidate wins ties and answers a missing or empty header; None when nothing
+    fits. ValueError when the header cannot be parsed.
+    """
+    accept = (accept or "").strip() or "*/*"
+    try:
+        match = mimeparse.best_match(_ranked(candidates), accept)
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
+        raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
+    if not match:
+        return None
+    return next(fmt for fmt in candidates if match in fmt.media_types)
+
+
+@functools.lru_cache(maxsize=16)
+def _ranked(candidates: tuple[Format, ...]) -> list[str]:
+    # python-mimeparse prefers the later of equally good types: aliases first (so `text/*`
+    # picks text/csv, not the text/xml alias), then canonical types, the preferred one last.
+    return [alias for fmt in candidates for alias in fmt.aliases] + [fmt.media_type for fmt in reversed(candidates)]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import mimeparse
-
 from .. import formats
 from ..formats import Format, Kind
 
@@ -55,18 +53,10 @@ def best_graph_format(accept: str | None) -> Format | None:
 
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
-    accept = (accept or "").strip() or "*/*"
-    # mimeparse prefers the later of equally good types: aliases first (so `text/*` picks
-    # text/csv, not the text/xml alias), then canonical types, the preferred format last.
-    supported = [alias for fmt in candidates for alias in fmt.aliases]
-    supported += [fmt.media_type for fmt in reversed(candidates)]
     try:
-        match = mimeparse.best_match(supported, accept)
-    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
-        raise NegotiationError(f"the Accept header cannot be parsed: {exc}") from exc
-    if not match:
-        return None
-    return next(fmt for fmt in candidates if match in fmt.media_types)
+        return formats.best_for_accept(accept, candidates)
+    except ValueError as exc:
+        raise NegotiationError(str(exc)) from exc
 
 
 def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str]) -> Format | None:
