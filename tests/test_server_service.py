@@ -25,6 +25,23 @@ def test_the_store_holds_the_named_graphs_and_is_reused(tmp_path: Path) -> None:
     assert reloaded.path != first.path and marker.exists()  # a running server may still read the old one
 
 
+def test_the_default_graph_is_the_set_union_of_the_named_graphs(tmp_path: Path) -> None:
+    """A triple in two graphs is in the default graph once; a blank node is one node in both."""
+    import pyoxigraph
+
+    other = PLAN_GRAPH + "/other"
+    write_dump(tmp_path / "dist", (f"<urn:x:a> <urn:x:b> <urn:x:c> <{PLAN_GRAPH}> .\n"
+                                   f"<urn:x:a> <urn:x:b> <urn:x:c> <{other}> .\n"
+                                   f"_:n <urn:x:label> \"ノード\"@ja <{PLAN_GRAPH}> .\n"
+                                   f"<urn:x:a> <urn:x:has> _:n <{other}> .\n"))
+    store = pyoxigraph.Store.read_only(str(load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store").path))
+    default = list(store.quads_for_pattern(None, None, None, pyoxigraph.DefaultGraph()))
+    assert len(default) == 3
+    # The label reached through the default graph is the one of the node in the named graphs.
+    rows = list(store.query("SELECT ?l { <urn:x:a> <urn:x:has> ?n . GRAPH ?g { ?n <urn:x:label> ?l } }"))
+    assert [str(r["l"].value) for r in rows] == ["ノード"]
+
+
 def test_only_the_three_newest_store_versions_are_kept(tmp_path: Path) -> None:
     paths = []
     for i in range(5):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,10 @@ DUMP_NAME = "plan-kg.nq"
 _STAMP = "source.json"
 # The default graph is the union of the named graphs, written out once at load time rather
 # than asked for per query (use_default_graph_as_union): pyoxigraph lets that flag override
-# a query's own FROM, which the SPARQL dataset rules forbid.
-_UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+# a query's own FROM, which the SPARQL dataset rules forbid, and it returns a triple once per
+# graph holding it (the SDG reference and the UN KOS graphs share some), where the union has
+# it once. Each quad read goes into its graph and into the default graph in the same pass, so
+# a blank node is the same node in both (a second parse would name it anew).
 _DATA = "oxigraph"
 _KEEP = 3  # store versions kept, the newest included
 
@@ -70,10 +73,9 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
         version_dir.mkdir(parents=True)
         writer = pyoxigraph.Store(str(data_dir))
         try:
-            writer.bulk_load(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)
+            writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)))
         except SyntaxError as exc:
             raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
-        writer.update(_UNION_INTO_DEFAULT)
         writer.flush()
         del writer  # release the write lock before any read-only opener
         stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
@@ -81,6 +83,14 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
     return LoadedStore(path=data_dir, source=dump, graphs=graphs)
+
+
+def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
+    """Each quad, and the same triple in the default graph when the quad is in a named graph."""
+    for quad in quads:
+        yield quad
+        if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph):
+            yield pyoxigraph.Quad(quad.subject, quad.predicate, quad.object)
 
 
 def _prune(store_dir: Path, *, keep: Path) -> None:
