@@ -49,6 +49,32 @@ def test_a_repeated_query_is_answered_from_the_cache_with_the_same_bytes(served,
     assert posted.content == first.content and len(cache) == 1
 
 
+def test_a_repeated_get_is_sent_again_before_the_framework_with_the_same_headers(served, cache: ResponseCache) -> None:
+    url, app = served
+    index = app.state.repeated_requests
+    first = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    hits = index.hits
+    second = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    assert index.hits == hits + 1  # answered by RepeatedRequests
+    assert second.status_code == 200 and second.content == first.content
+    same = ("content-type", "content-length", "etag", "cache-control", "vary")
+    assert [second.headers.get(h) for h in same] == [first.headers.get(h) for h in same]
+    assert "access-control-allow-origin" not in second.headers  # as the full path: no Origin, no CORS headers
+    # Another Accept is another request; Origin (CORS) and If-None-Match (304) take the full path.
+    other = httpx.get(url, params={"query": LABELS}, headers={"Accept": "text/csv"})
+    cors = httpx.get(url, params={"query": LABELS}, headers={**JSON, "Origin": "https://portal.example"})
+    validated = httpx.get(url, params={"query": LABELS}, headers={**JSON, "If-None-Match": first.headers["etag"]})
+    assert index.hits == hits + 1
+    assert other.headers["content-type"].startswith("text/csv")
+    assert cors.content == first.content and cors.headers["access-control-allow-origin"] == "*"
+    assert validated.status_code == 304
+    # Once the response cache lets the answer go, the request is run again, the full way.
+    cache._entries.clear()
+    cache.size = 0
+    again = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    assert again.content == first.content and index.hits == hits + 1
+
+
 def test_keys_do_not_mix_formats_or_datasets(served, cache: ResponseCache) -> None:
     url, _ = served
     as_json = httpx.get(url, params={"query": LABELS}, headers=JSON)

@@ -25,6 +25,7 @@ from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, read_request
+from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     directory = Path(tempfile.mkdtemp(prefix="plan-kg-store-")) if store_dir is None else store_dir
     store = load_store(settings.dist_dir / DUMP_NAME, directory)
     service = QueryService(settings, store)
+    repeated = RepeatedRequestIndex(service)
     endpoint = SparqlEndpoint(settings, store, service)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST"], name="sparql")]
     routes += web.routes(settings, pyoxigraph.Store.read_only(str(store.path)))
@@ -61,6 +63,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(RepeatedRequests, index=repeated),  # outermost: a repeated GET skips the rest
             Middleware(
                 CORSMiddleware,
                 allow_origins=["*"],
@@ -78,6 +81,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     )
     app.state.settings = settings
     app.state.query_service = service
+    app.state.repeated_requests = repeated
     app.state.store = store
     return app
 
@@ -132,6 +136,8 @@ class SparqlEndpoint:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
+        if key is not None:
+            request.scope[KEPT_KEY] = key  # RepeatedRequests may send the same again, if the cache keeps it
         return Response(result.body, media_type=result.media_type, headers=headers)
 
     def _too_many(self) -> Response:

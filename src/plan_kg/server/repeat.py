@@ -1,0 +1,117 @@
+"""Repeated GET requests answered before the web framework: the same bytes, a quarter of the work.
+
+A client that sends the very same GET /sparql request again (same query string, same Accept
+header) gets an answer kept in the `ResponseCache`. The full path (Starlette's middleware,
+routing, protocol parsing, negotiation, the request key's hash) costs about as much again as
+uvicorn itself; `RepeatedRequests` looks up the raw request instead and sends what the full
+path sent the first time. Only what that path recorded is answered here, with its headers;
+anything else goes the full way: a request with Origin (CORS headers), If-None-Match (304),
+another method or path, or an answer the cache has since let go.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .service import QueryService
+
+_Entry = tuple[str, list[tuple[bytes, bytes]], int]  # request key, headers as sent, body length
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+#: The scope entry where the endpoint leaves the request key of a kept answer it sent.
+KEPT_KEY = "plan_kg.kept_answer"
+
+#: Headers that change the answer or its headers: these requests take the full path.
+_FULL_PATH_HEADERS = frozenset({b"origin", b"if-none-match"})
+
+
+def raw_accept(scope: Scope) -> bytes | None:
+    """The request's first Accept header as sent (the one Starlette's `request.headers` reads)."""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return value
+    return None
+
+
+def takes_full_path(scope: Scope) -> bool:
+    """Whether a request must not be answered, or recorded, by `RepeatedRequests` (CORS, 304)."""
+    return any(name in _FULL_PATH_HEADERS for name, _ in scope["headers"])
+
+
+class RepeatedRequestIndex:
+    """Raw request (query string, Accept) -> the request key and headers of the answer sent for it; bounded LRU."""
+
+    def __init__(self, service: QueryService, *, max_entries: int = 4096) -> None:
+        self.service = service
+        self.max_entries = max_entries
+        self.hits = 0  # answers sent from here
+        self._entries: OrderedDict[tuple[bytes, bytes | None], _Entry] = OrderedDict()
+
+    def record(self, query_string: bytes, accept: bytes | None, key: str, headers: list[tuple[bytes, bytes]]) -> None:
+        """Remember that this raw request was answered with the kept answer `key`, sent with `headers`."""
+        kept = self.service.cached(key)
+        if kept is None or self.max_entries <= 0:  # not kept (too large, or the cache is off)
+            return
+        # A re-run after eviction may give other bytes (a CONSTRUCT's fresh blank node labels):
+        # the headers hold only while the kept body has the length they state.
+        self._entries[(query_string, accept)] = (key, headers, len(kept.body))
+        self._entries.move_to_end((query_string, accept))
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def lookup(self, query_string: bytes, accept: bytes | None) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The headers and body to send again for this raw request, if its answer is still kept."""
+        entry = self._entries.get((query_string, accept))
+        if entry is None:
+            return None
+        key, headers, length = entry
+        result = self.service.cached(key)
+        if result is None or len(result.body) != length:  # let go, or replaced by a re-run
+            del self._entries[(query_string, accept)]
+            return None
+        self._entries.move_to_end((query_string, accept))
+        self.hits += 1
+        return headers, result.body
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class RepeatedRequests:
+    """ASGI middleware: answers a repeated GET /sparql from `index`, passes everything else on."""
+
+    def __init__(self, app: ASGIApp, *, index: RepeatedRequestIndex, path: str = "/sparql") -> None:
+        self.app = app
+        self.index = index
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if not (scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == self.path
+                and scope["query_string"]) or takes_full_path(scope):
+            await self.app(scope, receive, send)
+            return
+        accept = raw_accept(scope)
+        found = self.index.lookup(scope["query_string"], accept)
+        if found is not None:
+            headers, body = found
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        sent: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent.append({"status": message["status"], "headers": list(message.get("headers", ()))})
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        key = scope.get(KEPT_KEY)
+        if key is not None and sent and sent[0]["status"] == 200:
+            # The headers as the full path sent them, every middleware included.
+            self.index.record(scope["query_string"], accept, key, sent[0]["headers"])
