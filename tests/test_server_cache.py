@@ -68,6 +68,11 @@ def test_a_repeated_get_is_sent_again_before_the_framework_with_the_same_headers
     assert other.headers["content-type"].startswith("text/csv")
     assert cors.content == first.content and cors.headers["access-control-allow-origin"] == "*"
     assert validated.status_code == 304
+    # A long request is not indexed (the index holds raw requests): it takes the full path each time.
+    long_query = LABELS + " #" + "x" * 5000
+    assert httpx.get(url, params={"query": long_query}, headers=JSON).content == first.content
+    assert httpx.get(url, params={"query": long_query}, headers=JSON).content == first.content
+    assert index.hits == hits + 1
     # Once the response cache lets the answer go, the request is run again, the full way.
     cache._entries.clear()
     cache.size = 0

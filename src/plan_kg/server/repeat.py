@@ -46,14 +46,17 @@ def takes_full_path(scope: Scope) -> bool:
 class RepeatedRequestIndex:
     """Raw request (query string, Accept) -> the request key and headers of the answer sent for it; bounded LRU."""
 
-    def __init__(self, service: QueryService, *, max_entries: int = 4096) -> None:
+    def __init__(self, service: QueryService, *, max_entries: int = 4096, max_query_bytes: int = 4096) -> None:
         self.service = service
         self.max_entries = max_entries
+        self.max_query_bytes = max_query_bytes  # at most ~32 MB of raw requests in all
         self.hits = 0  # answers sent from here
         self._entries: OrderedDict[tuple[bytes, bytes | None], _Entry] = OrderedDict()
 
     def record(self, query_string: bytes, accept: bytes | None, key: str, headers: list[tuple[bytes, bytes]]) -> None:
         """Remember that this raw request was answered with the kept answer `key`, sent with `headers`."""
+        if len(query_string) > self.max_query_bytes or (accept and len(accept) > self.max_query_bytes):
+            return  # the index holds raw requests: long ones would make it large (they take the full path)
         kept = self.service.cached(key)
         if kept is None or self.max_entries <= 0:  # not kept (too large, or the cache is off)
             return
