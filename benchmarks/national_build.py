@@ -1,7 +1,7 @@
 """National scale: build and load plans for all 1,741 municipalities; time every step; query latency.
 
-Steps, per plan in worker processes (one per core): import (plan.toml + items.csv -> records,
-with the reader's checks), RDF (asserted plan + SDG link nodes), reasoning (reasonable, with
+Steps, per plan in worker processes (one per core): import (plan.toml + items.csv +
+sdg-links.csv -> records, with the readers' checks), RDF (asserted plan + SDG link nodes), reasoning (reasonable, with
 the ontology's property chains), checks, N-Quads lines. Then, in the main process: the
 national cross-city links, one N-Quads dump, a bulk load into an on-disk pyoxigraph store,
 and the comparison queries (cities-sdg-coverage, cities-counterparts).
@@ -10,8 +10,9 @@ Checks at this scale. pySHACL costs ~0.5 s per plan with plan-kg's shapes (about
 of CPU for 1,741 plans), so the build runs it on every `--shacl-every`-th plan (all shapes of
 shapes/plan-kg.ttl; the SDG module's shapes need the UN KOS graph and are left out), and on
 every plan runs the checks that do not need it: the reader's (codes unique within the plan,
-parent in the same plan, no cycles, known levels = PlanIntegrityShape's rules) and
-`check_sdg_rows` (each SDG row names an initiative of the plan and a real target).
+parent in the same plan, no cycles, known levels = PlanIntegrityShape's rules) and the SDG
+links reader's (`plan_kg.sdg.links.plan_links`: each row names a linkable element of the plan
+and a real target, once; the SdgLink shapes' rules without the UN KOS graph).
 `--shacl-every 1` validates every plan.
 
     python benchmarks/national_build.py [--cities 1741] [--workers 2] [--shacl-every 25] [--out DIR]
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import csv
 import gc
 import itertools
 import datetime as dt
@@ -56,7 +56,7 @@ from plan_kg.iris import inferred_graph_iri, plan_graph_iri  # noqa: E402
 from plan_kg.named_queries import find_named_query  # noqa: E402
 from plan_kg.rdf import plan_triples  # noqa: E402
 from plan_kg.reasoning import inferred_triples  # noqa: E402
-from plan_kg.sdg.links import SdgLinkRecord, records_triples  # noqa: E402
+from plan_kg.sdg.links import plan_links, records_triples  # noqa: E402
 from plan_kg.sdg.reference import load_reference  # noqa: E402
 from plan_kg.source import read_plan  # noqa: E402
 from plan_kg.validation import validate  # noqa: E402
@@ -100,15 +100,6 @@ def _fewer_collections() -> None:
     gc.set_threshold(100_000, 50, 1000)
 
 
-def check_sdg_rows(rows: list[dict[str, str]], initiatives: set[str], reference: object, path: Path) -> None:
-    """What the SDG shapes check, without the KOS graph: a known initiative and a real target per row."""
-    for number, row in enumerate(rows, start=2):
-        if row["initiative"] not in initiatives:
-            raise ValueError(f"{path}, row {number}: {row['initiative']} is not a leaf element of the plan")
-        if reference.target(row["target"]) is None:  # type: ignore[attr-defined]
-            raise ValueError(f"{path}, row {number}: {row['target']} is not an SDG target")
-
-
 def _nquads(triples: Iterable[tuple], name: URIRef, literals: dict[object, str]) -> list[str]:
     """N-Quads lines. IRIs are written as they are (they come from plan-kg's checked IRIs; the
     store's lenient loader trusts them); `literals` memoises literals' and blank nodes' forms."""
@@ -131,18 +122,12 @@ def build_one(task: tuple[Path, bool]) -> PlanOutput:
     timings = {}
     started = time.perf_counter()
     plan = read_plan(folder)
-    with (folder / "sdg.csv").open(encoding="utf-8") as handle:
-        sdg_rows = list(csv.DictReader(handle))
-    leaves = {i.code for i in plan.items} - {i.parent for i in plan.items if i.parent}
-    check_sdg_rows(sdg_rows, leaves, _WORKER["reference"], folder / "sdg.csv")
+    records = plan_links(folder.parent, plan, reference=_WORKER["reference"])
     timings["import"] = time.perf_counter() - started
 
     started = time.perf_counter()
     code, plan_id = plan.metadata.municipality.code, plan.metadata.plan_id
     asserted = list(dict.fromkeys(plan_triples(plan, base=base)))  # no rdflib Graph: 2x cheaper
-    records = tuple(SdgLinkRecord(initiative=r["initiative"], target=r["target"], confidence=Decimal("0.5"),
-                                  method="suggested", method_version="synthetic", rationale="",
-                                  date=dt.date(2026, 11, 28), row=n) for n, r in enumerate(sdg_rows, start=2))
     sdg = list(dict.fromkeys(records_triples(records, base=base, municipality_code=code, plan_id=plan_id,
                                              reference=_WORKER["reference"])))
     timings["rdf"] = time.perf_counter() - started

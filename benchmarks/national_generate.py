@@ -1,4 +1,4 @@
-"""Synthetic plans for all 1,741 municipalities, in plan-kg's import format (plan.toml + items.csv).
+"""Synthetic plans for all 1,741 municipalities, in plan-kg's import format (plan.toml + items.csv + sdg-links.csv).
 
 Sizes follow real plans: 4-8 top elements, 2-4 children per element, three or four levels
 (Nishitokyo has 6/15/37/109). Labels are real Japanese plan labels (Nishitokyo's and
@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from plan_kg.cities.importer import plan_toml_text  # noqa: E402
 from plan_kg.municipality import check_digit  # noqa: E402
+from plan_kg.sdg.links import COLUMNS, PLAN_TABLE  # noqa: E402
 
 PREFECTURES = ("北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 "
                "富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 "
@@ -138,9 +139,9 @@ def write_plan(out: Path, code: str, name: str, prefecture: str, rng: random.Ran
     (folder / "items.csv").write_text(text.getvalue(), encoding="utf-8")
     sdg_text = io.StringIO(newline="")
     writer = csv.writer(sdg_text, lineterminator="\n")
-    writer.writerow(["initiative", "target"])
-    writer.writerows(sdg)
-    (folder / "sdg.csv").write_text(sdg_text.getvalue(), encoding="utf-8")
+    writer.writerow(COLUMNS)  # the SDG links table's own format, read by plan_kg.sdg.links.read_links
+    writer.writerows((initiative, target, "0.5", "suggested", "synthetic", "", "2026-11-28") for initiative, target in sdg)
+    (folder / PLAN_TABLE).write_text(sdg_text.getvalue(), encoding="utf-8")
 
 
 def generate(out: Path, *, cities: int = 1741, seed: int = 1) -> list[str]:

@@ -120,14 +120,11 @@ def test_the_stand_in_namespace_is_reserved() -> None:
 def test_same_inferences_on_synthetic_national_plans(tmp_path) -> None:
     """The national benchmark's path: plan triples and SDG link triples without Graphs, one of
     the plans with its own level names (pkg:PlanElement), reasoned by both engines."""
-    import csv
-    import datetime as dt
     import sys
-    from decimal import Decimal
     from pathlib import Path
 
     from plan_kg.rdf import plan_triples
-    from plan_kg.sdg.links import SdgLinkRecord, records_triples
+    from plan_kg.sdg.links import plan_links, records_triples
     from plan_kg.sdg.reference import SDGO, load_reference, sdg_graph
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -143,11 +140,7 @@ def test_same_inferences_on_synthetic_national_plans(tmp_path) -> None:
     for code in codes[:4]:
         plan = read_plan(tmp_path / code)
         other_levels += any(item.level_class == "PlanElement" for item in plan.items)
-        with (tmp_path / code / "sdg.csv").open(encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        records = tuple(SdgLinkRecord(initiative=r["initiative"], target=r["target"], confidence=Decimal("0.5"),
-                                      method="suggested", method_version="synthetic", rationale="",
-                                      date=dt.date(2026, 11, 28), row=n) for n, r in enumerate(rows, start=2))
+        records = plan_links(tmp_path, plan, reference=reference)
         asserted = set(plan_triples(plan, base=settings.base_iri))
         asserted |= set(records_triples(records, base=settings.base_iri, municipality_code=code,
                                         plan_id=plan.metadata.plan_id, reference=reference))

@@ -7,7 +7,7 @@ topConceptOf …) is left to reasoning, which derives it from the ontology's ali
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
@@ -44,6 +44,22 @@ def new_graph(identifier: URIRef | None = None) -> Graph:
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
     return graph
+
+
+def literal_maker() -> Callable[..., Literal]:
+    """`Literal(value, datatype=, lang=)`, one object per distinct literal: for triple writers whose
+    literals repeat (a links table's dates, methods and scores), where making each costs more than
+    looking it up. Keyed by the lexical form, not the value: Decimal("0.5") == Decimal("0.50")."""
+    made: dict[tuple, Literal] = {}
+
+    def literal(value: object, *, datatype: URIRef | None = None, lang: str | None = None) -> Literal:
+        key = (type(value), str(value), datatype, lang)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = Literal(value, datatype=datatype, lang=lang)
+        return found
+
+    return literal
 
 
 def plan_graph(plan: PlanSource, *, base: str, identifier: URIRef | None = None) -> Graph:

@@ -82,7 +82,7 @@ def inferred_triples(asserted: Iterable[tuple], ontology: Graph, *, engine: str 
         known = given | set(ontology)
         return {t for t in closure if t not in known and keep_inferred(t, subjects)}, version
     kept, version = _reasonable_closure(given, ontology, subjects)  # keep_inferred already applied
-    schema = _ontology_triples(ontology)
+    schema = _schema(ontology).triples  # made once per ontology graph (a build reasons many plans)
     return {t for t in kept if t not in given and t not in schema}, version
 
 
@@ -187,6 +187,8 @@ class _Schema:
 
 
 def _schema(ontology: Graph) -> _Schema:
+    """`ontology` prepared for reasoning, kept for the last graph seen (one a build reasons every
+    plan with); prepared again when another graph comes, or this one changed size."""
     cached = _SCHEMA_CACHE.get(id(ontology))
     if cached is None or cached.graph is not ontology or cached.size != len(ontology):
         names: dict[Literal, URIRef] = {}
@@ -196,11 +198,6 @@ def _schema(ontology: Graph) -> _Schema:
         _SCHEMA_CACHE.clear()
         _SCHEMA_CACHE[id(ontology)] = cached
     return cached
-
-
-def _ontology_triples(ontology: Graph) -> frozenset[tuple]:
-    """The ontology's triples as a set, made once per ontology graph (a build reasons many plans)."""
-    return _schema(ontology).triples
 
 
 def _stand_in(term: object, names: dict, literals: dict, prefix: str) -> object:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import SKOS
 from rdflib.term import Node
 
@@ -25,7 +25,7 @@ from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG
 from ..normalize import clean_cell
-from ..rdf import new_graph
+from ..rdf import literal_maker, new_graph
 from .similarity import CLOSE_THRESHOLD, METHOD, PER_PLAN, RELATED_THRESHOLD, ScoredPair, candidate_pairs, plan_items
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -142,14 +142,7 @@ def links_graph(records: tuple[CrossCityLinkRecord, ...], *, base: str) -> Graph
 
 def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterator[tuple[URIRef, URIRef, Node]]:
     """The triples of `links_graph`, one link after another (for writers that need no Graph)."""
-    literals: dict[tuple[str, URIRef | None], Literal] = {}  # methods, dates and scores repeat
-
-    def literal(text: str, datatype: URIRef | None = None) -> Literal:
-        found = literals.get((text, datatype))
-        if found is None:
-            found = literals[(text, datatype)] = Literal(text, datatype=datatype)
-        return found
-
+    literal = literal_maker()  # methods, dates and scores repeat
     for r in records:
         a, b = URIRef(f"{base}id/{r.a}"), URIRef(f"{base}id/{r.b}")
         relation = SKOS[r.relation]
@@ -160,9 +153,9 @@ def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterat
         yield link, PKG.linkedElement, a
         yield link, PKG.linkedElement, b
         yield link, PKG.matchRelation, relation
-        yield link, PKG.similarityScore, literal(str(r.score), XSD.decimal)
+        yield link, PKG.similarityScore, literal(str(r.score), datatype=XSD.decimal)
         yield link, PKG.similarityMethod, literal(r.method)
-        yield link, PROV.generatedAtTime, literal(f"{r.date.isoformat()}T00:00:00Z", XSD.dateTime)
+        yield link, PROV.generatedAtTime, literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG, item_iri
 from ..normalize import clean_cell, normalize_code
+from ..rdf import literal_maker
 from .reference import SdgReference, load_reference
 
 if TYPE_CHECKING:
@@ -192,15 +193,7 @@ def records_triples(records: tuple[SdgLinkRecord, ...], *, base: str, municipali
     """`records_graph`'s triples without the Graph (national-scale builds make ~2,000 a plan)."""
     for method in sorted({record.method for record in records}):
         yield from _agent_triples(base, method)
-    literals: dict[tuple, Literal] = {}  # a plan's links mostly share version, confidence and date
-
-    def literal(value: object, **kind: object) -> Literal:
-        key = (type(value), str(value), *kind.values())  # not value: Decimal("0.5") == Decimal("0.50")
-        found = literals.get(key)
-        if found is None:
-            found = literals[key] = Literal(value, **kind)  # type: ignore[arg-type]
-        return found
-
+    literal = literal_maker()  # a plan's links mostly share version, confidence and date
     for record in records:
         initiative = item_iri(base, municipality_code, plan_id, record.initiative)
         link = link_iri(base, municipality_code, plan_id, record.initiative, record.target)
