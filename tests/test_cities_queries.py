@@ -7,6 +7,7 @@ links) plus Nishitokyo's SDG link graph, loaded into pyoxigraph as the server lo
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -84,6 +85,31 @@ def test_themes_missing_lists_nerima_items_without_a_nishitokyo_counterpart(stor
     assert "S6" not in codes  # frailty prevention has a counterpart
     linked = {r["code"] for r in run(store, "cities-counterparts")}
     assert not linked & set(codes)
+
+
+def test_themes_missing_equals_the_not_exists_form_for_every_pair_of_cities(store: ox.Store) -> None:
+    # The query's OPTIONAL/!BOUND is a rewrite for Oxigraph's planner: it must keep the rows of
+    # the textbook FILTER NOT EXISTS for every (city, other) pair, in both directions.
+    text = find_named_query(Settings(), "cities-themes-missing").text
+    pinned = "(<https://w3id.org/plan-kg/id/131202> <https://w3id.org/plan-kg/id/132292>)"
+    start = text.index("  # No cross-city link")
+    plain = text[:start] + """  FILTER NOT EXISTS {
+    ?link pkg:linkedElement ?item , ?counterpart .
+    ?counterpart pkg:inPlan ?otherPlan .
+  }
+""" + text[text.index("  FILTER(!BOUND(?linkedPlan))") + len("  FILTER(!BOUND(?linkedPlan))\n"):]
+    assert pinned in text and "FILTER NOT EXISTS {" not in text and plain != text
+    cities = sorted({str(s["c"].value) for s in store.query(
+        f"SELECT DISTINCT ?c {{ ?plan <{PKG}municipality> ?c }}", use_default_graph_as_union=True)})
+    assert len(cities) >= 5
+    rows = 0
+    for city, other in itertools.permutations(cities, 2):
+        pair = f"(<{city}> <{other}>)"
+        got, want = (store.query(q.replace(pinned, pair), use_default_graph_as_union=True).serialize(
+            format=ox.QueryResultsFormat.TSV) for q in (text, plain))
+        assert got == want, (city, other)
+        rows += got.count(b"\n") - 1
+    assert rows > 100  # the pairs have rows to compare, not only empty results
 
 
 def test_counts_per_level_per_plan_keep_each_plans_own_level_names(store: ox.Store) -> None:

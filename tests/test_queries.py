@@ -122,6 +122,29 @@ def test_hierarchy_has_a_row_per_initiative_plus_the_empty_measure_in_plan_order
 
 
 @needs_build
+def test_hierarchy_equals_the_plain_nested_optional_form(built: ox.Store) -> None:
+    # hierarchy.rq nests one-pattern OPTIONALs for Oxigraph's planner; its rows (order included)
+    # must be those of the plain form, where each level's patterns are one OPTIONAL block.
+    text = find_named_query(Settings(), "hierarchy").text
+    plain = text[:text.index("  # Each OPTIONAL")] + """  OPTIONAL {
+    ?p pkg:parent ?g ; a pkg:Policy ; pkg:code ?policyCode ; skos:prefLabel ?policy ; pkg:sequence ?ps .
+    OPTIONAL {
+      ?m pkg:parent ?p ; a pkg:Measure ; pkg:code ?measureCode ; pkg:sequence ?ms .
+      OPTIONAL { ?m skos:prefLabel ?measure }
+      OPTIONAL {
+        ?i pkg:parent ?m ; a pkg:Initiative ; pkg:code ?initiativeCode ; skos:prefLabel ?initiative ; pkg:sequence ?is .
+      }
+    }
+  }
+}
+ORDER BY ?gs ?ps ?ms ?is
+"""
+    got, want = (built.query(q, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.TSV)
+                 for q in (text, plain))
+    assert got == want and got.count(b"\n") == 1 + 110
+
+
+@needs_build
 def test_under_basic_goal_lists_goal_1_in_order(built: ox.Store) -> None:
     rows = run(built, "under-basic-goal")
     codes = [r["code"] for r in rows]
