@@ -65,7 +65,11 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
             return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)))
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
-            return _result(fmt, _serialize_solutions(result, fmt, max_rows))
+            body = _serialize_solutions(result, fmt, max_rows)
+            if body is None:  # maybe over the limit: decide exactly, on a second run
+                again = store.query(job.query, base_iri=job.base_iri, **dataset)  # type: ignore[arg-type]
+                body = _serialize_solutions_exactly(again, fmt, max_rows)
+            return _result(fmt, body)
         fmt = _format(job.graph_format, "RDF")
         triples = list(islice(result, max_rows + 1))
         _check_rows(len(triples), max_rows, "triples")
@@ -136,35 +140,62 @@ class _TooManyRows(Exception):
 
 
 class _CountingSink:
-    """A binary writer that keeps TSV output and stops it once it has more than `max_lines` lines."""
+    """A binary writer that keeps what it is given and stops once `mark` has occurred more than `most` times."""
 
-    def __init__(self, max_lines: int) -> None:
-        self.max_lines = max_lines
-        self.lines = 0
+    def __init__(self, mark: bytes, most: int) -> None:
+        self.mark = mark
+        self.most = most
+        self.count = 0
         self.chunks: list[bytes] = []
+        self._tail = b""  # the end of the last chunk, for a mark split between two chunks
 
     def write(self, data: bytes) -> int:
-        self.lines += data.count(b"\n")
-        if self.lines > self.max_lines:
+        data = bytes(data)
+        self.count += (self._tail + data).count(self.mark)
+        if self.count > self.most:
             raise _TooManyRows
-        self.chunks.append(bytes(data))
+        self._tail = (self._tail + data)[-(len(self.mark) - 1):] if len(self.mark) > 1 else b""
+        self.chunks.append(data)
         return len(data)
 
     def flush(self) -> None:
         pass
 
 
-def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes:
-    # pyoxigraph serialises only a whole, unread result, and cannot be told to stop. TSV has
-    # exactly one line per row (newlines in literals are escaped), so the result is first
-    # written as TSV into a sink that counts lines and aborts past the limit, then converted.
-    sink = _CountingSink(max_rows + 1)  # + the header line
+# What every row of a result writes at least once, and how many of them `max_rows` rows may write.
+# XML escapes "<" in values and TSV escapes newlines, so their counts are exact; a JSON string or
+# a CSV field may hold "},{" or a newline, so there a count over the limit is only a maybe.
+_ROW_MARKS: dict[str, tuple[bytes, int, bool]] = {  # media type -> (mark, marks allowed over max_rows, exact)
+    "application/sparql-results+json": (b"},{", -1, False),  # between rows
+    "application/sparql-results+xml": (b"<result>", 0, True),
+    "text/csv": (b"\n", 1, False),  # + the header line
+    "text/tab-separated-values": (b"\n", 1, True),
+}
+
+
+def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes | None:
+    """`solutions` written in `fmt`, stopped past the row limit; None if they may be over it (ask again exactly).
+
+    pyoxigraph serialises only a whole, unread result and cannot be told to stop, so the writer
+    counts each row's mark as the bytes come and aborts once there are too many.
+    """
+    mark, extra, exact = _ROW_MARKS[fmt.media_type]
+    sink = _CountingSink(mark, max_rows + extra)
     try:
-        solutions.serialize(sink, format=pyoxigraph.QueryResultsFormat.TSV)
+        solutions.serialize(sink, format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type))
     except _TooManyRows:
-        _check_rows(max_rows + 1, max_rows, "rows")
-    tsv = b"".join(sink.chunks)
+        if exact:
+            _check_rows(max_rows + 1, max_rows, "rows")
+        return None
+    return b"".join(sink.chunks)
+
+
+def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes:
+    # TSV has exactly one line per row, so it decides the limit; then it is converted to `fmt`.
+    tsv = formats.by_name("tsv")
+    body = _serialize_solutions(solutions, tsv, max_rows)
+    assert body is not None  # TSV's count is exact: over the limit raised instead
+    if fmt.media_type == tsv.media_type:
+        return body
     target = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
-    if target == pyoxigraph.QueryResultsFormat.TSV:
-        return tsv
-    return pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV).serialize(format=target)
+    return pyoxigraph.parse_query_results(body, pyoxigraph.QueryResultsFormat.TSV).serialize(format=target)

@@ -1,0 +1,76 @@
+"""plan_kg.server.worker: the row limit, enforced while the result is written in the format asked for."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyoxigraph as ox
+import pytest
+
+from plan_kg import formats
+from plan_kg.server.worker import QueryJob, QueryRejected, _CountingSink, _serialize_solutions_exactly, run_job
+
+LIMIT = 3
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")
+
+
+@pytest.fixture(scope="module")
+def store() -> ox.Store:
+    return ox.Store()
+
+
+def answer(store: ox.Store, query: str, fmt: str) -> bytes:
+    return run_job(store, QueryJob(query=query, results_format=fmt), max_rows=LIMIT).body
+
+
+def rows(body: bytes, fmt: str) -> list[str | None]:
+    """The values of ?x, row by row (None: unbound)."""
+    if fmt == "csv":  # pyoxigraph does not read CSV results back (the format is lossy)
+        header, *lines = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
+        assert header == ["x"]
+        return [line[0] if line and line[0] else None for line in lines]  # an unbound value: an empty line
+    media_type = formats.by_name(fmt).media_type
+    parsed = ox.parse_query_results(body, ox.QueryResultsFormat.from_media_type(media_type))
+    return [s["x"].value if s["x"] is not None else None for s in parsed]
+
+
+def values(terms: list[str]) -> str:
+    return "SELECT ?x WHERE { VALUES ?x { " + " ".join(terms) + " } }"
+
+
+@pytest.mark.parametrize("fmt", RESULT_FORMATS)
+def test_a_result_at_the_limit_is_answered_and_one_row_more_is_refused(store: ox.Store, fmt: str) -> None:
+    body = answer(store, values(["1", "2", "3"]), fmt)
+    assert rows(body, fmt) == ["1", "2", "3"]
+    with pytest.raises(QueryRejected) as refused:
+        answer(store, values(["1", "2", "3", "4"]), fmt)
+    assert refused.value.status == 400 and f"more than {LIMIT} rows" in refused.value.message
+
+
+@pytest.mark.parametrize("fmt", RESULT_FORMATS)
+def test_rows_without_bindings_count_too(store: ox.Store, fmt: str) -> None:
+    # JSON writes them as {},{}: the separators are all there is to count.
+    assert rows(answer(store, values(["UNDEF"] * 3), fmt), fmt) == [None] * 3
+    with pytest.raises(QueryRejected):
+        answer(store, values(["UNDEF"] * 4), fmt)
+
+
+@pytest.mark.parametrize("fmt", RESULT_FORMATS)
+def test_values_that_look_like_row_marks_do_not_make_a_result_too_long(store: ox.Store, fmt: str) -> None:
+    # Three rows whose literals hold JSON's and CSV's row marks many times: the direct count says
+    # "maybe over", the exact second pass says not, and the bytes are what the exact path writes.
+    tricky = '"a},{b},{c},{d\\n\\n\\n\\ne<result>"'
+    query = values([tricky, tricky.replace("a", "A"), tricky.replace("a", "α")])
+    body = answer(store, query, fmt)
+    assert [value[0] for value in rows(body, fmt)] == ["a", "A", "α"]
+    assert body == _serialize_solutions_exactly(store.query(query), formats.by_name(fmt), LIMIT)
+    with pytest.raises(QueryRejected):
+        answer(store, values([tricky, tricky, tricky, '"x"']), fmt)
+
+
+def test_a_mark_split_between_two_writes_is_counted_once() -> None:
+    sink = _CountingSink(b"},{", most=1)
+    for chunk in (b'[{"a":1}', b",", b'{"a":2}', b"]"):
+        sink.write(chunk)
+    assert sink.count == 1 and b"".join(sink.chunks) == b'[{"a":1},{"a":2}]'
