@@ -130,7 +130,8 @@ class WorkerPool:
         if self._closed:
             raise QueryRejected(503, "the endpoint is shutting down")
         if self._idle:
-            worker = self._idle.popleft()
+            # The worker released last: its caches (CPU and RocksDB blocks) are the warmest.
+            worker = self._idle.pop()
         else:
             waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
