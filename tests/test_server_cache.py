@@ -80,6 +80,59 @@ def test_a_repeated_get_is_sent_again_before_the_framework_with_the_same_headers
     assert again.content == first.content and index.hits == hits + 1
 
 
+@pytest.mark.parametrize(("query", "headers", "status"), [
+    (LABELS, JSON, 200),
+    ("SELECT ?s { ?s ?p ?o }", JSON, 400),  # over the row limit
+    ("SELECT * {", JSON, 400),  # not SPARQL
+    (LABELS, {"Accept": "image/png"}, 406),
+    ("SELECT ?now { BIND(NOW() AS ?now) }", {"Accept": "text/csv"}, 200),  # never kept: no ETag
+])
+def test_a_plain_get_answered_without_the_framework_is_what_the_framework_sends(
+    served, cache: ResponseCache, query: str, headers: dict[str, str], status: int
+) -> None:
+    # A plain GET goes to the endpoint directly (SparqlEndpoint.answer_get); the same request with
+    # an Origin header takes Starlette's whole stack. Apart from CORS, the answers must be the same.
+    url, app = served
+    endpoint = app.state.sparql_endpoint
+    before = endpoint.direct_answers
+    direct = httpx.get(url, params={"query": query}, headers=headers)
+    assert endpoint.direct_answers == before + 1
+    cache._entries.clear()  # the full path runs the query too, instead of taking the kept answer
+    cache.size = 0
+    full = httpx.get(url, params={"query": query}, headers={**headers, "Origin": "https://portal.example"})
+    assert endpoint.direct_answers == before + 1
+    assert direct.status_code == full.status_code == status
+    if "NOW" not in query:
+        assert direct.content == full.content
+    assert full.headers["access-control-allow-origin"] == "*"
+
+    def without_cors(response: httpx.Response) -> list[tuple[str, str]]:
+        # CORS adds its headers and "Origin" to Vary; the date and a NOW() answer's length differ.
+        kept = []
+        for k, v in response.headers.items():
+            if k == "vary":
+                v = ", ".join(part for part in v.split(", ") if part != "Origin")
+            if v and not k.startswith("access-control-") and k != "date" and not (k == "content-length" and "NOW" in query):
+                kept.append((k, v))
+        return sorted(kept)
+
+    assert without_cors(direct) == without_cors(full)
+    assert ("etag" in direct.headers) == (status == 200 and "NOW" not in query)
+
+
+def test_gets_the_endpoint_leaves_to_the_framework(served, cache: ResponseCache) -> None:
+    url, app = served
+    endpoint = app.state.sparql_endpoint
+    before = endpoint.direct_answers
+    description = httpx.get(url, params={"format": "turtle"})  # no query: the service description
+    malformed = httpx.get(url + "?query=%ff")  # not UTF-8
+    twice = httpx.get(url, params=[("query", "ASK {}"), ("query", "ASK {}")])
+    assert description.status_code == 200 and description.headers["content-type"].startswith("text/turtle")
+    assert malformed.status_code == 400 and "UTF-8" in malformed.text
+    assert twice.status_code == 400 and "exactly one" in twice.text
+    assert endpoint.direct_answers == before
+
+
 def test_keys_do_not_mix_formats_or_datasets(served, cache: ResponseCache) -> None:
     url, _ = served
     as_json = httpx.get(url, params={"query": LABELS}, headers=JSON)

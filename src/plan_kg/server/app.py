@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyoxigraph
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -24,8 +25,8 @@ from ..config import Settings
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
-from .protocol import ProtocolError, read_request
-from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests
+from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
+from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, Scope
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
@@ -63,7 +64,12 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(RepeatedRequests, index=repeated),  # outermost: a repeated GET skips the rest
+            # The per-client limit counts the socket's address unless it is a trusted reverse
+            # proxy, whose X-Forwarded-For then names the client (uvicorn's own parser).
+            *([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+              if settings.trusted_proxies else []),
+            # A plain GET /sparql skips the rest: answered again from the index, or by the endpoint directly.
+            Middleware(RepeatedRequests, index=repeated, direct=endpoint.answer_get),
             Middleware(
                 CORSMiddleware,
                 allow_origins=["*"],
@@ -73,15 +79,12 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 expose_headers=["Retry-After", "ETag"],
                 max_age=86400,
             ),
-            # The per-client limit counts the socket's address unless it is a trusted reverse
-            # proxy, whose X-Forwarded-For then names the client (uvicorn's own parser).
-            *([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
-              if settings.trusted_proxies else []),
         ],
     )
     app.state.settings = settings
     app.state.query_service = service
     app.state.repeated_requests = repeated
+    app.state.sparql_endpoint = endpoint
     app.state.store = store
     return app
 
@@ -94,6 +97,7 @@ class SparqlEndpoint:
         self.store = store
         self.service = service
         self._running: Counter[str] = Counter()
+        self.direct_answers = 0  # plain GETs answered by answer_get, without the framework
         self._max_age = f"public, max-age={settings.response_max_age_s}"
 
     async def handle(self, request: Request) -> Response:
@@ -103,17 +107,46 @@ class SparqlEndpoint:
             return _error(exc.status, exc.message, exc.headers)
         if parsed.query is None:
             return self._describe(request, parsed.format)
-        client = request.client.host if request.client else "unknown"
+        response, key = await self.answer(
+            request.method, parsed, accept=request.headers.get("accept"),
+            if_none_match=request.headers.get("if-none-match"), client=_client(request.scope),
+        )  # fmt: skip
+        if key is not None:
+            request.scope[KEPT_KEY] = key  # RepeatedRequests may send the same again, if the cache keeps it
+        return response
+
+    async def answer_get(self, scope: Scope) -> tuple[Response, str | None] | None:
+        """`handle` for a plain GET with a query, without the framework; None: it needs the full path.
+
+        The caller (`RepeatedRequests`) sends only requests without Origin or If-None-Match here, so
+        neither CORS nor a 304 is involved; anything else a request may ask (the service
+        description, a malformed query string) is left to `handle`.
+        """
+        try:
+            parsed = read_query_string(scope["query_string"])
+        except ProtocolError:
+            return None
+        if parsed.query is None:
+            return None
+        accept = Headers(scope=scope).get("accept")
+        answered = await self.answer("GET", parsed, accept=accept, if_none_match=None, client=_client(scope))
+        self.direct_answers += 1
+        return answered
+
+    async def answer(
+        self, method: str, parsed: ProtocolRequest, *, accept: str | None, if_none_match: str | None, client: str
+    ) -> tuple[Response, str | None]:
+        """The response to the query in `parsed`, and the request key of its kept answer (None if none)."""
         # A kept answer needs no worker, so a client at its limit may still get one; only a
         # repeatable query can have one (and needs no slow SERVICE check to find out).
         at_limit = self._running[client] >= self.settings.max_concurrent_per_client
         if at_limit and not is_repeatable(parsed.query):
-            return self._too_many()
+            return self._too_many(), None
         self._running[client] += 1
         try:
             job = await self.service.prepare(QueryRequest(
                 parsed.query,
-                accept=request.headers.get("accept"),
+                accept=accept,
                 format=parsed.format,
                 default_graphs=parsed.default_graphs,
                 named_graphs=parsed.named_graphs,
@@ -124,21 +157,19 @@ class SparqlEndpoint:
                 headers["ETag"] = tag
                 headers["Cache-Control"] = self._max_age
                 # The store never changes while served: a client holding the tag holds these very bytes.
-                if request.method in ("GET", "HEAD") and etag_matches(request.headers.get("if-none-match"), tag):
-                    return Response(status_code=304, headers=headers)
+                if method in ("GET", "HEAD") and etag_matches(if_none_match, tag):
+                    return Response(status_code=304, headers=headers), None
             if (result := self.service.cached(key)) is None:
                 if at_limit:
-                    return self._too_many()
+                    return self._too_many(), None
                 result = await self.service.answer(job, key=key)
         except QueryRejected as exc:
-            return _error(exc.status, exc.message)
+            return _error(exc.status, exc.message), None
         finally:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
-        if key is not None:
-            request.scope[KEPT_KEY] = key  # RepeatedRequests may send the same again, if the cache keeps it
-        return Response(result.body, media_type=result.media_type, headers=headers)
+        return Response(result.body, media_type=result.media_type, headers=headers), key
 
     def _too_many(self) -> Response:
         return _error(
@@ -157,6 +188,12 @@ class SparqlEndpoint:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
         return Response(serialize_description(triples, fmt), media_type=fmt.media_type, headers={"Vary": _VARY})
+
+
+def _client(scope: Scope) -> str:
+    """The client's address as the per-client limit counts it (a trusted proxy's X-Forwarded-For is applied before)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def _endpoint_iri(request: Request, settings: Settings) -> str:

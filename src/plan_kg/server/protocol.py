@@ -43,9 +43,16 @@ async def read_request(request: Request, *, max_body_bytes: int) -> ProtocolRequ
     """The protocol request in `request`; ProtocolError if it is not one this endpoint answers."""
     url_params = _parse_form(request.scope.get("query_string", b""), "the URL's query string")
     if request.method in ("GET", "HEAD"):
-        params = url_params
-    else:
-        params = url_params + await _post_params(request, url_params, max_body_bytes)
+        return _protocol_request(url_params)
+    return _protocol_request(url_params + await _post_params(request, url_params, max_body_bytes))
+
+
+def read_query_string(raw: bytes) -> ProtocolRequest:
+    """The protocol request of a GET with the raw URL query string `raw` (what `read_request` reads for a GET)."""
+    return _protocol_request(_parse_form(raw, "the URL's query string"))
+
+
+def _protocol_request(params: list[tuple[str, str]]) -> ProtocolRequest:
     names = [name for name, _ in params]
     if "update" in names:
         raise ProtocolError(403, _READ_ONLY)

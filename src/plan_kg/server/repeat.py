@@ -1,13 +1,16 @@
-"""Repeated GET requests answered before the web framework: the same bytes and headers, sooner.
+"""GET /sparql answered before the web framework: the same bytes and headers, sooner.
 
 A client that sends the very same GET /sparql request again (same query string, same Accept
 header) gets an answer kept in the `ResponseCache`. The full path (Starlette's middleware,
 routing, protocol parsing, negotiation, the request key's hash) costs about as much again as
-uvicorn itself; `RepeatedRequests` looks up the raw request instead and sends what the full
-path sent the first time. Only what that path recorded is answered here, with its headers;
-anything else goes the full way: a request with Origin (CORS headers), If-None-Match (304),
-another method or path, or an answer the cache has since let go. Measured on the bundled
-build: repeated lookups 1.7x the requests per second at one connection, 2.8x at eight.
+uvicorn itself; `RepeatedRequests` looks up the raw request instead and sends what was sent the
+first time. A plain GET it has not seen goes to the endpoint directly (`direct`, the endpoint's
+`answer_get`: the same protocol parsing, limits and answer, without Starlette's middleware and
+routing). Anything else goes the full way: a request with Origin (CORS headers), If-None-Match
+(304), another method or path, a GET the endpoint leaves to the full path (the service
+description, a malformed query string), or an answer the cache has since let go. Measured on the
+bundled build: repeated lookups 1.7x the requests per second at one connection, 2.8x at eight;
+lookups never seen before (answered by `direct`) 1.18x and 1.22x.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.responses import Response
+
 from .service import QueryService
 
 _Entry = tuple[str, list[tuple[bytes, bytes]], int]  # request key, headers as sent, body length
@@ -23,6 +28,8 @@ _Entry = tuple[str, list[tuple[bytes, bytes]], int]  # request key, headers as s
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+#: Answers a plain GET from its scope: the response and the request key of its kept answer, or None (full path).
+DirectGet = Callable[[Scope], Awaitable[tuple[Response, str | None] | None]]
 
 #: The scope entry where the endpoint leaves the request key of a kept answer it sent.
 KEPT_KEY = "plan_kg.kept_answer"
@@ -87,11 +94,13 @@ class RepeatedRequestIndex:
 
 
 class RepeatedRequests:
-    """ASGI middleware: answers a repeated GET /sparql from `index`, passes everything else on."""
+    """ASGI middleware: answers a plain GET /sparql from `index` or through `direct`, passes everything else on."""
 
-    def __init__(self, app: ASGIApp, *, index: RepeatedRequestIndex, path: str = "/sparql") -> None:
+    def __init__(self, app: ASGIApp, *, index: RepeatedRequestIndex, direct: DirectGet | None = None,
+                 path: str = "/sparql") -> None:
         self.app = app
         self.index = index
+        self.direct = direct
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
@@ -106,6 +115,12 @@ class RepeatedRequests:
             headers, body = found
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
+            return
+        if self.direct is not None and (answered := await self.direct(scope)) is not None:
+            response, key = answered
+            await response(scope, receive, send)
+            if key is not None and response.status_code == 200:
+                self.index.record(scope["query_string"], accept, key, list(response.raw_headers))
             return
         sent: list[Message] = []
 
