@@ -151,7 +151,9 @@ class SparqlEndpoint:
                 default_graphs=parsed.default_graphs,
                 named_graphs=parsed.named_graphs,
             ))
-            headers = {"Vary": _VARY, "Cache-Control": "no-store"}
+            # Every answer allows every origin, not only those to requests with Origin: a cached
+            # answer to a plain request may be reused for a cross-origin one (no Vary: Origin then).
+            headers = {"Vary": _VARY, "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
             if (key := self.service.key(job)) is not None:
                 tag = self.service.etag(key)
                 headers["ETag"] = tag
