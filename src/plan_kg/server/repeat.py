@@ -96,8 +96,7 @@ class RepeatedRequestIndex:
 class RepeatedRequests:
     """ASGI middleware: answers a plain GET /sparql from `index` or through `direct`, passes everything else on."""
 
-    def __init__(self, app: ASGIApp, *, index: RepeatedRequestIndex, direct: DirectGet | None = None,
-                 path: str = "/sparql") -> None:
+    def __init__(self, app: ASGIApp, *, index: RepeatedRequestIndex, direct: DirectGet, path: str = "/sparql") -> None:
         self.app = app
         self.index = index
         self.direct = direct
@@ -116,7 +115,7 @@ class RepeatedRequests:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        if self.direct is not None and (answered := await self.direct(scope)) is not None:
+        if (answered := await self.direct(scope)) is not None:
             response, key = answered
             await response(scope, receive, send)
             if key is not None and response.status_code == 200:

@@ -58,8 +58,11 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
             }
         except ValueError as exc:
             raise QueryRejected(400, f"a default-graph-uri or named-graph-uri is not an IRI: {exc}") from exc
+    def run() -> object:
+        return store.query(job.query, base_iri=job.base_iri, **dataset)  # type: ignore[arg-type]
+
     try:
-        result = store.query(job.query, base_iri=job.base_iri, **dataset)  # type: ignore[arg-type]
+        result = run()
         if isinstance(result, pyoxigraph.QueryBoolean):
             fmt = _format(job.results_format, "SPARQL results")
             return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)))
@@ -67,8 +70,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
             fmt = _format(job.results_format, "SPARQL results")
             body = _serialize_solutions(result, fmt, max_rows)
             if body is None:  # maybe over the limit: decide exactly, on a second run
-                again = store.query(job.query, base_iri=job.base_iri, **dataset)  # type: ignore[arg-type]
-                body = _serialize_solutions_exactly(again, fmt, max_rows)
+                body = _serialize_solutions_exactly(run(), fmt, max_rows)
             return _result(fmt, body)
         fmt = _format(job.graph_format, "RDF")
         triples = list(islice(result, max_rows + 1))
@@ -151,10 +153,11 @@ class _CountingSink:
 
     def write(self, data: bytes) -> int:
         data = bytes(data)
-        self.count += (self._tail + data).count(self.mark)
+        seen = self._tail + data
+        self.count += seen.count(self.mark)
         if self.count > self.most:
             raise _TooManyRows
-        self._tail = (self._tail + data)[-(len(self.mark) - 1):] if len(self.mark) > 1 else b""
+        self._tail = seen[len(seen) - len(self.mark) + 1:]
         self.chunks.append(data)
         return len(data)
 
@@ -165,11 +168,11 @@ class _CountingSink:
 # What every row of a result writes at least once, and how many of them `max_rows` rows may write.
 # XML escapes "<" in values and TSV escapes newlines, so their counts are exact; a JSON string or
 # a CSV field may hold "},{" or a newline, so there a count over the limit is only a maybe.
-_ROW_MARKS: dict[str, tuple[bytes, int, bool]] = {  # media type -> (mark, marks allowed over max_rows, exact)
-    "application/sparql-results+json": (b"},{", -1, False),  # between rows
-    "application/sparql-results+xml": (b"<result>", 0, True),
-    "text/csv": (b"\n", 1, False),  # + the header line
-    "text/tab-separated-values": (b"\n", 1, True),
+_ROW_MARKS: dict[str, tuple[bytes, int, bool]] = {  # format name -> (mark, marks allowed over max_rows, exact)
+    "json": (b"},{", -1, False),  # between rows
+    "xml": (b"<result>", 0, True),
+    "csv": (b"\n", 1, False),  # + the header line
+    "tsv": (b"\n", 1, True),
 }
 
 
@@ -179,7 +182,7 @@ def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Form
     pyoxigraph serialises only a whole, unread result and cannot be told to stop, so the writer
     counts each row's mark as the bytes come and aborts once there are too many.
     """
-    mark, extra, exact = _ROW_MARKS[fmt.media_type]
+    mark, extra, exact = _ROW_MARKS[fmt.name]
     sink = _CountingSink(mark, max_rows + extra)
     try:
         solutions.serialize(sink, format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type))
@@ -195,7 +198,7 @@ def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: form
     tsv = formats.by_name("tsv")
     body = _serialize_solutions(solutions, tsv, max_rows)
     assert body is not None  # TSV's count is exact: over the limit raised instead
-    if fmt.media_type == tsv.media_type:
+    if fmt == tsv:
         return body
     target = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
     return pyoxigraph.parse_query_results(body, pyoxigraph.QueryResultsFormat.TSV).serialize(format=target)
