@@ -40,8 +40,8 @@ def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
     with httpx.Client(timeout=120) as client:
         while time.monotonic() < until:
             start = time.monotonic()
-            # A numbered comment makes every lookup another text: each is run by a worker, none
-            # is answered from the response cache.
+            # A numbered comment makes every lookup another text: each is run by a worker (the
+            # server answers no lookup in process here), none from the response cache.
             status = client.get(url, params={"query": f"{query}\n# lookup {len(seen)}"}).status_code
             seen.append((start, (time.monotonic() - start) * 1000, status))
     return seen
@@ -73,7 +73,7 @@ def main() -> None:
             sys.executable, "-c",
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
-            f"query_timeout_s={args.timeout}, query_workers={args.workers}, "
+            f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows=0, "
             f"query_memory_bytes={args.memory_mb * 1_000_000}), host='127.0.0.1', port=18831, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip

@@ -260,8 +260,8 @@ def test_the_body_size_is_limited(tmp_path: Path) -> None:
 
 
 def test_a_runaway_query_is_stopped_and_others_are_still_answered(tmp_path: Path) -> None:
-    # Without the response cache, so that every lookup is answered by a worker.
-    settings = sample_settings(tmp_path, query_timeout_s=3, query_workers=2, response_cache_bytes=0,
+    # Without the response cache or in-process lookups, so that every lookup is answered by the other worker.
+    settings = sample_settings(tmp_path, query_timeout_s=3, query_workers=2, response_cache_bytes=0, in_process_rows=0,
                                query_memory_bytes=0)  # stopped by the time limit, whatever memory it takes
     with live_server(settings) as url:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

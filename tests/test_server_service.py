@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,64 @@ def test_run_answers_one_query_from_the_command_line(tmp_path: Path) -> None:
     with pytest.raises(QueryRejected) as rejected:
         service.run(QueryRequest("SELECT * {"))
     assert rejected.value.status == 400
+
+
+#: 150 items with a Japanese label, an English one, a number and a blank node each, in two graphs.
+ITEMS_NQUADS = "".join(
+    f"<urn:x:item/{i}> <http://www.w3.org/2004/02/skos/core#prefLabel> \"施策{i}\"@ja <{PLAN_GRAPH}> .\n"
+    f"<urn:x:item/{i}> <http://www.w3.org/2004/02/skos/core#prefLabel> \"Policy \\\"{i}\\\"\\n, tab\\t\"@en <{PLAN_GRAPH}> .\n"
+    f"<urn:x:item/{i}> <urn:x:rank> \"{i}\"^^<http://www.w3.org/2001/XMLSchema#integer> <{ONTOLOGY_GRAPH}> .\n"
+    f"<urn:x:item/{i}> <urn:x:note> _:n{i} <{PLAN_GRAPH}> .\n"
+    for i in range(150)
+)
+
+LOOKUPS = [
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?label WHERE { <urn:x:item/7> skos:prefLabel ?label }",
+    "SELECT * { <urn:x:item/7> ?p ?o }\n# which: another text, the same rows",
+    "SELECT ?s { ?s <urn:x:rank> 42 }",
+    "SELECT ?s { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> \"施策3\"@ja . }",
+    "ASK { ?s <urn:x:rank> 149 }",
+    "ASK { ?s <urn:x:rank> 150 }",
+]
+
+
+def test_a_one_pattern_lookup_is_answered_in_process_with_the_workers_bytes(tmp_path: Path) -> None:
+    """The same bytes as a worker's, for every result format; over the bound, a worker answers."""
+    settings = replace(sample_settings(tmp_path), in_process_rows=100)
+    write_dump(tmp_path / "dist", ITEMS_NQUADS)  # instead of the sample
+    in_process = QueryService.for_settings(settings)
+    in_workers = QueryService(replace(settings, in_process_rows=0), in_process.store)
+
+    async def answers(service: QueryService, requests: list[QueryRequest]) -> list[tuple[str, bytes]]:
+        async with service:
+            return [(r.media_type, r.body) for r in [await service.execute(q) for q in requests]]
+
+    requests = [QueryRequest(q, format=f) for q in LOOKUPS for f in ("json", "xml", "csv", "tsv")]
+    mine = asyncio.run(answers(in_process, requests))
+    assert mine == asyncio.run(answers(in_workers, requests))
+    assert in_process.in_process_answers == len(requests) and in_workers.in_process_answers == 0
+    assert any(b"\\n, tab\\t" in body for _, body in mine)  # escapes went through the same writer
+
+    # 300 labels: over the bound of 100, so a worker gives all of them.
+    everything = QueryRequest("SELECT ?s ?l { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }", format="tsv")
+    before = in_process.in_process_answers
+    (_, body), = asyncio.run(answers(in_process, [everything]))
+    assert len(body.splitlines()) == 1 + 300
+    assert in_process.in_process_answers == before
+    # A protocol dataset, and anything but one pattern, go to a worker too.
+    others = [QueryRequest(LOOKUPS[0], format="json", named_graphs=[PLAN_GRAPH], default_graphs=[PLAN_GRAPH]),
+              QueryRequest("SELECT DISTINCT ?p { ?s ?p ?o }", format="json")]
+    asyncio.run(answers(in_process, others))
+    assert in_process.in_process_answers == before
+
+
+def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:
+    """With a row limit under the bound, a lookup past it is refused with the limit, as every query is."""
+    settings = replace(sample_settings(tmp_path), max_result_rows=50, in_process_rows=100)
+    write_dump(tmp_path / "dist", ITEMS_NQUADS)
+    service = QueryService.for_settings(settings)
+    with pytest.raises(QueryRejected) as rejected:
+        service.run(QueryRequest("SELECT * { ?s <urn:x:rank> ?rank }", format="json"))
+    assert rejected.value.status == 400
+    assert "more than 50 rows" in rejected.value.message
+    assert len(service.run(QueryRequest("SELECT * { <urn:x:item/1> ?p ?o }", format="tsv")).body.splitlines()) == 5

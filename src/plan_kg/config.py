@@ -43,6 +43,9 @@ class Settings:
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     query_workers: int = 2
+    # A query of one triple pattern with at most this many rows is answered in the server process,
+    # without the hop to a worker (server/lookup.py: it cannot run away); 0: every query in a worker.
+    in_process_rows: int = 100
     # Heap a query worker may use (RLIMIT_DATA); past it the worker stops and is replaced. 0: no limit.
     query_memory_bytes: int = 2_000_000_000
     service_allow_list: tuple[str, ...] = field(default_factory=tuple)

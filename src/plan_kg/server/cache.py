@@ -5,7 +5,8 @@ The store is read-only for the server's lifetime, so the bytes of an answer are 
 Accept header: two headers that choose the same format share an entry). Answers that may
 change between two runs of the same text are never cached: queries with SERVICE (another
 endpoint's data) or with a function whose value changes per call (NOW, RAND, UUID, ...).
-Refusals, errors and over-limit answers never reach the cache: only a worker's answer does.
+Refusals, errors and over-limit answers never reach the cache: only an answer does (a worker's, or an
+in-process lookup's).
 
 The strong ETag is a hash of the loaded dataset's identity and the request key, so a client
 holding it gets `304 Not Modified` without the query being run again, and a new build (a

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+
+import pyoxigraph
 
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import ForbiddenQuery, check_services, may_use_service
+from .lookup import bounded_text
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
-from .worker import QueryJob, QueryRejected, QueryResult
+from .worker import QueryJob, QueryRejected, QueryResult, run_job
 
 # Relative IRIs in queries resolve against the endpoint's stable public address.
 ENDPOINT_PATH = "sparql"
@@ -42,6 +45,8 @@ class QueryService:
     (or its two halves, `prepare` and `answer`, to look at the job in between); `run` is a blocking one-shot
     for command-line use that starts and stops its own workers. Answers to repeatable queries
     are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
+    A one-triple-pattern lookup with at most `in_process_rows` rows is answered in this process
+    (see `lookup.bounded_text`: it cannot run away); every other query by a worker.
     """
 
     def __init__(self, settings: Settings, store: LoadedStore) -> None:
@@ -49,6 +54,8 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
+        self._reader: pyoxigraph.Store | None = None  # for the lookups answered in process
+        self.in_process_answers = 0
         self.cache = ResponseCache(
             max_bytes=settings.response_cache_bytes, max_entry_bytes=settings.response_cache_entry_bytes
         )
@@ -70,9 +77,12 @@ class QueryService:
         )
         await pool.start()
         self._pool = pool
+        if self.settings.in_process_rows > 0:
+            self._reader = pyoxigraph.Store.read_only(str(self.store.path))
 
     async def close(self) -> None:
         """Stop the worker processes."""
+        self._reader = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -135,9 +145,24 @@ class QueryService:
             raise RuntimeError("QueryService.start() was not called")
         if (result := self.cached(key)) is not None:
             return result
-        result = await self._pool.run(job)
+        if (result := self._answer_in_process(job)) is None:
+            result = await self._pool.run(job)
         if key is not None and self.cache.enabled:
             self.cache.put(key, result)
+        return result
+
+    def _answer_in_process(self, job: QueryJob) -> QueryResult | None:
+        """The answer to a bounded lookup, run here; None: the query is not one, or it is over the bound."""
+        if self._reader is None or job.default_graphs is not None or job.named_graphs is not None:
+            return None
+        rows = min(self.settings.in_process_rows, self.settings.max_result_rows)
+        if (text := bounded_text(job.query, rows)) is None:
+            return None
+        try:
+            result = run_job(self._reader, replace(job, query=text), max_rows=rows)
+        except QueryRejected:  # more rows than the bound, or refused: a worker gives the full answer
+            return None
+        self.in_process_answers += 1
         return result
 
     def run(self, request: QueryRequest) -> QueryResult:

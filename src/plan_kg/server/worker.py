@@ -1,8 +1,9 @@
 """One query, run and serialised: in a worker process (`worker_main`) or in-process (`run_job`).
 
 Queries run in separate processes because pyoxigraph has no query timeout and a thread
-cannot be stopped: the pool kills the process instead. Results are serialised here so the
-server only moves bytes.
+cannot be stopped: the pool kills the process instead. (The exception, a lookup of one triple
+pattern that cannot run away, is run in the server process with the same `run_job`: see
+`lookup.py`.) Results are serialised here so the server only moves bytes.
 """
 
 from __future__ import annotations
