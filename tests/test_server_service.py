@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from plan_kg.server import QueryRejected, QueryRequest, QueryService, StoreError, load_store
 from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
@@ -133,3 +138,66 @@ def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:
     assert rejected.value.status == 400
     assert "more than 50 rows" in rejected.value.message
     assert len(service.run(QueryRequest("SELECT * { <urn:x:item/1> ?p ?o }", format="tsv")).body.splitlines()) == 5
+
+
+@pytest.fixture(scope="module")
+def two_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Callable, QueryService, QueryService]]:
+    """The same store served twice: lookups in process, and every query in a worker; `ask(service, request)`."""
+    tmp = tmp_path_factory.mktemp("lookups")
+    settings = replace(sample_settings(tmp), in_process_rows=100, max_result_rows=200)
+    write_dump(tmp / "dist", ITEMS_NQUADS)
+    in_process = QueryService.for_settings(settings)
+    in_workers = QueryService(replace(settings, in_process_rows=0), in_process.store)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coroutine: Awaitable[object]) -> object:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=120)  # type: ignore[arg-type]
+
+    def ask(service: QueryService, request: QueryRequest) -> tuple[str, bytes] | tuple[int, str]:
+        try:
+            result = call(service.execute(request))
+        except QueryRejected as exc:
+            return exc.status, exc.message
+        return result.media_type, result.body  # type: ignore[attr-defined]
+
+    call(in_process.start())
+    call(in_workers.start())
+    yield ask, in_process, in_workers
+    call(in_process.close())
+    call(in_workers.close())
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+
+
+_SUBJECTS = st.one_of(st.sampled_from(["?s", "$s", "<urn:x:item/7>", "<urn:x:item/149>", "x:item/3", "<urn:x:none>"]),
+                      st.integers(0, 160).map(lambda i: f"<urn:x:item/{i}>"))
+_PREDICATES = st.sampled_from(["?p", "a", "skos:prefLabel", "<urn:x:rank>", "<urn:x:note>", "x:rank", "<urn:x:none>"])
+_OBJECTS = st.one_of(
+    st.sampled_from(["?o", "?s", "$o", "\"施策3\"@ja", "'施策3'", "42", "\"42\"^^<http://www.w3.org/2001/XMLSchema#integer>",
+                     "true", "<urn:x:item/1>"]),
+    st.integers(-1, 200).map(str),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).map(
+        lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'),
+)
+
+
+@examples(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.sampled_from(["SELECT *", "SELECT ?s ?o", "ASK", "SELECT ?o WHERE"]), subject=_SUBJECTS,
+       predicate=_PREDICATES, obj=_OBJECTS, fmt=st.sampled_from(["json", "xml", "csv", "tsv", "turtle"]))
+def test_any_lookup_gets_what_a_worker_would_give(two_services, form, subject, predicate, obj, fmt) -> None:
+    """Random lookups: the answer (or refusal) of the in-process path is byte for byte the workers'."""
+    ask, in_process, in_workers = two_services
+    query = (f"PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX x: <urn:x:> "
+             f"{form} {{ {subject} {predicate} {obj} }}")
+    request = QueryRequest(query, format=fmt)
+    assert ask(in_process, request) == ask(in_workers, request)
+    assert in_workers.in_process_answers == 0
+
+
+def test_the_random_lookups_do_take_the_in_process_path(two_services) -> None:
+    ask, in_process, _ = two_services
+    before = in_process.in_process_answers
+    assert ask(in_process, QueryRequest("SELECT * { ?s <urn:x:rank> 3 }", format="json"))[0].startswith("application/")
+    assert in_process.in_process_answers == before + 1
