@@ -40,8 +40,8 @@ def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
     with httpx.Client(timeout=120) as client:
         while time.monotonic() < until:
             start = time.monotonic()
-            # A numbered comment makes every lookup another text: each is run by a worker (the
-            # server answers no lookup in process here), none from the response cache.
+            # A numbered comment makes every lookup another text: none is answered from the
+            # response cache; each is run by a worker unless --in-process-rows is set.
             status = client.get(url, params={"query": f"{query}\n# lookup {len(seen)}"}).status_code
             seen.append((start, (time.monotonic() - start) * 1000, status))
     return seen
@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--kind", choices=("time", "memory"), default="time",
                         help="a query that never ends, or one that needs more than --memory-mb")
     parser.add_argument("--memory-mb", type=int, default=2000, help="the endpoint's query_memory_bytes, in MB")
+    parser.add_argument("--in-process-rows", type=int, default=0,
+                        help="the endpoint's in_process_rows; 0 (the default here): every lookup needs a worker, "
+                             "the harder case; 100 (the server's default): the lookups are answered without one")
     args = parser.parse_args()
     runaway_query = RUNAWAY if args.kind == "time" else MEMORY_HOG
     with tempfile.TemporaryDirectory(prefix="plan-kg-runaway-") as tmp_name:
@@ -73,7 +76,7 @@ def main() -> None:
             sys.executable, "-c",
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
-            f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows=0, "
+            f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows={args.in_process_rows}, "
             f"query_memory_bytes={args.memory_mb * 1_000_000}), host='127.0.0.1', port=18831, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
@@ -98,7 +101,8 @@ def main() -> None:
         stopping = [s for s in during if runaway["end"] <= s[0]]
         statuses = sorted({s[2] for s in before + during + after})
         print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}; "
-              f"query_memory_bytes={args.memory_mb * 1_000_000}; runaway kind: {args.kind}")
+              f"query_memory_bytes={args.memory_mb * 1_000_000}; in_process_rows={args.in_process_rows}; "
+              f"runaway kind: {args.kind}")
         print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
         print(f"lookup before:                      {summary(before)}")
         print(f"lookup while the runaway runs:      {summary(running)}")

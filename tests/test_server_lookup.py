@@ -88,15 +88,18 @@ def test_the_bound_stops_a_scan_of_the_whole_store() -> None:
 
 # Pieces of SPARQL, the narrow grammar's and others, that random queries are made of.
 _HEADS = ["", SKOS, "BASE <https://example.org/> ", "PREFIX : <urn:x:> ", "PREFIX skos <urn:x:> "]
-_FORMS = ["SELECT ?s ?o ", "SELECT * ", "ASK ", "SELECT DISTINCT ?s ", "SELECT (1 AS ?one) ", "CONSTRUCT ", "select $o "]
-_TERMS = ["?s", "?o", "?p", "$s", "<urn:x:a>", "<item>", "skos:prefLabel", ":p", "a", "\"x\"", "'y'", "1", "2.5", "true"]
+_FORMS = ["SELECT ?s ?o ", "SELECT * ", "ASK ", "SELECT DISTINCT ?s ", "SELECT (1 AS ?one) ", "CONSTRUCT ",
+          "select $o "]
+_TERMS = ["?s", "?o", "?p", "$s", "<urn:x:a>", "<item>", "skos:prefLabel", ":p", "a", "\"x\"", "'y'", "1", "2.5",
+          "true"]
 _PIECES = ["@ja", "^^", "<urn:x:t>", ".", ";", ",", "*", "/", "^", "|", "_:b", "[]", "[", "]", "(", ")", "{", "}",
            "FILTER", "OPTIONAL", "GRAPH", "UNION", "MINUS", "VALUES", "LIMIT", "WHERE", "# note\n", "\n"]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(head=st.sampled_from(_HEADS), form=st.sampled_from(_FORMS), where=st.booleans(),
-       body=st.lists(st.one_of(st.sampled_from(_TERMS), st.sampled_from(_PIECES)), max_size=6), tail=st.sampled_from(["", " ", "# end", " LIMIT 3"]))
+       body=st.lists(st.one_of(st.sampled_from(_TERMS), st.sampled_from(_PIECES)), max_size=6),
+       tail=st.sampled_from(["", " ", "# end", " LIMIT 3"]))
 def test_every_query_taken_as_bounded_is_one_triple_pattern(head, form, where, body, tail) -> None:
     """rdflib's SPARQL algebra is the judge: whatever `bounded_text` accepts and Oxigraph parses is one pattern."""
     query = f"{head}{form}{'WHERE ' if where else ''}{{ {' '.join(body)} }}{tail}"
@@ -111,7 +114,8 @@ def test_every_query_taken_as_bounded_is_one_triple_pattern(head, form, where, b
 
 
 @settings(max_examples=100, deadline=None)
-@given(subject=st.sampled_from(["?s", "<urn:x:a>", "skos:prefLabel"]), predicate=st.sampled_from(["?p", "a", "<urn:x:p>"]),
+@given(subject=st.sampled_from(["?s", "<urn:x:a>", "skos:prefLabel"]),
+       predicate=st.sampled_from(["?p", "a", "<urn:x:p>"]),
        obj=st.sampled_from(["?o", "\"x\"@en", "'y'^^<urn:x:t>", "1", "false", "<urn:x:b>"]),
        dot=st.booleans(), comment=st.sampled_from(["", "# c\n", " #}\n"]))
 def test_every_well_formed_lookup_is_taken(subject, predicate, obj, dot, comment) -> None:

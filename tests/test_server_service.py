@@ -175,8 +175,8 @@ _SUBJECTS = st.one_of(st.sampled_from(["?s", "$s", "<urn:x:item/7>", "<urn:x:ite
                       st.integers(0, 160).map(lambda i: f"<urn:x:item/{i}>"))
 _PREDICATES = st.sampled_from(["?p", "a", "skos:prefLabel", "<urn:x:rank>", "<urn:x:note>", "x:rank", "<urn:x:none>"])
 _OBJECTS = st.one_of(
-    st.sampled_from(["?o", "?s", "$o", "\"施策3\"@ja", "'施策3'", "42", "\"42\"^^<http://www.w3.org/2001/XMLSchema#integer>",
-                     "true", "<urn:x:item/1>"]),
+    st.sampled_from(["?o", "?s", "$o", "\"施策3\"@ja", "'施策3'", "42", "true", "<urn:x:item/1>",
+                     "\"42\"^^<http://www.w3.org/2001/XMLSchema#integer>"]),
     st.integers(-1, 200).map(str),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).map(
         lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'),

@@ -97,7 +97,8 @@ def _prologue_end(tokens: list[tuple[str, str]]) -> int | None:
                 return None
             position += 2
         elif keyword == "PREFIX":
-            if len(declared) < 2 or declared[0][0] != "name" or not declared[0][1].endswith(":") or declared[1][0] != "iri":
+            kinds = [kind for kind, _ in declared]
+            if kinds != ["name", "iri"] or not declared[0][1].endswith(":"):
                 return None
             position += 3
         else:
