@@ -10,7 +10,7 @@ from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import BNode, Variable
 
-from plan_kg.server.lookup import bounded_text
+from plan_kg.server.lookup import MAX_CHARACTERS, bounded_text
 
 SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 LOOKUP = SKOS + "SELECT ?label WHERE { <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }"
@@ -75,6 +75,15 @@ def test_one_pattern_lookups_are_bounded(query: str) -> None:
 @pytest.mark.parametrize("query", NOT_ONE_PATTERN)
 def test_anything_else_goes_to_a_worker(query: str) -> None:
     assert bounded_text(query, 100) is None
+
+
+def test_a_long_text_is_not_read_in_the_server_process() -> None:
+    """The event loop reads no long text: a worker parses it."""
+    padded = LOOKUP + "\n#" + "x" * MAX_CHARACTERS
+    assert bounded_text(padded[:MAX_CHARACTERS], 100) is not None
+    assert bounded_text(padded, 100) is None
+    many_prefixes = "".join(f"PREFIX p{i}: <urn:x:{i}/> " for i in range(MAX_CHARACTERS // 20)) + "ASK { ?s ?p ?o }"
+    assert bounded_text(many_prefixes, 100) is None
 
 
 def test_the_bound_stops_a_scan_of_the_whole_store() -> None:
