@@ -278,6 +278,23 @@ def test_a_runaway_query_is_stopped_and_others_are_still_answered(tmp_path: Path
         assert count_quads(url) == SAMPLE_QUADS
 
 
+def test_a_lookup_is_answered_while_every_worker_is_busy(tmp_path: Path) -> None:
+    """A one-pattern lookup needs no worker: it is answered while a runaway holds the only one."""
+    settings = sample_settings(tmp_path, query_timeout_s=4, query_workers=1, response_cache_bytes=0,
+                               query_memory_bytes=0)  # the runaway must run until the time limit
+    lookup = ("SELECT ?label { <https://w3id.org/plan-kg/id/132292> "
+              "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+    with live_server(settings) as url:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
+            time.sleep(1)  # let it start; it then holds the worker until stopped at 4 s
+            answered = httpx.get(url, params={"query": lookup}, headers={"Accept": "text/csv"}, timeout=60)
+            assert not runaway.done()  # the lookup came back while the only worker was still busy
+            assert runaway.result().status_code == 503
+        assert answered.status_code == 200
+        assert answered.text.split() == ["label", "西東京市"]
+
+
 #: Doubles a 1,000-character string 40 times (a terabyte): it runs out of any memory limit within a second.
 MEMORY_HOG_QUERY = ("SELECT (STRLEN(?v40) AS ?n) { BIND(\"" + "x" * 1000 + "\" AS ?v0) "
                     + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")

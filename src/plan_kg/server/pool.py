@@ -80,6 +80,8 @@ class WorkerPool:
         self._closed = True
         for task in list(self._replacing):
             task.cancel()
+        # Wait for them: a worker still starting is stopped before the caller removes its store.
+        await asyncio.gather(*self._replacing, return_exceptions=True)
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
@@ -186,12 +188,18 @@ class WorkerPool:
         )
         process.start()
         child_end.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent_end)
-        worker = _Worker(process, reader, writer)
+        worker: _Worker | None = None
         try:
+            reader, writer = await asyncio.open_unix_connection(sock=parent_end)
+            worker = _Worker(process, reader, writer)
             ready = await asyncio.wait_for(worker.receive(), _START_TIMEOUT_S)
-        except (TimeoutError, asyncio.IncompleteReadError, OSError):
-            worker.stop()
+        except BaseException:  # it did not start in time, died, or the pool is closing: stop it
+            if worker is not None:
+                worker.stop()
+            else:
+                parent_end.close()
+                process.kill()
+                process.join(timeout=5)
             raise
         if ready != ("ready",):
             worker.stop()

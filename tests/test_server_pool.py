@@ -1,0 +1,39 @@
+"""plan_kg.server.pool: worker processes that a runaway query cannot outlive."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from plan_kg.server import QueryRejected, load_store
+from plan_kg.server.pool import WorkerPool
+from plan_kg.server.worker import QueryJob
+from server_fixtures import RUNAWAY_QUERY, write_dump
+
+
+def _workers_alive() -> list[str]:
+    return [p.name for p in multiprocessing.active_children() if p.name == "plan-kg-query-worker"]
+
+
+def test_a_runaway_is_stopped_and_closing_stops_its_replacement_too(tmp_path: Path) -> None:
+    """The killed worker's replacement may still be starting when the pool closes: it is stopped too."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[QueryRejected, list[str], str]:
+        pool = WorkerPool(store.path, size=1, max_rows=10, timeout_s=1.0, memory_bytes=0)
+        await pool.start()
+        answer = await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="json"))
+        with pytest.raises(QueryRejected) as stopped:
+            await pool.run(QueryJob(RUNAWAY_QUERY, results_format="json"))
+        starting = _workers_alive()  # the replacement, just started
+        await pool.close()
+        return stopped.value, starting, answer.body.decode()
+
+    stopped, starting, answer = asyncio.run(scenario())
+    assert answer == '{"head":{},"boolean":true}'
+    assert stopped.status == 503 and "1 s" in stopped.message
+    assert starting == ["plan-kg-query-worker"]
+    assert _workers_alive() == []  # closing waited for the replacement and stopped it
