@@ -98,12 +98,17 @@ LOOKUPS = [
 ]
 
 
+def items_services(tmp: Path, **limits: int) -> tuple[QueryService, QueryService]:
+    """Two services over the items store: lookups in process (bound 100), and every query in a worker."""
+    settings = replace(sample_settings(tmp), in_process_rows=100, **limits)
+    write_dump(tmp / "dist", ITEMS_NQUADS)  # instead of the sample
+    in_process = QueryService.for_settings(settings)
+    return in_process, QueryService(replace(settings, in_process_rows=0), in_process.store)
+
+
 def test_a_one_pattern_lookup_is_answered_in_process_with_the_workers_bytes(tmp_path: Path) -> None:
     """The same bytes as a worker's, for every result format; over the bound, a worker answers."""
-    settings = replace(sample_settings(tmp_path), in_process_rows=100)
-    write_dump(tmp_path / "dist", ITEMS_NQUADS)  # instead of the sample
-    in_process = QueryService.for_settings(settings)
-    in_workers = QueryService(replace(settings, in_process_rows=0), in_process.store)
+    in_process, in_workers = items_services(tmp_path)
 
     async def answers(service: QueryService, requests: list[QueryRequest]) -> list[tuple[str, bytes]]:
         async with service:
@@ -130,9 +135,7 @@ def test_a_one_pattern_lookup_is_answered_in_process_with_the_workers_bytes(tmp_
 
 def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:
     """With a row limit under the bound, a lookup past it is refused with the limit, as every query is."""
-    settings = replace(sample_settings(tmp_path), max_result_rows=50, in_process_rows=100)
-    write_dump(tmp_path / "dist", ITEMS_NQUADS)
-    service = QueryService.for_settings(settings)
+    service, _ = items_services(tmp_path, max_result_rows=50)
     with pytest.raises(QueryRejected) as rejected:
         service.run(QueryRequest("SELECT * { ?s <urn:x:rank> ?rank }", format="json"))
     assert rejected.value.status == 400
@@ -143,11 +146,7 @@ def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def two_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Callable, QueryService, QueryService]]:
     """The same store served twice: lookups in process, and every query in a worker; `ask(service, request)`."""
-    tmp = tmp_path_factory.mktemp("lookups")
-    settings = replace(sample_settings(tmp), in_process_rows=100, max_result_rows=200)
-    write_dump(tmp / "dist", ITEMS_NQUADS)
-    in_process = QueryService.for_settings(settings)
-    in_workers = QueryService(replace(settings, in_process_rows=0), in_process.store)
+    in_process, in_workers = items_services(tmp_path_factory.mktemp("lookups"), max_result_rows=200)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

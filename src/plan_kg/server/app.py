@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     repeated = RepeatedRequestIndex(service)
     endpoint = SparqlEndpoint(settings, store, service)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST"], name="sparql")]
-    routes += web.routes(settings, pyoxigraph.Store.read_only(str(store.path)))
+    routes += web.routes(settings, store.reader)
     routes += dcat.routes(settings)
 
     @contextlib.asynccontextmanager

@@ -47,10 +47,10 @@ def bounded_text(query: str, rows: int) -> str | None:
     ASK needs no limit (it stops at the first solution) and is returned as it is. A text longer
     than `MAX_CHARACTERS` is not read (None).
     """
-    if len(query) > MAX_CHARACTERS:
+    if len(query) > MAX_CHARACTERS or rows < 0:
         return None
     tokens = _tokens(query)
-    if tokens is None or rows < 0:
+    if tokens is None:
         return None
     position = _prologue_end(tokens)
     if position is None or position >= len(tokens):

@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
-import pyoxigraph
-
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import ForbiddenQuery, check_services, may_use_service
@@ -54,7 +52,6 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
-        self._reader: pyoxigraph.Store | None = None  # for the lookups answered in process
         self.in_process_answers = 0
         self.cache = ResponseCache(
             max_bytes=settings.response_cache_bytes, max_entry_bytes=settings.response_cache_entry_bytes
@@ -77,12 +74,9 @@ class QueryService:
         )
         await pool.start()
         self._pool = pool
-        if self.settings.in_process_rows > 0:
-            self._reader = pyoxigraph.Store.read_only(str(self.store.path))
 
     async def close(self) -> None:
         """Stop the worker processes."""
-        self._reader = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -153,13 +147,13 @@ class QueryService:
 
     def _answer_in_process(self, job: QueryJob) -> QueryResult | None:
         """The answer to a bounded lookup, run here; None: the query is not one, or it is over the bound."""
-        if self._reader is None or job.default_graphs is not None or job.named_graphs is not None:
-            return None
         rows = min(self.settings.in_process_rows, self.settings.max_result_rows)
+        if rows <= 0 or job.default_graphs is not None or job.named_graphs is not None:
+            return None
         if (text := bounded_text(job.query, rows)) is None:
             return None
         try:
-            result = run_job(self._reader, replace(job, query=text), max_rows=rows)
+            result = run_job(self.store.reader, replace(job, query=text), max_rows=rows)
         except QueryRejected:  # more rows than the bound, or refused: a worker gives the full answer
             return None
         self.in_process_answers += 1

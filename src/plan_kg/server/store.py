@@ -10,7 +10,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph
@@ -37,11 +37,13 @@ class StoreError(PlanKgError):
 
 @dataclass(frozen=True)
 class LoadedStore:
-    """Where the loaded store is and which named graphs it holds."""
+    """Where the loaded store is, which named graphs it holds, and this process's read-only handle on it."""
 
-    path: Path  # the pyoxigraph directory, to open with Store.read_only
+    path: Path  # the pyoxigraph directory, to open with Store.read_only (each query worker opens its own)
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
+    # For what this process reads itself: the web pages' look-ups and the one-pattern lookups.
+    reader: pyoxigraph.Store = field(compare=False, repr=False)
 
     @property
     def version(self) -> str:
@@ -82,7 +84,7 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
         _prune(store_dir, keep=version_dir)
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
-    return LoadedStore(path=data_dir, source=dump, graphs=graphs)
+    return LoadedStore(path=data_dir, source=dump, graphs=graphs, reader=reader)
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
