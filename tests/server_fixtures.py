@@ -35,6 +35,16 @@ SAMPLE_QUADS = len(SAMPLE_NQUADS.splitlines())
 RUNAWAY_QUERY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(30)) + "}"
 
 
+def doubling_query(times: int) -> str:
+    """Doubles a 1,000-character string `times` times; its answer is the length, 1000 * 2 ** times."""
+    return (f"SELECT (STRLEN(?v{times}) AS ?n) {{ BIND(\"" + "x" * 1000 + "\" AS ?v0) "
+            + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(times)) + " }")
+
+
+#: A terabyte: it runs out of any memory limit within a second.
+MEMORY_HOG_QUERY = doubling_query(40)
+
+
 def write_dump(dist_dir: Path, nquads: str = SAMPLE_NQUADS) -> Path:
     """Write `nquads` as `dist_dir/plan-kg.nq`, as `plan-kg build` would."""
     dist_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from plan_kg.build import load_ontology
 from plan_kg.cli import main
 from plan_kg.config import PROJECT_ROOT, Settings
 from plan_kg.errors import SourceError
-from plan_kg.cities.links import (CrossCityLinkRecord, link_cities, links_graph, read_links, records_from_pairs,
+from plan_kg.cities.links import (link_cities, links_graph, read_links, records_from_pairs,
                                   write_links)
 from plan_kg.cities.similarity import (SDG_WEIGHT, SUGGESTED_SDG_WEIGHT, LinkItem, Scorer, candidate_pairs, combine,
                                       features, plan_items, sdg_weight)

@@ -15,6 +15,7 @@ import pyoxigraph
 import pytest
 
 from server_fixtures import (
+    MEMORY_HOG_QUERY,
     ONTOLOGY_GRAPH,
     PLAN_GRAPH,
     RUNAWAY_QUERY,
@@ -293,11 +294,6 @@ def test_a_lookup_is_answered_while_every_worker_is_busy(tmp_path: Path) -> None
             assert runaway.result().status_code == 503
         assert answered.status_code == 200
         assert answered.text.split() == ["label", "西東京市"]
-
-
-#: Doubles a 1,000-character string 40 times (a terabyte): it runs out of any memory limit within a second.
-MEMORY_HOG_QUERY = ("SELECT (STRLEN(?v40) AS ?n) { BIND(\"" + "x" * 1000 + "\" AS ?v0) "
-                    + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")
 
 
 @pytest.mark.parametrize("trusted", [(), ("127.0.0.1",)])

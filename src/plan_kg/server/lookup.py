@@ -11,6 +11,11 @@ is one scan of one index, each solution one step of it. Run with `LIMIT n + 1`, 
 n + 1 steps, so it cannot run away and needs no worker: `bounded_text` gives that text, and the
 service runs it in process. An answer with more than n rows goes to a worker as usual.
 
+It runs on the on-disk store, whose indexes make that true for every pattern; a store in memory
+(which query workers may answer from) scans the shortest list of quads sharing one of the
+pattern's terms instead, so it is not used here. The rows are the same either way; without
+ORDER BY, their order may differ.
+
 The recognizer is deliberately narrow: anything it does not know (DISTINCT, FILTER, paths, blank
 nodes, long strings, a second pattern, a keyword it does not expect) goes to a worker, where the
 full SPARQL parser decides. A false negative costs the hop; only a false positive would matter,

@@ -1,6 +1,6 @@
 """A pool of query worker processes that can stop a runaway query by killing its worker.
 
-Each worker opens the store read-only. A request waits for an idle worker, sends it a
+Each worker opens the store read-only (and may answer from an in-memory copy of it). A request waits for an idle worker, sends it a
 `QueryJob` over a socket pair and awaits the answer as an asyncio stream (no thread per
 request, and a large answer never blocks the event loop). The worker side is a plain
 `multiprocessing.connection.Connection`; this side reads and writes the same framing.
@@ -56,11 +56,16 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` worker processes answering `QueryJob`s within `timeout_s` each."""
+    """`size` worker processes answering `QueryJob`s within `timeout_s` each.
 
-    def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0) -> None:
+    With `in_memory` each worker answers from its own in-memory copy of the store (see `worker_main`).
+    """
+
+    def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0,
+                 in_memory: bool = False) -> None:
         self._store_path = str(store_path)
         self._memory_bytes = memory_bytes
+        self._in_memory = in_memory
         self._size = max(1, size)
         self._max_rows = max_rows
         self._timeout_s = timeout_s
@@ -182,7 +187,7 @@ class WorkerPool:
         child_end = Connection(child_socket.detach())
         process = _CONTEXT.Process(
             target=worker_main,
-            args=(child_end, self._store_path, self._max_rows, self._memory_bytes),
+            args=(child_end, self._store_path, self._max_rows, self._memory_bytes, self._in_memory),
             name="plan-kg-query-worker",
             daemon=True,
         )

@@ -63,6 +63,11 @@ class QueryService:
         dump = settings.dist_dir / DUMP_NAME
         return cls(settings, load_store(dump, store_dir or default_store_dir(settings)))
 
+    @property
+    def workers_in_memory(self) -> bool:
+        """Whether the query workers answer from an in-memory copy of the store (setting `worker_memory_store_quads`)."""
+        return 0 < self.store.quads <= self.settings.worker_memory_store_quads
+
     async def start(self) -> None:
         """Start the worker processes."""
         pool = WorkerPool(
@@ -71,6 +76,7 @@ class QueryService:
             max_rows=self.settings.max_result_rows,
             timeout_s=self.settings.query_timeout_s,
             memory_bytes=self.settings.query_memory_bytes,
+            in_memory=self.workers_in_memory,
         )
         await pool.start()
         self._pool = pool

@@ -42,6 +42,7 @@ class LoadedStore:
     path: Path  # the pyoxigraph directory, to open with Store.read_only (each query worker opens its own)
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
+    quads: int  # how many it holds, the default graph's union included (counted once, at load time)
     # For what this process reads itself: the web pages' look-ups and the one-pattern lookups.
     reader: pyoxigraph.Store = field(compare=False, repr=False)
 
@@ -70,7 +71,9 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
     data_dir = version_dir / _DATA
     stamp_file = version_dir / _STAMP
-    if not (stamp_file.is_file() and _read_stamp(stamp_file) == stamp and data_dir.is_dir()):
+    recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
+    quads = recorded.get("quads") if isinstance(recorded, dict) else None
+    if not (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp and data_dir.is_dir()):
         shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
         version_dir.mkdir(parents=True)
         writer = pyoxigraph.Store(str(data_dir))
@@ -79,12 +82,13 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
         except SyntaxError as exc:
             raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
         writer.flush()
+        quads = len(writer)  # one scan, here rather than at every start
         del writer  # release the write lock before any read-only opener
-        stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
+        stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
         _prune(store_dir, keep=version_dir)
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
-    return LoadedStore(path=data_dir, source=dump, graphs=graphs, reader=reader)
+    return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
