@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plan_kg.server import QueryRejected, load_store
-from plan_kg.server.pool import WorkerPool
+from plan_kg.server.pool import WorkerPool, WorkerStartError
 from plan_kg.server.worker import QueryJob
 from server_fixtures import RUNAWAY_QUERY, write_dump
 
@@ -37,3 +37,16 @@ def test_a_runaway_is_stopped_and_closing_stops_its_replacement_too(tmp_path: Pa
     assert stopped.status == 503 and "1 s" in stopped.message
     assert starting == ["plan-kg-query-worker"]
     assert _workers_alive() == []  # closing waited for the replacement and stopped it
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_a_worker_that_cannot_open_the_store_is_a_clear_error_and_leaves_nothing_running(tmp_path: Path,
+                                                                                          in_memory: bool) -> None:
+    missing = tmp_path / "no-store"
+    pool = WorkerPool(missing, size=2, max_rows=10, timeout_s=5.0, memory_bytes=0, in_memory=in_memory)
+    with pytest.raises(WorkerStartError) as failed:
+        asyncio.run(pool.start())
+    message = str(failed.value)
+    assert f"before it had opened the store {missing}" in message and "exit code 1" in message
+    assert ("worker_memory_store_quads" in message) is in_memory
+    assert _workers_alive() == []

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from ..errors import PlanKgError
 from .worker import QueryJob, QueryRejected, QueryResult, memory_message, worker_main
 
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
@@ -77,7 +78,12 @@ class WorkerPool:
 
     async def start(self) -> None:
         """Start every worker and wait until each has opened the store."""
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self._size)))
+        started = await asyncio.gather(*(self._spawn() for _ in range(self._size)), return_exceptions=True)
+        workers = [w for w in started if isinstance(w, _Worker)]
+        if failed := [e for e in started if isinstance(e, BaseException)]:
+            for worker in workers:  # none is left running when the pool does not start
+                worker.stop()
+            raise failed[0]
         self._idle.extend(workers)
 
     async def close(self) -> None:
@@ -198,18 +204,35 @@ class WorkerPool:
             reader, writer = await asyncio.open_unix_connection(sock=parent_end)
             worker = _Worker(process, reader, writer)
             ready = await asyncio.wait_for(worker.receive(), _START_TIMEOUT_S)
-        except BaseException:  # it did not start in time, died, or the pool is closing: stop it
+        except BaseException as exc:  # it did not start in time, died, or the pool is closing: stop it
+            died = isinstance(exc, (asyncio.IncompleteReadError, OSError))
+            if died:
+                await asyncio.to_thread(process.join, 2)  # for its exit code; it is exiting
             if worker is not None:
                 worker.stop()
             else:
                 parent_end.close()
                 process.kill()
                 process.join(timeout=5)
+            if died:
+                raise WorkerStartError(self._start_failure(process.exitcode)) from None
             raise
         if ready != ("ready",):
             worker.stop()
             raise RuntimeError(f"query worker sent {ready!r} instead of ready")
         return worker
+
+
+    def _start_failure(self, exitcode: int | None) -> str:
+        what = f"a query worker stopped (exit code {exitcode}) before it had opened the store {self._store_path}"
+        if self._in_memory:
+            return (f"{what} and copied it into memory; if the machine is short of memory, lower "
+                    "worker_memory_store_quads in plan-kg.toml (0 keeps the workers on the on-disk store)")
+        return f"{what}; check that the directory exists and is readable (its error is printed above)"
+
+
+class WorkerStartError(PlanKgError):
+    """A query worker died while it opened the store: the pool cannot answer queries."""
 
 
 def _retrieve(task: asyncio.Future[object]) -> None:
