@@ -15,7 +15,7 @@ from plan_kg.server import load_store
 from plan_kg.server.pool import WorkerPool
 from plan_kg.server.service import QueryService
 from plan_kg.server.store import LoadedStore
-from plan_kg.server.worker import QueryJob, QueryRejected, QueryResult
+from plan_kg.server.worker import QueryJob, QueryRejected, QueryResult, run_job
 from server_fixtures import MEMORY_HOG_QUERY, doubling_query, write_dump
 
 #: Blank nodes that are both in a named graph and, the same node, in the default graph's union.
@@ -31,7 +31,7 @@ def _answers(store: LoadedStore, jobs: list[QueryJob], *, in_memory: bool) -> tu
     """What a one-worker pool answers to `jobs`, and the store files its worker holds open."""
 
     async def scenario() -> tuple[list[QueryResult], list[str]]:
-        pool = WorkerPool(store.path, size=1, max_rows=10_000, timeout_s=60, memory_bytes=2_000_000_000,
+        pool = WorkerPool(store.path, size=1, max_rows=100_000, timeout_s=60, memory_bytes=2_000_000_000,
                           in_memory=in_memory)  # fmt: skip
         await pool.start()
         try:
@@ -97,3 +97,12 @@ def test_the_memory_limit_counts_from_the_copied_store(bundled: LoadedStore) -> 
     assert counted.body.decode().split()[-1] == str(bundled.quads)
     assert ten_mb_long.body.decode().split()[-1] == str(1000 * 2**12)
     assert stopped.status == 503 and "30 MB, this endpoint's memory limit" in stopped.message
+
+
+def test_a_large_answer_comes_through_the_pool_whole(bundled: LoadedStore) -> None:
+    """Megabytes arrive in many socket reads: the pool's framing puts them back together."""
+    jobs = [QueryJob("SELECT * { ?s ?p ?o }", results_format=f) for f in ("json", "xml")]
+    (json_answer, xml_answer), _ = _answers(bundled, jobs, in_memory=False)
+    for job, answer in zip(jobs, (json_answer, xml_answer), strict=True):
+        assert len(answer.body) > 2_000_000
+        assert answer == run_job(bundled.reader, job, max_rows=10_000_000)

@@ -50,3 +50,38 @@ def test_a_worker_that_cannot_open_the_store_is_a_clear_error_and_leaves_nothing
     assert f"before it had opened the store {missing}" in message and "exit code 1" in message
     assert ("worker_memory_store_quads" in message) is in_memory
     assert _workers_alive() == []
+
+
+#: Counts 10 million rows on the sample store: a few seconds, then it finishes.
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"GRAPH ?g{i} {{ ?s{i} ?p{i} ?o{i} }}" for i in range(9)) + "}"
+
+
+@pytest.mark.parametrize("query, timeout_s, same_worker", [(SLOW_QUERY, 120.0, True), (RUNAWAY_QUERY, 1.5, False)])
+def test_a_caller_that_goes_away_frees_its_worker_when_it_answers_or_at_the_deadline(
+        tmp_path: Path, query: str, timeout_s: float, same_worker: bool) -> None:
+    """A client that disconnects must not kill a worker (a cheap way to make the pool start workers
+    all day), nor leave it busy for ever: it serves the next query once it answers, or is
+    replaced once the time limit stops the query."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[bool, str, int, int, int]:
+        pool = WorkerPool(store.path, size=1, max_rows=10, timeout_s=timeout_s, memory_bytes=0)
+        await pool.start()
+        try:
+            (first,) = pool._idle
+            caller = asyncio.create_task(pool.run(QueryJob(query, results_format="csv")))
+            await asyncio.sleep(0.5)  # the worker is running it
+            cancelled = caller.cancel()
+            await asyncio.gather(caller, return_exceptions=True)
+            answer = await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="csv"))
+            (now,) = pool._idle
+            return cancelled, answer.body.decode(), first.process.pid, now.process.pid, len(pool._busy)
+        finally:
+            await pool.close()
+
+    cancelled, answer, first_pid, pid_now, busy = asyncio.run(scenario())
+    assert cancelled  # the caller went away while its query ran
+    assert answer.split() == ["true"]
+    assert (pid_now == first_pid) is same_worker
+    assert busy == 0
+    assert _workers_alive() == []

@@ -1,11 +1,13 @@
 """A pool of query worker processes that can stop a runaway query by killing its worker.
 
-Each worker opens the store read-only (and may answer from an in-memory copy of it). A request waits for an idle worker, sends it a
-`QueryJob` over a socket pair and awaits the answer as an asyncio stream (no thread per
-request, and a large answer never blocks the event loop). The worker side is a plain
-`multiprocessing.connection.Connection`; this side reads and writes the same framing.
-When the time budget runs out the worker is killed, a fresh one is started in the
-background, and the caller gets a 503; never a partial answer.
+Each worker opens the store read-only (and may answer from an in-memory copy of it). A request
+waits for an idle worker and sends it a `QueryJob` over a socket pair. The answer is read by an
+asyncio protocol and settles the request from event-loop callbacks: no thread and no task per
+request, and a large answer never blocks the event loop. The worker side is a plain
+`multiprocessing.connection.Connection`; this side reads and writes the same framing. When the
+time budget runs out (a timer on the loop) the worker is killed, a fresh one is started in the
+background, and the caller gets a 503; never a partial answer. A caller that goes away does not
+stop the exchange: its worker is still freed when it answers, or killed at the deadline.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -30,30 +33,95 @@ _CONTEXT = multiprocessing.get_context("spawn")
 _START_TIMEOUT_S = 120.0
 
 
-class _Worker:
-    def __init__(self, process: BaseProcess, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+#: What ends an exchange: the worker's message, the deadline, or the worker gone (None).
+_Outcome = tuple | None
+_TIMED_OUT = ("timed out",)
+
+
+class _Worker(asyncio.Protocol):
+    """The parent's end of one worker process: Connection's framing over a socket, read by callbacks.
+
+    One exchange at a time: `ask` sends a job and calls `settle` exactly once, with the worker's
+    message, `_TIMED_OUT` at the deadline, or None if the worker is gone.
+    """
+
+    def __init__(self, process: BaseProcess) -> None:
         self.process = process
-        self.reader = reader
-        self.writer = writer
+        self.ready: asyncio.Future[tuple] = asyncio.get_running_loop().create_future()  # its first message
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._lost = False
+        self._settle: Callable[[_Outcome], None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def send(self, message: object) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (message := self._next_message()) is not None:
+            self._deliver(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionResetError("the query worker closed its socket"))
+        self._end(None)
+
+    def ask(self, job: QueryJob, deadline: float, settle: Callable[[_Outcome], None]) -> None:
+        """Send `job`; `settle` is called once with the outcome (`deadline` is in loop time)."""
+        self._settle = settle
+        loop = asyncio.get_running_loop()
+        if self._lost or self._transport is None or self._transport.is_closing():
+            loop.call_soon(self._end, None)
+            return
+        self._timer = loop.call_at(deadline, self._end, _TIMED_OUT)
         # Connection's framing: a signed 32-bit big-endian length (-1 and 64 bits if larger).
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         header = struct.pack("!i", len(payload)) if len(payload) <= 0x7FFFFFFF else struct.pack("!iQ", -1, len(payload))
-        self.writer.write(header + payload)
-        await self.writer.drain()
+        self._transport.write(header + payload)
 
-    async def receive(self) -> tuple:
-        (size,) = struct.unpack("!i", await self.reader.readexactly(4))
-        if size == -1:
-            (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
-        return pickle.loads(await self.reader.readexactly(size))
+    @property
+    def connected(self) -> bool:
+        return self._transport is not None
 
     def stop(self) -> None:
-        self.writer.close()
+        if self._transport is not None:
+            self._transport.close()
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
+
+    def _next_message(self) -> tuple | None:
+        if len(self._buffer) < 4:
+            return None
+        (size,) = struct.unpack_from("!i", self._buffer)
+        start = 4
+        if size == -1:
+            if len(self._buffer) < 12:
+                return None
+            (size,) = struct.unpack_from("!Q", self._buffer, 4)
+            start = 12
+        if len(self._buffer) < start + size:
+            return None
+        with memoryview(self._buffer) as view, view[start:start + size] as frame:
+            message = pickle.loads(frame)
+        del self._buffer[:start + size]  # the views are released: the buffer may shrink
+        return message
+
+    def _deliver(self, message: tuple) -> None:
+        if not self.ready.done():
+            self.ready.set_result(message)
+        else:
+            self._end(message)
+
+    def _end(self, outcome: _Outcome) -> None:
+        settle, self._settle = self._settle, None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if settle is not None:
+            settle(outcome)
 
 
 class WorkerPool:
@@ -105,39 +173,48 @@ class WorkerPool:
         """The serialised answer to `job`; QueryRejected (503) when it does not finish in time."""
         deadline = time.monotonic() + self._timeout_s
         worker = await self._acquire(deadline)
-        # Shielded: if the client goes away, the exchange still ends cleanly and frees the worker
-        # (or kills it at the deadline) instead of killing a worker per dropped connection.
-        exchange = asyncio.ensure_future(self._exchange(worker, job, deadline))
-        exchange.add_done_callback(_retrieve)
-        return await asyncio.shield(exchange)
-
-    async def _exchange(self, worker: _Worker, job: QueryJob, deadline: float) -> QueryResult:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[QueryResult] = loop.create_future()
         try:
-            await worker.send(job)
-            # asyncio.timeout, not wait_for: the same deadline without a second task per query.
-            async with asyncio.timeout_at(asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())):
-                message = await worker.receive()
-        except TimeoutError:
-            self._discard(worker)
-            raise QueryRejected(
-                503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit"
-            ) from None
-        except (asyncio.IncompleteReadError, OSError):
-            # The worker died (out of memory, a crash): answer, and start a fresh one.
-            self._discard(worker)
-            if self._memory_bytes and worker.process.exitcode == -signal.SIGABRT:  # Rust: allocation failed
-                raise QueryRejected(503, memory_message(self._memory_bytes)) from None
-            raise QueryRejected(503, "the query worker stopped unexpectedly; try again") from None
+            worker.ask(job, loop.time() + max(0.0, deadline - time.monotonic()),
+                       lambda outcome: self._settle(worker, outcome, answer))
         except BaseException:
-            self._discard(worker)  # its state is unknown (e.g. the pool is closing)
+            self._discard(worker)  # e.g. a job that cannot be pickled: its state is unknown
             raise
-        if message[0] == "failed":  # answered, but the worker must not serve again
+        # If the caller goes away, only `answer` is cancelled: the exchange still ends cleanly and
+        # frees the worker (or kills it at the deadline) instead of killing a worker per dropped connection.
+        return await answer
+
+    def _settle(self, worker: _Worker, outcome: _Outcome, answer: asyncio.Future[QueryResult]) -> None:
+        """End an exchange: free, or stop and replace, the worker; answer the caller if it still waits."""
+        result: QueryResult | None = None
+        error: QueryRejected | None = None
+        if outcome is _TIMED_OUT:
             self._discard(worker)
+            error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit")
+        elif outcome is None:  # the worker died (out of memory, a crash), or the pool is closing
+            self._discard(worker)
+            if self._closed:
+                error = QueryRejected(503, "the endpoint is shutting down")
+            elif self._memory_bytes and worker.process.exitcode == -signal.SIGABRT:  # Rust: allocation failed
+                error = QueryRejected(503, memory_message(self._memory_bytes))
+            else:
+                error = QueryRejected(503, "the query worker stopped unexpectedly; try again")
         else:
-            self._release(worker)
-        if message[0] == "ok":
-            return message[1]
-        raise QueryRejected(message[1], message[2])
+            if outcome[0] == "failed":  # answered, but the worker must not serve again
+                self._discard(worker)
+            else:
+                self._release(worker)
+            if outcome[0] == "ok":
+                result = outcome[1]
+            else:
+                error = QueryRejected(outcome[1], outcome[2])
+        if answer.done():  # the caller went away
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(result)  # type: ignore[arg-type]
 
     async def _acquire(self, deadline: float) -> _Worker:
         if self._closed:
@@ -199,21 +276,17 @@ class WorkerPool:
         )
         process.start()
         child_end.close()
-        worker: _Worker | None = None
+        worker = _Worker(process)
         try:
-            reader, writer = await asyncio.open_unix_connection(sock=parent_end)
-            worker = _Worker(process, reader, writer)
-            ready = await asyncio.wait_for(worker.receive(), _START_TIMEOUT_S)
+            await asyncio.get_running_loop().create_unix_connection(lambda: worker, sock=parent_end)
+            ready = await asyncio.wait_for(worker.ready, _START_TIMEOUT_S)
         except BaseException as exc:  # it did not start in time, died, or the pool is closing: stop it
-            died = isinstance(exc, (asyncio.IncompleteReadError, OSError))
+            died = isinstance(exc, OSError)
             if died:
                 await asyncio.to_thread(process.join, 2)  # for its exit code; it is exiting
-            if worker is not None:
-                worker.stop()
-            else:
-                parent_end.close()
-                process.kill()
-                process.join(timeout=5)
+            if not worker.connected:
+                parent_end.close()  # else the transport owns it, and stop() closes it
+            worker.stop()
             if died:
                 raise WorkerStartError(self._start_failure(process.exitcode)) from None
             raise
@@ -221,7 +294,6 @@ class WorkerPool:
             worker.stop()
             raise RuntimeError(f"query worker sent {ready!r} instead of ready")
         return worker
-
 
     def _start_failure(self, exitcode: int | None) -> str:
         what = f"a query worker stopped (exit code {exitcode}) before it had opened the store {self._store_path}"
