@@ -6,10 +6,12 @@ stays a plain file tree. It is reused while the N-Quads file it came from is unc
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ _STAMP = "source.json"
 # a blank node is the same node in both (a second parse would name it anew).
 _DATA = "oxigraph"
 _KEEP = 3  # store versions kept, the newest included
+_LOCK = ".lock"
 
 
 class StoreError(PlanKgError):
@@ -71,24 +74,37 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
     data_dir = version_dir / _DATA
     stamp_file = version_dir / _STAMP
-    recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
-    quads = recorded.get("quads") if isinstance(recorded, dict) else None
-    if not (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp and data_dir.is_dir()):
-        shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
-        version_dir.mkdir(parents=True)
-        writer = pyoxigraph.Store(str(data_dir))
-        try:
-            writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)))
-        except SyntaxError as exc:
-            raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
-        writer.flush()
-        quads = len(writer)  # one scan, here rather than at every start
-        del writer  # release the write lock before any read-only opener
-        stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
-        _prune(store_dir, keep=version_dir)
+    with _exclusive(store_dir):  # two servers starting at once: one loads, the other waits and reuses it
+        recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
+        quads = recorded.get("quads") if isinstance(recorded, dict) else None
+        if not (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp and data_dir.is_dir()):
+            shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
+            version_dir.mkdir(parents=True)
+            writer = pyoxigraph.Store(str(data_dir))
+            try:
+                writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)))
+            except SyntaxError as exc:
+                raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
+            writer.flush()
+            quads = len(writer)  # one scan, here rather than at every start
+            del writer  # release the write lock before any read-only opener
+            stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
+            _prune(store_dir, keep=version_dir)
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
     return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
+
+
+@contextmanager
+def _exclusive(store_dir: Path) -> Iterator[None]:
+    """Hold `store_dir`'s lock file (an advisory lock: released when the process ends, whatever happens)."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    with open(store_dir / _LOCK, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
