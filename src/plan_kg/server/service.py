@@ -168,8 +168,11 @@ class QueryService:
     def run(self, request: QueryRequest) -> QueryResult:
         """Blocking `execute` for one query from the command line (starts its own workers)."""
 
+        # One query: one worker, on the on-disk store (copying it into memory would cost more than it saves).
+        one_shot = replace(self.settings, query_workers=1, worker_memory_store_quads=0)
+
         async def once() -> QueryResult:
-            async with QueryService(self.settings, self.store) as service:
+            async with QueryService(one_shot, self.store) as service:
                 return await service.execute(request)
 
         return asyncio.run(once())
