@@ -44,7 +44,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     query_workers: int = 2
     # A query worker copies the store into memory when it holds at most this many quads: queries
-    # run 1.3-3x faster than on the on-disk store, for about 120 bytes of memory a quad in each
+    # run up to 3x faster than on the on-disk store, for about 120 bytes of memory a quad in each
     # worker and a slower start (2.4 s at 385,000 quads). 0: workers read the on-disk store.
     worker_memory_store_quads: int = 1_000_000
     # A query of one triple pattern with at most this many rows is answered in the server process,

@@ -69,16 +69,19 @@ class _Worker(asyncio.Protocol):
         self._end(None)
 
     def ask(self, job: QueryJob, deadline: float, settle: Callable[[_Outcome], None]) -> None:
-        """Send `job`; `settle` is called once with the outcome (`deadline` is in loop time)."""
-        self._settle = settle
+        """Send `job`; `settle` is called once with the outcome (`deadline` is in loop time).
+
+        If the job cannot be written (pickled), that is raised before anything is sent or armed.
+        """
+        # Connection's framing: a signed 32-bit big-endian length (-1 and 64 bits if larger).
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        header = struct.pack("!i", len(payload)) if len(payload) <= 0x7FFFFFFF else struct.pack("!iQ", -1, len(payload))
         loop = asyncio.get_running_loop()
+        self._settle = settle
         if self._lost or self._transport is None or self._transport.is_closing():
             loop.call_soon(self._end, None)
             return
         self._timer = loop.call_at(deadline, self._end, _TIMED_OUT)
-        # Connection's framing: a signed 32-bit big-endian length (-1 and 64 bits if larger).
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        header = struct.pack("!i", len(payload)) if len(payload) <= 0x7FFFFFFF else struct.pack("!iQ", -1, len(payload))
         self._transport.write(header + payload)
 
     @property
@@ -179,7 +182,7 @@ class WorkerPool:
             worker.ask(job, loop.time() + max(0.0, deadline - time.monotonic()),
                        lambda outcome: self._settle(worker, outcome, answer))
         except BaseException:
-            self._discard(worker)  # e.g. a job that cannot be pickled: its state is unknown
+            self._release(worker)  # nothing was sent (a job that cannot be pickled)
             raise
         # If the caller goes away, only `answer` is cancelled: the exchange still ends cleanly and
         # frees the worker (or kills it at the deadline) instead of killing a worker per dropped connection.
