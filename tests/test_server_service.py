@@ -167,7 +167,9 @@ def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def three_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Callable, QueryService, QueryService, QueryService]]:
+def three_services(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Callable, QueryService, QueryService, QueryService]]:
     """The same store served three times (see `items_services`); `ask(service, request)`."""
     services = items_services(tmp_path_factory.mktemp("lookups"), max_result_rows=200)
     loop = asyncio.new_event_loop()

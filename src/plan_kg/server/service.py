@@ -65,7 +65,7 @@ class QueryService:
 
     @property
     def workers_in_memory(self) -> bool:
-        """Whether the query workers answer from an in-memory copy of the store (setting `worker_memory_store_quads`)."""
+        """Whether the query workers answer from an in-memory copy of the store (`worker_memory_store_quads`)."""
         return 0 < self.store.quads <= self.settings.worker_memory_store_quads
 
     async def start(self) -> None:

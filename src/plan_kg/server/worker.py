@@ -84,7 +84,9 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
 
 
-def worker_main(conn: Connection, store_path: str, max_rows: int, memory_bytes: int = 0, in_memory: bool = False) -> None:
+def worker_main(
+    conn: Connection, store_path: str, max_rows: int, memory_bytes: int = 0, in_memory: bool = False
+) -> None:
     """Serve jobs from `conn` until it closes. The parent owns shutdown, so SIGINT is ignored.
 
     With `in_memory`, the worker copies the read-only store into an in-memory store first
