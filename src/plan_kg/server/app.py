@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pyoxigraph
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -26,7 +25,7 @@ from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
-from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, Scope
+from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, Scope, raw_accept
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
@@ -128,7 +127,8 @@ class SparqlEndpoint:
             return None
         if parsed.query is None:
             return None
-        accept = Headers(scope=scope).get("accept")
+        raw = raw_accept(scope)  # the header RepeatedRequests keys its index by, as the full path reads it
+        accept = raw.decode("latin-1") if raw is not None else None
         answered = await self.answer("GET", parsed, accept=accept, if_none_match=None, client=_client(scope))
         self.direct_answers += 1
         return answered

@@ -223,7 +223,7 @@ class WorkerPool:
         if self._closed:
             raise QueryRejected(503, "the endpoint is shutting down")
         if self._idle:
-            # The worker released last: its caches (CPU and RocksDB blocks) are the warmest.
+            # The worker released last: its caches (the CPU's, and RocksDB's on disk) are the warmest.
             worker = self._idle.pop()
         else:
             waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
@@ -311,6 +311,6 @@ class WorkerStartError(PlanKgError):
 
 
 def _retrieve(task: asyncio.Future[object]) -> None:
-    """Mark the outcome of a background task as seen (an exchange whose caller went away)."""
+    """Mark the outcome of a background task as seen (a replacement worker that failed to start)."""
     if not task.cancelled():
         task.exception()
