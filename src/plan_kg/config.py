@@ -78,6 +78,7 @@ class Settings:
             for key, value in raw.items():
                 if key not in known:
                     raise SourceError(path, f"unknown setting '{key}'; known: {', '.join(sorted(known))}")
+                _check_type(path, key, value, str(known[key].type))
                 if known[key].type in ("Path", Path):
                     value = (path.parent / str(value)).resolve()
                 elif isinstance(value, list):
@@ -86,4 +87,29 @@ class Settings:
         if env_base := os.environ.get("PLAN_KG_BASE_IRI"):
             values["base_iri"] = env_base
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)  # type: ignore[arg-type]
+        try:
+            return replace(cls(), **values)  # type: ignore[arg-type]
+        except ValueError as exc:  # __post_init__: a value of the right type that cannot be used
+            where = path if path.exists() else "settings"
+            raise SourceError(where, f"{exc} (from this file, PLAN_KG_BASE_IRI or the command line)") from exc
+
+
+#: What a setting of each declared type may be in TOML, and how to say so.
+_TOML_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "int": ((int,), "a whole number"),
+    "float": ((int, float), "a number"),
+    "str": ((str,), "a string"),
+    "str | None": ((str,), "a string"),
+    "Path": ((str,), "a path (a string)"),
+    "tuple[str, ...]": ((list,), "a list of strings"),
+}
+
+
+def _check_type(path: Path, key: str, value: object, declared: str) -> None:
+    """SourceError unless `value` read from TOML suits a setting declared as `declared`."""
+    allowed, described = _TOML_TYPES[declared]
+    wrong = not isinstance(value, allowed) or isinstance(value, bool)  # TOML's true is no number
+    if isinstance(value, list):
+        wrong = wrong or not all(isinstance(item, str) for item in value)
+    if wrong:
+        raise SourceError(path, f"setting '{key}' is {value!r}; it must be {described}")
