@@ -44,6 +44,21 @@ def test_every_local_link_resolves_to_a_file_in_the_folder(site: StaticSite) -> 
     assert not broken, broken[:20]
 
 
+def test_every_link_into_the_ontology_page_lands_on_an_anchor(site: StaticSite) -> None:
+    ontology = site.out_dir / "ontology.html"
+    anchors = set(re.findall(r'\bid="([^"]*)"', ontology.read_text(encoding="utf-8")))
+    missing, checked = set(), 0
+    for page in site.out_dir.rglob("*.html"):
+        for link in _links(page):
+            target, _, fragment = link.partition("#")
+            if fragment and target and (page.parent / target).resolve() == ontology.resolve():
+                checked += 1
+                if fragment not in anchors:
+                    missing.add(f"{page.relative_to(site.out_dir)} -> {link}")
+    assert checked > 100  # pages link their status, completeness, SDG link method, classes and properties
+    assert not missing, sorted(missing)[:20]
+
+
 def test_a_page_per_resource_and_the_data_beside_it(site: StaticSite, built: BuildResult) -> None:
     out = site.out_dir
     for plan in built.plans:

@@ -49,3 +49,18 @@ def test_the_link_header_lists_every_format() -> None:
 @given(st.text(max_size=200))
 def test_any_accept_header_gives_an_offered_format_or_none(accept: str) -> None:
     assert negotiation.from_accept(accept) in (*negotiation.OFFERED, None)
+
+
+def test_a_named_query_is_plain_text_to_browsers_and_sparql_to_everyone_else() -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+    for accept in (browser, "application/xhtml+xml,*/*;q=0.8", "text/plain", "text/*"):
+        assert negotiation.query_media_type(accept) == "text/plain", accept
+    for accept in (None, "", "*/*", "application/sparql-query", "text/html;q=0.1, application/sparql-query",
+                   "image/png", "text"):  # the last cannot be read
+        assert negotiation.query_media_type(accept) == formats.by_extension("rq").media_type, accept
+    assert formats.by_extension("rq").media_type == "application/sparql-query"
+
+
+@given(st.text(max_size=200))
+def test_any_accept_header_gives_a_named_query_a_media_type(accept: str) -> None:
+    assert negotiation.query_media_type(accept) in ("text/plain", "application/sparql-query")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html as html_
 import importlib.util
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from plan_kg.web.describe import Describer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web-sample.trig"
 BASE = "https://w3id.org/plan-kg/"
+PKG = "https://w3id.org/plan-kg/ontology#"
 MEASURE = "/id/132292/basic-plan-3/1-3-2"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 
@@ -138,6 +141,13 @@ def test_a_planned_measure_without_a_name_says_so(client: TestClient) -> None:
     assert "新設予定" in html  # pkg:Planned, by its label
 
 
+def test_the_title_names_a_resource_by_code_and_label_and_one_without_a_label_by_its_code_once(
+    client: TestClient,
+) -> None:
+    assert "<title>1-3-3 — plan-kg</title>" in client.get("/id/132292/basic-plan-3/1-3-3.html").text
+    assert "<title>1-3-2 持続可能な行財政運営 — plan-kg</title>" in client.get(f"{MEASURE}.html").text
+
+
 def test_the_plan_lists_its_basic_goals_and_the_city_its_plans(client: TestClient) -> None:
     assert 'href="/id/132292/basic-plan-3/1"' in client.get("/id/132292/basic-plan-3.html").text
     assert 'href="/id/132292/basic-plan-3"' in client.get("/id/132292.html").text
@@ -220,6 +230,78 @@ def test_the_ontology_is_documented_and_negotiated(client: TestClient) -> None:
     assert 'href="/ontology#Measure"' in client.get(f"{MEASURE}.html").text
 
 
+def ontology_store() -> ox.Store:
+    """The ontology as a build loads it (every module of ontology/), in its named graph."""
+    from plan_kg.build import load_ontology
+
+    store = ox.Store()
+    store.load(load_ontology(Settings()).serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
+               to_graph=ox.NamedNode(BASE + "graph/ontology"))
+    return store
+
+
+def _term_section(page: str, local: str) -> str:
+    """The text of the ontology page's section about pkg:{local}, unescaped."""
+    start = page.index(f'<section class="term" id="{local}">')
+    return html_.unescape(page[start:page.index("</section>", start)])
+
+
+def test_every_term_the_ontology_states_anything_about_is_documented_with_an_anchor(settings: Settings) -> None:
+    store = ontology_store()
+    page = TestClient(Starlette(routes=routes(settings, store))).get("/ontology.html").text
+    subjects = {q.subject.value for q in store
+                if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(PKG)}
+    assert len(subjects) > 50 and PKG + "Draft" in subjects and PKG + "SdgLinkMethods" in subjects
+    missing = sorted(s for s in subjects if f'id="{s[len(PKG):]}"' not in page)
+    assert not missing, missing
+    literal = lambda term, prop: [q.object for q in store.quads_for_pattern(  # noqa: E731
+        ox.NamedNode(term), ox.NamedNode(prop), None, None)]
+    for term in subjects:
+        section = _term_section(page, term[len(PKG):])
+        labels = literal(term, "http://www.w3.org/2004/02/skos/core#prefLabel") + literal(
+            term, "http://www.w3.org/2000/01/rdf-schema#label")
+        for language in {label.language for label in labels}:
+            assert any(label.value in section for label in labels if label.language == language), (term, language)
+        for definition in literal(term, "http://www.w3.org/2004/02/skos/core#definition"):
+            assert definition.value in section, term
+        for scheme in literal(term, "http://www.w3.org/2004/02/skos/core#inScheme"):
+            assert f'href="/ontology#{scheme.value[len(PKG):]}"' in section, term
+    # an individual says what it is and which scheme it belongs to; a scheme lists its concepts
+    draft = _term_section(page, "Draft")
+    assert "素案" in draft and "Draft" in draft
+    assert "A draft under preparation." in draft and "策定中の素案・原案。" in draft
+    assert "pkg:Status" in draft and "pkg:StatusScheme" in draft
+    curated = _term_section(page, "curated")
+    assert "pkg:SdgLinkMethod" in curated and "pkg:SdgLinkMethods" in curated
+    scheme = _term_section(page, "StatusScheme")
+    assert all(f"pkg:{s}" in scheme for s in ("InterimDraft", "Draft", "Adopted", "Planned"))
+
+
+@pytest.mark.parametrize("path", ["/ontology/sdg", "/ontology/0.1.0"])
+@pytest.mark.parametrize(("accept", "suffix"), [(BROWSER_ACCEPT, "html"), ("text/turtle", "ttl"), (None, "html")])
+def test_the_ontologys_module_and_version_iris_answer_303_to_its_documents(
+    settings: Settings, path: str, accept: str | None, suffix: str
+) -> None:
+    client = TestClient(Starlette(routes=routes(settings, ontology_store())), follow_redirects=False)
+    response = client.get(path, headers={"Accept": accept} if accept else {})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/ontology.{suffix}"
+    assert response.headers["vary"] == "Accept"
+    assert '</ontology.ttl>; rel="alternate"; type="text/turtle"' in response.headers["link"]
+    document = client.get(response.headers["location"])
+    assert document.status_code == 200
+    assert BASE + "ontology/sdg" in document.text and BASE + "ontology/0.1.0" in document.text
+
+
+def test_an_ontology_iri_the_store_does_not_declare_is_not_found(settings: Settings) -> None:
+    client = TestClient(Starlette(routes=routes(settings, ontology_store())), follow_redirects=False)
+    for path in ("/ontology/0.2.0", "/ontology/nothing", "/ontology/"):
+        response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+        assert response.status_code == 404, path
+        assert 'href="/ontology"' in response.text  # the nearest resource above it
+    assert client.get("/ontology/sdg.ttl").status_code == 404  # the documents are the ontology's: /ontology.ttl
+
+
 def test_the_home_page_shows_counts_downloads_and_named_queries(client: TestClient) -> None:
     html = client.get("/").text
     assert "西東京市" in html and "linked open data" in html
@@ -238,12 +320,24 @@ def test_downloads_are_served_with_the_format_tables_media_type(client: TestClie
     assert client.get("/downloads/%2e%2e/%2e%2e/etc/passwd").status_code == 404
 
 
-def test_named_queries_are_served_as_sparql(client: TestClient) -> None:
-    response = client.get("/queries/hierarchy.rq")
+@pytest.mark.parametrize("accept",
+                         [None, "*/*", "application/sparql-query", "application/sparql-query, text/plain;q=0.5"])
+def test_named_queries_are_served_as_sparql_to_clients(client: TestClient, accept: str | None) -> None:
+    response = client.get("/queries/hierarchy.rq", headers={"Accept": accept} if accept else {})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/sparql-query")
+    assert response.headers["content-type"] == "application/sparql-query; charset=utf-8"
+    assert response.headers["vary"] == "Accept"
     assert response.text.startswith("# title:")
     assert client.get("/queries/no-such-query.rq").status_code == 404
+
+
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/plain", "text/html"])
+def test_named_queries_are_shown_as_text_to_browsers(client: TestClient, accept: str) -> None:
+    response = client.get("/queries/hierarchy.rq", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"  # shown, not downloaded
+    assert response.headers["vary"] == "Accept"
+    assert response.text.startswith("# title:")
 
 
 def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, settings: Settings) -> None:
@@ -255,6 +349,38 @@ def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, se
     assert client.get("/assets/yasgui/yasgui.min.js").status_code == 200
     assert client.get("/assets/site/home.js").status_code == 200
     assert "http" not in "".join(line for line in html.splitlines() if "<script" in line or "stylesheet" in line)
+
+
+def test_without_npm_ci_the_query_editors_files_are_a_404_that_says_what_to_run(
+    tmp_path: Path, store: ox.Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    bare = replace(Settings(), root=tmp_path, dist_dir=tmp_path / "dist")  # no node_modules/
+    with caplog.at_level(logging.WARNING, logger="plan_kg.web"):
+        client = TestClient(Starlette(routes=routes(bare, store)))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "query editor" in warnings[0].getMessage() and "npm ci" in warnings[0].getMessage()
+    for path in ("/assets/yasgui/yasgui.min.js", "/assets/yasgui/yasgui.min.css"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/plain")
+        assert "npm ci" in response.text and "repository root" in response.text
+        assert response.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+    home = client.get("/").text
+    assert "/assets/yasgui/" not in home and '<textarea id="plain-query-text"' in home  # the plain form instead
+    # `npm ci` on a running server is enough: the files are served from then on, as the home page links them
+    build = tmp_path / "node_modules" / "@zazuko" / "yasgui" / "build"
+    build.mkdir(parents=True)
+    (build / "yasgui.min.js").write_text("/* yasgui */\n", encoding="utf-8")
+    assert client.get("/assets/yasgui/yasgui.min.js").text == "/* yasgui */\n"
+    assert '<script src="/assets/yasgui/yasgui.min.js" defer></script>' in client.get("/").text
+
+
+def test_with_the_query_editor_installed_nothing_is_logged(tmp_path: Path, store: ox.Store,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "node_modules" / "@zazuko" / "yasgui" / "build").mkdir(parents=True)
+    with caplog.at_level(logging.WARNING, logger="plan_kg.web"):
+        routes(replace(Settings(), root=tmp_path, dist_dir=tmp_path / "dist"), store)
+    assert not caplog.records
 
 
 def test_json_ld_documents_use_the_published_context_inline(client: TestClient) -> None:
@@ -304,3 +430,25 @@ def test_every_item_of_the_built_plan_has_a_page_and_documents(tmp_path: Path) -
     home = client.get("/").text
     assert all(f">{n}</td>" in home for n in (6, 15, 37, 109))
     assert 'href="/downloads/plans/132292-basic-plan-3.csv"' in home
+
+
+@pytest.mark.slow
+def test_every_ontology_iri_in_the_built_dump_dereferences(built, tmp_path: Path) -> None:  # noqa: ANN001
+    from plan_kg.server import create_app
+
+    settings = Settings.load(dist_dir=built.out_dir)
+    ontology = "https://w3id.org/plan-kg/ontology"
+    found = {term.value for quad in ox.parse(path=str(built.out_dir / "plan-kg.nq"), format=ox.RdfFormat.N_QUADS)
+             for term in quad if isinstance(term, ox.NamedNode) and term.value.startswith(ontology)}
+    documents = {iri.partition("#")[0] for iri in found}
+    assert documents == {ontology, ontology + "/sdg", ontology + "/0.1.0"}  # what the build declares today
+    client = TestClient(create_app(settings, store_dir=tmp_path / "store"))  # no lifespan: no query workers
+    for iri in sorted(documents):
+        for accept in (BROWSER_ACCEPT, "text/turtle", "application/ld+json"):
+            response = client.get("/" + iri[len(BASE):], headers={"Accept": accept})
+            assert response.status_code == 200, (iri, accept)
+            assert response.history and response.history[0].status_code == 303
+    page = client.get("/ontology", headers={"Accept": BROWSER_ACCEPT}).text
+    fragments = sorted(iri.partition("#")[2] for iri in found if "#" in iri)
+    assert "curated" in fragments and "Partial" in fragments
+    assert not [f for f in fragments if f'id="{f}"' not in page]  # every term used anywhere has its anchor

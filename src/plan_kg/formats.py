@@ -20,6 +20,7 @@ class Kind(Enum):
     PAGE = "page"  # HTML for people
     TABLE = "table"  # a flat CSV download
     IMAGE = "image"  # charts
+    QUERY = "query"  # a SPARQL query (the named queries, queries/*.rq)
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,10 @@ class Format:
 _G, _D, _R = Kind.GRAPH, Kind.DATASET, Kind.RESULTS
 
 FORMATS: tuple[Format, ...] = (
-    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle",)),
+    # Turtle is also N3 (N3 extends it); JSON-LD is also JSON.
+    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3")),
     Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",)),
-    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld"),
+    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld", ("application/json",)),
     Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",)),
     Format("trig", "application/trig", "trig", frozenset({_D}), "trig"),
     Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads"),
@@ -52,6 +54,7 @@ FORMATS: tuple[Format, ...] = (
     Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",)),
     Format("png", "image/png", "png", frozenset({Kind.IMAGE}), None),
     Format("svg", "image/svg+xml", "svg", frozenset({Kind.IMAGE}), None),
+    Format("sparql", "application/sparql-query", "rq", frozenset({Kind.QUERY}), None),
 )
 
 _BY_NAME = {f.name: f for f in FORMATS}

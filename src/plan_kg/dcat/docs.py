@@ -1,8 +1,9 @@
 """Ontology documentation in HTML: pyLODE's OntPub page of ontology/*.ttl, plus a summary of the shapes.
 
-Written to dist/ontology.html at build; the web side serves it where the ontology IRI
-dereferences (/ontology, HTML). pyLODE is optional: without it the build writes no
-ontology.html and says nothing (the web side falls back to its own term list).
+Written to dist/ontology.html at build and served as a download (/downloads/ontology.html);
+where the ontology IRI dereferences (/ontology, HTML) the web side shows its own list of every
+term, which links here. pyLODE is optional: without it the build writes no ontology.html and
+says nothing.
 """
 
 from __future__ import annotations

@@ -115,9 +115,9 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
                 writer.file(f"{path.lstrip('/')}.{fmt.extension}", response.content)
     for fmt in _OFFERED[1:]:
         writer.file(f"ontology.{fmt.extension}", client.get(f"/ontology.{fmt.extension}").content)
-    documented = settings.dist_dir / ONTOLOGY_HTML
-    ontology_page = documented.read_text(encoding="utf-8") if documented.is_file() else client.get("/ontology.html").text
-    writer.page(ontology_page, ONTOLOGY_HTML)
+    # The web side's page, as the server sends it: the one with an anchor for every term, where pages
+    # link (ontology.html#Draft). pyLODE's page (dist/ontology.html) is below, under downloads/, as on the server.
+    writer.page(client.get("/ontology.html").text, ONTOLOGY_HTML)
     for query in load_named_queries(settings):
         writer.file(f"queries/{query.name}.rq", query.text.encode("utf-8"))
     for path in sorted(p for p in settings.dist_dir.rglob("*") if p.is_file()):

@@ -12,8 +12,10 @@ How IRIs are served (W3C "Cool URIs for the Semantic Web", the 303 pattern):
   linked, cached and downloaded as they are.
 * The 303 and every document carry `Link: <…>; rel="alternate"; type="…"` for each format.
 * Named graphs (`/graph/…`) and the ontology (`/ontology`, terms as `/ontology#Term`)
-  follow the same pattern. An IRI the dataset says nothing about gets a 404 page that
-  points to the nearest resource above it.
+  follow the same pattern. The ontology's modules (`/ontology/sdg`) and version IRI
+  (`/ontology/0.1.0`) answer 303 to the ontology's documents, of which they are part.
+  An IRI the dataset says nothing about gets a 404 page that points to the nearest
+  resource above it.
 
 Every response of these routes carries a strict Content-Security-Policy: scripts and
 styles only from this server's static files, nothing inline, nothing from other hosts.
@@ -44,9 +46,10 @@ def routes(settings: Settings, store: ox.Store) -> list[BaseRoute]:
         Route("/graph/{path:path}", site.graph, methods=["GET", "HEAD"], name="graph"),
         Route("/ontology", site.ontology, methods=["GET", "HEAD"], name="ontology"),
         Route("/ontology.{suffix}", site.ontology, methods=["GET", "HEAD"], name="ontology-document"),
+        Route("/ontology/{path:path}", site.ontology_module, methods=["GET", "HEAD"], name="ontology-module"),
         Route("/queries/{name}.rq", site.named_query, methods=["GET", "HEAD"], name="named-query"),
         Route("/downloads/{path:path}", site.download, methods=["GET", "HEAD"], name="download"),
         Mount("/assets/site", app=StaticFiles(directory=STATIC_DIR), name="assets"),
         # @zazuko/yasgui from npm (package.json at the repository root); served, never fetched from a CDN.
-        Mount("/assets/yasgui", app=StaticFiles(directory=site.yasgui_dir, check_dir=False), name="yasgui"),
+        Mount("/assets/yasgui", app=site.yasgui_assets, name="yasgui"),
     ]

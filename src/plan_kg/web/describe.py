@@ -43,14 +43,22 @@ LINKS_OUT = tuple(
 FACTS = (PKG + "field", PKG + "status", PKG + "inPlan", SKOS + "editorialNote", SKOS + "note")
 #: Properties that point from a resource to the one above it, tried in this order.
 UPWARD = tuple(ox.NamedNode(PKG + p) for p in ("parent", "topElementOf", "municipality"))
+#: The section of the ontology page a term is listed in, by its types; any other type (owl:NamedIndividual,
+#: skos:Concept, a class of the ontology) makes it an individual.
 _TERM_KINDS = {
     OWL + "Class": "class",
+    RDFS + "Class": "class",
     OWL + "ObjectProperty": "property",
     OWL + "DatatypeProperty": "property",
     OWL + "AnnotationProperty": "property",
     RDF + "Property": "property",
-    OWL + "NamedIndividual": "individual",
+    SKOS + "ConceptScheme": "scheme",
 }
+#: The sections of the ontology page, in order; "other" holds terms the ontology states things about but gives no type.
+TERM_KINDS = ("class", "property", "scheme", "individual", "other")
+_IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
+_OWL_ONTOLOGY = ox.NamedNode(OWL + "Ontology")
+_VERSION_IRI = ox.NamedNode(OWL + "versionIRI")
 
 _CHILDREN = f"""
 PREFIX pkg: <{PKG}>
@@ -64,7 +72,7 @@ SELECT DISTINCT ?resource ?child ?sequence ?code WHERE {{
 _COUNT = "SELECT ?class (COUNT(DISTINCT ?item) AS ?n) WHERE { ?item a ?class } GROUP BY ?class"
 _INSTANCES = "SELECT DISTINCT ?class ?item WHERE { ?item a ?class } ORDER BY ?item LIMIT 100"
 _ONTOLOGY_TERMS = f"""
-SELECT DISTINCT ?term ?kind WHERE {{
+SELECT DISTINCT ?term WHERE {{
   ?term a ?kind .
   FILTER(STRSTARTS(STR(?term), "{PKG}"))
 }} ORDER BY ?term
@@ -124,9 +132,24 @@ class ResourceView:
 @dataclass(frozen=True)
 class OntologyTerm:
     term: Link
-    kind: str  # class, property or individual
+    kind: str  # one of TERM_KINDS
+    types: tuple[Link, ...]  # rdf:type
+    schemes: tuple[Link, ...]  # skos:inScheme: the concept schemes it is a concept of
+    members: tuple[Link, ...]  # for a concept scheme: the concepts in it
     definitions: tuple[Text, ...]
-    statements: tuple[Statement, ...]
+    statements: tuple[Statement, ...]  # everything else said about it
+
+
+@dataclass(frozen=True)
+class Ontology:
+    """An owl:Ontology under the ontology's IRI: the ontology itself or one of its modules (.../ontology/sdg)."""
+
+    ontology: Link
+    version_iris: tuple[str, ...]  # owl:versionIRI
+
+    @property
+    def iri(self) -> str:
+        return self.ontology.iri
 
 
 @dataclass(frozen=True)
@@ -300,19 +323,50 @@ class Describer:
         return tuple(self.link(s["item"].value) for s in solutions)
 
     def ontology_terms(self) -> tuple[OntologyTerm, ...]:
-        """Each class, property and individual of the plan-kg ontology, with labels and definitions."""
-        kinds: dict[str, str] = {}
-        for solution in self.store.query(_ONTOLOGY_TERMS, use_default_graph_as_union=True):
-            kind = _TERM_KINDS.get(solution["kind"].value)
-            if kind and (solution["term"].value not in kinds or kind != "individual"):
-                kinds[solution["term"].value] = kind
+        """Every term of the plan-kg ontology (classes, properties, concept schemes, individuals), with
+        labels, definitions, types and schemes.
+
+        The terms are the subjects in the ontology's namespace of the ontology's named graph, or,
+        without one, every typed IRI in that namespace.
+        """
+        graph = ox.NamedNode(str(iris.ontology_graph_iri(self.base_iri)))
+        found = {q.subject.value for q in self.store.quads_for_pattern(None, None, None, graph)
+                 if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(PKG)}
+        if not found:
+            found = {s["term"].value for s in self.store.query(_ONTOLOGY_TERMS, use_default_graph_as_union=True)}
+        shown_apart = {p.value for p in (*_LABELS, *_DEFINITIONS, TYPE, _IN_SCHEME)}
         terms = []
-        for iri, kind in kinds.items():
-            defs = tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS))
-            skip = [p.value for p in (*_LABELS, *_DEFINITIONS)] + [RDF + "type"]  # shown apart
-            terms.append(OntologyTerm(self.link(iri), kind, defs, self.statements(self.triples(iri), skip)))
-        order = {"class": 0, "property": 1, "individual": 2}
-        return tuple(sorted(terms, key=lambda t: (order[t.kind], t.term.iri)))
+        for iri in found:
+            triples = self.triples(iri)
+            types = sorted({t.object.value for t in triples
+                            if t.predicate == TYPE and isinstance(t.object, ox.NamedNode)})
+            schemes = sorted({t.object.value for t in triples
+                              if t.predicate == _IN_SCHEME and isinstance(t.object, ox.NamedNode)})
+            members = sorted({q.subject.value
+                              for q in self.store.quads_for_pattern(None, _IN_SCHEME, ox.NamedNode(iri), None)
+                              if isinstance(q.subject, ox.NamedNode)})
+            terms.append(OntologyTerm(
+                term=self.link(iri),
+                kind=_term_kind(types),
+                types=tuple(self.link(t) for t in types),
+                schemes=tuple(self.link(s) for s in schemes),
+                members=tuple(self.link(m) for m in members),
+                definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
+                statements=self.statements(triples, shown_apart),
+            ))
+        return tuple(sorted(terms, key=lambda t: (TERM_KINDS.index(t.kind), t.term.iri)))
+
+    def ontologies(self) -> tuple[Ontology, ...]:
+        """The ontology and its modules, as the store declares them (owl:Ontology), the ontology first."""
+        found = {q.subject.value for q in self.store.quads_for_pattern(None, TYPE, _OWL_ONTOLOGY, None)
+                 if isinstance(q.subject, ox.NamedNode) and _in_ontology(q.subject.value)}
+        ontologies = []
+        for iri in sorted(found, key=lambda iri: (iri != iris.ONTOLOGY_IRI, iri)):
+            versions = {q.object.value
+                        for q in self.store.quads_for_pattern(ox.NamedNode(iri), _VERSION_IRI, None, None)
+                        if isinstance(q.object, ox.NamedNode)}
+            ontologies.append(Ontology(self.link(iri), tuple(sorted(versions))))
+        return tuple(ontologies)
 
     def ontology_triples(self) -> list[ox.Triple]:
         """The ontology: its named graph when the build made one, else the statements about its terms."""
@@ -320,9 +374,22 @@ class Describer:
         if graph:
             return graph
         found: list[ox.Triple] = []
-        for term in [iris.ONTOLOGY_IRI, *(t.term.iri for t in self.ontology_terms())]:
+        described = [iris.ONTOLOGY_IRI, *(o.iri for o in self.ontologies()),
+                     *(t.term.iri for t in self.ontology_terms())]
+        for term in dict.fromkeys(described):
             found.extend(self.triples(term))
         return found
+
+
+def _in_ontology(iri: str) -> bool:
+    """Whether `iri` is the ontology's IRI or one below it (a module, a version)."""
+    return iri == iris.ONTOLOGY_IRI or iri.startswith(iris.ONTOLOGY_IRI + "/")
+
+
+def _term_kind(types: Iterable[str]) -> str:
+    """The page section of a term with these rdf:types: class before property before scheme before individual."""
+    kinds = {_TERM_KINDS.get(t, "individual") for t in types}
+    return next((kind for kind in TERM_KINDS if kind in kinds), "other")
 
 
 def _reading_order(value: Link | Text) -> tuple:

@@ -1,4 +1,4 @@
-"""Which representation of a resource to send: from a file suffix or the Accept header.
+"""Which representation of a resource (or named query) to send: from a file suffix or the Accept header.
 
 Both use `plan_kg.formats`, the one table of formats, media types and suffixes, and its
 `best_for_accept`, which the SPARQL endpoint uses too.
@@ -6,11 +6,16 @@ Both use `plan_kg.formats`, the one table of formats, media types and suffixes, 
 
 from __future__ import annotations
 
+import mimeparse
+
 from .. import formats
 from ..formats import Format, Kind
 
 #: What a resource can be sent as: a page for people, then every RDF graph format.
 OFFERED: tuple[Format, ...] = (*formats.for_kind(Kind.PAGE), *formats.for_kind(Kind.GRAPH))
+#: A named query is SPARQL; a browser, which would download that, is sent it as plain text to show.
+QUERY = formats.by_name("sparql")
+PLAIN_TEXT = "text/plain"
 
 
 def from_accept(accept: str | None) -> Format | None:
@@ -19,6 +24,19 @@ def from_accept(accept: str | None) -> Format | None:
         return formats.best_for_accept(accept, OFFERED)
     except ValueError:  # a header that cannot be read: nothing is acceptable (406)
         return None
+
+
+def query_media_type(accept: str | None) -> str:
+    """The media type to send a SPARQL query as: plain text when the Accept header prefers text/html or
+    text/plain (a browser), else application/sparql-query (also for `*/*`, no header or one that cannot be read).
+    """
+    # python-mimeparse prefers the later of equally good types: SPARQL last, so it wins ties (`*/*`).
+    shown = [*formats.by_name("html").media_types, PLAIN_TEXT]
+    try:
+        match = mimeparse.best_match([*shown, QUERY.media_type], (accept or "").strip() or "*/*")
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError):
+        return QUERY.media_type
+    return PLAIN_TEXT if match in shown else QUERY.media_type
 
 
 def split_suffix(path: str) -> tuple[str, Format | None]:

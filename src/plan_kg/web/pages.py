@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import jinja2
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from .. import __version__, formats, iris
 from ..config import Settings
@@ -18,7 +21,9 @@ from ..named_queries import load_named_queries
 from ..publish import json_ld_context
 from ..rdf import new_graph
 from . import negotiation
-from .describe import PKG, PREFIXES, Describer, Link
+from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
+
+logger = logging.getLogger(__name__)
 
 #: Sent with every response of these routes. No inline script or style, nothing from other hosts.
 SECURITY_HEADERS = {
@@ -38,6 +43,11 @@ EDITOR_SECURITY_HEADERS = {
     **SECURITY_HEADERS,
     "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + f"; style-src-elem 'self' {YASR_RESIZER_STYLE}",
 }
+#: The answer to /assets/yasgui/… when `npm ci` has not been run: the home page then offers a plain query form.
+YASGUI_MISSING = (
+    "The query editor (@zazuko/yasgui) is not installed on this server. To install it, run `npm ci` "
+    "in the plan-kg repository root. Until then the home page offers a plain query form.\n"
+)
 _FORMAT_LABELS = {"html": "HTML", "turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
 _EXAMPLE = ("132292", "basic-plan-3", "1-3-2")
 
@@ -78,10 +88,26 @@ class Site:
             lstrip_blocks=True,
         )
         self.templates.globals["version"] = __version__
+        self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
+        if not self.yasgui_dir.is_dir():
+            logger.warning(
+                "The query editor (YASGUI) is unavailable: %s does not exist. Run `npm ci` in the repository "
+                "root (%s); until then the home page offers a plain query form.", self.yasgui_dir, self.settings.root,
+            )
 
     @property
     def yasgui_dir(self) -> Path:
         return self.settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
+
+    async def yasgui_assets(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """/assets/yasgui/… : the query editor's files, or a 404 that says how to install them.
+
+        Looked for on each request, as the home page does, so `npm ci` on a running server is enough.
+        """
+        if self.yasgui_dir.is_dir():
+            await self._yasgui_files(scope, receive, send)
+        else:
+            await _secure(PlainTextResponse(YASGUI_MISSING, status_code=404))(scope, receive, send)
 
     def _page(
         self,
@@ -136,10 +162,13 @@ class Site:
         return _secure(FileResponse(target, media_type=fmt.media_type))
 
     async def named_query(self, request: Request) -> Response:
+        """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""
         name = request.path_params["name"]
         for query in load_named_queries(self.settings):
             if query.name == name:
-                return _secure(Response(query.text, media_type="application/sparql-query; charset=utf-8"))
+                media_type = negotiation.query_media_type(request.headers.get("accept"))
+                return _secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
+                                        headers={"Vary": "Accept"}))
         return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: /\n", status_code=404))
 
     # -- linked data --------------------------------------------------------------------
@@ -194,15 +223,31 @@ class Site:
         if fmt.name != "html":
             return self.rdf(self.describer.ontology_triples(), fmt, path)
         terms = self.describer.ontology_terms()
-        by_kind = {kind: [t for t in terms if t.kind == kind] for kind in ("class", "property", "individual")}
+        ontologies = self.describer.ontologies()
         return self._page(
             "ontology.html",
             ontology_iri=iris.ONTOLOGY_IRI,
-            sections=[("class", "クラス", "Classes"), ("property", "プロパティ", "Properties"), ("individual", "個体", "Individuals")],
-            terms_by_kind=by_kind,
+            version_iris=[iri for o in ontologies if o.iri == iris.ONTOLOGY_IRI for iri in o.version_iris],
+            modules=[o for o in ontologies if o.iri != iris.ONTOLOGY_IRI],
+            sections=[("class", "クラス", "Classes"), ("property", "プロパティ", "Properties"),
+                      ("scheme", "概念体系", "Concept schemes"),
+                      ("individual", "個体・概念", "Individuals and concepts"),
+                      ("other", "その他の語", "Other terms")],
+            terms_by_kind={kind: [t for t in terms if t.kind == kind] for kind in TERM_KINDS},
             alternates=_alternates(path),
             headers=_link(path),
         )
+
+    async def ontology_module(self, request: Request) -> Response:
+        """/ontology/… : a module of the ontology (/ontology/sdg) or a version IRI (/ontology/0.1.0).
+
+        Each is one part or one version of the ontology the store holds, so it answers 303 to the
+        ontology's own documents, like /ontology; an IRI that names no such ontology gets a 404.
+        """
+        iri = iris.ONTOLOGY_IRI + request.url.path[len("/ontology"):]
+        if not any(iri == o.iri or iri in o.version_iris for o in self.describer.ontologies()):
+            return self.not_found(iri, negotiation.split_suffix(request.url.path)[1])
+        return self.see_other(request, "/ontology")
 
     # -- responses shared by the handlers -------------------------------------------
     def see_other(self, request: Request, path: str) -> Response:
