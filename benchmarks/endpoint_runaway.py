@@ -7,7 +7,9 @@ Rerun (from the repository root, after `plan-kg build`):
 
 One client sends a query that never finishes (`--kind time`), or one that needs more memory
 than the endpoint's `query_memory_bytes` (`--kind memory`: a string doubled 40 times); another
-keeps sending a lookup, one at a time, before, during and after. Reported: the lookup's latency in each phase, how long the runaway
+keeps sending a lookup, one at a time, before, during and after. Both are on loopback, so each
+names itself in X-Forwarded-For (the endpoint trusts 127.0.0.1 as a proxy here): two clients,
+as the endpoint's per-client limits count them. Reported: the lookup's latency in each phase, how long the runaway
 took to be answered 503, and the status codes seen (every lookup must be a 200).
 """
 
@@ -33,11 +35,15 @@ MEMORY_HOG = ('SELECT (STRLEN(?v40) AS ?n) { BIND("' + "x" * 1000 + '" AS ?v0) '
               + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")
 
 
+RUNAWAY_CLIENT = {"X-Forwarded-For": "198.51.100.1"}
+LOOKUP_CLIENT = {"X-Forwarded-For": "198.51.100.2"}
+
+
 def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
     """(start time, latency ms, status) of lookups sent one after another until `until`."""
     query = PREFIXES + LOOKUP % LOOKUP_IRI
     seen = []
-    with httpx.Client(timeout=120) as client:
+    with httpx.Client(timeout=120, headers=LOOKUP_CLIENT) as client:
         while time.monotonic() < until:
             start = time.monotonic()
             # A numbered comment makes every lookup another text: none is answered from the
@@ -64,6 +70,9 @@ def main() -> None:
     parser.add_argument("--kind", choices=("time", "memory"), default="time",
                         help="a query that never ends, or one that needs more than --memory-mb")
     parser.add_argument("--memory-mb", type=int, default=2000, help="the endpoint's query_memory_bytes, in MB")
+    parser.add_argument("--runaways", type=int, default=1,
+                        help="how many runaway queries the one client sends at once (2 with --workers 2: "
+                             "as many as there are workers)")
     parser.add_argument("--in-process-rows", type=int, default=0,
                         help="the endpoint's in_process_rows; 0 (the default here): every lookup needs a worker, "
                              "the harder case; 100 (the server's default): the lookups are answered without one")
@@ -77,33 +86,38 @@ def main() -> None:
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
             f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows={args.in_process_rows}, "
-            f"query_memory_bytes={args.memory_mb * 1_000_000}), host='127.0.0.1', port=18831, "
+            f"query_memory_bytes={args.memory_mb * 1_000_000}, trusted_proxies=('127.0.0.1',)), host='127.0.0.1', port=18831, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
         with server(command, "http://127.0.0.1:18831/sparql") as url:
             before = lookups(url, time.monotonic() + 2)
-            runaway: dict = {}  # status, seconds, end, reason
+            runaways: list[dict] = [{} for _ in range(args.runaways)]  # status, seconds, end, reason
 
-            def run_away() -> None:
+            def run_away(runaway: dict, number: int) -> None:
                 start = time.monotonic()
-                response = httpx.get(url, params={"query": runaway_query}, timeout=120)
+                response = httpx.get(url, params={"query": f"{runaway_query} # {number}"}, headers=RUNAWAY_CLIENT,
+                                     timeout=120)
                 runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic(),
                                reason=response.text.strip())
 
-            thread = threading.Thread(target=run_away)
+            threads = [threading.Thread(target=run_away, args=(r, n)) for n, r in enumerate(runaways)]
             started = time.monotonic()
-            thread.start()
+            for thread in threads:
+                thread.start()
             during = lookups(url, started + (args.timeout if args.kind == "time" else 0) + 3)
-            thread.join()
-            during += lookups(url, runaway["end"] + 3)  # the 3 s after the 503, whenever it came
+            for thread in threads:
+                thread.join()
+            end = max(r["end"] for r in runaways)
+            during += lookups(url, end + 3)  # the 3 s after the last 503, whenever it came
             after = lookups(url, time.monotonic() + 2)
-        running = [s for s in during if s[0] < runaway["end"]]
-        stopping = [s for s in during if runaway["end"] <= s[0]]
+        running = [s for s in during if s[0] < end]
+        stopping = [s for s in during if end <= s[0]]
         statuses = sorted({s[2] for s in before + during + after})
         print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}; "
               f"query_memory_bytes={args.memory_mb * 1_000_000}; in_process_rows={args.in_process_rows}; "
-              f"runaway kind: {args.kind}")
-        print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
+              f"runaway kind: {args.kind}; {args.runaways} at once from one client")
+        for runaway in runaways:
+            print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
         print(f"lookup before:                      {summary(before)}")
         print(f"lookup while the runaway runs:      {summary(running)}")
         print(f"lookup while its worker is replaced:{summary(stopping)} (first 3 s after the 503)")

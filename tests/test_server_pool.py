@@ -54,11 +54,15 @@ def test_a_worker_that_cannot_open_the_store_is_a_clear_error_and_leaves_nothing
 
 #: Counts 10 million rows on the sample store: a few seconds, then it finishes.
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"GRAPH ?g{i} {{ ?s{i} ?p{i} ?o{i} }}" for i in range(9)) + "}"
+SHORTER_QUERY = "SELECT (COUNT(*) AS ?n) {" + " ".join(f"GRAPH ?g{i} {{ ?s{i} ?p{i} ?o{i} }}" for i in range(8)) + "}"
 
 
-@pytest.mark.parametrize("query, timeout_s, same_worker", [(SLOW_QUERY, 120.0, True), (RUNAWAY_QUERY, 1.5, False)])
+# The runaway's caller goes away 2 s into its 4 s: the next query then has 2 s after the runaway
+# is stopped to get the replacement worker (which takes 0.3-1 s to start on a busy machine).
+@pytest.mark.parametrize("query, timeout_s, running_s, same_worker",
+                         [(SLOW_QUERY, 120.0, 0.5, True), (RUNAWAY_QUERY, 4.0, 2.0, False)])
 def test_a_caller_that_goes_away_frees_its_worker_when_it_answers_or_at_the_deadline(
-        tmp_path: Path, query: str, timeout_s: float, same_worker: bool) -> None:
+        tmp_path: Path, query: str, timeout_s: float, running_s: float, same_worker: bool) -> None:
     """A client that disconnects must not kill a worker (a cheap way to make the pool start workers
     all day), nor leave it busy for ever: it serves the next query once it answers, or is
     replaced once the time limit stops the query."""
@@ -70,7 +74,7 @@ def test_a_caller_that_goes_away_frees_its_worker_when_it_answers_or_at_the_dead
         try:
             (first,) = pool._idle
             caller = asyncio.create_task(pool.run(QueryJob(query, results_format="csv")))
-            await asyncio.sleep(0.5)  # the worker is running it
+            await asyncio.sleep(running_s)  # the worker is running it
             cancelled = caller.cancel()
             await asyncio.gather(caller, return_exceptions=True)
             answer = await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="csv"))
@@ -85,3 +89,83 @@ def test_a_caller_that_goes_away_frees_its_worker_when_it_answers_or_at_the_dead
     assert (pid_now == first_pid) is same_worker
     assert busy == 0
     assert _workers_alive() == []
+
+
+def test_one_client_cannot_hold_every_worker(tmp_path: Path) -> None:
+    """Two runaways from one client hold one of the two workers; another client is answered at
+    once, and the runaway client's second query waits until its first one is stopped."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[dict, int, float, list[float], list[str]]:
+        loop = asyncio.get_running_loop()
+        pool = WorkerPool(store.path, size=2, max_rows=10, timeout_s=2.0, memory_bytes=0)
+        await pool.start()
+        ended: list[float] = []
+
+        async def run_away() -> str:
+            try:
+                await pool.run(QueryJob(RUNAWAY_QUERY, results_format="csv"), client="a")
+                return "answered"
+            except QueryRejected as exc:
+                return exc.message
+            finally:
+                ended.append(loop.time() - started)
+
+        try:
+            started = loop.time()
+            runaways = [asyncio.create_task(run_away()) for _ in range(2)]
+            await asyncio.sleep(0.3)  # the first runaway runs; the second waits for client a's share
+            held, waiting = dict(pool._held), len(pool._waiters)
+            await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="csv"), client="b")
+            other_at = loop.time() - started
+            outcomes = await asyncio.gather(*runaways)
+            return held, waiting, other_at, ended, outcomes
+        finally:
+            await pool.close()
+
+    held, waiting, other_at, ended, outcomes = asyncio.run(scenario())
+    assert held == {"a": 1} and waiting == 1
+    assert other_at < 1.5  # answered while client a's first runaway still ran (stopped at 2 s)
+    assert min(ended) >= 1.9  # neither runaway got a 503 before the first one's deadline
+    # The first was stopped by the time limit; the second either got the freed worker just before
+    # its own deadline or gave up waiting: a 503 saying why, in either case.
+    assert outcomes[0] == "the query was stopped after 2 s, this endpoint's time limit"
+    assert outcomes[1] in (outcomes[0], "every query worker this client may use stayed busy for 2 s (one client's "
+                                        "queries run on at most 1 of the 2 workers at once); try again later")
+
+
+def test_a_client_under_its_share_takes_a_free_worker_and_waits_only_behind_its_own_queries(tmp_path: Path) -> None:
+    """With a share of two, one client uses both workers when nobody else asks; a freed worker goes
+    to the first waiting caller whose client is under its share, skipping one that is not."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        pool = WorkerPool(store.path, size=3, max_rows=10, timeout_s=60.0, memory_bytes=0, per_client=2)
+        await pool.start()
+        finished: list[str] = []
+
+        async def run(client: str, query: str, name: str) -> str:
+            result = await pool.run(QueryJob(query, results_format="csv"), client=client)
+            finished.append(name)
+            return result.body.decode().split()[-1]
+
+        try:
+            slow = [asyncio.create_task(run("a", SLOW_QUERY, f"a-slow-{i}")) for i in range(2)]
+            await asyncio.sleep(0.3)
+            held = dict(pool._held)
+            blocker = asyncio.create_task(run("c", SHORTER_QUERY, "c-slow"))  # takes the third worker
+            await asyncio.sleep(0.3)
+            queued = [asyncio.create_task(run("a", "ASK {}", "a-ask")),  # client a is at its share: waits
+                      asyncio.create_task(run("b", "ASK {}", "b-ask"))]  # first for the next free worker
+            answers = await asyncio.gather(*slow, blocker, *queued)
+            return [str(held)] + answers, finished
+        finally:
+            await pool.close()
+
+    answers, finished = asyncio.run(scenario())
+    assert answers[0] == "{'a': 2}"
+    assert answers[1:] == [str(6 ** 9), str(6 ** 9), str(6 ** 8), "true", "true"]
+    # c's query ends first (a sixth of the work): its worker goes to b's ASK, though a's came first,
+    # because client a still holds two; a's ASK runs once one of a's own queries has ended.
+    assert finished[:2] == ["c-slow", "b-ask"], finished
+    assert finished.index("a-ask") > min(finished.index("a-slow-0"), finished.index("a-slow-1")), finished

@@ -42,7 +42,10 @@ class Settings:
     max_concurrent_per_client: int = 4
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
-    query_workers: int = 2
+    # Query worker processes. One client's queries run on at most max_workers_per_client of them at
+    # once (0: all but one), so that a client sending runaway queries cannot hold up everybody else.
+    query_workers: int = 3
+    max_workers_per_client: int = 0
     # A query worker copies the store into memory when it holds at most this many quads: queries
     # run up to 3x faster than on the on-disk store, for about 120 bytes of memory a quad in each
     # worker and a slower start (2.4 s at 385,000 quads). 0: workers read the on-disk store.
@@ -63,6 +66,11 @@ class Settings:
             raise ValueError(f"base_iri must end with '/' or '#': {self.base_iri!r}")
         if self.reasoning_engine not in ("owlrl", "reasonable"):
             raise ValueError(f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
+
+    @property
+    def workers_per_client(self) -> int:
+        """How many query workers one client's queries may hold at once (`max_workers_per_client`, 0: all but one)."""
+        return self.max_workers_per_client if self.max_workers_per_client > 0 else max(1, self.query_workers - 1)
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: object) -> "Settings":

@@ -15,22 +15,27 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from .. import dcat, web
+from .. import dcat, formats, web
+from ..formats import best_for_accept
 from ..config import Settings
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
-from .negotiation import NegotiationError, best_graph_format, negotiate
+from .negotiation import GRAPH_FORMATS, NegotiationError, best_graph_format, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
-from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, Scope, raw_accept
+from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
 
 _VARY = "Accept"
+_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+_HTML = formats.by_name("html")
+_DESCRIPTION_OR_PAGE = (*GRAPH_FORMATS, _HTML)  # ties (*/*) go to the service description
 
 
 def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
@@ -69,6 +74,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
               if settings.trusted_proxies else []),
             # A plain GET /sparql skips the rest: answered again from the index, or by the endpoint directly.
             Middleware(RepeatedRequests, index=repeated, direct=endpoint.answer_get),
+            Middleware(AllowAnyOrigin),
             Middleware(
                 CORSMiddleware,
                 allow_origins=["*"],
@@ -164,7 +170,7 @@ class SparqlEndpoint:
             if (result := self.service.cached(key)) is None:
                 if at_limit:
                     return self._too_many(), None
-                result = await self.service.answer(job, key=key)
+                result = await self.service.answer(job, key=key, client=client)
         except QueryRejected as exc:
             return _error(exc.status, exc.message), None
         finally:
@@ -183,8 +189,11 @@ class SparqlEndpoint:
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:
+            if not format_param and best_for_accept(request.headers.get("accept"), _DESCRIPTION_OR_PAGE) == _HTML:
+                # A browser opened the endpoint's address: the home page has the query editor.
+                return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
             fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
-        except NegotiationError as exc:
+        except (NegotiationError, ValueError) as exc:
             return _error(400, str(exc))
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
@@ -210,7 +219,32 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+    return PlainTextResponse(message + "\n", status_code=status, headers={**_ANY_ORIGIN, **(headers or {})})
+
+
+class AllowAnyOrigin:
+    """ASGI middleware: every response allows any origin, also one to a request without Origin.
+
+    (Starlette's CORSMiddleware adds the header only when the request has Origin; a cached copy
+    of an answer to a plain request may serve a browser's too.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_allowing_any_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"access-control-allow-origin" for name, _ in headers):
+                    message = {**message, "headers": [*headers, (b"access-control-allow-origin", b"*")]}
+            await send(message)
+
+        await self.app(scope, receive, send_allowing_any_origin)
 
 
 def ensure_built(settings: Settings) -> None:

@@ -30,7 +30,8 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
            if settings.query_memory_bytes > 0 else "")
         + f". Results are limited to {settings.max_result_rows} rows or triples (HTTP 400 "
         f"beyond). Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
-        f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429). SERVICE is refused"
+        f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429), of which at most "
+        f"{settings.workers_per_client} run at once (the others wait their turn). SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")
         + _caching(settings)
     )

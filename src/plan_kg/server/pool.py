@@ -8,6 +8,10 @@ request, and a large answer never blocks the event loop. The worker side is a pl
 time budget runs out (a timer on the loop) the worker is killed, a fresh one is started in the
 background, and the caller gets a 503; never a partial answer. A caller that goes away does not
 stop the exchange: its worker is still freed when it answers, or killed at the deadline.
+
+No client may hold every worker: one client's queries run on at most `per_client` workers at a
+time (default: all but one), and its further queries wait for one of its own to finish. So a
+client sending runaway queries delays its own queries, never everybody else's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import signal
 import socket
 import struct
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -66,6 +70,7 @@ class _Worker(asyncio.Protocol):
         self._lost = True
         if not self.ready.done():
             self.ready.set_exception(ConnectionResetError("the query worker closed its socket"))
+            self.ready.exception()  # seen: nobody awaits it if the start was given up (the pool closing)
         self._end(None)
 
     def ask(self, job: QueryJob, deadline: float, settle: Callable[[_Outcome], None]) -> None:
@@ -131,19 +136,22 @@ class WorkerPool:
     """`size` worker processes answering `QueryJob`s within `timeout_s` each.
 
     With `in_memory` each worker answers from its own in-memory copy of the store (see `worker_main`).
+    A client (as named to `run`) holds at most `per_client` workers at once; default: all but one.
     """
 
     def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0,
-                 in_memory: bool = False) -> None:
+                 in_memory: bool = False, per_client: int = 0) -> None:
         self._store_path = str(store_path)
         self._memory_bytes = memory_bytes
         self._in_memory = in_memory
         self._size = max(1, size)
+        self.per_client = per_client if per_client > 0 else max(1, self._size - 1)
         self._max_rows = max_rows
         self._timeout_s = timeout_s
         self._idle: deque[_Worker] = deque()
-        self._waiters: deque[asyncio.Future[_Worker]] = deque()
-        self._busy: set[_Worker] = set()
+        self._waiters: deque[tuple[str | None, asyncio.Future[_Worker]]] = deque()
+        self._busy: dict[_Worker, str | None] = {}  # worker -> the client it works for
+        self._held: Counter[str] = Counter()  # client -> workers it holds
         self._replacing: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -164,18 +172,22 @@ class WorkerPool:
             task.cancel()
         # Wait for them: a worker still starting is stopped before the caller removes its store.
         await asyncio.gather(*self._replacing, return_exceptions=True)
-        for waiter in self._waiters:
+        for _, waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
         for worker in [*self._idle, *self._busy]:
             worker.stop()
         self._idle.clear()
         self._busy.clear()
+        self._held.clear()
 
-    async def run(self, job: QueryJob) -> QueryResult:
-        """The serialised answer to `job`; QueryRejected (503) when it does not finish in time."""
+    async def run(self, job: QueryJob, *, client: str | None = None) -> QueryResult:
+        """The serialised answer to `job`; QueryRejected (503) when it does not finish in time.
+
+        `client` (an address) is held to `per_client` workers at once; None: no such limit.
+        """
         deadline = time.monotonic() + self._timeout_s
-        worker = await self._acquire(deadline)
+        worker = await self._acquire(deadline, client)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[QueryResult] = loop.create_future()
         try:
@@ -219,50 +231,88 @@ class WorkerPool:
         else:
             answer.set_result(result)  # type: ignore[arg-type]
 
-    async def _acquire(self, deadline: float) -> _Worker:
+    def _may_take(self, client: str | None) -> bool:
+        return client is None or self._held[client] < self.per_client
+
+    async def _acquire(self, deadline: float, client: str | None) -> _Worker:
         if self._closed:
             raise QueryRejected(503, "the endpoint is shutting down")
-        if self._idle:
+        if self._idle and self._may_take(client):
             # The worker released last: its caches (the CPU's, and RocksDB's on disk) are the warmest.
             worker = self._idle.pop()
-        else:
-            waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                worker = await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - time.monotonic()))
-            except BaseException as exc:  # the time ran out, or the client went away
-                if waiter.done() and not waiter.cancelled():
-                    self._release(waiter.result())  # handed over just as we gave up
-                else:
-                    waiter.cancel()
-                if isinstance(exc, TimeoutError):
-                    raise QueryRejected(
-                        503, f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
-                    ) from None
-                raise
-        self._busy.add(worker)
-        return worker
+            self._hold(worker, client)
+            return worker
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append((client, waiter))
+        try:
+            # `_dispatch` hands a worker over already held for `client`.
+            return await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - time.monotonic()))
+        except BaseException as exc:  # the time ran out, or the client went away
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over just as we gave up
+            else:
+                waiter.cancel()
+            if isinstance(exc, TimeoutError):
+                raise QueryRejected(503, self._busy_message(client)) from None
+            raise
+
+    def _busy_message(self, client: str | None) -> str:
+        if client is None or self.per_client >= self._size:
+            return f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
+        return (f"every query worker this client may use stayed busy for {self._timeout_s:g} s (one client's "
+                f"queries run on at most {self.per_client} of the {self._size} workers at once); try again later")
+
+    def _hold(self, worker: _Worker, client: str | None) -> None:
+        self._busy[worker] = client
+        if client is not None:
+            self._held[client] += 1
+
+    def _unhold(self, client: str | None) -> None:
+        if client is not None and client in self._held:
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
 
     def _release(self, worker: _Worker) -> None:
-        self._busy.discard(worker)
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(worker)
-                return
+        self._unhold(self._busy.pop(worker, None))
         self._idle.append(worker)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand idle workers to waiting callers, first come first served among clients under their share."""
+        while self._idle and self._waiters:
+            found = None
+            for entry in self._waiters:
+                client, waiter = entry
+                if not waiter.done() and self._may_take(client):
+                    found = entry
+                    break
+            self._waiters = deque(entry for entry in self._waiters if entry is not found and not entry[1].done())
+            if found is None:
+                return
+            worker = self._idle.pop()
+            self._hold(worker, found[0])
+            found[1].set_result(worker)
 
     def _discard(self, worker: _Worker) -> None:
-        self._busy.discard(worker)
+        client = self._busy.pop(worker, None)
         worker.stop()
-        if not self._closed:
-            task = asyncio.get_running_loop().create_task(self._replace())
-            self._replacing.add(task)
-            task.add_done_callback(self._replacing.discard)
-            task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
+        if self._closed:
+            self._unhold(client)
+            return
+        # The client keeps the stopped worker's place in its share until the replacement is up:
+        # else its next runaway would take a worker another client is using meanwhile.
+        task = asyncio.get_running_loop().create_task(self._replace(client))
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)
+        task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
 
-    async def _replace(self) -> None:
-        worker = await self._spawn()
+    async def _replace(self, client: str | None) -> None:
+        try:
+            worker = await self._spawn()
+        finally:
+            self._unhold(client)
+            self._dispatch()  # if the start failed: the client may take another idle worker now
         if self._closed:
             worker.stop()
         else:

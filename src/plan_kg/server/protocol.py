@@ -44,7 +44,10 @@ async def read_request(request: Request, *, max_body_bytes: int) -> ProtocolRequ
     url_params = _parse_form(request.scope.get("query_string", b""), "the URL's query string")
     if request.method in ("GET", "HEAD"):
         return _protocol_request(url_params)
-    return _protocol_request(url_params + await _post_params(request, url_params, max_body_bytes))
+    parsed = _protocol_request(url_params + await _post_params(request, url_params, max_body_bytes))
+    if parsed.query is None:  # only a GET without a query asks for the service description
+        raise ProtocolError(400, f"the POST has no 'query' parameter; send {FORM} with query=..., or {QUERY}")
+    return parsed
 
 
 def read_query_string(raw: bytes) -> ProtocolRequest:
@@ -62,6 +65,8 @@ def _protocol_request(params: list[tuple[str, str]]) -> ProtocolRequest:
     default = tuple(value for name, value in params if name == "default-graph-uri")
     named = tuple(value for name, value in params if name == "named-graph-uri")
     dataset = "default-graph-uri" in names or "named-graph-uri" in names
+    # The first one: SPARQLWrapper sends both `format` and `output`, spelt differently (tsv and
+    # text/tab-separated-values), and may send the same parameter twice.
     fmt = next((value for name, value in params if name in ("format", "output")), None)
     return ProtocolRequest(
         query=queries[0] if queries else None,

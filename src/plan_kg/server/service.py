@@ -77,6 +77,7 @@ class QueryService:
             timeout_s=self.settings.query_timeout_s,
             memory_bytes=self.settings.query_memory_bytes,
             in_memory=self.workers_in_memory,
+            per_client=self.settings.workers_per_client,
         )
         await pool.start()
         self._pool = pool
@@ -139,14 +140,17 @@ class QueryService:
         """The kept answer for `key`, if there is one (no worker involved)."""
         return self.cache.get(key) if key is not None and self.cache.enabled else None
 
-    async def answer(self, job: QueryJob, *, key: str | None) -> QueryResult:
-        """The answer to a prepared `job` with request key `key`: kept, or from a worker within the time limit."""
+    async def answer(self, job: QueryJob, *, key: str | None, client: str | None = None) -> QueryResult:
+        """The answer to a prepared `job` with request key `key`: kept, or from a worker within the time limit.
+
+        `client` (an address) may hold only so many workers at once (`WorkerPool.per_client`).
+        """
         if self._pool is None:
             raise RuntimeError("QueryService.start() was not called")
         if (result := self.cached(key)) is not None:
             return result
         if (result := self._answer_in_process(job)) is None:
-            result = await self._pool.run(job)
+            result = await self._pool.run(job, client=client)
         if key is not None and self.cache.enabled:
             self.cache.put(key, result)
         return result

@@ -8,6 +8,7 @@ pattern that cannot run away, is run in the server process with the same `run_jo
 
 from __future__ import annotations
 
+import re
 import resource
 import signal
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
         _check_rows(len(triples), max_rows, "triples")
         return _result(fmt, pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type)))
     except SyntaxError as exc:
-        raise QueryRejected(400, f"the query is not valid SPARQL 1.1: {exc}") from exc
+        raise syntax_rejection(job.query, str(exc)) from exc
     except OSError as exc:
         # Evaluation errors (SERVICE failures, unsupported features) surface as OSError.
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
@@ -121,6 +122,31 @@ def worker_main(
             return
         except Exception as exc:  # noqa: BLE001 - report, keep serving; the parent answers 500-free
             conn.send(("rejected", 400, f"the query could not be evaluated: {type(exc).__name__}: {exc}"))
+
+
+# An update's first keyword, after the prologue and comments: never a query's.
+_UPDATE_START = re.compile(
+    r"(?:\s|#[^\n]*+|PREFIX\s*+[^\s:]*+:\s*+<[^>]*+>|BASE\s*+<[^>]*+>)*+"  # possessive: no backtracking
+    r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    re.IGNORECASE,
+)
+_POSITION = re.compile(r"^error at (\d+):(\d+): ")
+
+
+def syntax_rejection(query: str, message: str) -> QueryRejected:
+    """Why a text that pyoxigraph's parser refused (`message`) is not answered: 400, or 403 for an update."""
+    if not query.strip():
+        return QueryRejected(400, "the query is empty; send a SELECT, ASK, CONSTRUCT or DESCRIBE query")
+    if _UPDATE_START.match(query):
+        return QueryRejected(403, "this endpoint is read-only: SPARQL updates are not accepted")
+    if "Prefix not found" in message and (position := _POSITION.match(message)):
+        line, column = int(position[1]), int(position[2])
+        before = query.splitlines()[line - 1][:column - 1] if line <= len(query.splitlines()) else ""
+        used = re.search(r"([A-Za-z][\w.-]*)?:[\w.%-]*$", before)
+        prefix = f"'{used[1] or ''}:'" if used else "a prefix"
+        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, {prefix} is used but "
+                                  "not declared; add a PREFIX declaration for it at the start of the query")
+    return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}")
 
 
 def _data_bytes() -> int:
