@@ -79,6 +79,19 @@ def test_an_unknown_name_lists_the_known_ones() -> None:
         find_named_query(Settings(), "nope")
 
 
+def test_a_path_is_reported_as_a_file_not_as_an_unknown_name(tmp_path: Path) -> None:
+    missing = tmp_path / "x" / "nothere.rq"
+    with pytest.raises(QueryError, match=rf"^file not found: {re.escape(str(missing))}; .*hierarchy") as caught:
+        find_named_query(Settings(), str(missing))
+    assert "no named query" not in str(caught.value)
+    with pytest.raises(QueryError, match=r"^file not found: nothere\.rq; "):
+        find_named_query(Settings(), "nothere.rq")
+    other = tmp_path / "labels.sparql"
+    other.write_text("SELECT * {}", encoding="utf-8")
+    with pytest.raises(QueryError, match=r"labels\.sparql: a query file's name must end in \.rq"):
+        find_named_query(Settings(), str(other))
+
+
 def test_no_queries_dir_means_no_queries(tmp_path: Path) -> None:
     assert load_named_queries(replace(Settings(), queries_dir=tmp_path / "none")) == []
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from plan_kg.cli import main
-from server_fixtures import write_dump
+from server_fixtures import RUNAWAY_QUERY, write_dump
 
 
-def run(tmp_path: Path, *args: str):  # noqa: ANN201 - click's Result
+def run(tmp_path: Path, *args: str, settings: str = ""):  # noqa: ANN201 - click's Result
     write_dump(tmp_path / "dist")
     config = tmp_path / "plan-kg.toml"  # root here, so the store goes to tmp_path/.cache, not the project's
-    config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")
+    config.write_text('root = "."\ndist_dir = "dist"\n' + settings, encoding="utf-8")
     return CliRunner().invoke(main, ["--config", str(config), "query", *args], catch_exceptions=False)
 
 
@@ -50,3 +51,50 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     unknown = run(tmp_path, "no-such-query")
     assert unknown.exit_code == 2
     assert "no named query" in unknown.output
+
+
+def test_a_missing_query_file_is_reported_as_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "x" / "nothere.rq"
+    result = run(tmp_path, str(missing))
+    assert result.exit_code == 2
+    assert f"error: file not found: {missing}; give the path of an existing .rq file" in result.output
+    assert "no named query" not in result.output and "Traceback" not in result.output
+
+
+def test_a_query_stopped_at_the_time_limit_is_an_error_that_says_so(tmp_path: Path) -> None:
+    runaway = tmp_path / "runaway.rq"
+    runaway.write_text(RUNAWAY_QUERY, encoding="utf-8")
+    result = run(tmp_path, str(runaway), settings="query_timeout_s = 0.5\n")
+    assert result.exit_code == 2
+    assert f"error: {runaway}: the query was stopped after 0.5 s" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_ask_prints_true_or_false_or_its_sparql_results_on_request(tmp_path: Path) -> None:
+    yes, no, header_only = tmp_path / "yes.rq", tmp_path / "no.rq", tmp_path / "header-only.rq"
+    yes.write_text("ASK { ?s ?p ?o }", encoding="utf-8")
+    no.write_text("ASK { <urn:x:a> <urn:x:b> <urn:x:c> }", encoding="utf-8")
+    header_only.write_text("SELECT ?true { FILTER(false) }", encoding="utf-8")  # no rows: its CSV is an ASK's
+    assert run(tmp_path, str(yes)).output == "true\n"
+    assert run(tmp_path, str(no)).output == "false\n"
+    assert run(tmp_path, str(yes), "--format", "csv").output == "true\n"
+    assert json.loads(run(tmp_path, str(no), "--format", "json").output) == {"head": {}, "boolean": False}
+    lines = run(tmp_path, str(header_only)).output.splitlines()
+    assert lines[1].split("|")[1].strip() == "true" and lines[-1] == "0 row(s)"
+
+
+def test_the_table_writes_blank_nodes_and_unbound_variables_as_csv_does(tmp_path: Path) -> None:
+    query = tmp_path / "cells.rq"
+    query.write_text("SELECT ?b ?none ?l { BIND(BNODE() AS ?b) BIND('西東京市'@ja AS ?l) }", encoding="utf-8")
+    lines = run(tmp_path, str(query)).output.splitlines()
+    cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]
+    assert cells[0].startswith("_:") and cells[1:] == ["", "西東京市"]
+    assert lines[-1] == "1 row(s)"
+
+
+def test_an_unknown_format_is_a_usage_error_that_lists_the_formats(tmp_path: Path) -> None:
+    result = run(tmp_path, "hierarchy", "--format", "bogus")
+    assert result.exit_code == 2
+    assert "Invalid value for '--format': 'bogus' is not one of 'table'," in result.output
+    assert all(f"'{name}'" in result.output for name in ("csv", "tsv", "json", "xml", "turtle", "jsonld"))
+    assert "endpoint" not in result.output

@@ -13,6 +13,7 @@ are not named queries and are not read here.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +49,25 @@ def load_named_queries(settings: Settings) -> list[NamedQuery]:
 
 
 def find_named_query(settings: Settings, name: str) -> NamedQuery:
-    """The named query called `name`; QueryError listing the known names if there is none."""
+    """The named query called `name`; QueryError listing the known names if there is none.
+
+    A `name` with a folder separator or a file extension (.rq) can be no query's name: it was
+    meant as a file (`plan-kg query` reads .rq files itself), so the error is about the file.
+    """
     queries = {query.name: query for query in load_named_queries(settings)}
-    try:
+    if name in queries:
         return queries[name]
-    except KeyError:
-        raise QueryError(f"no named query '{name}'; known: {', '.join(sorted(queries)) or 'none'}") from None
+    known = ", ".join(sorted(queries)) or "none"
+    path = Path(name)
+    if path.suffix or "/" in name or os.sep in name:
+        if not path.exists():
+            raise QueryError(
+                f"file not found: {name}; give the path of an existing .rq file, "
+                f"or the name (without .rq) of a named query: {known}"
+            )
+        if path.suffix != ".rq":
+            raise QueryError(f"{name}: a query file's name must end in .rq")
+    raise QueryError(f"no named query '{name}'; known: {known}")
 
 
 def parse_named_query(path: Path) -> NamedQuery:

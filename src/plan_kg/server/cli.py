@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import PlanKgError, QueryError
+from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 
 
 @click.command()
@@ -27,13 +28,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--format", "format_name", default="table", show_default=True,
-              help="table (aligned text), csv, tsv, json or xml for SELECT/ASK; turtle, ntriples, jsonld or rdfxml "
-                   "for CONSTRUCT/DESCRIBE (which print Turtle when 'table' is asked).")  # fmt: skip
+              type=click.Choice(["table", *(f.name for f in (*RESULT_FORMATS, *GRAPH_FORMATS))]),
+              help="table: a SELECT as aligned text, an ASK as true or false, a CONSTRUCT/DESCRIBE as Turtle. "
+                   "csv, tsv, json, xml: the SPARQL results of a SELECT or ASK (an ASK in csv or tsv is the "
+                   "word true or false). turtle, ntriples, jsonld, rdfxml: a CONSTRUCT/DESCRIBE graph.")  # fmt: skip
 @click.pass_context
 def query(ctx: click.Context, name: str, format_name: str) -> None:
     """Run the named query NAME (queries/NAME.rq), or a .rq file, over the built data; print the result.
 
     It runs as the endpoint runs queries: read-only, within the time and row limits.
+    Exit 2 when the query cannot be read, parsed or answered in time.
     """
     from ..cli import fail
     from ..named_queries import find_named_query
@@ -49,28 +53,47 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
         ensure_built(settings)
         service = QueryService.for_settings(settings)
         as_table = format_name == "table"
-        result = service.run(QueryRequest(text, accept="text/csv, text/turtle;q=0.9" if as_table else None,
-                                          format=None if as_table else format_name))
+        # JSON results, not CSV, for the table: only they tell an ASK's answer from a SELECT's header.
+        accept = "application/sparql-results+json, text/turtle;q=0.9" if as_table else None
+        result = service.run(QueryRequest(text, accept=accept, format=None if as_table else format_name))
     except QueryRejected as exc:
         fail(QueryError(f"{name}: {exc.message}"))
     except (PlanKgError, UnicodeDecodeError, OSError) as exc:
         fail(exc if isinstance(exc, PlanKgError) else QueryError(f"{name}: {exc}"))
-    if as_table and result.media_type.startswith("text/csv"):
+    if as_table and result.media_type.startswith("application/sparql-results+json"):
         click.echo(_table(result.body))
-    else:
-        click.get_binary_stream("stdout").write(result.body)
+    else:  # ended with a line break, so that the shell's prompt does not follow `true` on its line
+        click.get_binary_stream("stdout").write(result.body if result.body.endswith(b"\n") else result.body + b"\n")
 
 
-def _table(csv_body: bytes) -> str:
-    """SPARQL CSV results as an aligned text table (Japanese double-width characters counted as two)."""
-    import csv
-    import io
+def _table(json_body: bytes) -> str:
+    """SPARQL JSON results as text: an ASK's true or false; a SELECT's rows as an aligned table, then their count.
+
+    Japanese double-width characters are counted as two.
+    """
+    import json
 
     from prettytable import PrettyTable
 
-    rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
-    table = PrettyTable(rows[0] if rows else [])
+    results = json.loads(json_body)
+    if "boolean" in results:
+        return "true" if results["boolean"] else "false"
+    names = results["head"].get("vars", [])
+    rows = results["results"]["bindings"]
+    table = PrettyTable(names)
     table.align = "l"
-    for row in rows[1:]:
-        table.add_row(row)
-    return f"{table.get_string()}\n{len(rows) - 1} row(s)"
+    for row in rows:
+        table.add_row([_cell(row.get(name)) for name in names])
+    return f"{table.get_string()}\n{len(rows)} row(s)"
+
+
+def _cell(term: dict | None) -> str:
+    """A term of SPARQL JSON results as SPARQL CSV results write it (no language tag or datatype)."""
+    if term is None:
+        return ""
+    if term["type"] == "bnode":
+        return f"_:{term['value']}"
+    if term["type"] == "triple":
+        triple = term["value"]
+        return f"<< {_cell(triple['subject'])} {_cell(triple['predicate'])} {_cell(triple['object'])} >>"
+    return term["value"]
