@@ -33,7 +33,11 @@ from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
 
 _VARY = "Accept"
-_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+#: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
+#: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one.
+_EXPOSED = ("Retry-After", "ETag")
+_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(_EXPOSED)}
+_ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _ANY_ORIGIN.items()]
 _HTML = formats.by_name("html")
 _DESCRIPTION_OR_PAGE = (*GRAPH_FORMATS, _HTML)  # ties (*/*) go to the service description
 
@@ -81,7 +85,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 allow_credentials=False,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["Accept", "Content-Type", "If-None-Match"],
-                expose_headers=["Retry-After", "ETag"],
+                expose_headers=list(_EXPOSED),
                 max_age=86400,
             ),
         ],
@@ -159,7 +163,7 @@ class SparqlEndpoint:
             ))
             # Every answer allows every origin, not only those to requests with Origin: a cached
             # answer to a plain request may be reused for a cross-origin one (no Vary: Origin then).
-            headers = {"Vary": _VARY, "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+            headers = {"Vary": _VARY, "Cache-Control": "no-store", **_ANY_ORIGIN}
             if (key := self.service.key(job)) is not None:
                 tag = self.service.etag(key)
                 headers["ETag"] = tag
@@ -241,7 +245,7 @@ class AllowAnyOrigin:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 if not any(name.lower() == b"access-control-allow-origin" for name, _ in headers):
-                    message = {**message, "headers": [*headers, (b"access-control-allow-origin", b"*")]}
+                    message = {**message, "headers": [*headers, *_ANY_ORIGIN_RAW]}
             await send(message)
 
         await self.app(scope, receive, send_allowing_any_origin)

@@ -2,7 +2,10 @@
 
 pyoxigraph executes SERVICE against any URL and does not expose the parsed algebra, so the
 query is parsed a second time with rdflib's parser and every SERVICE pattern is checked.
-rdflib's parser is slow (tens of ms), so it runs only when the text contains the keyword.
+rdflib's parser is slow (tens of ms, and tens of seconds for some long texts), so it runs only
+when the text contains the keyword, and in the query worker, under the time limit like the query
+itself (`worker.run_job`): a text made to be slow to parse is stopped like a runaway query. rdflib
+is imported only then, so that workers start without it.
 The two parsers read codepoint escapes differently (rdflib decodes \\u everywhere before
 parsing, pyoxigraph only inside strings and IRIs), so a query could look different to each:
 one with both SERVICE and a \\u escape is refused rather than guessed at.
@@ -11,12 +14,6 @@ one with both SERVICE and a \\u escape is refused rather than guessed at.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-
-from pyparsing import ParseResults
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import URIRef
 
 from ..errors import PlanKgError
 
@@ -33,6 +30,10 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
     """Raise ForbiddenQuery unless every SERVICE in `query` names an allowed endpoint."""
     if not may_use_service(query):
         return
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.term import URIRef
+
     if "\\u" in query.lower():
         raise ForbiddenQuery("a query with SERVICE may not use \\u escapes; write the characters themselves")
     try:
@@ -60,6 +61,9 @@ def may_use_service(query: str) -> bool:
 
 
 def _service_terms(node: object) -> list[object]:
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     found: list[object] = []
     stack = [node]
     while stack:

@@ -10,7 +10,7 @@ from types import TracebackType
 
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
-from .guard import ForbiddenQuery, check_services, may_use_service
+from .guard import may_use_service
 from .lookup import bounded_text
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
@@ -103,21 +103,14 @@ class QueryService:
         return await self.answer(job, key=self.key(job))
 
     async def prepare(self, request: QueryRequest) -> QueryJob:
-        """The job `execute` would run: formats negotiated, SERVICE checked; QueryRejected if refused."""
+        """The job `execute` would run, formats negotiated; QueryRejected if refused (SERVICE is checked when it runs)."""
         try:
             wanted = negotiate(request.accept, request.format)
         except NegotiationError as exc:
             raise QueryRejected(400, str(exc)) from exc
         if wanted.results is None and wanted.graph is None:
             raise QueryRejected(406, _not_acceptable(request.accept, request.format))
-        if may_use_service(request.query):
-            try:
-                # rdflib's parser is slow on big queries: keep the event loop free meanwhile.
-                await asyncio.to_thread(
-                    check_services, request.query, base_iri=self.base_iri, allow_list=self.settings.service_allow_list
-                )
-            except ForbiddenQuery as exc:
-                raise QueryRejected(exc.status, str(exc)) from exc
+        # SERVICE is checked by the worker (run_job), under the time limit: rdflib's parser can be made slow.
         dataset = request.default_graphs is not None or request.named_graphs is not None
         return QueryJob(
             query=request.query,
@@ -126,6 +119,7 @@ class QueryService:
             named_graphs=tuple(request.named_graphs or ()) if dataset else None,
             results_format=wanted.results.name if wanted.results else None,
             graph_format=wanted.graph.name if wanted.graph else None,
+            service_allow_list=tuple(self.settings.service_allow_list),
         )
 
     def key(self, job: QueryJob) -> str | None:
@@ -159,6 +153,8 @@ class QueryService:
         """The answer to a bounded lookup, run here; None: the query is not one, or it is over the bound."""
         rows = min(self.settings.in_process_rows, self.settings.max_result_rows)
         if rows <= 0 or job.default_graphs is not None or job.named_graphs is not None:
+            return None
+        if may_use_service(job.query):  # its check (rdflib's parser) belongs under the time limit
             return None
         if (text := bounded_text(job.query, rows)) is None:
             return None

@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph
 
 from .. import formats
+from .guard import ForbiddenQuery, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class QueryJob:
     named_graphs: tuple[str, ...] | None = None
     results_format: str | None = None  # plan_kg.formats name for SELECT/ASK; None: not acceptable
     graph_format: str | None = None  # ... for CONSTRUCT/DESCRIBE
+    service_allow_list: tuple[str, ...] = ()  # the endpoints SERVICE may name (guard.check_services)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,15 @@ class QueryRejected(Exception):
 
 
 def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryResult:
-    """Run `job` on `store` and serialise the result; QueryRejected if it cannot be answered."""
+    """Run `job` on `store` and serialise the result; QueryRejected if it cannot be answered.
+
+    A query that may use SERVICE is checked against the allow-list first (`guard.check_services`).
+    """
+    if may_use_service(job.query):
+        try:
+            check_services(job.query, base_iri=job.base_iri or "", allow_list=job.service_allow_list)
+        except ForbiddenQuery as exc:
+            raise QueryRejected(exc.status, str(exc)) from exc
     dataset: dict[str, object] = {}  # the store's default graph already holds the union
     if job.default_graphs is not None or job.named_graphs is not None:
         try:
