@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,17 @@ from plan_kg.config import PROJECT_ROOT, Settings
 
 NISHITOKYO = PROJECT_ROOT / "data" / "nishitokyo"
 SEED = Settings().shared_dir / "seeds" / "000_5f0c79b4daf8dc9a.txt"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collect_cycles_in_the_main_thread() -> Iterator[None]:
+    """After each test module, free what its tests left in reference cycles (a `pytest.raises` keeps
+    the exception, whose traceback keeps the query results of the frames it passed), here in the main
+    thread that made them: pyoxigraph's results may not be dropped in another thread, and the next
+    module's live server, which runs in a thread, would otherwise be the one to collect them
+    ("PyQuerySolutions is unsendable, but is being dropped on another thread")."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -292,6 +292,19 @@ def test_results_over_the_row_limit_are_refused_with_the_limit(endpoint: str) ->
         assert "5" in response.text and "limit" in response.text
 
 
+def test_an_answer_over_the_size_limit_is_refused_with_the_limit(tmp_path: Path) -> None:
+    """A few rows can still make a huge answer (strings built by the query): it is refused in the
+    worker, before the server process receives it, and the service description states the limit."""
+    query = ('SELECT ?x WHERE { VALUES ?n { 1 2 } BIND("' + "x" * 1000 + '" AS ?a) '
+             "BIND(CONCAT(?a, ?a, ?a, ?a) AS ?x) }")
+    with live_server(sample_settings(tmp_path, max_response_bytes=5000)) as url:
+        refused = httpx.get(url, params={"query": query})
+        assert refused.status_code == 400
+        assert refused.text.startswith("the result is larger than 5000 bytes, this endpoint's limit")
+        assert httpx.get(url, params={"query": query.replace("?a, ?a, ?a, ?a", "?a")}).status_code == 200
+        assert "and 5000 bytes once written" in httpx.get(url, headers={"Accept": "text/turtle"}).text
+
+
 def test_the_body_size_is_limited(tmp_path: Path) -> None:
     with live_server(sample_settings(tmp_path, max_body_bytes=100)) as url:
         small = httpx.post(url, content="ASK {}", headers={"Content-Type": "application/sparql-query"})

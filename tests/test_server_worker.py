@@ -74,3 +74,35 @@ def test_a_mark_split_between_two_writes_is_counted_once() -> None:
     for chunk in (b'[{"a":1}', b",", b'{"a":2}', b"]"):
         sink.write(chunk)
     assert sink.count == 1 and b"".join(sink.chunks) == b'[{"a":1},{"a":2}]'
+
+
+#: Two rows of one string of 4,000 characters each, ~8,100 bytes in every format.
+BIG_STRINGS = ('SELECT ?x WHERE { VALUES ?n { 1 2 } BIND("' + "x" * 1000 + '" AS ?a) '
+               "BIND(CONCAT(?a, ?a, ?a, ?a) AS ?x) }")
+
+
+@pytest.mark.parametrize("fmt", RESULT_FORMATS)
+def test_a_result_over_the_byte_limit_is_refused_while_it_is_written(store: ox.Store, fmt: str) -> None:
+    whole = run_job(store, QueryJob(query=BIG_STRINGS, results_format=fmt), max_rows=LIMIT).body
+    assert 8_000 < len(whole) < 9_000
+    fits = run_job(store, QueryJob(query=BIG_STRINGS, results_format=fmt), max_rows=LIMIT, max_bytes=len(whole))
+    assert fits.body == whole
+    with pytest.raises(QueryRejected) as refused:
+        run_job(store, QueryJob(query=BIG_STRINGS, results_format=fmt), max_rows=LIMIT, max_bytes=len(whole) - 1)
+    assert refused.value.status == 400
+    assert refused.value.message.startswith(f"the result is larger than {len(whole) - 1} bytes, this endpoint's limit")
+    # Stopped early: the writer gives up once past the limit, long before the whole result.
+    with pytest.raises(QueryRejected):
+        run_job(store, QueryJob(query=BIG_STRINGS, results_format=fmt), max_rows=LIMIT, max_bytes=100)
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld", "rdfxml"])
+def test_a_graph_over_the_byte_limit_is_refused(store: ox.Store, fmt: str) -> None:
+    query = (BIG_STRINGS.replace("SELECT ?x WHERE", "CONSTRUCT { ?n <http://example.org/p> ?x } WHERE")
+             .replace("{ 1 2 }", "{ <http://example.org/1> <http://example.org/2> }"))
+    whole = run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT).body
+    assert len(whole) > 8_000
+    assert run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT, max_bytes=len(whole)).body == whole
+    with pytest.raises(QueryRejected) as refused:
+        run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT, max_bytes=len(whole) - 1)
+    assert refused.value.status == 400 and "this endpoint's limit" in refused.value.message

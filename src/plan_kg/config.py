@@ -38,6 +38,8 @@ class Settings:
     public_base_iri: str | None = None  # where base_iri is served, if not on this host
     query_timeout_s: float = 30.0
     max_result_rows: int = 10_000
+    # An answer larger than this once written (JSON, XML, CSV, TSV or RDF) is refused (400); 0: no limit.
+    max_response_bytes: int = 64_000_000
     max_body_bytes: int = 1_000_000
     max_concurrent_per_client: int = 4
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.

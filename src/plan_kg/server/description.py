@@ -8,6 +8,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from ..config import Settings
 from ..formats import Format
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
+from .worker import byte_size
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 _RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -28,8 +29,10 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
         f"stopped (HTTP 503)"
         + (f", and so is one that needs more than {settings.query_memory_bytes // 1_000_000} MB of memory"
            if settings.query_memory_bytes > 0 else "")
-        + f". Results are limited to {settings.max_result_rows} rows or triples (HTTP 400 "
-        f"beyond). Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
+        + f". Results are limited to {settings.max_result_rows} rows or triples"
+        + (f" and {byte_size(settings.max_response_bytes)} once written" if settings.max_response_bytes else "")
+        + " (HTTP 400 beyond)."
+        + f" Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
         f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429), of which at most "
         f"{settings.workers_per_client} run at once (the others wait their turn). SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")

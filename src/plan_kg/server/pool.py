@@ -140,13 +140,14 @@ class WorkerPool:
     """
 
     def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0,
-                 in_memory: bool = False, per_client: int = 0) -> None:
+                 in_memory: bool = False, per_client: int = 0, max_bytes: int = 0) -> None:
         self._store_path = str(store_path)
         self._memory_bytes = memory_bytes
         self._in_memory = in_memory
         self._size = max(1, size)
         self.per_client = per_client if per_client > 0 else max(1, self._size - 1)
         self._max_rows = max_rows
+        self._max_bytes = max_bytes
         self._timeout_s = timeout_s
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[tuple[str | None, asyncio.Future[_Worker]]] = deque()
@@ -323,7 +324,7 @@ class WorkerPool:
         child_end = Connection(child_socket.detach())
         process = _CONTEXT.Process(
             target=worker_main,
-            args=(child_end, self._store_path, self._max_rows, self._memory_bytes, self._in_memory),
+            args=(child_end, self._store_path, self._max_rows, self._memory_bytes, self._in_memory, self._max_bytes),
             name="plan-kg-query-worker",
             daemon=True,
         )

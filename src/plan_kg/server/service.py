@@ -74,6 +74,7 @@ class QueryService:
             self.store.path,
             size=self.settings.query_workers,
             max_rows=self.settings.max_result_rows,
+            max_bytes=self.settings.max_response_bytes,
             timeout_s=self.settings.query_timeout_s,
             memory_bytes=self.settings.query_memory_bytes,
             in_memory=self.workers_in_memory,
@@ -159,7 +160,8 @@ class QueryService:
         if (text := bounded_text(job.query, rows)) is None:
             return None
         try:
-            result = run_job(self.store.reader, replace(job, query=text), max_rows=rows)
+            result = run_job(self.store.reader, replace(job, query=text), max_rows=rows,
+                             max_bytes=self.settings.max_response_bytes)
         except QueryRejected:  # more rows than the bound, or refused: a worker gives the full answer
             return None
         self.in_process_answers += 1

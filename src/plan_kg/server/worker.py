@@ -51,8 +51,10 @@ class QueryRejected(Exception):
         self.message = message
 
 
-def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryResult:
+def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes: int = 0) -> QueryResult:
     """Run `job` on `store` and serialise the result; QueryRejected if it cannot be answered.
+
+    At most `max_rows` rows or triples, and `max_bytes` bytes once serialised (0: no byte limit).
 
     A query that may use SERVICE is checked against the allow-list first (`guard.check_services`).
     """
@@ -77,17 +79,19 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
         result = run()
         if isinstance(result, pyoxigraph.QueryBoolean):
             fmt = _format(job.results_format, "SPARQL results")
-            return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)))
+            return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
+                           max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
-            body = _serialize_solutions(result, fmt, max_rows)
+            body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
-                body = _serialize_solutions_exactly(run(), fmt, max_rows)
-            return _result(fmt, body)
+                body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
+            return _result(fmt, body, max_bytes)
         fmt = _format(job.graph_format, "RDF")
         triples = list(islice(result, max_rows + 1))
         _check_rows(len(triples), max_rows, "triples")
-        return _result(fmt, pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type)))
+        body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
+        return _result(fmt, body, max_bytes)
     except SyntaxError as exc:
         raise syntax_rejection(job.query, str(exc)) from exc
     except OSError as exc:
@@ -96,7 +100,8 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int) -> QueryRe
 
 
 def worker_main(
-    conn: Connection, store_path: str, max_rows: int, memory_bytes: int = 0, in_memory: bool = False
+    conn: Connection, store_path: str, max_rows: int, memory_bytes: int = 0, in_memory: bool = False,
+    max_bytes: int = 0,
 ) -> None:
     """Serve jobs from `conn` until it closes. The parent owns shutdown, so SIGINT is ignored.
 
@@ -124,7 +129,7 @@ def worker_main(
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", run_job(store, job, max_rows=max_rows)))
+            conn.send(("ok", run_job(store, job, max_rows=max_rows, max_bytes=max_bytes)))
         except QueryRejected as exc:
             conn.send(("rejected", exc.status, exc.message))
         except MemoryError:
@@ -185,7 +190,9 @@ def _format(name: str | None, kind: str) -> formats.Format:
     return formats.by_name(name)
 
 
-def _result(fmt: formats.Format, body: bytes) -> QueryResult:
+def _result(fmt: formats.Format, body: bytes, max_bytes: int = 0) -> QueryResult:
+    if max_bytes and len(body) > max_bytes:
+        raise _too_large(max_bytes)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
     return QueryResult(media_type=media_type, body=body)
 
@@ -197,22 +204,42 @@ def _check_rows(count: int, max_rows: int, what: str) -> None:
         )
 
 
+def byte_size(count: int) -> str:
+    """`count` bytes as people read it: "64 MB", or "2500 bytes" below a megabyte."""
+    return f"{count / 1_000_000:g} MB" if count >= 1_000_000 else f"{count} bytes"
+
+
+def _too_large(max_bytes: int) -> QueryRejected:
+    return QueryRejected(400, f"the result is larger than {byte_size(max_bytes)}, this endpoint's limit; "
+                              "select fewer or shorter values, or add LIMIT")
+
+
 class _TooManyRows(Exception):
     pass
 
 
-class _CountingSink:
-    """A binary writer that keeps what it is given and stops once `mark` has occurred more than `most` times."""
+class _TooLarge(Exception):
+    pass
 
-    def __init__(self, mark: bytes, most: int) -> None:
+
+class _CountingSink:
+    """A binary writer that keeps what it is given and stops once `mark` has occurred more than `most`
+    times, or once it holds more than `max_bytes` bytes (0: no such limit)."""
+
+    def __init__(self, mark: bytes, most: int, max_bytes: int = 0) -> None:
         self.mark = mark
         self.most = most
+        self.max_bytes = max_bytes
         self.count = 0
+        self.size = 0
         self.chunks: list[bytes] = []
         self._tail = b""  # the end of the last chunk, for a mark split between two chunks
 
     def write(self, data: bytes) -> int:
         data = bytes(data)
+        self.size += len(data)
+        if self.max_bytes and self.size > self.max_bytes:
+            raise _TooLarge
         seen = self._tail + data
         self.count += seen.count(self.mark)
         if self.count > self.most:
@@ -236,16 +263,19 @@ _ROW_MARKS: dict[str, tuple[bytes, int, bool]] = {  # format name -> (mark, mark
 }
 
 
-def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes | None:
+def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int,
+                         max_bytes: int = 0) -> bytes | None:
     """`solutions` written in `fmt`, stopped past the row limit; None if they may be over it (ask again exactly).
 
     pyoxigraph serialises only a whole, unread result and cannot be told to stop, so the writer
     counts each row's mark as the bytes come and aborts once there are too many.
     """
     mark, extra, exact = _ROW_MARKS[fmt.name]
-    sink = _CountingSink(mark, max_rows + extra)
+    sink = _CountingSink(mark, max_rows + extra, max_bytes)
     try:
         solutions.serialize(sink, format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type))
+    except _TooLarge:
+        raise _too_large(max_bytes) from None
     except _TooManyRows:
         if exact:
             _check_rows(max_rows + 1, max_rows, "rows")
@@ -253,10 +283,12 @@ def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Form
     return b"".join(sink.chunks)
 
 
-def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int) -> bytes:
-    # TSV has exactly one line per row, so it decides the limit; then it is converted to `fmt`.
+def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int,
+                                 max_bytes: int = 0) -> bytes:
+    # TSV has exactly one line per row, so it decides the limit; then it is converted to `fmt`
+    # (whose size `_result` checks: TSV is the most compact of the four).
     tsv = formats.by_name("tsv")
-    body = _serialize_solutions(solutions, tsv, max_rows)
+    body = _serialize_solutions(solutions, tsv, max_rows, max_bytes)
     assert body is not None  # TSV's count is exact: over the limit raised instead
     if fmt == tsv:
         return body
