@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from plan_kg.config import Settings
 from plan_kg.web import SECURITY_HEADERS, routes
 from plan_kg.web.describe import Describer
+from plan_kg.web.pages import Site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web-sample.trig"
 BASE = "https://w3id.org/plan-kg/"
@@ -452,3 +453,43 @@ def test_every_ontology_iri_in_the_built_dump_dereferences(built, tmp_path: Path
     fragments = sorted(iri.partition("#")[2] for iri in found if "#" in iri)
     assert "curated" in fragments and "Partial" in fragments
     assert not [f for f in fragments if f'id="{f}"' not in page]  # every term used anywhere has its anchor
+
+
+@pytest.mark.parametrize("cache_bytes", [64_000_000, 0])
+def test_a_document_is_built_once_and_kept(settings: Settings, store: ox.Store, cache_bytes: int) -> None:
+    """The store does not change while served, so a document built once is sent again as it was
+    (a named graph as JSON-LD takes ~0.3 s of the event loop to build). The test changes the
+    store behind the server's back to see which answers were kept: all of them, with the same
+    headers, unless the cache is off."""
+    client = TestClient(Starlette(routes=routes(replace(settings, response_cache_bytes=cache_bytes), store)))
+    paths = ["/graph/132292/basic-plan-3/inferred.jsonld", "/graph/132292/basic-plan-3/inferred.html",
+             f"{MEASURE}.ttl", f"{MEASURE}.html", "/ontology.nt"]
+    first = {path: client.get(path) for path in paths}
+    graph = ox.NamedNode(BASE + "graph/132292/basic-plan-3/inferred")
+    measure = ox.NamedNode(BASE + MEASURE.lstrip("/"))
+    added = ox.Literal("added later")
+    store.add(ox.Quad(measure, ox.NamedNode(PKG + "note"), added, graph))
+    store.add(ox.Quad(ox.NamedNode(PKG + "Measure"), ox.NamedNode(PKG + "note"), added,
+                      ox.NamedNode(BASE + "graph/ontology")))
+    for path, response in first.items():
+        again = client.get(path)
+        assert response.status_code == again.status_code == 200
+        assert (again.content == response.content) is bool(cache_bytes), path  # built again: it has the changes
+        if cache_bytes:
+            assert again.headers == response.headers, path
+
+
+def test_a_made_up_path_of_thousands_of_parts_gets_its_404_after_a_few_look_ups(
+        settings: Settings, store: ox.Store, client: TestClient) -> None:
+    """The 404 page looks for the nearest resource above the path, a bounded number of steps up:
+    a path of 30,000 code parts took 3.5 s of the event loop when every step was tried."""
+    site = Site(settings, store)
+    looked_up: list[str] = []
+    triples = site.describer.triples
+    site.describer.triples = lambda iri: looked_up.append(iri) or triples(iri)  # type: ignore[method-assign]
+    assert site._nearest(BASE + "id/132292/basic-plan-3/" + "a-" * 30_000 + "x") is None
+    assert len(looked_up) <= 16
+    found = site._nearest(BASE + "id/132292/basic-plan-3/1-3-2-9-9")  # still found a few steps up
+    assert found is not None and found.iri == BASE + MEASURE.lstrip("/")
+    response = client.get("/id/132292/basic-plan-3/" + "a-" * 30_000 + "x", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404

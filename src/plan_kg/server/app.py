@@ -215,6 +215,8 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
     if settings.public_base_iri:
         return settings.public_base_iri + "sparql"
     candidate = str(request.url.replace(query=""))
+    if len(candidate) > 1000:  # the Host header is the client's: a long one is not an address to repeat
+        return settings.base_iri + "sparql"
     try:
         pyoxigraph.NamedNode(candidate)  # the Host header is the client's; keep only a valid IRI
     except ValueError:

@@ -35,21 +35,31 @@ class Negotiated:
     graph: Format | None
 
 
-@functools.lru_cache(maxsize=512)  # mimeparse takes ~0.1 ms; clients repeat their headers
+#: Longer Accept headers are negotiated without the caches below: they would keep them in memory.
+MAX_CACHED_ACCEPT = 1000
+
+
 def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated:
     """The best result and graph format for `accept` (q-values honoured) or the `format=` override."""
+    if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
+        return _negotiate(accept, format_param)
+    return _negotiate_cached(accept, format_param)
+
+
+def best_graph_format(accept: str | None) -> Format | None:
+    """The best RDF graph format for `accept`, for documents such as the service description."""
+    if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
+        return _best(accept, GRAPH_FORMATS)
+    return _best_graph_format_cached(accept)
+
+
+def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
     if format_param:
         return Negotiated(
             _by_param(format_param, RESULT_FORMATS, _CLIENT_NAMES),
             _by_param(format_param, GRAPH_FORMATS, _CLIENT_GRAPH_NAMES),
         )
     return Negotiated(_best(accept, RESULT_FORMATS), _best(accept, GRAPH_FORMATS))
-
-
-@functools.lru_cache(maxsize=128)
-def best_graph_format(accept: str | None) -> Format | None:
-    """The best RDF graph format for `accept`, for documents such as the service description."""
-    return _best(accept, GRAPH_FORMATS)
 
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
@@ -66,3 +76,8 @@ def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str
         if value in (fmt.name, fmt.extension) or value in fmt.media_types:
             return fmt
     return None
+
+
+# mimeparse takes ~0.1 ms; clients repeat their headers.
+_negotiate_cached = functools.lru_cache(maxsize=512)(_negotiate)
+_best_graph_format_cached = functools.lru_cache(maxsize=128)(functools.partial(_best, candidates=GRAPH_FORMATS))

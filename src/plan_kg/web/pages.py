@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from ..named_queries import load_named_queries
 from ..publish import json_ld_context
 from ..rdf import new_graph
 from . import negotiation
+from ..server.cache import ResponseCache
+from ..server.worker import QueryResult
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,9 @@ class Site:
             lstrip_blocks=True,
         )
         self.templates.globals["version"] = __version__
+        # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
+        self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
+                                        max_entry_bytes=settings.response_cache_bytes // 4)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
@@ -174,6 +180,34 @@ class Site:
     # -- linked data --------------------------------------------------------------------
     async def resource(self, request: Request) -> Response:
         """/id/… : the municipality, plan or plan element with that IRI under the base."""
+        return await self._kept(request, self._resource)
+
+    async def graph(self, request: Request) -> Response:
+        """/graph/… : a named graph, as a summary page or all of its statements."""
+        return await self._kept(request, self._graph)
+
+    async def ontology(self, request: Request) -> Response:
+        """/ontology : the vocabulary, documented in HTML or as RDF."""
+        return await self._kept(request, self._ontology)
+
+    async def _kept(self, request: Request, build: Callable[[Request], Awaitable[Response]]) -> Response:
+        """A document (a path with a format suffix) built once and kept: the store does not change while
+        served, and some documents take a while (a named graph as JSON-LD: ~0.3 s of the event loop).
+
+        A request whose client has gone is not built at all (nobody would receive it).
+        """
+        key = request.url.path
+        path, fmt = negotiation.split_suffix(key)
+        if fmt is not None and (kept := self._documents.get(key)) is not None:
+            return _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path)))
+        if await request.is_disconnected():
+            return Response(status_code=204)
+        response = await build(request)
+        if fmt is not None and response.status_code == 200 and response.media_type is not None:
+            self._documents.put(key, QueryResult(media_type=response.media_type, body=bytes(response.body)))
+        return response
+
+    async def _resource(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
         view = self.describer.resource(iri)
@@ -194,8 +228,7 @@ class Site:
         relative = f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
         return "/downloads/" + relative if (self.settings.dist_dir / relative).is_file() else None
 
-    async def graph(self, request: Request) -> Response:
-        """/graph/… : a named graph, as a summary page or all of its statements."""
+    async def _graph(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
         if not self.describer.is_graph(iri):
@@ -215,8 +248,7 @@ class Site:
             headers=_link(path),
         )
 
-    async def ontology(self, request: Request) -> Response:
-        """/ontology : the vocabulary, documented in HTML or as RDF."""
+    async def _ontology(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None:
             return self.see_other(request, path)
@@ -282,14 +314,23 @@ class Site:
         )
 
     def _nearest(self, iri: str) -> Link | None:
-        """The closest known resource above `iri`: drop code parts ("1-3-9" -> "1-3"), then path segments."""
+        """The closest known resource above `iri`: drop code parts ("1-3-9" -> "1-3"), then path segments.
+
+        At most `_NEAREST_STEPS` steps up: each costs a look-up, and a made-up path may have thousands.
+        """
         candidate = iri
-        while len(candidate) > len(self.settings.base_iri):
+        for _ in range(_NEAREST_STEPS):
+            if len(candidate) <= len(self.settings.base_iri):
+                break
             head, _, last = candidate.rpartition("/")
             candidate = f"{head}/{last.rpartition('-')[0]}" if "-" in last else head
             if self.describer.triples(candidate):
                 return self.describer.link(candidate)
         return None
+
+
+#: How far up `Site._nearest` looks; the deepest real IRI (an initiative, 1-1-1-1) is 9 steps below the base.
+_NEAREST_STEPS = 16
 
 
 def _json_ld(triples: list[ox.Triple]) -> bytes:
