@@ -256,6 +256,8 @@ def test_cors_allows_any_origin_without_credentials(endpoint: str) -> None:
         ({"params": {"query": "ASK {}", "default-graph-uri": "not an iri"}}, 400),
         ({"params": {"query": "ASK {}"}, "headers": {"Accept": "garbage;;;"}}, 400),
         ({"params": {"query": ""}}, 400),
+        ({"content": b"query=ASK%20%7B%7D" + b"&a=" * 1000, "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 400),
+        ({"params": [("query", "ASK {}")] + [("a", "")] * 1000}, 400),
         ({"content": "format=json", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 400),
     ],
 )

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from plan_kg.server import create_app
-from plan_kg.server.cache import ResponseCache, etag_matches, job_digest
+from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, etag_matches, job_digest
 from plan_kg.server.worker import QueryJob, QueryResult
 from server_fixtures import ONTOLOGY_GRAPH, live_app, sample_settings
 
@@ -213,15 +213,35 @@ def test_the_cache_can_be_turned_off(tmp_path: Path) -> None:
 
 
 def test_the_cache_keeps_within_its_bounds() -> None:
-    cache = ResponseCache(max_bytes=300, max_entry_bytes=200)
+    assert ENTRY_OVERHEAD == 300
+    cache = ResponseCache(max_bytes=1200, max_entry_bytes=800)
     keys = [job_digest(QueryJob(query=f"ASK {{}} # {n}", results_format="json")) for n in range(6)]  # 64 characters
     for key in keys[:5]:
-        cache.put(key, QueryResult(media_type="application/json", body=b"x" * 36))  # 100 bytes in all
-    assert len(cache) == 3 and cache.size == 300
+        cache.put(key, QueryResult(media_type="application/json", body=b"x" * 36))  # 400 bytes with the overhead
+    assert len(cache) == 3 and cache.size == 1200
     assert cache.get(keys[0]) is None  # the oldest went first
     assert cache.get(keys[4]) == QueryResult(media_type="application/json", body=b"x" * 36)
-    cache.put(keys[5], QueryResult(media_type="application/json", body=b"x" * 137))  # 201 bytes: too large
-    assert cache.get(keys[5]) is None and cache.size == 300
+    cache.put(keys[5], QueryResult(media_type="application/json", body=b"x" * 437))  # 801 bytes: too large
+    assert cache.get(keys[5]) is None and cache.size == 1200
+
+
+def test_small_answers_count_with_the_memory_python_needs_to_keep_them() -> None:
+    """20,000 kept ASK answers: what the cache counts is at least what they take (tracemalloc)."""
+    import tracemalloc
+
+    cache = ResponseCache(max_bytes=10**9, max_entry_bytes=10**6)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20_000):
+            key = job_digest(QueryJob(query=f"ASK {{}} # {n}", results_format="json"))
+            # Each answer from a worker comes with its own media type string (made per answer).
+            cache.put(key, QueryResult(media_type=f"application/sparql-results+json;n={n}",
+                                       body=b'{"head":{},"boolean":true}'))
+        taken = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.size >= taken, (cache.size, taken)
 
 
 def test_if_none_match_lists_are_compared_weakly() -> None:

@@ -196,6 +196,9 @@ def test_an_unknown_iri_gets_a_helpful_404(client: TestClient) -> None:
     assert 'href="/id/132292/basic-plan-3/1-3"' in response.text  # the nearest resource above it
     turtle = client.get("/id/132292/basic-plan-3/1-3-9.ttl")
     assert turtle.status_code == 404 and turtle.headers["content-type"].startswith("text/plain")
+    # Asked for RDF by Accept, not by suffix: not an HTML page either.
+    asked = client.get("/id/132292/basic-plan-3/1-3-9", headers={"Accept": "text/turtle"})
+    assert asked.status_code == 404 and asked.headers["content-type"].startswith("text/plain")
 
 
 def test_a_configured_base_iri_is_served_at_the_same_paths(store: ox.Store) -> None:

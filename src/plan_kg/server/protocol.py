@@ -117,7 +117,14 @@ async def _read_body(request: Request, max_body_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+#: More parameters than any SPARQL request needs (a query, a format, graph IRIs): refused before they
+#: are split and decoded, which took 0.27 s of the event loop for a 1 MB form of 250,000 of them.
+MAX_PARAMETERS = 1000
+
+
 def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
+    if raw.count(b"&") >= MAX_PARAMETERS:
+        raise ProtocolError(400, f"{where} has more than {MAX_PARAMETERS} parameters, this endpoint's limit")
     try:
         text = raw.decode("ascii")
         return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")

@@ -212,7 +212,7 @@ class Site:
         iri = self.describer.iri(path)
         view = self.describer.resource(iri)
         if view is None:
-            return self.not_found(iri, fmt)
+            return self.not_found(iri, fmt, request)
         if fmt is None:
             return self.see_other(request, path)
         if fmt.name == "html":
@@ -232,7 +232,7 @@ class Site:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
         if not self.describer.is_graph(iri):
-            return self.not_found(iri, fmt)
+            return self.not_found(iri, fmt, request)
         if fmt is None:
             return self.see_other(request, path)
         triples = self.describer.graph_triples(iri)
@@ -278,7 +278,7 @@ class Site:
         """
         iri = iris.ONTOLOGY_IRI + request.url.path[len("/ontology"):]
         if not any(iri == o.iri or iri in o.version_iris for o in self.describer.ontologies()):
-            return self.not_found(iri, negotiation.split_suffix(request.url.path)[1])
+            return self.not_found(iri, negotiation.split_suffix(request.url.path)[1], request)
         return self.see_other(request, "/ontology")
 
     # -- responses shared by the handlers -------------------------------------------
@@ -299,8 +299,11 @@ class Site:
             body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
         return _secure(Response(body, media_type=fmt.media_type, headers=_link(path)))
 
-    def not_found(self, iri: str, fmt: Format | None) -> Response:
-        """404: a page that says what was looked for and where to go instead."""
+    def not_found(self, iri: str, fmt: Format | None, request: Request | None = None) -> Response:
+        """404: a page that says what was looked for and where to go instead (plain text to a client
+        that asked for RDF, by suffix or by Accept)."""
+        if fmt is None and request is not None:
+            fmt = negotiation.from_accept(request.headers.get("accept"))
         if fmt is not None and fmt.name != "html":
             message = f"This dataset says nothing about <{iri}>. See the home page, /, for what it holds.\n"
             return _secure(PlainTextResponse(message, status_code=404))
