@@ -156,7 +156,10 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
         return QueryRejected(403, "this endpoint is read-only: SPARQL updates are not accepted")
     if "Prefix not found" in message and (position := _POSITION.match(message)):
         line, column = int(position[1]), int(position[2])
-        before = query.splitlines()[line - 1][:column - 1] if line <= len(query.splitlines()) else ""
+        lines = query.splitlines()
+        # The prefixed name that ends where the parser stopped (the last 200 characters suffice: a
+        # search over a whole line of a megabyte would take quadratic time).
+        before = lines[line - 1][max(0, column - 201):column - 1] if line <= len(lines) else ""
         used = re.search(r"([A-Za-z][\w.-]*)?:[\w.%-]*$", before)
         prefix = f"'{used[1] or ''}:'" if used else "a prefix"
         return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, {prefix} is used but "
