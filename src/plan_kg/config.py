@@ -72,7 +72,7 @@ class Settings:
     @property
     def workers_per_client(self) -> int:
         """How many query workers one client's queries may hold at once (`max_workers_per_client`, 0: all but one)."""
-        return self.max_workers_per_client if self.max_workers_per_client > 0 else max(1, self.query_workers - 1)
+        return workers_per_client(self.query_workers, self.max_workers_per_client)
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: object) -> "Settings":
@@ -113,6 +113,11 @@ _TOML_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "Path": ((str,), "a path (a string)"),
     "tuple[str, ...]": ((list,), "a list of strings"),
 }
+
+
+def workers_per_client(workers: int, setting: int = 0) -> int:
+    """How many of `workers` query workers one client may hold at once: `setting`, or all but one if it is 0."""
+    return setting if setting > 0 else max(1, workers - 1)
 
 
 def _check_type(path: Path, key: str, value: object, declared: str) -> None:

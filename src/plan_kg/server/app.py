@@ -25,7 +25,7 @@ from ..formats import best_for_accept
 from ..config import Settings
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
-from .negotiation import GRAPH_FORMATS, NegotiationError, best_graph_format, negotiate
+from .negotiation import GRAPH_FORMATS, best_graph_format, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
@@ -154,7 +154,7 @@ class SparqlEndpoint:
             return self._too_many(), None
         self._running[client] += 1
         try:
-            job = await self.service.prepare(QueryRequest(
+            job = self.service.prepare(QueryRequest(
                 parsed.query,
                 accept=accept,
                 format=parsed.format,
@@ -197,7 +197,7 @@ class SparqlEndpoint:
                 # A browser opened the endpoint's address: the home page has the query editor.
                 return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
             fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
-        except (NegotiationError, ValueError) as exc:
+        except ValueError as exc:  # a NegotiationError, or an Accept header best_for_accept cannot read
             return _error(400, str(exc))
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")

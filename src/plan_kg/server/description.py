@@ -27,7 +27,7 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
     limits = (
         f"Read-only: updates are refused. A query that runs longer than {settings.query_timeout_s:g} s is "
         f"stopped (HTTP 503)"
-        + (f", and so is one that needs more than {settings.query_memory_bytes // 1_000_000} MB of memory"
+        + (f", and so is one that needs more than {byte_size(settings.query_memory_bytes)} of memory"
            if settings.query_memory_bytes > 0 else "")
         + f". Results are limited to {settings.max_result_rows} rows or triples"
         + (f" and {byte_size(settings.max_response_bytes)} once written" if settings.max_response_bytes else "")

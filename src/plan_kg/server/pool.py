@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from ..config import workers_per_client
 from ..errors import PlanKgError
 from .worker import QueryJob, QueryRejected, QueryResult, memory_message, worker_main
 
@@ -145,7 +146,7 @@ class WorkerPool:
         self._memory_bytes = memory_bytes
         self._in_memory = in_memory
         self._size = max(1, size)
-        self.per_client = per_client if per_client > 0 else max(1, self._size - 1)
+        self.per_client = workers_per_client(self._size, per_client)
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s

@@ -100,10 +100,10 @@ class QueryService:
 
     async def execute(self, request: QueryRequest) -> QueryResult:
         """The serialised answer to `request`; QueryRejected (with an HTTP status) if there is none."""
-        job = await self.prepare(request)
+        job = self.prepare(request)
         return await self.answer(job, key=self.key(job))
 
-    async def prepare(self, request: QueryRequest) -> QueryJob:
+    def prepare(self, request: QueryRequest) -> QueryJob:
         """The job `execute` would run, formats negotiated; QueryRejected if refused (SERVICE is checked when it runs)."""
         try:
             wanted = negotiate(request.accept, request.format)

@@ -181,7 +181,7 @@ def _data_bytes() -> int:
 
 def memory_message(memory_bytes: int) -> str:
     """Why a query that ran out of memory was stopped."""
-    return (f"the query was stopped: it needed more than {memory_bytes // 1_000_000} MB, this endpoint's "
+    return (f"the query was stopped: it needed more than {byte_size(memory_bytes)}, this endpoint's "
             "memory limit for one query; narrow it or add LIMIT")
 
 
