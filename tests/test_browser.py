@@ -90,19 +90,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def playwright() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        profile = tmp_path_factory.mktemp("chromium-profile")
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 900}, locale="ja-JP",
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with sync_playwright() as running:
+        yield running
+
+
+def _chromium(playwright: object, profile: Path, **options: object) -> object:
+    return playwright.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+        str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+        viewport={"width": 1280, "height": 900}, locale="ja-JP", **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    context = _chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_without_script(playwright: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Chromium with JavaScript off, as some readers browse (and as a page looks before its scripts run)."""
+    context = _chromium(playwright, tmp_path_factory.mktemp("chromium-profile-no-script"), java_script_enabled=False)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -176,6 +194,34 @@ def test_open_a_resource_page_and_walk_up_the_breadcrumbs(server: str, browser: 
     page.goto(server + "/ontology")
     assert page.locator("section.term#Measure").count() == 1
     page.screenshot(path=str(shots / "ontology.png"))
+    assert watch.errors == [], watch.errors
+    assert watch.foreign == [], watch.foreign
+    page.close()
+
+
+def test_without_javascript_the_query_form_answers_with_a_page_of_rows(
+    server: str, browser_without_script: object, shots: Path
+) -> None:
+    page = browser_without_script.new_page()
+    watch = Watch(page, server)
+    page.goto(server + "/")
+    assert page.locator("#yasgui .CodeMirror").count() == 0  # the plain form stays
+    counts = (Path(__file__).parents[1] / "queries" / "counts-per-level.rq").read_text(encoding="utf-8")
+    page.fill("#plain-query-text", counts)
+    page.click("form.plain-query button[type=submit]")
+    page.wait_for_url("**/sparql?query=*")
+    assert page.title().startswith("問い合わせ結果")
+    rows = page.locator("table.results tbody tr")
+    assert rows.count() == 4
+    table = page.locator("table.results").inner_text()
+    for level, count in (("基本目標", "6"), ("施策", "15"), ("基本施策", "37"), ("目標の実現に向けた取組内容", "109")):
+        assert level in table and count in table
+    page.screenshot(path=str(shots / "results-page.png"), full_page=True)
+    # The same answer as CSV, linked from the page; the query comes back in the form to run again.
+    with page.expect_download() as download:
+        page.locator("ul.formats a", has_text="CSV").click()
+    assert "目標の実現に向けた取組内容" in Path(download.value.path()).read_text(encoding="utf-8")
+    assert page.locator("#plain-query-text").input_value().replace("\r\n", "\n").strip() == counts.strip()
     assert watch.errors == [], watch.errors
     assert watch.foreign == [], watch.foreign
     page.close()

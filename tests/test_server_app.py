@@ -25,8 +25,11 @@ from server_fixtures import (
     sample_settings,
 )
 
+from plan_kg.web import SECURITY_HEADERS
+
 SD = "http://www.w3.org/ns/sparql-service-description#"
 COUNT = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +132,11 @@ def test_updates_are_refused_and_change_nothing(endpoint: str, method: str, kwar
         ("text/tab-separated-values", "text/tab-separated-values"),
         ("text/csv;q=0.4, application/sparql-results+xml;q=0.9, */*;q=0.1", "application/sparql-results+xml"),
         ("application/json", "application/sparql-results+json"),
-        ("text/html, application/xhtml+xml, */*;q=0.8", "application/sparql-results+json"),
+        ("*/*", "application/sparql-results+json"),
+        ("text/*", "text/csv"),
+        # A browser (the query form without JavaScript, a pasted query URL): a page of the answer.
+        ("text/html, application/xhtml+xml, */*;q=0.8", "text/html"),
+        ("text/html;q=0.5, application/sparql-results+json", "application/sparql-results+json"),
     ],
 )
 def test_select_results_are_negotiated(endpoint: str, accept: str | None, media_type: str) -> None:
@@ -192,8 +199,29 @@ def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) 
     json.loads(jsonld.content)
 
 
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("SELECT ?s { ?s ?p ?o } LIMIT 2", '<table class="results">'),
+        ("ASK { ?s ?p ?o }", '<strong class="boolean">true</strong>'),
+        ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 2", "<th scope=\"col\">predicate</th>"),
+    ],
+)
+def test_a_browser_gets_the_answer_as_a_page_under_the_sites_security_policy(endpoint: str, query: str, shown: str) -> None:
+    for headers, params in (({"Accept": BROWSER_ACCEPT}, {}), ({}, {"format": "html"})):
+        response = httpx.get(endpoint, params={"query": query, **params}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+        assert shown in response.text and "<script" not in response.text
+        # Sent again from the kept answer (before the framework): the same policy.
+        again = httpx.get(endpoint, params={"query": query, **params}, headers=headers)
+        assert again.content == response.content
+        assert again.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
 def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: str) -> None:
-    browser = httpx.get(endpoint, headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    browser = httpx.get(endpoint, headers={"Accept": BROWSER_ACCEPT})
     assert browser.status_code == 303
     assert browser.headers["location"] == "/#query" and "Accept" in browser.headers["vary"]
     # Anything else that accepts any type still gets the service description.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import html as html_
 import importlib.util
 import json
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pyoxigraph as ox
 import pytest
@@ -20,7 +23,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from plan_kg.config import Settings
-from plan_kg.web import SECURITY_HEADERS, routes
+from plan_kg.web import SECURITY_HEADERS, compress, pages, routes
+from plan_kg.web.compress import accepts_gzip, gzip_file
 from plan_kg.web.describe import Describer
 from plan_kg.web.pages import Site
 
@@ -214,6 +218,25 @@ def test_a_configured_base_iri_is_served_at_the_same_paths(store: ox.Store) -> N
     assert response.status_code == 200 and "http://example.org/kg/id/132292/basic-plan-3/1-3-2" in response.text
 
 
+def test_a_graph_page_lists_its_subjects_and_a_large_graphs_links_to_a_query_for_all_of_them(
+    client: TestClient, store: ox.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = BASE + "graph/132292/basic-plan-3"
+    subjects = {q.subject.value for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+                if isinstance(q.subject, ox.NamedNode)}
+    listed = client.get("/graph/132292/basic-plan-3.html").text
+    assert f"Subjects ({len(subjects)})" in listed and "All of them, by a query" not in listed
+    monkeypatch.setattr(pages, "GRAPH_PAGE_SUBJECTS", 1)
+    first = client.get("/graph/132292/basic-plan-3/inferred.html")  # not built yet: with the smaller cap
+    inferred = {q.subject.value for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph + "/inferred"))
+                if isinstance(q.subject, ox.NamedNode)}
+    assert len(inferred) == 2 and "Subjects (the first 1 of 2)" in first.text and first.text.count('<li><a href="/id/') == 1
+    link = html_.unescape(first.text.split('<p class="more"><a href="', 1)[1].split('"', 1)[0])
+    assert link.startswith("/sparql?")
+    query = parse_qs(urlsplit(link).query)["query"][0]
+    assert {row["subject"].value for row in store.query(query)} == inferred
+
+
 def test_named_graphs_are_dereferenceable(client: TestClient) -> None:
     assert client.get("/graph/132292/basic-plan-3/inferred").headers["location"] == "/graph/132292/basic-plan-3/inferred.html"
     page = client.get("/graph/132292/basic-plan-3/inferred.html")
@@ -322,6 +345,76 @@ def test_downloads_are_served_with_the_format_tables_media_type(client: TestClie
     assert client.get("/downloads/notes.txt").status_code == 404
     assert client.get("/downloads/../pyproject.toml").status_code == 404
     assert client.get("/downloads/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+
+
+def test_the_home_page_is_built_at_most_once_per_window_and_then_lists_new_downloads(
+    settings: Settings, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[bool] = []
+    build = Site._home_page
+    monkeypatch.setattr(Site, "_home_page", lambda self, *args: built.append(True) or build(self, *args))
+    answers = [client.get("/") for _ in range(20)]
+    assert len(built) == 1  # a flood of requests builds it once
+    assert {a.content for a in answers} == {answers[0].content} and all(
+        a.headers["content-security-policy"] == answers[0].headers["content-security-policy"] for a in answers)
+    (settings.dist_dir / "plans" / "132292-basic-plan-3.jsonld").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(pages, "HOME_KEPT_S", 0.0)  # the window has passed
+    assert 'href="/downloads/plans/132292-basic-plan-3.jsonld"' in client.get("/").text and len(built) == 2
+
+
+def test_downloads_go_gzip_compressed_to_clients_that_accept_it(settings: Settings, client: TestClient) -> None:
+    dump = settings.dist_dir / "plans" / "132292-basic-plan-3.ttl"
+    dump.write_text("@prefix ex: <http://example.org/> .\n" + "ex:s ex:p \"地域福祉\" .\n" * 5000, encoding="utf-8")
+    path = "/downloads/plans/132292-basic-plan-3.ttl"
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as response:
+        raw = b"".join(response.iter_raw())
+    assert response.headers["content-encoding"] == "gzip" and "Accept-Encoding" in response.headers["vary"]
+    assert response.headers["content-type"].startswith("text/turtle")
+    assert gzip.decompress(raw) == dump.read_bytes() and len(raw) < dump.stat().st_size / 20
+    assert raw == gzip_file(dump)  # the same bytes every time: no time stamp in the gzip header
+    tag = response.headers["etag"]
+    assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": tag}).status_code == 304
+    # Not accepted (or asked for a range of it): the file as it is.
+    for headers in ({"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip;q=0, *"},
+                    {"Accept-Encoding": "gzip", "Range": "bytes=0-9"}):
+        plain = client.get(path, headers=headers)
+        assert "content-encoding" not in plain.headers and plain.headers.get("etag") != tag, headers
+        assert plain.content == dump.read_bytes()[:10 if "Range" in headers else None]
+    # A new build of the file: a new copy, with a new tag.
+    dump.write_text("# rebuilt\n" * 1000, encoding="utf-8")
+    rebuilt = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert rebuilt.content == dump.read_bytes() and rebuilt.headers["etag"] != tag
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [(None, False), ("", False), ("gzip", True), ("GZIP;q=0.5", True), ("gzip;q=0", False), ("x-gzip", True),
+     ("br, deflate", False), ("*", True), ("*;q=0", False), ("gzip;q=0, *", False), ("identity, *;q=0.1", True),
+     ("gzip;q=nonsense", False)],
+)
+def test_accept_encoding_is_read_with_its_q_values(header: str | None, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
+
+
+def test_clients_asking_at_once_share_one_compression(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Path] = []
+
+    def counted(path: Path) -> bytes:
+        made.append(path)
+        time.sleep(0.2)  # long enough for every request to arrive while the first compresses
+        return gzip_file(path)
+
+    monkeypatch.setattr(compress, "gzip_file", counted)
+    dump = tmp_path / "plan-kg.nq"
+    dump.write_bytes(b"<urn:s> <urn:p> <urn:o> .\n" * 1000)
+    copies = compress.GzipCopies(max_bytes=1_000_000)
+
+    async def ask(times: int) -> list[bytes | None]:
+        return await asyncio.gather(*(copies.get(dump, dump.stat()) for _ in range(times)))
+
+    answers = asyncio.run(ask(5)) + asyncio.run(ask(2))  # then once more, from the kept copy
+    assert made == [dump] and len(set(answers)) == 1 and gzip.decompress(answers[0]) == dump.read_bytes()
+    assert asyncio.run(compress.GzipCopies(max_bytes=0).get(dump, dump.stat())) is None  # cache off: not compressed
 
 
 @pytest.mark.parametrize("accept",

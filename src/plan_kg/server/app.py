@@ -181,6 +181,8 @@ class SparqlEndpoint:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
+        if result.media_type.startswith(_HTML.media_type):  # a page for people: the site's policy
+            headers.update(web.SECURITY_HEADERS)
         return Response(result.body, media_type=result.media_type, headers=headers), key
 
     def _too_many(self) -> Response:

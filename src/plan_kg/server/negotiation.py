@@ -19,6 +19,12 @@ GRAPH_FORMATS: tuple[Format, ...] = tuple(
     formats.by_name(name) for name in ("turtle", "ntriples", "jsonld", "rdfxml")
 )
 
+#: For people: the answer as an HTML page (`plan_kg.web.results`). Offered last for either kind,
+#: so only a client that prefers it (a browser: `text/html` first) or names it gets it.
+PAGE: Format = formats.by_name("html")
+_QUERY_RESULTS = (*RESULT_FORMATS, PAGE)
+_QUERY_GRAPHS = (*GRAPH_FORMATS, PAGE)
+
 # Names clients put in ?format= / ?output= that are not our own short names (SPARQLWrapper
 # sends "xml" and "json" for both kinds of result, and "n3", which Turtle satisfies).
 _CLIENT_NAMES = {"json-ld": "jsonld", "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples"}
@@ -56,10 +62,10 @@ def best_graph_format(accept: str | None) -> Format | None:
 def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
     if format_param:
         return Negotiated(
-            _by_param(format_param, RESULT_FORMATS, _CLIENT_NAMES),
-            _by_param(format_param, GRAPH_FORMATS, _CLIENT_GRAPH_NAMES),
+            _by_param(format_param, _QUERY_RESULTS, _CLIENT_NAMES),
+            _by_param(format_param, _QUERY_GRAPHS, _CLIENT_GRAPH_NAMES),
         )
-    return Negotiated(_best(accept, RESULT_FORMATS), _best(accept, GRAPH_FORMATS))
+    return Negotiated(_best(accept, _QUERY_RESULTS), _best(accept, _QUERY_GRAPHS))
 
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:

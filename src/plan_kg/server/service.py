@@ -12,7 +12,7 @@ from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import may_use_service
 from .lookup import bounded_text
-from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, NegotiationError, negotiate
+from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryJob, QueryRejected, QueryResult, run_job
@@ -121,6 +121,7 @@ class QueryService:
             results_format=wanted.results.name if wanted.results else None,
             graph_format=wanted.graph.name if wanted.graph else None,
             service_allow_list=tuple(self.settings.service_allow_list),
+            page_base_iri=self.settings.base_iri if PAGE in (wanted.results, wanted.graph) else "",
         )
 
     def key(self, job: QueryJob) -> str | None:

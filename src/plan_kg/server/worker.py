@@ -19,7 +19,7 @@ import pyoxigraph
 
 from .. import formats
 from .guard import ForbiddenQuery, check_services, may_use_service
-from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
+from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 
 @dataclass(frozen=True)
 class QueryJob:
@@ -32,6 +32,7 @@ class QueryJob:
     results_format: str | None = None  # plan_kg.formats name for SELECT/ASK; None: not acceptable
     graph_format: str | None = None  # ... for CONSTRUCT/DESCRIBE
     service_allow_list: tuple[str, ...] = ()  # the endpoints SERVICE may name (guard.check_services)
+    page_base_iri: str = ""  # the data's base IRI: an HTML answer links IRIs under it to this server's pages
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,18 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         result = run()
         if isinstance(result, pyoxigraph.QueryBoolean):
             fmt = _format(job.results_format, "SPARQL results")
+            if fmt == PAGE:
+                return _result(fmt, _page(job, boolean=bool(result)), max_bytes)
             return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
                            max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
+            if fmt == PAGE:
+                variables = [variable.value for variable in result.variables]
+                rows = list(islice(result, max_rows + 1))
+                _check_rows(len(rows), max_rows, "rows")
+                return _result(fmt, _page(job, variables=variables,
+                                          rows=[[row[v] for v in variables] for row in rows]), max_bytes)
             body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
@@ -90,6 +99,9 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         fmt = _format(job.graph_format, "RDF")
         triples = list(islice(result, max_rows + 1))
         _check_rows(len(triples), max_rows, "triples")
+        if fmt == PAGE:
+            return _result(fmt, _page(job, graph=True, rows=[(t.subject, t.predicate, t.object) for t in triples]),
+                           max_bytes)
         body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
         return _result(fmt, body, max_bytes)
     except SyntaxError as exc:
@@ -97,6 +109,14 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
     except OSError as exc:
         # Evaluation errors (SERVICE failures, unsupported features) surface as OSError.
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
+
+
+def _page(job: QueryJob, **answer: object) -> bytes:
+    """The answer as an HTML page (`plan_kg.web.results`, imported only when a page is asked for)."""
+    from ..web.results import render
+
+    return render(job.query, base_iri=job.page_base_iri, default_graphs=job.default_graphs,
+                  named_graphs=job.named_graphs, **answer)  # type: ignore[arg-type]
 
 
 def worker_main(

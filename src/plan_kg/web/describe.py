@@ -168,11 +168,7 @@ class Describer:
     # -- IRIs and paths --------------------------------------------------------
     def href(self, iri: str) -> tuple[str, bool]:
         """Where `iri` can be looked up: a path on this server when it is ours, else the IRI itself."""
-        if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
-            return "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
-        if iri.startswith(self.base_iri):
-            return "/" + iri[len(self.base_iri):], True
-        return iri, False
+        return local_href(iri, self.base_iri)
 
     def iri(self, path: str) -> str:
         """The IRI a request path (without a suffix) stands for."""
@@ -398,6 +394,16 @@ def _reading_order(value: Link | Text) -> tuple:
         parts = re.split(r"[-.]", value.code)
         return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), value.iri)
     return (1, (), value.iri if isinstance(value, Link) else value.value)
+
+
+def local_href(iri: str, base_iri: str) -> tuple[str, bool]:
+    """Where `iri` can be looked up: a path on this server when it is under `base_iri` or the
+    ontology's, else the IRI itself; and whether it is such a path."""
+    if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
+        return "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
+    if iri.startswith(base_iri):
+        return "/" + iri[len(base_iri):], True
+    return iri, False
 
 
 def _named_node(iri: str) -> ox.NamedNode | None:

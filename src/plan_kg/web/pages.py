@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
-import jinja2
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from .. import __version__, formats, iris
+from .. import formats, iris
 from ..config import Settings
 from ..errors import PlanKgError
 from ..formats import Format
 from ..named_queries import load_named_queries
 from ..publish import json_ld_context
 from ..rdf import new_graph
-from . import negotiation
-from ..server.cache import ResponseCache
+from . import negotiation, templating
+from ..server.cache import ResponseCache, etag_matches
 from ..server.worker import QueryResult
+from .compress import GzipCopies, accepts_gzip
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,16 @@ class Download:
     size: str
 
 
+#: How long the home page, once built, is sent as it is (building it takes ~5 ms: a flood of requests
+#: for it would otherwise keep the event loop busy). Its lists of downloads and queries are this fresh.
+HOME_KEPT_S = 1.0
+#: A named graph's page lists at most this many of its subjects (every one of the bundled build's
+#: graphs fits); a larger graph's page links to a query that lists them all.
+GRAPH_PAGE_SUBJECTS = 1000
+#: Formats already compressed: sent as they are.
+_COMPRESSED = (formats.by_name("png"),)
+
+
 def _secure(response: Response, headers: dict[str, str] = SECURITY_HEADERS) -> Response:
     response.headers.update(headers)
     return response
@@ -83,17 +95,13 @@ class Site:
     def __init__(self, settings: Settings, store: ox.Store) -> None:
         self.settings = settings
         self.describer = Describer(store, settings.base_iri)
-        self.templates = jinja2.Environment(
-            loader=jinja2.PackageLoader("plan_kg.web", "templates"),
-            autoescape=True,  # every page is HTML; every literal and IRI is escaped
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.templates.globals["version"] = __version__
+        self.templates = templating.environment()
         # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
                                         max_entry_bytes=settings.response_cache_bytes // 4)
+        self._home: tuple[float, bool, bytes] | None = None  # when built, with the query editor or not, the page
+        # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
+        self._gzipped = GzipCopies(settings.response_cache_bytes)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
@@ -129,14 +137,22 @@ class Site:
 
     # -- the home page ------------------------------------------------------------
     async def home(self, request: Request) -> Response:
+        """/ : built at most once per `HOME_KEPT_S` (it lists dist/ and queries/, which may change while served)."""
+        yasgui = (self.yasgui_dir / "yasgui.min.js").is_file()
+        security = EDITOR_SECURITY_HEADERS if yasgui else SECURITY_HEADERS
+        now = time.monotonic()
+        if self._home is None or self._home[1] != yasgui or now - self._home[0] >= HOME_KEPT_S:
+            self._home = (now, yasgui, bytes(self._home_page(yasgui, security).body))
+        return _secure(HTMLResponse(self._home[2]), security)
+
+    def _home_page(self, yasgui: bool, security: dict[str, str]) -> Response:
         try:
             queries = load_named_queries(self.settings)
         except PlanKgError:  # a broken query file must not take the home page down
             queries = []
-        yasgui = (self.yasgui_dir / "yasgui.min.js").is_file()
         return self._page(
             "home.html",
-            security=EDITOR_SECURITY_HEADERS if yasgui else SECURITY_HEADERS,
+            security=security,
             counts=self.describer.level_counts(),
             plans=self.describer.instances(PKG + "Plan"),
             downloads=self.downloads(),
@@ -165,7 +181,16 @@ class Site:
         fmt = _file_format(target)
         if not target.is_relative_to(dist) or not target.is_file() or fmt is None:
             return _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
-        return _secure(FileResponse(target, media_type=fmt.media_type))
+        headers = {"Vary": "Accept-Encoding"}
+        if fmt not in _COMPRESSED and "range" not in request.headers and accepts_gzip(request.headers.get("accept-encoding")):
+            stat = target.stat()
+            if (body := await self._gzipped.get(target, stat)) is not None:
+                tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
+                headers.update({"Content-Encoding": "gzip", "ETag": tag})
+                if etag_matches(request.headers.get("if-none-match"), tag):
+                    return _secure(Response(status_code=304, headers=headers))
+                return _secure(Response(body, media_type=fmt.media_type, headers=headers))
+        return _secure(FileResponse(target, media_type=fmt.media_type, headers=headers))
 
     async def named_query(self, request: Request) -> Response:
         """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""
@@ -238,12 +263,15 @@ class Site:
         triples = self.describer.graph_triples(iri)
         if fmt.name != "html":
             return self.rdf(triples, fmt, path)
-        subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)})[:200]
+        subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)})
+        every_subject = f"SELECT DISTINCT ?subject WHERE {{ GRAPH <{iri}> {{ ?subject ?p ?o }} FILTER(isIRI(?subject)) }} ORDER BY ?subject"
         return self._page(
             "graph.html",
             graph=self.describer.link(iri),
             size=len(triples),
-            subjects=[self.describer.link(s) for s in subjects],
+            subject_count=len(subjects),
+            subjects=[self.describer.link(s) for s in subjects[:GRAPH_PAGE_SUBJECTS]],
+            every_subject="/sparql?" + urlencode({"query": every_subject}),
             alternates=_alternates(path),
             headers=_link(path),
         )

@@ -1,0 +1,105 @@
+"""A query's answer as an HTML page, for people: what a browser gets from /sparql.
+
+A browser that opens a query's URL, or sends the home page's query form without JavaScript,
+asks for `text/html` first; `format=html` asks for it explicitly. Machine clients never get it
+unless they ask: it is the last of the endpoint's formats, so `*/*` still gets SPARQL JSON.
+
+The page is written by the query worker (`server.worker.run_job`), under the same time, row and
+size limits as every other format. Every value is escaped by the templates; only http(s) IRIs
+become links, and those under the dataset's base IRI (or the ontology's) link to this server's
+pages. The page repeats the query in a form, to change and run again, and links to the same
+answer in the machine formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+
+from .describe import RDF, XSD, local_href, qname
+from .templating import environment
+
+#: The endpoint's path on this server, which the page's form and format links use.
+ENDPOINT = "/sparql"
+_PLAIN = (XSD + "string", RDF + "langString")
+#: The machine formats offered as links, per kind of answer: (format= name, label).
+_RESULT_LINKS = (("json", "SPARQL JSON"), ("xml", "SPARQL XML"), ("csv", "CSV"), ("tsv", "TSV"))
+_GRAPH_LINKS = (("turtle", "Turtle"), ("jsonld", "JSON-LD"), ("ntriples", "N-Triples"), ("rdfxml", "RDF/XML"))
+_TRIPLE_COLUMNS = ("subject", "predicate", "object")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One RDF term as shown: its text, and a link, a language or a datatype when it has one."""
+
+    text: str
+    kind: str  # "iri", "literal", "bnode" or "triple"
+    href: str | None = None
+    local: bool = False
+    lang: str | None = None
+    datatype: str | None = None  # shown as prefix:local when it can be; never xsd:string
+
+
+@dataclass(frozen=True)
+class FormatLink:
+    label: str
+    href: str
+
+
+def cell(term: object, base_iri: str) -> Cell | None:
+    """`term` (a pyoxigraph term, or None for an unbound variable) as a table cell."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        iri = term.value
+        href, local = local_href(iri, base_iri)
+        if not local and not iri.startswith(("http://", "https://")):
+            href = None  # urn:, mailto:, javascript: ... are shown, never followed
+        return Cell(qname(iri) or iri, "iri", href, local)
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        shown = None if datatype in _PLAIN else qname(datatype) or datatype
+        return Cell(term.value, "literal", lang=term.language, datatype=shown)
+    if isinstance(term, ox.BlankNode):
+        return Cell(f"_:{term.value}", "bnode")
+    return Cell(str(term), "triple")
+
+
+def render(
+    query: str,
+    *,
+    base_iri: str,
+    variables: Sequence[str] = (),
+    rows: Sequence[Sequence[object]] = (),
+    boolean: bool | None = None,
+    graph: bool = False,
+    default_graphs: Sequence[str] | None = None,
+    named_graphs: Sequence[str] | None = None,
+) -> bytes:
+    """The page for one answer: `boolean` for ASK, else `rows` of terms (None: unbound) under `variables`.
+
+    `graph` marks CONSTRUCT/DESCRIBE triples (rows of subject, predicate, object). The dataset
+    (`default_graphs`, `named_graphs`) is carried into the format links and the form.
+    """
+    if graph:
+        variables = _TRIPLE_COLUMNS
+    dataset = [("default-graph-uri", g) for g in default_graphs or ()] + [("named-graph-uri", g) for g in named_graphs or ()]
+    links = tuple(
+        FormatLink(label, ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
+        for name, label in (_GRAPH_LINKS if graph else _RESULT_LINKS)
+    )
+    page = environment().get_template("results.html").render(
+        query=query,
+        endpoint=ENDPOINT,
+        variables=tuple(variables),
+        rows=[[cell(term, base_iri) for term in row] for row in rows],
+        boolean=boolean,
+        graph=graph,
+        dataset=dataset,
+        format_links=links,
+        alternates=(),
+    )
+    return page.encode("utf-8")
