@@ -23,6 +23,8 @@ Measured:
 - the trivial lookup (one IRI's label): throughput at concurrency 1 and 8, repeated (one IRI) and
   distinct (the IRI varies over every plan element of the corpus, plus the numbered comment).
 - `queries/hierarchy.rq` (distinct): throughput at concurrency 1 and 8, and against rdflib-endpoint.
+- the "HTTP floor" (`http_floor.py`): uvicorn as plan-kg runs it, sending the lookup's answer to every
+  request without doing anything else; its lookup throughput is the ceiling for any server on that stack.
 Queries that take more than a second are timed by sequential requests instead of wrk.
 """
 
@@ -58,6 +60,7 @@ ACCEPT = "application/sparql-results+json"
 WRK_SCRIPT = Path(__file__).resolve().parent / "endpoint_paths.lua"
 SLOW_S = 1.0  # a first answer slower than this is timed by sequential requests, not wrk
 RDFLIB_TIMEOUT_S = 300.0
+FLOOR = "HTTP floor"
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, default=ROOT / "dist" / "plan-kg.nq", help="the bundled build output")
     parser.add_argument("--baseline", type=Path, help="another checkout, served as 'plan-kg before'")
     parser.add_argument("--skip-rdflib", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true", help="do not serve the HTTP floor (benchmarks/http_floor.py)")
     parser.add_argument("--rdflib-queries", nargs="*", help="named queries rdflib-endpoint answers (default: all; it takes minutes on a large corpus)")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
@@ -199,6 +203,8 @@ def main() -> None:
             {str(s["e"].value) for s in reader.query(
                 "SELECT DISTINCT ?e { ?e <https://w3id.org/plan-kg/ontology#inPlan> ?p ; <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }")}
         )  # fmt: skip
+        floor_body = tmp / "floor.srj"  # the lookup's answer, for the HTTP floor to send to every request
+        floor_body.write_bytes(reader.query(PREFIXES + LOOKUP % LOOKUP_IRI).serialize(format=pyoxigraph.QueryResultsFormat.JSON))
         del reader
         corpus = f"{args.cities} municipalities" if args.cities else "the bundled build"
         print(f"corpus: {corpus}, {quads} quads, {sum(1 for _ in union.open())} triples in the union, "
@@ -211,6 +217,8 @@ def main() -> None:
             command, env = plan_kg_server(args.baseline.resolve() / "src", tmp, 18804)
             servers["plan-kg before"] = (command, "http://127.0.0.1:18804/sparql", env)
         servers["oxigraph"] = (["oxigraph", "serve-read-only", "--location", str(store.path), "--bind", "127.0.0.1:18802"], "http://127.0.0.1:18802/query", None)  # fmt: skip
+        if not args.skip_floor:
+            servers[FLOOR] = ([sys.executable, str(Path(__file__).resolve().parent / "http_floor.py"), str(floor_body), ACCEPT, "18805"], "http://127.0.0.1:18805/sparql", None)  # fmt: skip
         if not args.skip_rdflib:
             servers["rdflib"] = (["rdflib-endpoint", "serve", str(union), "--host", "127.0.0.1", "--port", "18803"], "http://127.0.0.1:18803/", None)  # fmt: skip
         lookup = PREFIXES + LOOKUP % LOOKUP_IRI
@@ -283,8 +291,8 @@ def check_rows(
     for name, text in queries.items():
         counts: dict[str, int | str] = {}
         for server_name, url in urls.items():
-            if server_name == "rdflib" and name in rdflib_skips:
-                continue
+            if server_name == "rdflib" and name in rdflib_skips or server_name == FLOOR and name != "lookup":
+                continue  # the floor answers every query with the lookup's answer
             try:
                 counts[server_name] = rows(client, url, text)
             except (RuntimeError, httpx.HTTPError) as exc:
@@ -396,7 +404,7 @@ def markdown(results: dict, queries: dict[str, str]) -> str:
             "| server | c1 | c8 | vs Oxigraph c1 / c8 | vs rdflib-endpoint c1 (target ≥ 100) |",
             "|---|---|---|---|---|",
         ]
-        for server_name in servers:
+        for server_name in (s for s in servers if s != FLOOR):
             one = cell("hierarchy", server_name, "distinct", "rps")
             eight = cell("hierarchy c8", server_name, "distinct", "rps")
             lines.append(
