@@ -224,6 +224,10 @@ def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: st
     browser = httpx.get(endpoint, headers={"Accept": BROWSER_ACCEPT})
     assert browser.status_code == 303
     assert browser.headers["location"] == "/#query" and "Accept" in browser.headers["vary"]
+    # So is one asking for the endpoint as HTML by name.
+    for html in ("html", "text/html"):
+        named = httpx.get(endpoint, params={"format": html})
+        assert named.status_code == 303 and named.headers["location"] == "/#query"
     # Anything else that accepts any type still gets the service description.
     for accept in ("*/*", "text/turtle, text/html;q=0.5"):
         described = httpx.get(endpoint, headers={"Accept": accept})

@@ -24,7 +24,10 @@ CONTENT_TYPES = [
     ";;",
     "application/",
 ]
-ACCEPTS = ["*/*", "text/csv", "application/ld+json;q=0.5, text/turtle", "image/png", "text/*;q=x", ";", "", "a/b/c"]
+ACCEPTS = ["*/*", "text/csv", "application/ld+json;q=0.5, text/turtle", "image/png", "text/*;q=x", ";", "", "a/b/c",
+           "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"]
+# What format= / output= may name, ours and others (a browser's page among them: the service description has none).
+FORMAT_NAMES = ["json", "xml", "csv", "tsv", "html", "text/html", "turtle", "jsonld", "n3", "rdf+xml", "png", "srj"]
 # Fragments of SPARQL, to reach the parsers and the guard more often than random text does.
 TOKENS = [
     "SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "WHERE", "*", "{", "}", "(", ")", ".", ";", "?s", "?p", "?o", "<a:b>",
@@ -36,7 +39,7 @@ TOKENS = [
 # Any printable ASCII a client can put in a header (h11 refuses surrounding white space).
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.strip)
 sparqlish = st.lists(st.sampled_from(TOKENS), max_size=25).map(" ".join)
-text = st.one_of(sparqlish, st.text(max_size=200))
+text = st.one_of(sparqlish, st.text(max_size=200), st.sampled_from(FORMAT_NAMES))
 
 
 @pytest.fixture(scope="module")

@@ -201,6 +201,8 @@ class SparqlEndpoint:
             fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
         except ValueError as exc:  # a NegotiationError, or an Accept header best_for_accept cannot read
             return _error(400, str(exc))
+        if fmt == _HTML:  # format=html: the endpoint for people is the query editor
+            return RedirectResponse("/#query", status_code=303)
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
