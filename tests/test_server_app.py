@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import html
 import io
 import json
 import time
@@ -137,6 +138,10 @@ def test_updates_are_refused_and_change_nothing(endpoint: str, method: str, kwar
         # A browser (the query form without JavaScript, a pasted query URL): a page of the answer.
         ("text/html, application/xhtml+xml, */*;q=0.8", "text/html"),
         ("text/html;q=0.5, application/sparql-results+json", "application/sparql-results+json"),
+        # A tie never goes to the page, also when the machine format is named by an alias.
+        ("application/json, text/html", "application/sparql-results+json"),
+        ("application/xml, text/html", "application/sparql-results+xml"),
+        ("*/*, text/html", "application/sparql-results+json"),
     ],
 )
 def test_select_results_are_negotiated(endpoint: str, accept: str | None, media_type: str) -> None:
@@ -218,6 +223,15 @@ def test_a_browser_gets_the_answer_as_a_page_under_the_sites_security_policy(end
         again = httpx.get(endpoint, params={"query": query, **params}, headers=headers)
         assert again.content == response.content
         assert again.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+def test_the_page_of_a_one_pattern_lookup_shows_the_query_as_sent(endpoint: str) -> None:
+    # Such a lookup may be run in the server process with LIMIT added; the page must not show that text.
+    query = "SELECT ?s WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> }"
+    page = httpx.get(endpoint, params={"query": query}, headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'name="query" rows="12" cols="80">{html.escape(query, quote=False)}</textarea>' in page.text
+    assert "LIMIT" not in page.text
 
 
 def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: str) -> None:

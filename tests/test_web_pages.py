@@ -345,6 +345,8 @@ def test_downloads_are_served_with_the_format_tables_media_type(client: TestClie
     assert client.get("/downloads/notes.txt").status_code == 404
     assert client.get("/downloads/../pyproject.toml").status_code == 404
     assert client.get("/downloads/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+    assert client.get("/downloads/plan-kg.nq%00").status_code == 404  # not a path: not a 500
+    assert client.get("/downloads/plans").status_code == 404  # a folder
 
 
 def test_the_home_page_is_built_at_most_once_per_window_and_then_lists_new_downloads(
@@ -384,6 +386,20 @@ def test_downloads_go_gzip_compressed_to_clients_that_accept_it(settings: Settin
     dump.write_text("# rebuilt\n" * 1000, encoding="utf-8")
     rebuilt = client.get(path, headers={"Accept-Encoding": "gzip"})
     assert rebuilt.content == dump.read_bytes() and rebuilt.headers["etag"] != tag
+
+
+def test_a_download_that_goes_away_while_it_is_compressed_is_a_404(
+    settings: Settings, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dump = settings.dist_dir / "plans" / "132292-basic-plan-3.ttl"
+
+    def removed_meanwhile(path: Path) -> bytes:
+        path.unlink()  # a new build took it away
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(compress, "gzip_file", removed_meanwhile)
+    response = client.get("/downloads/plans/132292-basic-plan-3.ttl", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 404 and not dump.exists()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,6 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from plan_kg.server.worker import QueryJob, QueryRejected, run_job
+from plan_kg.web import results
 
 BASE = "https://w3id.org/plan-kg/"
 MEASURE = BASE + "id/132292/basic-plan-3/1-3-2"
@@ -107,6 +109,12 @@ def test_only_http_iris_are_links_and_the_datasets_own_lead_to_this_servers_page
     assert not any(link.startswith("javascript:") for link in shown.links)  # ... never as a link
 
 
+def test_an_iri_under_the_base_that_would_make_a_link_to_another_host_is_not_taken_as_ours(store: ox.Store) -> None:
+    crafted = BASE + "/evil.example/phish"
+    shown = page(store, f'SELECT ?x WHERE {{ BIND(IRI("{crafted}") AS ?x) }}')
+    assert shown.cell_links == [crafted]  # the IRI itself (on w3id.org), not "//evil.example/phish"
+
+
 def test_ask_shows_the_answer(store: ox.Store) -> None:
     assert b"<strong class=\"boolean\">true</strong>" in run_job(
         store, QueryJob(query=f"ASK {{ <{MEASURE}> ?p ?o }}", results_format="html"), max_rows=10).body
@@ -130,6 +138,38 @@ def test_the_page_links_to_the_same_answer_in_each_machine_format_and_repeats_qu
     graph = page(store, f"DESCRIBE <{MEASURE}>", fmt="graph")
     assert sorted(parse_qs(urlsplit(link).query)["format"][0] for link in graph.links if link.startswith("/sparql?")) == [
         "jsonld", "ntriples", "rdfxml", "turtle"]
+
+
+def test_row_counts_hold_for_empty_answers_and_answers_without_variables(store: ox.Store) -> None:
+    assert "<strong>0</strong>" in render_text(store, "SELECT ?x WHERE { FILTER(false) }")
+    empty_pattern = page(store, "SELECT * WHERE { }")
+    assert empty_pattern.headers == ["#"] and empty_pattern.rows == [["1"]]
+
+
+def test_a_query_too_long_for_a_url_is_sent_again_by_post(store: ox.Store) -> None:
+    query = "SELECT ?x WHERE { VALUES ?x { " + " ".join(f'"{n}"' for n in range(800)) + " } } LIMIT 1"
+    body = run_job(store, QueryJob(query=query, results_format="html"), max_rows=10).body.decode()
+    assert "/sparql?" not in body and 'method="get"' not in body
+    assert body.count('<form method="post" action="/sparql">') == 4  # one per machine format
+    assert '<form class="plain-query" method="post" action="/sparql">' in body
+    assert Page(body.encode()).textarea == query
+
+
+def test_a_page_is_stopped_as_soon_as_it_is_over_the_size_limit() -> None:
+    read: list[int] = []
+
+    def rows() -> Iterator[list[object]]:
+        for n in range(10_000):
+            read.append(n)
+            yield [ox.Literal(f"row {n} " + "x" * 100)]
+
+    with pytest.raises(results.PageTooLarge):
+        results.render("SELECT ?x {}", base_iri=BASE, variables=["x"], rows=rows(), count=10_000, max_bytes=50_000)
+    assert 100 < len(read) < 1000  # ~130 bytes a row: stopped near the limit, not after all 10,000
+
+
+def render_text(store: ox.Store, query: str) -> str:
+    return run_job(store, QueryJob(query=query, results_format="html"), max_rows=10).body.decode()
 
 
 def test_the_row_and_byte_limits_hold_for_pages_too(store: ox.Store) -> None:

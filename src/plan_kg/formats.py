@@ -103,6 +103,18 @@ def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Forma
     return next(fmt for fmt in candidates if match in fmt.media_types)
 
 
+def quality(accept: str | None, fmt: Format) -> float:
+    """How much an Accept header wants `fmt` (the best q-value any of its media types gets; 0: not at all).
+
+    ValueError when the header cannot be parsed.
+    """
+    accept = (accept or "").strip() or "*/*"
+    try:
+        return max(mimeparse.quality(media_type, accept) for media_type in fmt.media_types)
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
+        raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
+
+
 @functools.lru_cache(maxsize=16)
 def _ranked(candidates: tuple[Format, ...]) -> list[str]:
     # python-mimeparse prefers the later of equally good types: aliases first (so `text/*`

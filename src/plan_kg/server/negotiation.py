@@ -19,8 +19,9 @@ GRAPH_FORMATS: tuple[Format, ...] = tuple(
     formats.by_name(name) for name in ("turtle", "ntriples", "jsonld", "rdfxml")
 )
 
-#: For people: the answer as an HTML page (`plan_kg.web.results`). Offered last for either kind,
-#: so only a client that prefers it (a browser: `text/html` first) or names it gets it.
+#: For people: the answer as an HTML page (`plan_kg.web.results`). Only a client that wants it more
+#: than every machine format (a browser: `text/html` first, the rest at most q=0.9) or names it in
+#: `format=` gets it; a tie goes to the machine format (`application/json, text/html`: JSON).
 PAGE: Format = formats.by_name("html")
 _QUERY_RESULTS = (*RESULT_FORMATS, PAGE)
 _QUERY_GRAPHS = (*GRAPH_FORMATS, PAGE)
@@ -65,7 +66,19 @@ def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
             _by_param(format_param, _QUERY_RESULTS, _CLIENT_NAMES),
             _by_param(format_param, _QUERY_GRAPHS, _CLIENT_GRAPH_NAMES),
         )
-    return Negotiated(_best(accept, _QUERY_RESULTS), _best(accept, _QUERY_GRAPHS))
+    return Negotiated(_best_or_page(accept, RESULT_FORMATS), _best_or_page(accept, GRAPH_FORMATS))
+
+
+def _best_or_page(accept: str | None, machine: tuple[Format, ...]) -> Format | None:
+    """The best of `machine` for `accept`, or the page if `accept` wants it strictly more."""
+    best = _best(accept, machine)
+    try:
+        page = formats.quality(accept, PAGE)
+        if page > 0 and (best is None or page > formats.quality(accept, best)):
+            return PAGE
+    except ValueError as exc:
+        raise NegotiationError(str(exc)) from exc
+    return best
 
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:

@@ -156,6 +156,8 @@ class QueryService:
         rows = min(self.settings.in_process_rows, self.settings.max_result_rows)
         if rows <= 0 or job.default_graphs is not None or job.named_graphs is not None:
             return None
+        if job.results_format == PAGE.name:  # a page shows the query as sent, not the bounded text run here
+            return None
         if may_use_service(job.query):  # its check (rdflib's parser) belongs under the time limit
             return None
         if (text := bounded_text(job.query, rows)) is None:
@@ -183,5 +185,5 @@ class QueryService:
 
 def _not_acceptable(accept: str | None, format_param: str | None) -> str:
     asked = f"format={format_param}" if format_param else f"Accept: {accept}"
-    offered = ", ".join(f"{f.name} ({f.media_type})" for f in (*RESULT_FORMATS, *GRAPH_FORMATS))
+    offered = ", ".join(f"{f.name} ({f.media_type})" for f in (*RESULT_FORMATS, *GRAPH_FORMATS, PAGE))
     return f"nothing this endpoint writes matches {asked}; it offers {offered}"

@@ -81,17 +81,21 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         if isinstance(result, pyoxigraph.QueryBoolean):
             fmt = _format(job.results_format, "SPARQL results")
             if fmt == PAGE:
-                return _result(fmt, _page(job, boolean=bool(result)), max_bytes)
+                return _result(fmt, _page(job, max_bytes, boolean=bool(result)), max_bytes)
             return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
                            max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
             if fmt == PAGE:
-                variables = [variable.value for variable in result.variables]
-                rows = list(islice(result, max_rows + 1))
-                _check_rows(len(rows), max_rows, "rows")
-                return _result(fmt, _page(job, variables=variables,
-                                          rows=[[row[v] for v in variables] for row in rows]), max_bytes)
+                # TSV first: written under the row and size limits without holding the rows (one line
+                # each: the count), and smaller than the page, so a page over the limit stops there.
+                tsv = _serialize_solutions(result, formats.by_name("tsv"), max_rows, max_bytes)
+                assert tsv is not None  # TSV's row count is exact: over the limit raised instead
+                solutions = pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV)
+                variables = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
+                rows = ([row[v] for v in variables] for row in solutions)  # type: ignore[union-attr]
+                return _result(fmt, _page(job, max_bytes, variables=variables, rows=rows,
+                                          count=tsv.count(b"\n") - 1), max_bytes)
             body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
@@ -100,8 +104,8 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         triples = list(islice(result, max_rows + 1))
         _check_rows(len(triples), max_rows, "triples")
         if fmt == PAGE:
-            return _result(fmt, _page(job, graph=True, rows=[(t.subject, t.predicate, t.object) for t in triples]),
-                           max_bytes)
+            return _result(fmt, _page(job, max_bytes, graph=True, count=len(triples),
+                                      rows=[(t.subject, t.predicate, t.object) for t in triples]), max_bytes)
         body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
         return _result(fmt, body, max_bytes)
     except SyntaxError as exc:
@@ -111,12 +115,15 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
 
 
-def _page(job: QueryJob, **answer: object) -> bytes:
+def _page(job: QueryJob, max_bytes: int, **answer: object) -> bytes:
     """The answer as an HTML page (`plan_kg.web.results`, imported only when a page is asked for)."""
-    from ..web.results import render
+    from ..web.results import PageTooLarge, render
 
-    return render(job.query, base_iri=job.page_base_iri, default_graphs=job.default_graphs,
-                  named_graphs=job.named_graphs, **answer)  # type: ignore[arg-type]
+    try:
+        return render(job.query, base_iri=job.page_base_iri, default_graphs=job.default_graphs,
+                      named_graphs=job.named_graphs, max_bytes=max_bytes, **answer)  # type: ignore[arg-type]
+    except PageTooLarge:
+        raise _too_large(max_bytes) from None
 
 
 def worker_main(

@@ -401,7 +401,9 @@ def local_href(iri: str, base_iri: str) -> tuple[str, bool]:
     ontology's, else the IRI itself; and whether it is such a path."""
     if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
         return "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
-    if iri.startswith(base_iri):
+    # Not when the rest begins with a slash: "//host/…" is a link to another host (a crafted IRI such
+    # as {base}/evil.example/ would be shown as ours and lead there).
+    if iri.startswith(base_iri) and not iri[len(base_iri):].startswith(("/", "\\")):
         return "/" + iri[len(base_iri):], True
     return iri, False
 

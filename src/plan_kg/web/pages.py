@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from stat import S_ISREG
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,21 +177,28 @@ class Site:
         return found
 
     async def download(self, request: Request) -> Response:
+        """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`)."""
         dist = self.settings.dist_dir.resolve()
-        target = (dist / request.path_params["path"]).resolve()
+        missing = _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
+        try:
+            target = (dist / request.path_params["path"]).resolve()
+            stat = target.stat()  # once: a new build may replace the file while it is served
+        except (OSError, ValueError):  # not there (or gone), or not a path at all (a NUL byte)
+            return missing
         fmt = _file_format(target)
-        if not target.is_relative_to(dist) or not target.is_file() or fmt is None:
-            return _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
+        if not target.is_relative_to(dist) or not S_ISREG(stat.st_mode) or fmt is None:
+            return missing
         headers = {"Vary": "Accept-Encoding"}
         if fmt not in _COMPRESSED and "range" not in request.headers and accepts_gzip(request.headers.get("accept-encoding")):
-            stat = target.stat()
             if (body := await self._gzipped.get(target, stat)) is not None:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
                 headers.update({"Content-Encoding": "gzip", "ETag": tag})
                 if etag_matches(request.headers.get("if-none-match"), tag):
                     return _secure(Response(status_code=304, headers=headers))
                 return _secure(Response(body, media_type=fmt.media_type, headers=headers))
-        return _secure(FileResponse(target, media_type=fmt.media_type, headers=headers))
+            if not target.is_file():  # it went away while it was being compressed
+                return missing
+        return _secure(FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat))
 
     async def named_query(self, request: Request) -> Response:
         """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""

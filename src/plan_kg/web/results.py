@@ -5,15 +5,16 @@ asks for `text/html` first; `format=html` asks for it explicitly. Machine client
 unless they ask: it is the last of the endpoint's formats, so `*/*` still gets SPARQL JSON.
 
 The page is written by the query worker (`server.worker.run_job`), under the same time, row and
-size limits as every other format. Every value is escaped by the templates; only http(s) IRIs
-become links, and those under the dataset's base IRI (or the ontology's) link to this server's
-pages. The page repeats the query in a form, to change and run again, and links to the same
-answer in the machine formats.
+size limits as every other format: it is written row by row and stopped once it is over the size
+limit. Every value is escaped by the templates; only http(s) IRIs become links, and those under the
+dataset's base IRI (or the ontology's) link to this server's pages. The page repeats the query in a
+form, to change and run again, and links to the same answer in the machine formats; for a query too
+long to send in a URL (`MAX_LINK_CHARS`), the form and the other formats are sent by POST instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -29,6 +30,12 @@ _PLAIN = (XSD + "string", RDF + "langString")
 _RESULT_LINKS = (("json", "SPARQL JSON"), ("xml", "SPARQL XML"), ("csv", "CSV"), ("tsv", "TSV"))
 _GRAPH_LINKS = (("turtle", "Turtle"), ("jsonld", "JSON-LD"), ("ntriples", "N-Triples"), ("rdfxml", "RDF/XML"))
 _TRIPLE_COLUMNS = ("subject", "predicate", "object")
+#: Longer links are not offered: HTTP servers and proxies refuse long URLs (nginx at 8 KB, uvicorn at 64 KB).
+MAX_LINK_CHARS = 4000
+
+
+class PageTooLarge(Exception):
+    """The page grew past the size limit it was given."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class FormatLink:
+    name: str  # format= value
     label: str
     href: str
 
@@ -73,33 +81,45 @@ def render(
     *,
     base_iri: str,
     variables: Sequence[str] = (),
-    rows: Sequence[Sequence[object]] = (),
+    rows: Iterable[Sequence[object]] = (),
+    count: int = 0,
     boolean: bool | None = None,
     graph: bool = False,
     default_graphs: Sequence[str] | None = None,
     named_graphs: Sequence[str] | None = None,
+    max_bytes: int = 0,
 ) -> bytes:
-    """The page for one answer: `boolean` for ASK, else `rows` of terms (None: unbound) under `variables`.
+    """The page for one answer: `boolean` for ASK, else the `count` `rows` of terms (None: unbound) under `variables`.
 
-    `graph` marks CONSTRUCT/DESCRIBE triples (rows of subject, predicate, object). The dataset
-    (`default_graphs`, `named_graphs`) is carried into the format links and the form.
+    `rows` is read once, as the page is written. `graph` marks CONSTRUCT/DESCRIBE triples (rows
+    of subject, predicate, object). The dataset (`default_graphs`, `named_graphs`) is carried into
+    the format links and the form. PageTooLarge once the page is over `max_bytes` (0: no limit).
     """
     if graph:
         variables = _TRIPLE_COLUMNS
     dataset = [("default-graph-uri", g) for g in default_graphs or ()] + [("named-graph-uri", g) for g in named_graphs or ()]
     links = tuple(
-        FormatLink(label, ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
+        FormatLink(name, label, ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
         for name, label in (_GRAPH_LINKS if graph else _RESULT_LINKS)
     )
-    page = environment().get_template("results.html").render(
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in environment().get_template("results.html").generate(
         query=query,
         endpoint=ENDPOINT,
         variables=tuple(variables),
-        rows=[[cell(term, base_iri) for term in row] for row in rows],
+        rows=([cell(term, base_iri) for term in row] for row in rows),
+        count=count,
         boolean=boolean,
         graph=graph,
         dataset=dataset,
         format_links=links,
+        post=any(len(link.href) > MAX_LINK_CHARS for link in links),
         alternates=(),
-    )
-    return page.encode("utf-8")
+    ):
+        data = chunk.encode("utf-8")
+        size += len(data)
+        if max_bytes and size > max_bytes:
+            raise PageTooLarge
+        chunks.append(data)
+    return b"".join(chunks)
