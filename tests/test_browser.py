@@ -222,6 +222,15 @@ def test_without_javascript_the_query_form_answers_with_a_page_of_rows(
         page.locator("ul.formats a", has_text="CSV").click()
     assert "目標の実現に向けた取組内容" in Path(download.value.path()).read_text(encoding="utf-8")
     assert page.locator("#plain-query-text").input_value().replace("\r\n", "\n").strip() == counts.strip()
+    # A mistake: the reason on a page, and the query back in the form to fix.
+    page.fill("#plain-query-text", "SELECT * WHERE { ?s ?p }")
+    page.click("form.plain-query button[type=submit]")
+    page.wait_for_selector("article.query-error")
+    assert "not valid SPARQL 1.1" in page.locator("pre.query-error-message").inner_text()
+    assert page.locator("#plain-query-text").input_value() == "SELECT * WHERE { ?s ?p }"
+    refused = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    assert watch.errors.count(refused) == 1  # Chromium logs the 400 itself; nothing else may be there
+    watch.errors.remove(refused)
     assert watch.errors == [], watch.errors
     assert watch.foreign == [], watch.foreign
     page.close()

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,8 +231,30 @@ def test_the_page_of_a_one_pattern_lookup_shows_the_query_as_sent(endpoint: str)
     query = "SELECT ?s WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> }"
     page = httpx.get(endpoint, params={"query": query}, headers={"Accept": BROWSER_ACCEPT})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert f'name="query" rows="12" cols="80">{html.escape(query, quote=False)}</textarea>' in page.text
+    assert textarea(page.text) == query
     assert "LIMIT" not in page.text
+
+
+def test_a_browser_is_told_why_a_query_was_not_answered_on_a_page_with_the_query_to_fix(endpoint: str) -> None:
+    query = "SELECT * WHERE { ?s ?p <b>\"&' }"
+    page = httpx.get(endpoint, params={"query": query}, headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 400 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+    assert "not valid SPARQL 1.1" in page.text and "<b>" not in page.text  # the message, escaped
+    assert textarea(page.text) == query
+    # Over the row limit (5 here), as a page too; anyone else still gets the reason as plain text.
+    over = httpx.get(endpoint, params={"query": "SELECT * { ?s ?p ?o }", "format": "html"})
+    assert over.status_code == 400 and "5 rows" in over.text and over.headers["content-type"].startswith("text/html")
+    for headers in ({}, {"Accept": "*/*"}, {"Accept": "application/sparql-results+json, text/html"}):
+        plain = httpx.get(endpoint, params={"query": query}, headers=headers)
+        assert plain.status_code == 400 and plain.headers["content-type"].startswith("text/plain"), headers
+
+
+def textarea(page: str) -> str:
+    """The text of a page's (first) textarea, as the browser shows it."""
+    found = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.DOTALL)
+    assert found is not None, "no textarea"
+    return html.unescape(found[1])
 
 
 def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: str) -> None:
@@ -239,8 +262,8 @@ def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: st
     assert browser.status_code == 303
     assert browser.headers["location"] == "/#query" and "Accept" in browser.headers["vary"]
     # So is one asking for the endpoint as HTML by name.
-    for html in ("html", "text/html"):
-        named = httpx.get(endpoint, params={"format": html})
+    for name in ("html", "text/html"):
+        named = httpx.get(endpoint, params={"format": name})
         assert named.status_code == 303 and named.headers["location"] == "/#query"
     # Anything else that accepts any type still gets the service description.
     for accept in ("*/*", "text/turtle, text/html;q=0.5"):

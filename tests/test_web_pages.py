@@ -375,6 +375,7 @@ def test_downloads_go_gzip_compressed_to_clients_that_accept_it(settings: Settin
     assert gzip.decompress(raw) == dump.read_bytes() and len(raw) < dump.stat().st_size / 20
     assert raw == gzip_file(dump)  # the same bytes every time: no time stamp in the gzip header
     tag = response.headers["etag"]
+    assert response.headers["last-modified"] == client.get(path, headers={"Accept-Encoding": "identity"}).headers["last-modified"]
     assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": tag}).status_code == 304
     # Not accepted (or asked for a range of it): the file as it is.
     for headers in ({"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip;q=0, *"},

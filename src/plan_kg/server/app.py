@@ -23,9 +23,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from .. import dcat, formats, web
 from ..formats import best_for_accept
 from ..config import Settings
+from ..web.results import error_page
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
-from .negotiation import GRAPH_FORMATS, best_graph_format, negotiate
+from .negotiation import GRAPH_FORMATS, PAGE, best_graph_format, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
@@ -176,7 +177,7 @@ class SparqlEndpoint:
                     return self._too_many(), None
                 result = await self.service.answer(job, key=key, client=client)
         except QueryRejected as exc:
-            return _error(exc.status, exc.message), None
+            return self._refusal(exc, parsed, accept), None
         finally:
             self._running[client] -= 1
             if not self._running[client]:
@@ -184,6 +185,20 @@ class SparqlEndpoint:
         if result.media_type.startswith(_HTML.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
         return Response(result.body, media_type=result.media_type, headers=headers), key
+
+    def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest, accept: str | None) -> Response:
+        """Why a query is not answered: plain text, or for a client that wants pages (a browser) a page
+        with the query in a form to fix and run again."""
+        try:
+            wants_page = negotiate(accept, parsed.format).results == PAGE
+        except ValueError:  # the Accept header itself is what was refused
+            wants_page = False
+        if not wants_page or parsed.query is None:
+            return _error(refused.status, refused.message)
+        page = error_page(parsed.query, refused.status, refused.message,
+                          default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
+        return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
+                        headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS})
 
     def _too_many(self) -> Response:
         return _error(

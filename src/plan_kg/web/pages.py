@@ -7,6 +7,7 @@ import time
 from stat import S_ISREG
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -192,7 +193,8 @@ class Site:
         if fmt not in _COMPRESSED and "range" not in request.headers and accepts_gzip(request.headers.get("accept-encoding")):
             if (body := await self._gzipped.get(target, stat)) is not None:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
-                headers.update({"Content-Encoding": "gzip", "ETag": tag})
+                headers.update({"Content-Encoding": "gzip", "ETag": tag,
+                                "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
                 if etag_matches(request.headers.get("if-none-match"), tag):
                     return _secure(Response(status_code=304, headers=headers))
                 return _secure(Response(body, media_type=fmt.media_type, headers=headers))

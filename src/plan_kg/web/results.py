@@ -97,7 +97,7 @@ def render(
     """
     if graph:
         variables = _TRIPLE_COLUMNS
-    dataset = [("default-graph-uri", g) for g in default_graphs or ()] + [("named-graph-uri", g) for g in named_graphs or ()]
+    dataset = _dataset(default_graphs, named_graphs)
     links = tuple(
         FormatLink(name, label, ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
         for name, label in (_GRAPH_LINKS if graph else _RESULT_LINKS)
@@ -123,3 +123,23 @@ def render(
             raise PageTooLarge
         chunks.append(data)
     return b"".join(chunks)
+
+
+def error_page(
+    query: str,
+    status: int,
+    message: str,
+    *,
+    default_graphs: Sequence[str] | None = None,
+    named_graphs: Sequence[str] | None = None,
+) -> bytes:
+    """Why the endpoint did not answer `query` (`status`, `message`), with the query in a form to fix and run again."""
+    dataset = _dataset(default_graphs, named_graphs)
+    return environment().get_template("query_error.html").render(
+        query=query, status=status, message=message, endpoint=ENDPOINT, dataset=dataset,
+        post=len(urlencode([("query", query), *dataset])) > MAX_LINK_CHARS, alternates=(),
+    ).encode("utf-8")
+
+
+def _dataset(default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None) -> list[tuple[str, str]]:
+    return [("default-graph-uri", g) for g in default_graphs or ()] + [("named-graph-uri", g) for g in named_graphs or ()]
