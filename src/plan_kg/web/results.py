@@ -2,7 +2,9 @@
 
 A browser that opens a query's URL, or sends the home page's query form without JavaScript,
 asks for `text/html` first; `format=html` asks for it explicitly. Machine clients never get it
-unless they ask: it is the last of the endpoint's formats, so `*/*` still gets SPARQL JSON.
+unless they ask: only an Accept header that wants it strictly more than every machine format
+gets it (`server.negotiation`), so `*/*` or `application/json, text/html` still get SPARQL JSON.
+A query that is refused gets `error_page` instead: the reason, and the query in the form to fix.
 
 The page is written by the query worker (`server.worker.run_job`), under the same time, row and
 size limits as every other format: it is written row by row and stopped once it is over the size
