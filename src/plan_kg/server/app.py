@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from .. import dcat, formats, web
+from .. import dcat, web
 from ..formats import best_for_accept
 from ..config import Settings
 from ..web.results import error_page
@@ -39,8 +39,7 @@ _VARY = "Accept"
 _EXPOSED = ("Retry-After", "ETag")
 _ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(_EXPOSED)}
 _ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _ANY_ORIGIN.items()]
-_HTML = formats.by_name("html")
-_DESCRIPTION_OR_PAGE = (*GRAPH_FORMATS, _HTML)  # ties (*/*) go to the service description
+_DESCRIPTION_OR_PAGE = (*GRAPH_FORMATS, PAGE)  # ties (*/*) go to the service description
 
 
 def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
@@ -182,7 +181,7 @@ class SparqlEndpoint:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
-        if result.media_type.startswith(_HTML.media_type):  # a page for people: the site's policy
+        if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
         return Response(result.body, media_type=result.media_type, headers=headers), key
 
@@ -210,13 +209,13 @@ class SparqlEndpoint:
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:
-            if not format_param and best_for_accept(request.headers.get("accept"), _DESCRIPTION_OR_PAGE) == _HTML:
+            if not format_param and best_for_accept(request.headers.get("accept"), _DESCRIPTION_OR_PAGE) == PAGE:
                 # A browser opened the endpoint's address: the home page has the query editor.
                 return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
             fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
         except ValueError as exc:  # a NegotiationError, or an Accept header best_for_accept cannot read
             return _error(400, str(exc))
-        if fmt == _HTML:  # format=html: the endpoint for people is the query editor
+        if fmt == PAGE:  # format=html: the endpoint for people is the query editor
             return RedirectResponse("/#query", status_code=303)
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")

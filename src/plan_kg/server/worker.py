@@ -89,8 +89,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
             if fmt == PAGE:
                 # TSV first: written under the row and size limits without holding the rows (one line
                 # each: the count), and smaller than the page, so a page over the limit stops there.
-                tsv = _serialize_solutions(result, formats.by_name("tsv"), max_rows, max_bytes)
-                assert tsv is not None  # TSV's row count is exact: over the limit raised instead
+                tsv = _serialize_solutions_exactly(result, _TSV, max_rows, max_bytes)
                 solutions = pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV)
                 variables = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
                 rows = ([row[v] for v in variables] for row in solutions)  # type: ignore[union-attr]
@@ -285,6 +284,7 @@ class _CountingSink:
 # What every row of a result writes at least once, and how many of them `max_rows` rows may write.
 # XML escapes "<" in values and TSV escapes newlines, so their counts are exact; a JSON string or
 # a CSV field may hold "},{" or a newline, so there a count over the limit is only a maybe.
+_TSV = formats.by_name("tsv")
 _ROW_MARKS: dict[str, tuple[bytes, int, bool]] = {  # format name -> (mark, marks allowed over max_rows, exact)
     "json": (b"},{", -1, False),  # between rows
     "xml": (b"<result>", 0, True),
@@ -317,10 +317,9 @@ def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: form
                                  max_bytes: int = 0) -> bytes:
     # TSV has exactly one line per row, so it decides the limit; then it is converted to `fmt`
     # (whose size `_result` checks: TSV is the most compact of the four).
-    tsv = formats.by_name("tsv")
-    body = _serialize_solutions(solutions, tsv, max_rows, max_bytes)
+    body = _serialize_solutions(solutions, _TSV, max_rows, max_bytes)
     assert body is not None  # TSV's count is exact: over the limit raised instead
-    if fmt == tsv:
+    if fmt == _TSV:
         return body
     target = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
     return pyoxigraph.parse_query_results(body, pyoxigraph.QueryResultsFormat.TSV).serialize(format=target)

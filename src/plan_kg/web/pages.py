@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from stat import S_ISREG
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -101,7 +101,7 @@ class Site:
         # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
                                         max_entry_bytes=settings.response_cache_bytes // 4)
-        self._home: tuple[float, bool, bytes] | None = None  # when built, with the query editor or not, the page
+        self._home: tuple[float, bool, str] | None = None  # when built, with the query editor or not, the page
         # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
         self._gzipped = GzipCopies(settings.response_cache_bytes)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
@@ -144,21 +144,21 @@ class Site:
         security = EDITOR_SECURITY_HEADERS if yasgui else SECURITY_HEADERS
         now = time.monotonic()
         if self._home is None or self._home[1] != yasgui or now - self._home[0] >= HOME_KEPT_S:
-            self._home = (now, yasgui, bytes(self._home_page(yasgui, security).body))
+            self._home = (now, yasgui, self._home_page(yasgui))
         return _secure(HTMLResponse(self._home[2]), security)
 
-    def _home_page(self, yasgui: bool, security: dict[str, str]) -> Response:
+    def _home_page(self, yasgui: bool) -> str:
         try:
             queries = load_named_queries(self.settings)
         except PlanKgError:  # a broken query file must not take the home page down
             queries = []
-        return self._page(
-            "home.html",
-            security=security,
+        downloads = self.downloads()
+        return self.templates.get_template("home.html").render(
+            alternates=(),
             counts=self.describer.level_counts(),
             plans=self.describer.instances(PKG + "Plan"),
-            downloads=self.downloads(),
-            charts=[d for d in self.downloads() if d.name.endswith("sdg-coverage.svg") or d.name.endswith("by-city.svg")],
+            downloads=downloads,
+            charts=[d for d in downloads if d.name.endswith(("sdg-coverage.svg", "by-city.svg"))],
             queries=queries,
             endpoint="/sparql",
             yasgui=yasgui,
@@ -274,7 +274,8 @@ class Site:
         if fmt.name != "html":
             return self.rdf(triples, fmt, path)
         subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)})
-        every_subject = f"SELECT DISTINCT ?subject WHERE {{ GRAPH <{iri}> {{ ?subject ?p ?o }} FILTER(isIRI(?subject)) }} ORDER BY ?subject"
+        every_subject = (f"SELECT DISTINCT ?subject WHERE {{ GRAPH <{iri}> {{ ?subject ?p ?o }} "
+                         "FILTER(isIRI(?subject)) } ORDER BY ?subject")
         return self._page(
             "graph.html",
             graph=self.describer.link(iri),

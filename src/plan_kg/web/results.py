@@ -144,4 +144,5 @@ def error_page(
 
 
 def _dataset(default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None) -> list[tuple[str, str]]:
-    return [("default-graph-uri", g) for g in default_graphs or ()] + [("named-graph-uri", g) for g in named_graphs or ()]
+    return ([("default-graph-uri", g) for g in default_graphs or ()]
+            + [("named-graph-uri", g) for g in named_graphs or ()])
