@@ -265,10 +265,12 @@ def test_a_browser_opening_the_endpoint_is_sent_to_the_query_editor(endpoint: st
     for name in ("html", "text/html"):
         named = httpx.get(endpoint, params={"format": name})
         assert named.status_code == 303 and named.headers["location"] == "/#query"
-    # Anything else that accepts any type still gets the service description.
-    for accept in ("*/*", "text/turtle, text/html;q=0.5"):
+    # Anything else that accepts any type still gets the service description, also on a tie with HTML.
+    for accept in ("*/*", "text/turtle, text/html;q=0.5", "*/*, text/html"):
         described = httpx.get(endpoint, headers={"Accept": accept})
         assert described.status_code == 200 and described.headers["content-type"].startswith("text/turtle")
+    as_json = httpx.get(endpoint, headers={"Accept": "application/json, text/html"})
+    assert as_json.status_code == 200 and as_json.headers["content-type"] == "application/ld+json"
 
 
 @pytest.mark.parametrize(

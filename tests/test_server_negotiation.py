@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plan_kg.server.negotiation import NegotiationError, best_graph_format, negotiate
+from plan_kg.server.negotiation import NegotiationError, negotiate
 
 
 @pytest.mark.parametrize(
@@ -51,22 +51,23 @@ def test_a_malformed_accept_is_an_error() -> None:
         negotiate("garbage;;;")
 
 
-def test_the_service_description_defaults_to_turtle() -> None:
-    assert best_graph_format(None).name == "turtle"
-    assert best_graph_format("text/html,application/xhtml+xml,*/*;q=0.8").name == "turtle"
-    assert best_graph_format("application/sparql-results+json") is None
+def test_graphs_default_to_turtle_and_go_to_a_page_only_for_a_client_that_prefers_one() -> None:
+    # The service description is negotiated as a CONSTRUCT's answer is.
+    assert negotiate(None).graph.name == "turtle"
+    assert negotiate("*/*, text/html").graph.name == "turtle"  # a tie: the RDF format
+    assert negotiate("text/html,application/xhtml+xml,*/*;q=0.8").graph.name == "html"
+    assert negotiate("application/sparql-results+json").graph is None
 
 
 def test_long_accept_headers_are_negotiated_but_not_kept() -> None:
     """The negotiation caches are keyed by the Accept header as sent: 600 different 5 MB headers kept
     2 GB in memory. Headers over MAX_CACHED_ACCEPT characters are negotiated each time instead."""
-    from plan_kg.server.negotiation import MAX_CACHED_ACCEPT, _best_graph_format_cached, _negotiate_cached
+    from plan_kg.server.negotiation import MAX_CACHED_ACCEPT, _negotiate_cached
 
     long_accept = "text/csv, */*;q=0.1;x=" + "a" * MAX_CACHED_ACCEPT
-    kept, kept_graph = _negotiate_cached.cache_info().currsize, _best_graph_format_cached.cache_info().currsize
+    kept = _negotiate_cached.cache_info().currsize
     assert negotiate(long_accept).results.name == "csv"
-    assert best_graph_format(long_accept).name == "turtle"
+    assert negotiate(long_accept).graph.name == "turtle"
     assert _negotiate_cached.cache_info().currsize == kept
-    assert _best_graph_format_cached.cache_info().currsize == kept_graph
     negotiate("text/csv;q=0.9, application/x-only-in-this-test;q=0.8")  # a short one is kept
     assert _negotiate_cached.cache_info().currsize == kept + 1

@@ -21,12 +21,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import dcat, web
-from ..formats import best_for_accept
 from ..config import Settings
 from ..web.results import error_page
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
-from .negotiation import GRAPH_FORMATS, PAGE, best_graph_format, negotiate
+from .negotiation import PAGE, NegotiationError, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
@@ -39,7 +38,6 @@ _VARY = "Accept"
 _EXPOSED = ("Retry-After", "ETag")
 _ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(_EXPOSED)}
 _ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _ANY_ORIGIN.items()]
-_DESCRIPTION_OR_PAGE = (*GRAPH_FORMATS, PAGE)  # ties (*/*) go to the service description
 
 
 def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
@@ -209,14 +207,13 @@ class SparqlEndpoint:
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:
-            if not format_param and best_for_accept(request.headers.get("accept"), _DESCRIPTION_OR_PAGE) == PAGE:
-                # A browser opened the endpoint's address: the home page has the query editor.
-                return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
-            fmt = negotiate(None, format_param).graph if format_param else best_graph_format(request.headers.get("accept"))
-        except ValueError as exc:  # a NegotiationError, or an Accept header best_for_accept cannot read
+            # The same rule as for a CONSTRUCT's answer: an RDF format, or the page only for a client that
+            # wants it more than every RDF format (a browser) or says format=html.
+            fmt = negotiate(request.headers.get("accept"), format_param).graph
+        except NegotiationError as exc:
             return _error(400, str(exc))
-        if fmt == PAGE:  # format=html: the endpoint for people is the query editor
-            return RedirectResponse("/#query", status_code=303)
+        if fmt == PAGE:  # the endpoint for people is the query editor on the home page
+            return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)

@@ -42,7 +42,7 @@ class Negotiated:
     graph: Format | None
 
 
-#: Longer Accept headers are negotiated without the caches below: they would keep them in memory.
+#: Longer Accept headers are negotiated without the cache below: it would keep them in memory.
 MAX_CACHED_ACCEPT = 1000
 
 
@@ -51,13 +51,6 @@ def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated
     if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
         return _negotiate(accept, format_param)
     return _negotiate_cached(accept, format_param)
-
-
-def best_graph_format(accept: str | None) -> Format | None:
-    """The best RDF graph format for `accept`, for documents such as the service description."""
-    if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
-        return _best(accept, GRAPH_FORMATS)
-    return _best_graph_format_cached(accept)
 
 
 def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
@@ -99,4 +92,3 @@ def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str
 
 # mimeparse takes ~0.1 ms; clients repeat their headers.
 _negotiate_cached = functools.lru_cache(maxsize=512)(_negotiate)
-_best_graph_format_cached = functools.lru_cache(maxsize=128)(functools.partial(_best, candidates=GRAPH_FORMATS))
