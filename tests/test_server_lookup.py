@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +12,7 @@ from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import BNode, Variable
 
-from plan_kg.server.lookup import MAX_CHARACTERS, bounded_text
+from plan_kg.server.lookup import MAX_CHARACTERS, bounded_text, json_answer, read_lookup
 
 SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 LOOKUP = SKOS + "SELECT ?label WHERE { <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }"
@@ -153,3 +155,107 @@ def _is_one_pattern(text: str) -> bool:
 def _limit(text: str) -> int | None:
     algebra = prepareQuery(text).algebra
     return algebra.p.length if algebra.p.name == "Slice" else None
+
+
+# --- json_answer: the index read and the json module, against pyoxigraph's engine and writer ------
+
+_EX = "urn:x:"
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_VALUES = [
+    pyoxigraph.Literal("plain"), pyoxigraph.Literal("みんなでつくるまち", language="ja"),
+    pyoxigraph.Literal("tag", language="en-US"), pyoxigraph.Literal("q\"uote \\ back/slash"),
+    pyoxigraph.Literal("".join(map(chr, range(32))) + "\x7f\u2028\U0001f600"),
+    pyoxigraph.Literal("42", datatype=pyoxigraph.NamedNode(_XSD + "integer")),
+    pyoxigraph.Literal("+007", datatype=pyoxigraph.NamedNode(_XSD + "integer")),
+    pyoxigraph.Literal("2.50", datatype=pyoxigraph.NamedNode(_XSD + "decimal")),
+    pyoxigraph.Literal("true", datatype=pyoxigraph.NamedNode(_XSD + "boolean")),
+    pyoxigraph.Literal("x", datatype=pyoxigraph.NamedNode(_EX + "type")),
+    pyoxigraph.BlankNode("b0"), pyoxigraph.NamedNode(_EX + "a"), pyoxigraph.NamedNode(_EX + "b/../c"),
+]
+
+
+def _tricky_quads() -> list[pyoxigraph.Quad]:
+    quads = []
+    subjects = [pyoxigraph.NamedNode(_EX + "a"), pyoxigraph.NamedNode(_EX + "b/../c"), pyoxigraph.BlankNode("b0")]
+    predicates = [pyoxigraph.NamedNode(_EX + "p"), pyoxigraph.NamedNode(_EX + "q"),
+                  pyoxigraph.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")]
+    for i, value in enumerate(_VALUES):
+        quads.append(pyoxigraph.Quad(subjects[i % 3], predicates[i % 2], value))
+        quads.append(pyoxigraph.Quad(subjects[(i + 1) % 3], predicates[2], value))
+    return quads
+
+
+@pytest.fixture(scope="module")
+def tricky_store(tmp_path_factory: pytest.TempPathFactory) -> pyoxigraph.Store:
+    """Values whose JSON needs care (escapes, language tags, datatypes, blank nodes), on disk as served."""
+    store = pyoxigraph.Store(str(tmp_path_factory.mktemp("tricky") / "store"))
+    store.extend(_tricky_quads())
+    return store
+
+
+_SPARQL_TERMS = ["?s", "$o", "?p", "?s", "<urn:x:a>", "x:a", "<urn:x:b/../c>", "x:p", "<urn:x:q>", "a", "<x:rel>",
+                 "<relative>", "y:a", "\"plain\"", "'plain'", "\"tag\"@EN-us", "\"みんなでつくるまち\"@ja", "42", "+007",
+                 "007", "2.50", "2.5", "true", "false", "'x'^^<urn:x:type>", "'x'^^x:type", "\"42\"^^<" + _XSD + "integer>",
+                 "'plain'^^<" + _XSD + "string>", "\"q\\\"uote \\\\ back/slash\"", "'tag'@xx-invalid-tag-value"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.sampled_from(["SELECT *", "SELECT ?s ?o", "SELECT $o ?p ?s", "SELECT ?nothing ?o", "ASK", "SELECT ?o ?o",
+                             "SELECT ?o WHERE"]),
+       head=st.sampled_from(["PREFIX x: <urn:x:> ", "", "BASE <urn:x:> PREFIX x: <urn:x:> "]),
+       subject=st.sampled_from(_SPARQL_TERMS), predicate=st.sampled_from(_SPARQL_TERMS),
+       obj=st.sampled_from(_SPARQL_TERMS), rows=st.sampled_from([0, 1, 3, 100]))
+def test_a_lookup_answered_from_the_index_is_pyoxigraphs_answer(tricky_store, form, head, subject, predicate, obj,
+                                                                 rows) -> None:
+    """Byte for byte the JSON the engine writes, whenever json_answer gives one (None: the engine's way)."""
+    query = f"{head}{form} {{ {subject} {predicate} {obj} }}"
+    lookup = read_lookup(query)
+    if lookup is None:
+        return
+    answer = json_answer(tricky_store, lookup, max_rows=rows)
+    try:
+        expected = tricky_store.query(lookup.bounded(rows), base_iri="http://example.org/sparql")
+    except SyntaxError:
+        assert answer is None, query  # the parser refuses it: so must the index read
+        return
+    body = expected.serialize(format=pyoxigraph.QueryResultsFormat.JSON)
+    if isinstance(expected, pyoxigraph.QuerySolutions) and body.count(b"},{") + (b'"bindings":[{' in body) > rows:
+        assert answer is None, query  # over the bound: a worker answers
+    elif answer is not None:
+        assert answer == body, query
+
+
+def test_the_index_read_takes_the_common_lookups(tricky_store) -> None:
+    """The property above must not pass by answering None: the usual lookups, each kind of term in a
+    pattern, and every value of the store (each term kind and escape), are answered this way, with rows,
+    as the engine writes them."""
+    for query in ["SELECT * { ?s ?p ?o }", "SELECT ?o ?s { ?s ?p ?o }", "PREFIX x: <urn:x:> SELECT ?o { x:a x:p ?o }",
+                  "SELECT * { ?s <urn:x:q> ?o }", "ASK { <urn:x:b/../c> a 'x'^^<urn:x:type> }", "SELECT ?s { ?s ?p 42 }",
+                  'SELECT ?s { ?s ?p "tag"@en-US }', "SELECT ?s { ?s ?p 2.50 }", "SELECT ?s { ?s ?p +007 }",
+                  "SELECT ?s { ?s ?p true }", "SELECT ?s { ?s ?p 'plain' }", "SELECT ?s { ?s ?p <urn:x:b/../c> }",
+                  'SELECT ?s { ?s ?p "q\\"uote \\\\ back/slash" }', "SELECT ?s { ?s ?p 'x'^^<urn:x:type> }"]:
+        lookup = read_lookup(query)
+        assert lookup is not None, query
+        answer = json_answer(tricky_store, lookup, max_rows=100)
+        assert answer == tricky_store.query(query).serialize(format=pyoxigraph.QueryResultsFormat.JSON), query
+        assert b'"bindings":[{' in answer or answer.endswith(b"true}"), query
+    everything = json_answer(tricky_store, read_lookup("SELECT * { ?s ?p ?o }"), max_rows=100)
+    assert everything is not None and everything.count(b'"type":"literal"') == 2 * 10  # each literal, twice
+
+
+def test_what_the_index_read_leaves_to_the_engine(tmp_path: Path) -> None:
+    """A BASE, a relative IRI, an unknown prefix, a variable projected twice, more rows than the bound,
+    and answers holding a triple term or a base direction go the engine's way."""
+    store = pyoxigraph.Store(str(tmp_path / "store"))  # with the two terms only the engine writes
+    store.extend(_tricky_quads())
+    store.add(pyoxigraph.Quad(pyoxigraph.NamedNode(_EX + "t"), pyoxigraph.NamedNode(_EX + "p"), pyoxigraph.Triple(
+        pyoxigraph.NamedNode(_EX + "a"), pyoxigraph.NamedNode(_EX + "p"), pyoxigraph.NamedNode(_EX + "b"))))
+    store.add(pyoxigraph.Quad(pyoxigraph.NamedNode(_EX + "d"), pyoxigraph.NamedNode(_EX + "p"),
+                              pyoxigraph.Literal("x", language="ar", direction=pyoxigraph.BaseDirection.RTL)))
+    for query, rows in [("BASE <urn:x:> SELECT * { <a> ?p ?o }", 100), ("SELECT * { <a> ?p ?o }", 100),
+                        ("SELECT * { y:a ?p ?o }", 100), ("SELECT ?o ?o { <urn:x:a> ?p ?o }", 100),
+                        ("SELECT * { ?s <urn:x:p> ?o }", 2), ("SELECT * { <urn:x:t> ?p ?o }", 100),
+                        ("SELECT * { <urn:x:d> ?p ?o }", 100)]:
+        lookup = read_lookup(query)
+        assert lookup is not None, query
+        assert json_answer(store, lookup, max_rows=rows) is None, query

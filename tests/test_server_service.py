@@ -18,6 +18,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from plan_kg.server import QueryRejected, QueryRequest, QueryService, StoreError, load_store
+from plan_kg.server import service as service_module
 from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
 
 
@@ -154,6 +155,32 @@ def test_a_one_pattern_lookup_is_answered_in_process_with_the_workers_bytes(tmp_
               QueryRequest("SELECT DISTINCT ?p { ?s ?p ?o }", format="json")]
     asyncio.run(answers(in_process, others))
     assert in_process.in_process_answers == before
+
+
+def test_a_json_lookup_is_read_from_the_index_without_the_engine(tmp_path: Path, monkeypatch) -> None:
+    """SPARQL JSON, the answer most clients ask for, is written from the index without pyoxigraph's
+    parser and writer (`lookup.json_answer`); the other formats still go through them, and every
+    answer is a worker's, byte for byte."""
+    in_process, in_workers, _ = items_services(tmp_path)
+    engine_runs: list[str] = []
+    real_run_job = service_module.run_job
+
+    def counting_run_job(store, job, **limits):
+        engine_runs.append(job.results_format)
+        return real_run_job(store, job, **limits)
+
+    monkeypatch.setattr(service_module, "run_job", counting_run_job)
+
+    async def answers(service: QueryService, requests: list[QueryRequest]) -> list[bytes]:
+        async with service:
+            return [(await service.execute(q)).body for q in requests]
+
+    requests = [QueryRequest(q, format=f) for q in LOOKUPS for f in ("json", "xml")]
+    mine = asyncio.run(answers(in_process, requests))
+    assert engine_runs == ["xml"] * len(LOOKUPS)  # in this process: only the XML ones took the engine
+    assert in_process.in_process_answers == len(requests)
+    monkeypatch.setattr(service_module, "run_job", real_run_job)
+    assert mine == asyncio.run(answers(in_workers, requests))
 
 
 def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:

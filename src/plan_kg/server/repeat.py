@@ -48,7 +48,10 @@ def raw_accept(scope: Scope) -> bytes | None:
 
 def takes_full_path(scope: Scope) -> bool:
     """Whether a request must not be answered, or recorded, by `RepeatedRequests` (CORS, 304)."""
-    return any(name in _FULL_PATH_HEADERS for name, _ in scope["headers"])
+    for name, _ in scope["headers"]:  # a loop, not any() over a generator: this runs on every GET
+        if name in _FULL_PATH_HEADERS:
+            return True
+    return False
 
 
 class RepeatedRequestIndex:

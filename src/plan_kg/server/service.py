@@ -8,14 +8,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
+from .. import formats
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import may_use_service
-from .lookup import bounded_text
+from .lookup import json_answer, read_lookup
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
-from .worker import QueryJob, QueryRejected, QueryResult, run_job
+from .worker import QueryJob, QueryRejected, QueryResult, as_result, run_job
+
+_JSON = formats.by_name("json")
 
 # Relative IRIs in queries resolve against the endpoint's stable public address.
 ENDPOINT_PATH = "sparql"
@@ -160,11 +163,15 @@ class QueryService:
             return None
         if may_use_service(job.query):  # its check (rdflib's parser) belongs under the time limit
             return None
-        if (text := bounded_text(job.query, rows)) is None:
+        if (lookup := read_lookup(job.query)) is None:
             return None
         try:
-            result = run_job(self.store.reader, replace(job, query=text), max_rows=rows,
-                             max_bytes=self.settings.max_response_bytes)
+            body = json_answer(self.store.reader, lookup, max_rows=rows) if job.results_format == _JSON.name else None
+            if body is not None:
+                result = as_result(_JSON, body, self.settings.max_response_bytes)
+            else:
+                result = run_job(self.store.reader, replace(job, query=lookup.bounded(rows)), max_rows=rows,
+                                 max_bytes=self.settings.max_response_bytes)
         except QueryRejected:  # more rows than the bound, or refused: a worker gives the full answer
             return None
         self.in_process_answers += 1

@@ -81,8 +81,8 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         if isinstance(result, pyoxigraph.QueryBoolean):
             fmt = _format(job.results_format, "SPARQL results")
             if fmt == PAGE:
-                return _result(fmt, _page(job, max_bytes, boolean=bool(result)), max_bytes)
-            return _result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
+                return as_result(fmt, _page(job, max_bytes, boolean=bool(result)), max_bytes)
+            return as_result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
                            max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
@@ -93,20 +93,20 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
                 solutions = pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV)
                 variables = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
                 rows = ([row[v] for v in variables] for row in solutions)  # type: ignore[union-attr]
-                return _result(fmt, _page(job, max_bytes, variables=variables, rows=rows,
+                return as_result(fmt, _page(job, max_bytes, variables=variables, rows=rows,
                                           count=tsv.count(b"\n") - 1), max_bytes)
             body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
-            return _result(fmt, body, max_bytes)
+            return as_result(fmt, body, max_bytes)
         fmt = _format(job.graph_format, "RDF")
         triples = list(islice(result, max_rows + 1))
         _check_rows(len(triples), max_rows, "triples")
         if fmt == PAGE:
-            return _result(fmt, _page(job, max_bytes, graph=True, count=len(triples),
+            return as_result(fmt, _page(job, max_bytes, graph=True, count=len(triples),
                                       rows=[(t.subject, t.predicate, t.object) for t in triples]), max_bytes)
         body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
-        return _result(fmt, body, max_bytes)
+        return as_result(fmt, body, max_bytes)
     except SyntaxError as exc:
         raise syntax_rejection(job.query, str(exc)) from exc
     except OSError as exc:
@@ -219,7 +219,8 @@ def _format(name: str | None, kind: str) -> formats.Format:
     return formats.by_name(name)
 
 
-def _result(fmt: formats.Format, body: bytes, max_bytes: int = 0) -> QueryResult:
+def as_result(fmt: formats.Format, body: bytes, max_bytes: int = 0) -> QueryResult:
+    """`body` as the answer in `fmt`; QueryRejected if it is over `max_bytes` (0: no limit)."""
     if max_bytes and len(body) > max_bytes:
         raise _too_large(max_bytes)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
