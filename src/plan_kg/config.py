@@ -58,7 +58,8 @@ class Settings:
     # Heap a query worker may use (RLIMIT_DATA); past it the worker stops and is replaced. 0: no limit.
     query_memory_bytes: int = 2_000_000_000
     service_allow_list: tuple[str, ...] = field(default_factory=tuple)
-    # Answers kept in memory (the store is read-only while served); 0 turns the cache off.
+    # Answers kept in memory (the store is read-only while served); 0 turns the cache off. The
+    # documents under /id/, /graph/, /ontology and the gzip copies of downloads get a cache of this size each.
     response_cache_bytes: int = 64_000_000
     response_cache_entry_bytes: int = 1_000_000
     response_max_age_s: int = 300  # Cache-Control max-age of a repeatable query's answer
