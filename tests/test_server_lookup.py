@@ -59,6 +59,9 @@ NOT_ONE_PATTERN = [
     "SELECT { ?s ?p ?o }",
     "PREFIX skos <http://x/> SELECT * { ?s ?p ?o }",
     "INSERT DATA { <urn:x:a> <urn:x:b> <urn:x:c> }",
+    "SELECT * {\u3000?s ?p ?o }",  # not SPARQL's white space (nor U+00A0, nor a vertical tab): a syntax error
+    "SELECT * { ?s\u00a0?p ?o }",
+    "SELECT * { ?s ?p\x0b?o }",
 ]
 
 
@@ -204,11 +207,12 @@ _SPARQL_TERMS = ["?s", "$o", "?p", "?s", "<urn:x:a>", "x:a", "<urn:x:b/../c>", "
                              "SELECT ?o WHERE"]),
        head=st.sampled_from(["PREFIX x: <urn:x:> ", "", "BASE <urn:x:> PREFIX x: <urn:x:> "]),
        subject=st.sampled_from(_SPARQL_TERMS), predicate=st.sampled_from(_SPARQL_TERMS),
-       obj=st.sampled_from(_SPARQL_TERMS), rows=st.sampled_from([0, 1, 3, 100]))
+       obj=st.sampled_from(_SPARQL_TERMS), rows=st.sampled_from([0, 1, 3, 100]),
+       space=st.sampled_from([" ", "\t", "\r\n", "# c\n", "\u3000", "\u00a0", "\x0c"]))
 def test_a_lookup_answered_from_the_index_is_pyoxigraphs_answer(tricky_store, form, head, subject, predicate, obj,
-                                                                 rows) -> None:
+                                                                 rows, space) -> None:
     """Byte for byte the JSON the engine writes, whenever json_answer gives one (None: the engine's way)."""
-    query = f"{head}{form} {{ {subject} {predicate} {obj} }}"
+    query = f"{head}{form}{space}{{ {subject}{space}{predicate} {obj} }}"
     lookup = read_lookup(query)
     if lookup is None:
         return

@@ -41,7 +41,7 @@ MAX_CHARACTERS = 2000
 
 _TOKEN = re.compile(
     r"""
-      (?P<space>(?:\s+|\#[^\n\r]*)+)
+      (?P<space>(?:[\x20\t\r\n]+|\#[^\n\r]*)+)  # SPARQL's WS: not \s, which also takes U+3000, U+00A0, ...
     | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
     | (?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)
     | (?P<name>(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)
