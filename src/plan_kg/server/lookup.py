@@ -215,9 +215,13 @@ _ESCAPED = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'"
 _Term = pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
 
 
+class OverBound(Exception):
+    """The lookup has more rows than the bound it was read under: a worker answers it."""
+
+
 def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> bytes | None:
     """The SPARQL JSON answer to `lookup` over `store`'s default graph, byte for byte pyoxigraph's;
-    None if it has more than `max_rows` rows or cannot be answered this way (see above)."""
+    None if it cannot be answered this way (see above), OverBound if it has more than `max_rows` rows."""
     if lookup.has_base:
         return None
     terms = []
@@ -246,7 +250,7 @@ def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> by
             binding[name] = value
         bindings.append(binding)
     if len(bindings) > max_rows:
-        return None
+        raise OverBound
     answer = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
     return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
 

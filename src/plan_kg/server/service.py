@@ -12,7 +12,7 @@ from .. import formats
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import may_use_service
-from .lookup import json_answer, read_lookup
+from .lookup import OverBound, json_answer, read_lookup
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
@@ -172,7 +172,7 @@ class QueryService:
             else:
                 result = run_job(self.store.reader, replace(job, query=lookup.bounded(rows)), max_rows=rows,
                                  max_bytes=self.settings.max_response_bytes)
-        except QueryRejected:  # more rows than the bound, or refused: a worker gives the full answer
+        except (QueryRejected, OverBound):  # more rows than the bound, or refused: a worker gives the full answer
             return None
         self.in_process_answers += 1
         return result
