@@ -62,6 +62,11 @@ NOT_ONE_PATTERN = [
     "SELECT * {\u3000?s ?p ?o }",  # not SPARQL's white space (nor U+00A0, nor a vertical tab): a syntax error
     "SELECT * { ?s\u00a0?p ?o }",
     "SELECT * { ?s ?p\x0b?o }",
+    "PREFIX ex: <http://e/> PREFIX : <http://x/> SELECT * { ex:a:b ?o }",  # one name, ex:a:b: two terms
+    "PREFIX : <http://e/> SELECT * { ?s :: }",
+    "SELECT * { ?s <http://p> +1 }",  # the path <http://p>+ and the object 1
+    "SELECT * { ?s a +1.5 }",
+    "SELECT * { ?s <http://p>+1 }",
 ]
 
 
@@ -105,7 +110,7 @@ _HEADS = ["", SKOS, "BASE <https://example.org/> ", "PREFIX : <urn:x:> ", "PREFI
 _FORMS = ["SELECT ?s ?o ", "SELECT * ", "ASK ", "SELECT DISTINCT ?s ", "SELECT (1 AS ?one) ", "CONSTRUCT ",
           "select $o "]
 _TERMS = ["?s", "?o", "?p", "$s", "<urn:x:a>", "<item>", "skos:prefLabel", ":p", "a", "\"x\"", "'y'", "1", "2.5",
-          "true"]
+          "true", "+1", "-2", ":p:q"]
 _PIECES = ["@ja", "^^", "<urn:x:t>", ".", ";", ",", "*", "/", "^", "|", "_:b", "[]", "[", "]", "(", ")", "{", "}",
            "FILTER", "OPTIONAL", "GRAPH", "UNION", "MINUS", "VALUES", "LIMIT", "WHERE", "# note\n", "\n"]
 
@@ -196,7 +201,7 @@ def tricky_store(tmp_path_factory: pytest.TempPathFactory) -> pyoxigraph.Store:
     return store
 
 
-_SPARQL_TERMS = ["?s", "$o", "?p", "?s", "<urn:x:a>", "x:a", "<urn:x:b/../c>", "x:p", "<urn:x:q>", "a", "<x:rel>",
+_SPARQL_TERMS = ["?s", "$o", "?p", "?s", "<urn:x:a>", "x:a", "x:a:p", "x::", "+42", "+2.50", "<urn:x:b/../c>", "x:p", "<urn:x:q>", "a", "<x:rel>",
                  "<relative>", "y:a", "\"plain\"", "'plain'", "\"tag\"@EN-us", "\"みんなでつくるまち\"@ja", "42", "+007",
                  "007", "2.50", "2.5", "true", "false", "'x'^^<urn:x:type>", "'x'^^x:type", "\"42\"^^<" + _XSD + "integer>",
                  "'plain'^^<" + _XSD + "string>", "\"q\\\"uote \\\\ back/slash\"", "'tag'@xx-invalid-tag-value"]

@@ -44,7 +44,7 @@ _TOKEN = re.compile(
       (?P<space>(?:[\x20\t\r\n]+|\#[^\n\r]*)+)  # SPARQL's WS: not \s, which also takes U+3000, U+00A0, ...
     | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
     | (?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)
-    | (?P<name>(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)
+    | (?P<name>(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?(?![A-Za-z0-9_:-]))  # ex:a:b is one name
     | (?P<literal>"(?:[^"\\\n\r]|\\[tbnrf"'\\])*"|'(?:[^'\\\n\r]|\\[tbnrf"'\\])*')
     | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
     | (?P<datatype>\^\^)
@@ -178,6 +178,8 @@ def _one_pattern(tokens: list[_Token]) -> tuple[_Token, _Token, tuple[_Token, ..
         return None
     if not _is_object(rest):
         return None
+    if predicate[0] != "var" and rest[0][0] == "number" and rest[0][1].startswith("+"):
+        return None  # `<p> +1` is the path `<p>+` (one or more steps) and the object 1
     variables = [value[1:] for kind, value in (subject, predicate, rest[0]) if kind == "var"]
     if len(variables) != len(set(variables)):
         return None
