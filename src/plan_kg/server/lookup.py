@@ -215,6 +215,7 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 _Term = pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # pyoxigraph's spelling: UTF-8, no spaces
 
 
 class OverBound(Exception):
@@ -235,7 +236,7 @@ def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> by
     bound = [None if isinstance(term, str) else term for term in terms]
     quads = store.quads_for_pattern(bound[0], bound[1], bound[2], pyoxigraph.DefaultGraph())  # type: ignore[arg-type]
     if lookup.ask:
-        return json.dumps({"head": {}, "boolean": next(quads, None) is not None}, separators=(",", ":")).encode()
+        return _JSON.encode({"head": {}, "boolean": next(quads, None) is not None}).encode()
     positions = {term: index for index, term in enumerate(terms) if isinstance(term, str)}
     variables = lookup.projected if lookup.projected is not None else tuple(sorted(positions))
     if len(set(variables)) != len(variables):
@@ -254,7 +255,7 @@ def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> by
     if len(bindings) > max_rows:
         raise OverBound
     answer = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+    return _JSON.encode(answer).encode()
 
 
 def _pattern_term(tokens: tuple[_Token, ...], prefixes: dict[str, str]) -> _Term | str | None:
