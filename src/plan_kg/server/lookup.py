@@ -201,9 +201,10 @@ def _is_object(tokens: list[_Token]) -> bool:
 # --- Answering a lookup without the SPARQL engine -------------------------------------------------
 #
 # For the most common answer, SPARQL JSON, a lookup is answered by reading its pattern from the
-# store's index (`quads_for_pattern`) and writing the JSON with the json module: a fifth of the time
-# pyoxigraph's parser, planner and writer take for it (~16 µs against ~80 µs). Its bytes are
-# pyoxigraph's own (`tests/test_server_service.py` compares them on random lookups). Anything this
+# store's index (`quads_for_pattern`) and writing the JSON with the json module: half the time
+# pyoxigraph's parser, planner and writer take for it (19 µs against 38 µs, in a loop). Its bytes are
+# pyoxigraph's own (`tests/test_server_lookup.py` and `tests/test_server_service.py` compare them on
+# random lookups). Anything this
 # reading cannot build exactly as pyoxigraph's parser would (a relative IRI, a BASE, an unknown
 # prefix, a literal the term constructors refuse, a triple term or a base direction in the answer)
 # gives None, and the query takes the engine's way.
