@@ -8,12 +8,14 @@ import html as html_
 import importlib.util
 import json
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given
@@ -590,6 +592,40 @@ def test_a_document_is_built_once_and_kept(settings: Settings, store: ox.Store, 
         assert (again.content == response.content) is bool(cache_bytes), path  # built again: it has the changes
         if cache_bytes:
             assert again.headers == response.headers, path
+
+
+def test_a_document_being_built_holds_up_no_other_client_and_is_built_once(
+        settings: Settings, store: ox.Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large document takes a while to build the first time (a named graph as JSON-LD: ~0.3 s). It is
+    built in a thread: meanwhile the event loop answers others. Here the build waits until another
+    client has been answered; built on the event loop, it would wait in vain (and fail)."""
+    release = threading.Event()
+    builds: list[int] = []
+    real_json_ld = pages._json_ld
+
+    def held(triples: list[ox.Triple]) -> bytes:
+        builds.append(len(triples))
+        assert release.wait(timeout=10), "another client was not answered while the document was built"
+        return real_json_ld(triples)
+
+    monkeypatch.setattr(pages, "_json_ld", held)
+    app = Starlette(routes=routes(settings, store))
+    document = "/graph/132292/basic-plan-3/inferred.jsonld"
+
+    async def clients() -> tuple[httpx.Response, list[httpx.Response]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            waiting = [asyncio.create_task(client.get(document)) for _ in range(3)]
+            while not builds:
+                await asyncio.sleep(0.01)
+            other = await client.get("/queries/hierarchy.rq")
+            release.set()
+            return other, await asyncio.gather(*waiting)
+
+    other, documents = asyncio.run(clients())
+    assert other.status_code == 200 and "SELECT" in other.text
+    assert [d.status_code for d in documents] == [200] * 3 and len({d.content for d in documents}) == 1
+    assert len(builds) == 1  # the three requests shared one build
+    json.loads(documents[0].content)
 
 
 def test_a_made_up_path_of_thousands_of_parts_gets_its_404_after_a_few_look_ups(

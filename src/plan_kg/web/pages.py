@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -15,6 +16,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from .. import formats, iris
@@ -82,6 +84,9 @@ HOME_KEPT_S = 1.0
 #: A named graph's page lists at most this many of its subjects (every one of the bundled build's
 #: graphs fits); a larger graph's page links to a query that lists them all.
 GRAPH_PAGE_SUBJECTS = 1000
+#: Documents built at once, each in a thread; more requests for new documents wait their turn, so the
+#: event loop shares the interpreter with at most this many builds.
+DOCUMENT_BUILDERS = 2
 #: Formats already compressed: sent as they are.
 _COMPRESSED = (formats.by_name("png"),)
 
@@ -102,6 +107,8 @@ class Site:
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
                                         max_entry_bytes=settings.response_cache_bytes // 4)
         self._home: tuple[float, bool, str] | None = None  # when built, with the query editor or not, the page
+        self._building: dict[str, asyncio.Future[Response]] = {}  # documents being built, by path
+        self._builders = asyncio.Semaphore(DOCUMENT_BUILDERS)
         # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
         self._gzipped = GzipCopies(settings.response_cache_bytes)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
@@ -225,24 +232,44 @@ class Site:
         """/ontology : the vocabulary, documented in HTML or as RDF."""
         return await self._kept(request, self._ontology)
 
-    async def _kept(self, request: Request, build: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _kept(self, request: Request, build: Callable[[Request], Response]) -> Response:
         """A document (a path with a format suffix) built once and kept: the store does not change while
-        served, and some documents take a while (a named graph as JSON-LD: ~0.3 s of the event loop).
+        served, and some documents take a while (a named graph as JSON-LD: ~0.3 s).
 
-        A request whose client has gone is not built at all (nobody would receive it).
+        Built in a thread, at most `DOCUMENT_BUILDERS` at once: on the event loop, such a build held up
+        every other client's answer for as long (the loop now gets the interpreter every few ms).
+        Requests for a document being built wait for that build. A request whose client has gone is
+        not built at all (nobody would receive it).
         """
         key = request.url.path
         path, fmt = negotiation.split_suffix(key)
-        if fmt is not None and (kept := self._documents.get(key)) is not None:
+        if fmt is None:  # a 303 to a document, or a 404: quick, and it depends on Accept
+            return build(request)
+        if (kept := self._documents.get(key)) is not None:
             return _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path)))
         if await request.is_disconnected():
             return Response(status_code=204)
-        response = await build(request)
-        if fmt is not None and response.status_code == 200 and response.media_type is not None:
+        building = self._building.get(key)
+        if building is None:
+            building = asyncio.ensure_future(self._build(key, build, request))
+            self._building[key] = building
+            building.add_done_callback(lambda done: self._built(key, done))
+        # Shielded: a client that goes away does not stop a build that others may be waiting for.
+        return await asyncio.shield(building)
+
+    def _built(self, key: str, done: asyncio.Future[Response]) -> None:
+        del self._building[key]
+        if not done.cancelled():
+            done.exception()  # seen, also when every client that asked has gone (it is raised to those waiting)
+
+    async def _build(self, key: str, build: Callable[[Request], Response], request: Request) -> Response:
+        async with self._builders:
+            response = await run_in_threadpool(build, request)
+        if response.status_code == 200 and response.media_type is not None:
             self._documents.put(key, QueryResult(media_type=response.media_type, body=bytes(response.body)))
         return response
 
-    async def _resource(self, request: Request) -> Response:
+    def _resource(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
         view = self.describer.resource(iri)
@@ -263,7 +290,7 @@ class Site:
         relative = f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
         return "/downloads/" + relative if (self.settings.dist_dir / relative).is_file() else None
 
-    async def _graph(self, request: Request) -> Response:
+    def _graph(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
         if not self.describer.is_graph(iri):
@@ -287,7 +314,7 @@ class Site:
             headers=_link(path),
         )
 
-    async def _ontology(self, request: Request) -> Response:
+    def _ontology(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None:
             return self.see_other(request, path)
