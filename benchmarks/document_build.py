@@ -1,0 +1,80 @@
+"""How long another client waits while a large document is built for the first time.
+
+Rerun from the repository root, after `plan-kg build` (needs `pip install -e '.[bench]'`):
+
+    python benchmarks/document_build.py [--src OTHER_CHECKOUT/src]
+
+Serves the bundled build (a copy of dist/plan-kg.nq) on loopback; one client sends `ASK { ?s ?p ?o }`
+again and again (httpx, one at a time, 2 ms apart) while another asks for each document below once,
+when nothing has been built yet. Reported per document: its build time, and the other client's
+median and worst latency meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endpoint_bench import ROOT, plan_kg_server, server  # noqa: E402
+
+DOCUMENTS = ["/graph/132292/basic-plan-3.jsonld", "/graph/un-sdg-kos.jsonld", "/graph/132292/basic-plan-3/inferred.ttl",
+             "/graph/cross-city-links.jsonld", "/ontology.html"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dump", type=Path, default=ROOT / "dist" / "plan-kg.nq")
+    parser.add_argument("--port", type=int, default=18821)
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the sources to serve (e.g. another checkout's src/)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="plan-kg-documents-") as name:
+        tmp = Path(name)
+        (tmp / "dist").mkdir()
+        (tmp / "dist" / "plan-kg.nq").write_bytes(args.dump.read_bytes())
+        command, env = plan_kg_server(args.src.resolve(), tmp, args.port)
+        base = f"http://127.0.0.1:{args.port}"
+        with server(command, base + "/sparql", env=env):
+            print("| document | status | bytes | built in (ms) | other client: median / worst (ms) | its requests |")
+            print("|---|---|---|---|---|---|")
+            for document in DOCUMENTS:
+                print(measure(base, document), flush=True)
+
+
+def measure(base: str, document: str) -> str:
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def other_client() -> None:
+        with httpx.Client() as client:
+            while not stop.is_set():
+                began = time.perf_counter()
+                client.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                           headers={"Accept": "application/sparql-results+json"})
+                latencies.append(time.perf_counter() - began)
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=other_client)
+    thread.start()
+    time.sleep(0.3)
+    before = len(latencies)
+    began = time.perf_counter()
+    response = httpx.get(base + document, timeout=120)
+    built = time.perf_counter() - began
+    time.sleep(0.1)
+    stop.set()
+    thread.join()
+    during = latencies[before:]
+    return (f"| `{document}` | {response.status_code} | {len(response.content):,} | {built * 1000:.0f} | "
+            f"{statistics.median(during) * 1000:.2f} / {max(during) * 1000:.1f} | {len(during)} |")
+
+
+if __name__ == "__main__":
+    main()
