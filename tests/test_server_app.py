@@ -384,7 +384,24 @@ def test_the_body_size_is_limited(tmp_path: Path) -> None:
         assert small.status_code == 200
         big = httpx.post(url, content="ASK {}" + " " * 200, headers={"Content-Type": "application/sparql-query"})
         assert big.status_code == 413
-        assert "100 bytes" in big.text
+        assert "100 bytes" in big.text and big.headers["content-type"].startswith("text/plain")
+        # A browser (the home page's form without JavaScript) is told on a page, with a form to try again.
+        form = httpx.post(url, data={"query": "ASK {}" + " " * 200}, headers={"Accept": BROWSER_ACCEPT})
+        assert form.status_code == 413 and form.headers["content-type"] == "text/html; charset=utf-8"
+        assert "100 bytes" in form.text and textarea(form.text) == ""
+        assert form.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+def test_a_browser_is_told_on_a_page_why_a_request_could_not_be_read(endpoint: str) -> None:
+    """Refused before the query is read (here: not UTF-8; a form without a query): a page for a browser,
+    plain text for anyone else."""
+    for method, kwargs in (("GET", {"url": endpoint + "?query=ASK%20%FF"}), ("POST", {"url": endpoint, "data": {"default-graph-uri": "urn:x:g"}})):
+        page = httpx.request(method, headers={"Accept": BROWSER_ACCEPT}, **kwargs)
+        assert page.status_code == 400 and page.headers["content-type"] == "text/html; charset=utf-8", method
+        assert textarea(page.text) == "" and page.headers["content-security-policy"]
+        plain = httpx.request(method, **kwargs)
+        assert plain.status_code == 400 and plain.headers["content-type"].startswith("text/plain"), method
+        assert plain.text.rstrip("\n") in html.unescape(page.text)  # the same reason on both
 
 
 def test_runaway_queries_are_stopped_and_other_clients_are_still_answered(tmp_path: Path) -> None:

@@ -110,8 +110,9 @@ class SparqlEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             parsed = await read_request(request, max_body_bytes=self.settings.max_body_bytes)
-        except ProtocolError as exc:
-            return _error(exc.status, exc.message, exc.headers)
+        except ProtocolError as exc:  # the query could not be read: a browser gets a page with an empty form
+            return self._refusal(QueryRejected(exc.status, exc.message), None, request.headers.get("accept"),
+                                 exc.headers)
         if parsed.query is None:
             return self._describe(request, parsed.format)
         response, key = await self.answer(
@@ -183,19 +184,21 @@ class SparqlEndpoint:
             headers.update(web.SECURITY_HEADERS)
         return Response(result.body, media_type=result.media_type, headers=headers), key
 
-    def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest, accept: str | None) -> Response:
+    def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest | None, accept: str | None,
+                 headers: dict[str, str] | None = None) -> Response:
         """Why a query is not answered: plain text, or for a client that wants pages (a browser) a page
-        with the query in a form to fix and run again."""
+        with the query (None: it could not be read) in a form to fix and run again."""
         try:
-            wants_page = negotiate(accept, parsed.format).results == PAGE
+            wants_page = negotiate(accept, parsed.format if parsed else None).results == PAGE
         except ValueError:  # the Accept header itself is what was refused
             wants_page = False
-        if not wants_page or parsed.query is None:
-            return _error(refused.status, refused.message)
-        page = error_page(parsed.query, refused.status, refused.message,
-                          default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
+        if not wants_page:
+            return _error(refused.status, refused.message, headers)
+        page = error_page((parsed.query or "") if parsed else "", refused.status, refused.message,
+                          default_graphs=parsed.default_graphs if parsed else None,
+                          named_graphs=parsed.named_graphs if parsed else None)
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
-                        headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS})
+                        headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
 
     def _too_many(self) -> Response:
         return _error(
