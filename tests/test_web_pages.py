@@ -8,6 +8,9 @@ import html as html_
 import importlib.util
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -626,6 +629,31 @@ def test_a_document_being_built_holds_up_no_other_client_and_is_built_once(
     assert [d.status_code for d in documents] == [200] * 3 and len({d.content for d in documents}) == 1
     assert len(builds) == 1  # the three requests shared one build
     json.loads(documents[0].content)
+
+
+def test_a_json_ld_document_is_the_same_from_every_server_process(settings: Settings) -> None:
+    """Two processes (other hash seeds, other blank node labels from the load) build the same bytes:
+    rdflib's JSON-LD follows its graph's hash order, so the document is put in a canonical order."""
+    script = (
+        "import hashlib, sys\n"
+        "from pathlib import Path\n"
+        "import pyoxigraph as ox\n"
+        "from starlette.testclient import TestClient\n"
+        "from starlette.applications import Starlette\n"
+        "from plan_kg.config import Settings\n"
+        "from plan_kg.web import routes\n"
+        "store = ox.Store()\n"
+        f"store.load(path={str(FIXTURE)!r}, format=ox.RdfFormat.TRIG)\n"
+        "client = TestClient(Starlette(routes=routes(Settings(), store)))\n"
+        "for path in sys.argv[1:]:\n"
+        "    response = client.get(path)\n"
+        "    print(response.status_code, hashlib.sha256(response.content).hexdigest())\n"
+    )
+    paths = ["/graph/132292/basic-plan-3.jsonld", "/graph/132292/basic-plan-3/inferred.jsonld", f"{MEASURE}.jsonld"]
+    runs = [subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert runs[0].count("200 ") == len(paths)
+    assert runs[0] == runs[1] == runs[2]
 
 
 def test_a_made_up_path_of_thousands_of_parts_gets_its_404_after_a_few_look_ups(

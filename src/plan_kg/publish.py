@@ -63,10 +63,16 @@ def write_turtle(graph: Graph, path: Path) -> None:
 
 
 def write_jsonld(graph: Graph, path: Path, context: dict) -> None:
+    path.write_text(jsonld_text(graph, context, context_ref=CONTEXT_FILE), encoding="utf-8")  # context beside it
+
+
+def jsonld_text(graph: Graph, context: dict, *, context_ref: object) -> str:
+    """`graph` as compact JSON-LD under `context`, with `context_ref` as its "@context" (the file's name, or
+    the context itself inline), arrays and keys sorted: the same graph and labels give the same text."""
     text = graph.serialize(format=by_name("jsonld").rdflib, context=context["@context"], auto_compact=True)
     data = json.loads(text)
-    data["@context"] = CONTEXT_FILE  # published beside it
-    path.write_text(json.dumps(_canonical_json(data), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    data["@context"] = context_ref
+    return json.dumps(_canonical_json(data), ensure_ascii=False, indent=2) + "\n"
 
 
 def canonical(graph: Graph) -> Graph:

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..errors import PlanKgError
 from ..formats import Format
 from ..named_queries import load_named_queries
-from ..publish import json_ld_context
+from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
 from ..server.cache import ResponseCache, etag_matches
@@ -403,12 +403,12 @@ _NEAREST_STEPS = 16
 
 
 def _json_ld(triples: list[ox.Triple]) -> bytes:
-    """Compact JSON-LD with the published context (dist/context.jsonld), inline so the document stands alone."""
+    """Compact JSON-LD with the published context (dist/context.jsonld), inline so the document stands alone;
+    the same for the same triples, whichever server process builds it (blank nodes relabelled canonically)."""
     graph = new_graph()
     graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
-    context = json_ld_context()["@context"]
-    text = graph.serialize(format=formats.by_name("jsonld").rdflib, context=context, auto_compact=True)
-    return text.encode("utf-8")
+    context = json_ld_context()
+    return jsonld_text(canonical(graph), context, context_ref=context["@context"]).encode("utf-8")
 
 
 def _alternates(path: str) -> tuple[Alternate, ...]:
