@@ -198,6 +198,9 @@ def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) 
     assert (SD + "feature", SD + "UnionDefaultGraph") in objects
     assert (SD + "name", PLAN_GRAPH) in objects and (SD + "name", ONTOLOGY_GRAPH) in objects
     assert (SD + "resultFormat", "http://www.w3.org/ns/formats/SPARQL_Results_CSV") in objects
+    # Every format by the W3C's registered IRI (pyoxigraph names JSON-LD .../formats/data/JSON-LD).
+    assert (SD + "resultFormat", "http://www.w3.org/ns/formats/JSON-LD") in objects
+    assert all(o.startswith("http://www.w3.org/ns/formats/") for p, o in objects if p == SD + "resultFormat")
     comment = next(t.object.value for t in triples if t.predicate.value.endswith("#comment") and "Read-only" in t.object.value)
     assert "20 s" in comment and "5 rows" in comment
     jsonld = httpx.get(endpoint, headers={"Accept": "application/ld+json"})
@@ -389,6 +392,8 @@ def test_the_body_size_is_limited(tmp_path: Path) -> None:
         form = httpx.post(url, data={"query": "ASK {}" + " " * 200}, headers={"Accept": BROWSER_ACCEPT})
         assert form.status_code == 413 and form.headers["content-type"] == "text/html; charset=utf-8"
         assert "100 bytes" in form.text and textarea(form.text) == ""
+        asked = httpx.post(url + "?format=html", data={"query": "ASK {}" + " " * 200})  # format=html: a page too
+        assert asked.status_code == 413 and asked.headers["content-type"] == "text/html; charset=utf-8"
         assert form.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
 
 
@@ -401,6 +406,7 @@ def test_a_browser_is_told_on_a_page_why_a_request_could_not_be_read(endpoint: s
         assert textarea(page.text) == "" and page.headers["content-security-policy"]
         plain = httpx.request(method, **kwargs)
         assert plain.status_code == 400 and plain.headers["content-type"].startswith("text/plain"), method
+        assert "Accept" in plain.headers["vary"] and "Accept" in page.headers["vary"]  # one URL, two answers
         assert plain.text.rstrip("\n") in html.unescape(page.text)  # the same reason on both
 
 
@@ -512,8 +518,12 @@ def test_concurrent_queries_per_client_are_limited(tmp_path: Path) -> None:
             runaway = pool.submit(httpx.get, url, params={"query": RUNAWAY_QUERY}, timeout=60)
             time.sleep(1)  # let it start; it then runs until stopped at 5 s
             refused = httpx.get(url, params={"query": "ASK {}"}, timeout=60)
+            page = httpx.get(url, params={"query": "ASK {}"}, headers={"Accept": BROWSER_ACCEPT}, timeout=60)
             assert runaway.result().status_code == 503
         assert refused.status_code == 429, refused.text
         assert refused.headers["retry-after"] == "1"
         assert "1 queries running" in refused.text
+        # A browser is told on a page, with the query to run again.
+        assert page.status_code == 429 and page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["retry-after"] == "1" and textarea(page.text) == "ASK {}"
         assert httpx.get(url, params={"query": "ASK {}"}).status_code == 200

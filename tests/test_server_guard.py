@@ -53,6 +53,23 @@ def test_an_unparsable_query_that_mentions_service_is_a_400() -> None:
     assert refused.value.status == 400
 
 
+def test_a_service_after_a_hash_on_its_line_is_refused_with_what_to_do() -> None:
+    """rdflib's parser does not find a SERVICE that follows a '#' on the same line (here the PREFIX's IRI):
+    the query is refused (fail closed), and the message says to start the SERVICE on a new line, which works."""
+    one_line = f"PREFIX s: <http://x/ns#> SELECT ?l {{ SERVICE <{ALLOWED}> {{ ?a s:p ?l }} }}"
+    with pytest.raises(ForbiddenQuery) as refused:
+        check_services(one_line, base_iri=BASE, allow_list=(ALLOWED,))
+    assert refused.value.status == 400 and "start the SERVICE on a new line" in str(refused.value)
+    check_services(one_line.replace(" SELECT", "\nSELECT"), base_iri=BASE, allow_list=(ALLOWED,))
+
+
+def test_a_service_inside_a_service_is_refused_in_plain_words() -> None:
+    nested = f"SELECT * {{ SERVICE <{ALLOWED}> {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} }}"
+    with pytest.raises(ForbiddenQuery) as refused:
+        check_services(nested, base_iri=BASE, allow_list=(ALLOWED,))
+    assert refused.value.status == 400 and "inside another SERVICE" in str(refused.value)
+
+
 def test_the_cheap_test_skips_only_queries_without_the_keyword() -> None:
     assert not may_use_service("SELECT * { ?s ?p ?o }")
     assert may_use_service("select * { sErViCe <x:y> {} }")

@@ -111,7 +111,12 @@ class SparqlEndpoint:
         try:
             parsed = await read_request(request, max_body_bytes=self.settings.max_body_bytes)
         except ProtocolError as exc:  # the query could not be read: a browser gets a page with an empty form
-            return self._refusal(QueryRejected(exc.status, exc.message), None, request.headers.get("accept"),
+            try:  # format=html in the URL asks for a page too (the body may be what was refused)
+                asked = read_query_string(request.scope["query_string"]).format
+            except ProtocolError:
+                asked = None
+            unread = ProtocolRequest(query=None, default_graphs=None, named_graphs=None, format=asked)
+            return self._refusal(QueryRejected(exc.status, exc.message), unread, request.headers.get("accept"),
                                  exc.headers)
         if parsed.query is None:
             return self._describe(request, parsed.format)
@@ -150,7 +155,7 @@ class SparqlEndpoint:
         # repeatable query can have one (and needs no slow SERVICE check to find out).
         at_limit = self._running[client] >= self.settings.max_concurrent_per_client
         if at_limit and not is_repeatable(parsed.query):
-            return self._too_many(), None
+            return self._too_many(parsed, accept), None
         self._running[client] += 1
         try:
             job = self.service.prepare(QueryRequest(
@@ -172,7 +177,7 @@ class SparqlEndpoint:
                     return Response(status_code=304, headers=headers), None
             if (result := self.service.cached(key)) is None:
                 if at_limit:
-                    return self._too_many(), None
+                    return self._too_many(parsed, accept), None
                 result = await self.service.answer(job, key=key, client=client)
         except QueryRejected as exc:
             return self._refusal(exc, parsed, accept), None
@@ -184,29 +189,25 @@ class SparqlEndpoint:
             headers.update(web.SECURITY_HEADERS)
         return Response(result.body, media_type=result.media_type, headers=headers), key
 
-    def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest | None, accept: str | None,
+    def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest, accept: str | None,
                  headers: dict[str, str] | None = None) -> Response:
         """Why a query is not answered: plain text, or for a client that wants pages (a browser) a page
         with the query (None: it could not be read) in a form to fix and run again."""
         try:
-            wants_page = negotiate(accept, parsed.format if parsed else None).results == PAGE
+            wants_page = negotiate(accept, parsed.format).results == PAGE
         except ValueError:  # the Accept header itself is what was refused
             wants_page = False
         if not wants_page:
             return _error(refused.status, refused.message, headers)
-        page = error_page((parsed.query or "") if parsed else "", refused.status, refused.message,
-                          default_graphs=parsed.default_graphs if parsed else None,
-                          named_graphs=parsed.named_graphs if parsed else None)
+        page = error_page(parsed.query or "", refused.status, refused.message,
+                          default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
                         headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
 
-    def _too_many(self) -> Response:
-        return _error(
-            429,
-            f"this client already has {self.settings.max_concurrent_per_client} queries running, "
-            "this endpoint's limit; wait for one to finish",
-            {"Retry-After": "1"},
-        )
+    def _too_many(self, parsed: ProtocolRequest, accept: str | None) -> Response:
+        message = (f"this client already has {self.settings.max_concurrent_per_client} queries running, "
+                   "this endpoint's limit; wait for one to finish")
+        return self._refusal(QueryRejected(429, message), parsed, accept, {"Retry-After": "1"})
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:
@@ -243,7 +244,9 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return PlainTextResponse(message + "\n", status_code=status, headers={**_ANY_ORIGIN, **(headers or {})})
+    # Vary: Accept, as /sparql tells a browser the same on a page.
+    return PlainTextResponse(message + "\n", status_code=status,
+                             headers={"Vary": _VARY, **_ANY_ORIGIN, **(headers or {})})
 
 
 class AllowAnyOrigin:

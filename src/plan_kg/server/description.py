@@ -87,8 +87,12 @@ def serialize_description(triples: list[Triple], fmt: Format) -> bytes:
     return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
 
 
+#: The W3C's registered IRI (https://www.w3.org/ns/formats/) where pyoxigraph names another:
+#: https://www.w3.org/ns/formats/data/JSON-LD for JSON-LD, which VoID and DCAT consumers do not know.
+_REGISTERED = {"https://www.w3.org/ns/formats/data/JSON-LD": "http://www.w3.org/ns/formats/JSON-LD"}
+
+
 def _format_iri(fmt: Format) -> str:
     results = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
-    if results is not None:
-        return results.iri
-    return pyoxigraph.RdfFormat.from_media_type(fmt.media_type).iri
+    iri = results.iri if results is not None else pyoxigraph.RdfFormat.from_media_type(fmt.media_type).iri
+    return _REGISTERED.get(iri, iri)

@@ -13,6 +13,7 @@ one with both SERVICE and a \\u escape is refused rather than guessed at.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 
 from ..errors import PlanKgError
@@ -40,8 +41,13 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
         algebra = translateQuery(parseQuery(query), base=base_iri).algebra
     except Exception as exc:  # noqa: BLE001 - rdflib raises many types; any of them means unchecked
         # Fail closed: a query that mentions SERVICE must be checkable.
+        if isinstance(exc, RecursionError):  # rdflib's algebra translation of a SERVICE inside a SERVICE
+            raise ForbiddenQuery("a SERVICE inside another SERVICE cannot be checked, so it is refused",
+                                 status=400) from exc
+        hint = ("; the checker (rdflib's parser) cannot read a SERVICE that follows a '#' on the same line, "
+                "even one inside an IRI: start the SERVICE on a new line") if _HASH_BEFORE_SERVICE.search(query) else ""
         raise ForbiddenQuery(
-            f"the query mentions SERVICE but cannot be parsed, so it is refused: {exc}", status=400
+            f"the query mentions SERVICE but cannot be parsed, so it is refused: {exc}{hint}", status=400
         ) from exc
     allowed = set(allow_list)
     for term in _service_terms(algebra):
@@ -52,6 +58,11 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
                 f"SERVICE <{term}> is not allowed: this endpoint queries only its own data"
                 + (f" and {', '.join(sorted(allowed))}" if allowed else "")
             )
+
+
+# rdflib looks for the text of each SERVICE pattern again from the start of the query, reading '#' as a
+# comment wherever it is: a SERVICE after a '#' on its line (say, after PREFIX x: <...#>) is not found.
+_HASH_BEFORE_SERVICE = re.compile(r"#[^\n\r]*\bSERVICE\b", re.IGNORECASE)
 
 
 def may_use_service(query: str) -> bool:
