@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from plan_kg.server.lookup import bounded_text
+from plan_kg.server.lookup import read_lookup
 from plan_kg.server.worker import QueryJob, run_job
 
 X = "urn:x:"
@@ -46,8 +46,9 @@ def quads(n: int) -> list[ox.Quad]:
 
 
 def median_ms(store: ox.Store, text: str, repeats: int) -> float:
-    job = QueryJob(bounded_text(text, 100) or "", results_format="json")
-    assert job.query, f"not a one-pattern lookup: {text}"
+    lookup = read_lookup(text)
+    assert lookup is not None, f"not a one-pattern lookup: {text}"
+    job = QueryJob(lookup.bounded(100), results_format="json")
     times = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -12,7 +12,13 @@ from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import BNode, Variable
 
-from plan_kg.server.lookup import MAX_CHARACTERS, OverBound, bounded_text, json_answer, read_lookup
+from plan_kg.server.lookup import MAX_CHARACTERS, OverBound, json_answer, read_lookup
+
+def bounded_text(query: str, rows: int) -> str | None:
+    """The text the service runs in process for `query` (`Lookup.bounded`), or None if it is not a lookup."""
+    lookup = read_lookup(query)
+    return None if lookup is None else lookup.bounded(rows)
+
 
 SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 LOOKUP = SKOS + "SELECT ?label WHERE { <https://w3id.org/plan-kg/id/132292/basic-plan-3/1> skos:prefLabel ?label }"

@@ -31,26 +31,36 @@ class Format:
     kinds: frozenset[Kind]
     rdflib: str | None = None  # rdflib serializer / parser name
     aliases: tuple[str, ...] = ()  # other media types clients send for it
+    w3c: str | None = None  # its name in the W3C's registry of format IRIs, https://www.w3.org/ns/formats/
 
     @property
     def media_types(self) -> tuple[str, ...]:
         return (self.media_type, *self.aliases)
 
+    @property
+    def iri(self) -> str | None:
+        """The W3C's IRI for this format (as the service description and VoID name formats), if it has one."""
+        return W3C_FORMATS + self.w3c if self.w3c else None
+
 
 _G, _D, _R = Kind.GRAPH, Kind.DATASET, Kind.RESULTS
+#: The namespace of the W3C's format IRIs (pyoxigraph names JSON-LD otherwise: .../ns/formats/data/JSON-LD).
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
 FORMATS: tuple[Format, ...] = (
     # Turtle is also N3 (N3 extends it); JSON-LD is also JSON.
-    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3")),
-    Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",)),
-    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld", ("application/json",)),
-    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",)),
-    Format("trig", "application/trig", "trig", frozenset({_D}), "trig"),
-    Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads"),
-    Format("json", "application/sparql-results+json", "srj", frozenset({_R}), None, ("application/json",)),
-    Format("xml", "application/sparql-results+xml", "srx", frozenset({_R}), None, ("application/xml", "text/xml")),
-    Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None),
-    Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None),
+    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3"), "Turtle"),
+    Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",), "N-Triples"),
+    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld", ("application/json",), "JSON-LD"),
+    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",), "RDF_XML"),
+    Format("trig", "application/trig", "trig", frozenset({_D}), "trig", w3c="TriG"),
+    Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads", w3c="N-Quads"),
+    Format("json", "application/sparql-results+json", "srj", frozenset({_R}), None, ("application/json",),
+           "SPARQL_Results_JSON"),
+    Format("xml", "application/sparql-results+xml", "srx", frozenset({_R}), None, ("application/xml", "text/xml"),
+           "SPARQL_Results_XML"),
+    Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None, w3c="SPARQL_Results_CSV"),
+    Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None, w3c="SPARQL_Results_TSV"),
     Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",)),
     Format("png", "image/png", "png", frozenset({Kind.IMAGE}), None),
     Format("svg", "image/svg+xml", "svg", frozenset({Kind.IMAGE}), None),

@@ -76,9 +76,8 @@ def void_graph(settings: Settings, *, graphs: Sequence[Graph], plans: Sequence[P
     for name in DUMP_FORMATS:
         g.add((dataset, VOID.dataDump, download_url(settings, f"plan-kg.{formats.by_name(name).extension}")))
     g.add((dataset, VOID.uriSpace, Literal(f"{settings.base_iri}id/")))
-    g.add((dataset, VOID.feature, URIRef("http://www.w3.org/ns/formats/N-Quads")))
-    g.add((dataset, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
-    g.add((dataset, VOID.feature, URIRef("http://www.w3.org/ns/formats/JSON-LD")))
+    for name in ("nquads", "turtle", "jsonld"):
+        g.add((dataset, VOID.feature, URIRef(formats.by_name(name).iri)))
     vocabularies = {_namespace(str(p)) for _, p, _ in every} | {_namespace(str(o)) for _, p, o in every if p == RDF.type}
     for vocabulary in sorted(vocabularies):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))

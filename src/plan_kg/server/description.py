@@ -6,14 +6,14 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from ..config import Settings
-from ..formats import Format
+from ..formats import W3C_FORMATS, Format
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 from .worker import byte_size
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 _RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _COMMENT = NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
-PREFIXES = {"sd": SD, "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "formats": "http://www.w3.org/ns/formats/"}
+PREFIXES = {"sd": SD, "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "formats": W3C_FORMATS}
 
 
 def _sd(name: str) -> NamedNode:
@@ -87,12 +87,6 @@ def serialize_description(triples: list[Triple], fmt: Format) -> bytes:
     return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
 
 
-#: The W3C's registered IRI (https://www.w3.org/ns/formats/) where pyoxigraph names another:
-#: https://www.w3.org/ns/formats/data/JSON-LD for JSON-LD, which VoID and DCAT consumers do not know.
-_REGISTERED = {"https://www.w3.org/ns/formats/data/JSON-LD": "http://www.w3.org/ns/formats/JSON-LD"}
-
-
 def _format_iri(fmt: Format) -> str:
-    results = pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)
-    iri = results.iri if results is not None else pyoxigraph.RdfFormat.from_media_type(fmt.media_type).iri
-    return _REGISTERED.get(iri, iri)
+    assert fmt.iri is not None, fmt.name  # every format the endpoint writes is in the W3C's registry
+    return fmt.iri

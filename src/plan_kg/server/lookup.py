@@ -65,7 +65,7 @@ class Lookup:
     projected: tuple[str, ...] | None  # SELECT's variables as written (names without ? or $); None: SELECT * or ASK
     prefixes: dict[str, str]  # "skos:" -> its IRI, as declared
     has_base: bool
-    pattern: tuple[_Token, _Token, tuple[_Token, ...]]  # subject, predicate, object (1-3 tokens)
+    pattern: tuple[tuple[_Token, ...], ...]  # the tokens of the subject (1), predicate (1) and object (1-3)
 
     def bounded(self, rows: int) -> str:
         """The text to run: with `LIMIT rows + 1`; ASK as it is (it stops at the first solution)."""
@@ -115,16 +115,6 @@ def read_lookup(query: str) -> Lookup | None:
                   pattern=pattern)
 
 
-def bounded_text(query: str, rows: int) -> str | None:
-    """`query` with `LIMIT rows + 1` if it is one triple pattern `read_lookup` knows; else None.
-
-    ASK needs no limit (it stops at the first solution) and is returned as it is. A text longer
-    than `MAX_CHARACTERS` is not read (None).
-    """
-    lookup = read_lookup(query) if rows >= 0 else None
-    return None if lookup is None else lookup.bounded(rows)
-
-
 def _tokens(query: str) -> list[_Token] | None:
     """The tokens of `query` without space and comments; None at anything the grammar here lacks."""
     tokens: list[_Token] = []
@@ -163,7 +153,7 @@ def _prologue(tokens: list[_Token]) -> tuple[int, dict[str, str], bool] | None:
     return position, prefixes, has_base
 
 
-def _one_pattern(tokens: list[_Token]) -> tuple[_Token, _Token, tuple[_Token, ...]] | None:
+def _one_pattern(tokens: list[_Token]) -> tuple[tuple[_Token, ...], ...] | None:
     """`tokens` as subject, predicate and object if they are `{ subject predicate object [.] }` and nothing
     after, with no variable twice; else None."""
     if len(tokens) < 5 or tokens[0] != ("punct", "{") or tokens[-1] != ("punct", "}"):
@@ -183,7 +173,7 @@ def _one_pattern(tokens: list[_Token]) -> tuple[_Token, _Token, tuple[_Token, ..
     variables = [value[1:] for kind, value in (subject, predicate, rest[0]) if kind == "var"]
     if len(variables) != len(set(variables)):
         return None
-    return subject, predicate, tuple(rest)
+    return (subject,), (predicate,), tuple(rest)
 
 
 def _is_object(tokens: list[_Token]) -> bool:
@@ -216,7 +206,7 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 _Term = pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # pyoxigraph's spelling: UTF-8, no spaces
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # pyoxigraph's spelling: UTF-8, no spaces
 
 
 class OverBound(Exception):
@@ -229,15 +219,15 @@ def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> by
     if lookup.has_base:
         return None
     terms = []
-    for tokens in (lookup.pattern[0:1], lookup.pattern[1:2], lookup.pattern[2]):
-        term = _pattern_term(tokens, lookup.prefixes)  # type: ignore[arg-type]
+    for tokens in lookup.pattern:
+        term = _pattern_term(tokens, lookup.prefixes)
         if term is None:
             return None
         terms.append(term)
     bound = [None if isinstance(term, str) else term for term in terms]
     quads = store.quads_for_pattern(bound[0], bound[1], bound[2], pyoxigraph.DefaultGraph())  # type: ignore[arg-type]
     if lookup.ask:
-        return _JSON.encode({"head": {}, "boolean": next(quads, None) is not None}).encode()
+        return _ENCODER.encode({"head": {}, "boolean": next(quads, None) is not None}).encode()
     positions = {term: index for index, term in enumerate(terms) if isinstance(term, str)}
     variables = lookup.projected if lookup.projected is not None else tuple(sorted(positions))
     if len(set(variables)) != len(variables):
@@ -256,7 +246,7 @@ def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> by
     if len(bindings) > max_rows:
         raise OverBound
     answer = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return _JSON.encode(answer).encode()
+    return _ENCODER.encode(answer).encode()
 
 
 def _pattern_term(tokens: tuple[_Token, ...], prefixes: dict[str, str]) -> _Term | str | None:

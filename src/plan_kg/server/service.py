@@ -47,7 +47,7 @@ class QueryService:
     for command-line use that starts and stops its own workers. Answers to repeatable queries
     are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
     A one-triple-pattern lookup with at most `in_process_rows` rows is answered in this process
-    (see `lookup.bounded_text`: it cannot run away); every other query by a worker.
+    (see `lookup.read_lookup`: it cannot run away); every other query by a worker.
     """
 
     def __init__(self, settings: Settings, store: LoadedStore) -> None:

@@ -83,7 +83,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
             if fmt == PAGE:
                 return as_result(fmt, _page(job, max_bytes, boolean=bool(result)), max_bytes)
             return as_result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
-                           max_bytes)
+                             max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
             fmt = _format(job.results_format, "SPARQL results")
             if fmt == PAGE:
@@ -94,7 +94,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
                 variables = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
                 rows = ([row[v] for v in variables] for row in solutions)  # type: ignore[union-attr]
                 return as_result(fmt, _page(job, max_bytes, variables=variables, rows=rows,
-                                          count=tsv.count(b"\n") - 1), max_bytes)
+                                            count=tsv.count(b"\n") - 1), max_bytes)
             body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
@@ -104,7 +104,7 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         _check_rows(len(triples), max_rows, "triples")
         if fmt == PAGE:
             return as_result(fmt, _page(job, max_bytes, graph=True, count=len(triples),
-                                      rows=[(t.subject, t.predicate, t.object) for t in triples]), max_bytes)
+                                        rows=[(t.subject, t.predicate, t.object) for t in triples]), max_bytes)
         body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
         return as_result(fmt, body, max_bytes)
     except SyntaxError as exc:
@@ -317,7 +317,7 @@ def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Form
 def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int,
                                  max_bytes: int = 0) -> bytes:
     # TSV has exactly one line per row, so it decides the limit; then it is converted to `fmt`
-    # (whose size `_result` checks: TSV is the most compact of the four).
+    # (whose size `as_result` checks: TSV is the most compact of the four).
     body = _serialize_solutions(solutions, _TSV, max_rows, max_bytes)
     assert body is not None  # TSV's count is exact: over the limit raised instead
     if fmt == _TSV:
