@@ -11,6 +11,11 @@ filters it. This measures both on a store with three hubs, each in N quads:
 and one quad each for <S> <P> ?o, ?s <P> <O> and <S> ?p <O>. Each lookup has one row; the
 time it takes should not grow with N.
 
+The server reads a lookup from an in-memory copy only when one of its IRIs has a short list there
+(`lookup.MemoryCopy`); the last column is the time of the store it picks (`json_answer`, no engine).
+A second table compares both stores on the bundled build (after `plan-kg build`): a label, and all
+of one element's statements, for every plan element, as `json_answer` reads them.
+
 Rerun (from the repository root): python benchmarks/lookup_bound.py --sizes 1000 10000 100000
 """
 
@@ -24,7 +29,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from plan_kg.server.lookup import read_lookup
+from plan_kg.config import Settings
+from plan_kg.server.lookup import MemoryCopy, json_answer, read_lookup
+from plan_kg.server.store import DUMP_NAME, default_store_dir, load_store
 from plan_kg.server.worker import QueryJob, run_job
 
 X = "urn:x:"
@@ -58,13 +65,61 @@ def median_ms(store: ox.Store, text: str, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
+def picked_ms(copy: MemoryCopy, disk: ox.Store, text: str, repeats: int) -> float:
+    """The median time of `json_answer` on the store the server would pick for `text`."""
+    lookup = read_lookup(text)
+    assert lookup is not None
+    store = copy.store if copy.covers(lookup) else disk
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        json_answer(store, lookup, max_rows=100)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def bundled(repeats: int) -> None:
+    """µs per lookup over every plan element of the bundled build, from disk and from a copy in memory."""
+    settings = Settings.load()
+    dump = settings.dist_dir / DUMP_NAME
+    if not dump.is_file():
+        print(f"\n(no {dump}: run `plan-kg build` for the bundled build's table)")
+        return
+    disk = load_store(dump, default_store_dir(settings)).reader
+    copy = MemoryCopy.of(disk)
+    label = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
+    elements = sorted({q.subject.value for q in disk.quads_for_pattern(None, label, None, ox.DefaultGraph())
+                       if isinstance(q.subject, ox.NamedNode) and "/id/" in q.subject.value})
+    forms = {"<iri> skos:prefLabel ?label": "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+                                            "SELECT ?label {{ <{}> skos:prefLabel ?label }}",
+             "<iri> ?p ?o": "SELECT * {{ <{}> ?p ?o }}"}
+    print(f"\nBundled build ({len(disk):,} quads), {len(elements)} elements, median of {repeats} rounds (µs per lookup):\n")
+    print("| lookup | on disk | in memory | memory / disk | read from memory |")
+    print("|---|---|---|---|---|")
+    for name, form in forms.items():
+        lookups = [read_lookup(form.format(iri)) for iri in elements]
+        per_store = []
+        for store in (disk, copy.store):
+            rounds = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                for lookup in lookups:
+                    json_answer(store, lookup, max_rows=10_000)  # type: ignore[arg-type]
+                rounds.append((time.perf_counter() - started) / len(lookups))
+            per_store.append(statistics.median(rounds) * 1e6)
+        covered = sum(copy.covers(lookup) for lookup in lookups)  # type: ignore[arg-type]
+        print(f"| `{name}` | {per_store[0]:.1f} | {per_store[1]:.1f} | {per_store[1] / per_store[0]:.2f} "
+              f"| {covered} of {len(lookups)} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=20, help="rounds over every element of the bundled build")
     args = parser.parse_args()
-    print("| quads per hub (N) | lookup | on disk, read-only (ms) | in memory (ms) | memory / disk |")
-    print("|---|---|---|---|---|")
+    print("| quads per hub (N) | lookup | on disk, read-only (ms) | in memory (ms) | memory / disk | as served (ms) |")
+    print("|---|---|---|---|---|---|")
     for n in args.sizes:
         data = quads(n)
         memory = ox.Store()
@@ -75,10 +130,14 @@ def main() -> None:
             writer.flush()
             del writer
             disk = ox.Store.read_only(str(Path(tmp) / "store"))
+            copy = MemoryCopy.of(disk)
             for name, text in LOOKUPS.items():
                 on_disk, in_memory = (median_ms(store, text, args.repeats) for store in (disk, memory))
-                print(f"| {n:,} | `{name}` | {on_disk:.3f} | {in_memory:.3f} | {in_memory / on_disk:.1f} |", flush=True)
-            del disk
+                served = picked_ms(copy, disk, text, args.repeats)
+                print(f"| {n:,} | `{name}` | {on_disk:.3f} | {in_memory:.3f} | {in_memory / on_disk:.1f} | {served:.3f} |",
+                      flush=True)
+            del disk, copy
+    bundled(args.rounds)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyoxigraph
@@ -12,7 +13,7 @@ from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import BNode, Variable
 
-from plan_kg.server.lookup import MAX_CHARACTERS, OverBound, json_answer, read_lookup
+from plan_kg.server.lookup import MAX_CHARACTERS, SHORT_LIST, MemoryCopy, OverBound, json_answer, read_lookup
 
 def bounded_text(query: str, rows: int) -> str | None:
     """The text the service runs in process for `query` (`Lookup.bounded`), or None if it is not a lookup."""
@@ -224,16 +225,34 @@ def test_a_lookup_answered_from_the_index_is_pyoxigraphs_answer(tricky_store, fo
                                                                  rows, space) -> None:
     """Byte for byte the JSON the engine writes, whenever json_answer gives one (None: the engine's way;
     OverBound: more rows than the bound, a worker's)."""
-    query = f"{head}{form}{space}{{ {subject}{space}{predicate} {obj} }}"
+    _same_as_the_engine(tricky_store, f"{head}{form}{space}{{ {subject}{space}{predicate} {obj} }}", rows)
+
+
+@pytest.fixture(scope="module")
+def tricky_copy(tricky_store: pyoxigraph.Store) -> MemoryCopy:
+    return MemoryCopy.of(tricky_store)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.sampled_from(["SELECT *", "SELECT ?s ?o", "SELECT $o ?p ?s", "ASK"]),
+       subject=st.sampled_from(_SPARQL_TERMS), predicate=st.sampled_from(_SPARQL_TERMS),
+       obj=st.sampled_from(_SPARQL_TERMS), rows=st.sampled_from([0, 1, 3, 100]))
+def test_a_lookup_read_from_a_copy_in_memory_is_the_engines_answer_there(tricky_copy, form, subject, predicate, obj,
+                                                                          rows) -> None:
+    """The same from an in-memory store, whose terms come back from another encoding and in another order."""
+    _same_as_the_engine(tricky_copy.store, f"PREFIX x: <urn:x:> {form} {{ {subject} {predicate} {obj} }}", rows)
+
+
+def _same_as_the_engine(store: pyoxigraph.Store, query: str, rows: int) -> None:
     lookup = read_lookup(query)
     if lookup is None:
         return
     try:
-        answer: bytes | str | None = json_answer(tricky_store, lookup, max_rows=rows)
+        answer: bytes | str | None = json_answer(store, lookup, max_rows=rows)
     except OverBound:
         answer = "over the bound"
     try:
-        expected = tricky_store.query(lookup.bounded(rows), base_iri="http://example.org/sparql")
+        expected = store.query(lookup.bounded(rows), base_iri="http://example.org/sparql")
     except SyntaxError:
         assert answer is None, query  # the parser refuses it: so must the index read
         return
@@ -279,3 +298,43 @@ def test_what_the_index_read_leaves_to_the_engine(tmp_path: Path) -> None:
         assert json_answer(store, lookup, max_rows=rows) is None, query
     with pytest.raises(OverBound):
         json_answer(store, read_lookup("SELECT * { ?s <urn:x:p> ?o }"), max_rows=2)
+
+
+def test_a_copy_in_memory_reads_a_lookup_only_by_an_iri_with_a_short_list(tmp_path: Path) -> None:
+    """`MemoryCopy` names, by position, the IRIs in more than SHORT_LIST quads (every graph's): a pattern
+    whose bound terms are all such IRIs, or literals, is read from disk, where the index bounds the walk."""
+    node, quad = pyoxigraph.NamedNode, pyoxigraph.Quad
+    hub = [quad(node(f"{_EX}S"), node(f"{_EX}p{i}"), node(f"{_EX}o{i}")) for i in range(SHORT_LIST)]
+    hub += [quad(node(f"{_EX}s{i}"), node(f"{_EX}P"), node(f"{_EX}O"), node(f"{_EX}g")) for i in range(SHORT_LIST)]
+    hub += [quad(node(f"{_EX}S"), node(f"{_EX}P"), pyoxigraph.Literal("1")),  # S and P: one more than SHORT_LIST
+            quad(node(f"{_EX}s0"), node(f"{_EX}P"), node(f"{_EX}O"))]  # O: one more, counting the named graph's
+    disk = pyoxigraph.Store(str(tmp_path / "store"))
+    disk.bulk_extend(hub)
+    copy = MemoryCopy.of(disk)
+    assert copy.long_lists == {(0, node(f"{_EX}S")), (1, node(f"{_EX}P")), (2, node(f"{_EX}O"))}
+    assert len(copy.store) == len(disk)
+
+    def covered(query: str) -> bool:
+        lookup = read_lookup(query)
+        assert lookup is not None, query
+        return copy.covers(lookup)
+
+    assert covered("SELECT * { <urn:x:s3> ?p ?o }")  # a short list, in any position
+    assert covered("SELECT * { <urn:x:S> <urn:x:p7> ?o }") and covered("SELECT * { ?s ?p <urn:x:o7> }")
+    assert covered("SELECT * { ?s <urn:x:O> ?o }")  # long as an object, not as a predicate
+    assert not covered("SELECT * { <urn:x:S> ?p ?o }") and not covered("SELECT * { <urn:x:S> <urn:x:P> ?o }")
+    assert not covered("SELECT * { ?s <urn:x:P> <urn:x:O> }")
+    assert not covered("SELECT * { ?s ?p ?o }") and not covered("SELECT * { ?s ?p 'x' }")  # nothing to walk
+    assert not covered("PREFIX x: <urn:x:> SELECT * { ?s x:P 1 }")
+    assert not covered("BASE <urn:x:> SELECT * { <s3> ?p ?o }")  # the engine's to read
+
+    # The rows are the same from either store; a service reads the copy only when it covers the pattern.
+    for query in ["SELECT * { <urn:x:s3> ?p ?o }", "SELECT ?o { <urn:x:S> <urn:x:P> ?o }", "ASK { ?s <urn:x:O> ?o }",
+                  "SELECT ?s { ?s <urn:x:P> <urn:x:O> }"]:
+        lookup = read_lookup(query)
+        from_disk, from_memory = (json.loads(json_answer(store, lookup, max_rows=SHORT_LIST * 2) or b"null")
+                                  for store in (disk, copy.store))
+        if "results" in from_disk:
+            for answer in (from_disk, from_memory):
+                answer["results"]["bindings"].sort(key=json.dumps)
+        assert from_disk == from_memory and from_disk is not None, query

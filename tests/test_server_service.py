@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from plan_kg.server import QueryRejected, QueryRequest, QueryService, StoreError, load_store
 from plan_kg.server import service as service_module
+from plan_kg.server.lookup import read_lookup
 from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
 
 
@@ -181,6 +182,28 @@ def test_a_json_lookup_is_read_from_the_index_without_the_engine(tmp_path: Path,
     assert in_process.in_process_answers == len(requests)
     monkeypatch.setattr(service_module, "run_job", real_run_job)
     assert mine == asyncio.run(answers(in_workers, requests))
+
+
+def test_a_lookup_read_from_the_servers_copy_in_memory_is_the_in_memory_workers_answer(tmp_path: Path) -> None:
+    """When the workers answer from a copy in memory, the server process reads lookups from a copy of its
+    own (`lookup.MemoryCopy`), made the same way: the same bytes as those workers', for every format,
+    whenever an IRI of the pattern has a short list there; otherwise from disk, with the same rows."""
+    in_process, on_disk, in_memory = items_services(tmp_path)
+    mine = QueryService(replace(in_process.settings, worker_memory_store_quads=10**6), in_process.store)
+    requests = [QueryRequest(q, format=f) for q in [*LOOKUPS, "ASK { ?s ?p 'none' }", "SELECT * { ?s ?p 42 }"]
+                for f in ("json", "xml", "csv", "tsv")]
+
+    async def answers(service: QueryService) -> tuple[list[tuple[str, bytes]], list[bool]]:
+        async with service:
+            covered = [service.memory is not None and service.memory.covers(read_lookup(r.query)) for r in requests]
+            return [(r.media_type, r.body) for r in [await service.execute(q) for q in requests]], covered
+
+    (copied, covered), (workers, _) = asyncio.run(answers(mine)), asyncio.run(answers(in_memory))
+    assert mine.in_process_answers == len(requests) and mine.memory is None  # closed: let go
+    assert 0 < sum(covered) < len(requests)  # both ways were taken
+    for request, read_from_copy, answer, expected in zip(requests, covered, copied, workers, strict=True):
+        assert (answer == expected) if read_from_copy else (unordered(answer) == unordered(expected)), request
+    assert asyncio.run(answers(in_process))[1] == [False] * len(requests)  # workers on disk: no copy here either
 
 
 def test_the_row_limit_holds_for_a_lookup_past_it(tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ gives that text, and the service runs it in process. An answer with more than n 
 worker as usual. For a SPARQL JSON answer the service skips the engine too: `json_answer` reads the
 pattern from the index itself, n + 1 quads at most (see the end of this module).
 
-It runs on the on-disk store, whose indexes make that true for every pattern; a store in memory
-(which query workers may answer from) scans the shortest list of quads sharing one of the
-pattern's terms instead, so it is not used here (`benchmarks/lookup_bound.py`: a one-row lookup
-between two hubs of a million quads each takes 0.06-0.09 ms on disk, 19-20 ms in memory). The
-rows are the same either way; without ORDER BY, their order may differ.
+The on-disk store's indexes make that true for every pattern. A store in memory (which query
+workers may answer from) walks the shortest list of quads sharing one of the pattern's terms
+instead (`benchmarks/lookup_bound.py`: a one-row lookup between two hubs of a million quads each
+takes 0.06-0.09 ms on disk, 19-20 ms in memory), but it is several times faster for a term with a
+short list. So a lookup is read from an in-memory copy (`MemoryCopy`) only when one of its IRIs
+has a list of at most `SHORT_LIST` quads, and from disk otherwise. The rows are the same either
+way; without ORDER BY, their order may differ.
 
 The recognizer is deliberately narrow: anything it does not know (DISTINCT, FILTER, paths, blank
 nodes, long strings, a second pattern, a keyword it does not expect) goes to a worker, where the
@@ -27,6 +29,7 @@ and the grammar below has no token that can start a second pattern or an express
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -71,6 +74,15 @@ class Lookup:
         """The text to run: with `LIMIT rows + 1`; ASK as it is (it stops at the first solution)."""
         # The newline ends a trailing comment, which would otherwise swallow the limit.
         return self.query if self.ask else f"{self.query}\nLIMIT {rows + 1}"
+
+    @functools.cached_property
+    def terms(self) -> tuple[_Term | str, ...] | None:
+        """The pattern's subject, predicate and object as terms, a variable as its name (str); None if
+        the index read cannot build them as pyoxigraph's parser would (see `json_answer`)."""
+        if self.has_base:
+            return None
+        terms = tuple(_pattern_term(tokens, self.prefixes) for tokens in self.pattern)
+        return None if None in terms else terms  # type: ignore[return-value]
 
 
 def read_lookup(query: str) -> Lookup | None:
@@ -213,17 +225,53 @@ class OverBound(Exception):
     """The lookup has more rows than the bound it was read under: a worker answers it."""
 
 
+#: The most quads of one term's list an in-memory store may walk for a lookup (~20 ns each).
+SHORT_LIST = 1024
+
+
+@dataclass(frozen=True)
+class MemoryCopy:
+    """An in-memory copy of the on-disk store, for lookups it answers within `SHORT_LIST` steps.
+
+    For a pattern, an in-memory store walks the list of quads of its bound term with the fewest
+    (every graph's, to the end when few match); the on-disk store seeks in an index, but decodes
+    every term from disk. A lookup by an IRI with a short list, `<iri> skos:prefLabel ?label` or
+    `<iri> ?p ?o`, takes 4.6 and 11 µs from memory against 23 and 89 µs from disk
+    (`benchmarks/lookup_bound.py`). `long_lists` names the IRIs, by position, whose lists are
+    longer; a pattern whose every bound term is one of them, or a literal (the store keeps
+    numbers by value, so a literal's list cannot be looked up by its text), is read from disk.
+    """
+
+    store: pyoxigraph.Store
+    long_lists: frozenset[tuple[int, pyoxigraph.NamedNode]]
+
+    @classmethod
+    def of(cls, disk: pyoxigraph.Store) -> MemoryCopy:
+        """A copy of every quad of `disk`, with its long lists (three grouping queries over the copy)."""
+        store = pyoxigraph.Store()
+        store.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+        long_lists = set()
+        for position, pattern in enumerate(("?t ?p ?o", "?s ?t ?o", "?s ?p ?t")):
+            counted = store.query(
+                f"SELECT ?t {{ {{ {pattern} }} UNION {{ GRAPH ?g {{ {pattern} }} }} FILTER(isIRI(?t)) }}"
+                f" GROUP BY ?t HAVING (COUNT(*) > {SHORT_LIST})"
+            )
+            long_lists.update((position, row["t"]) for row in counted)  # type: ignore[index,union-attr]
+        return cls(store=store, long_lists=frozenset(long_lists))
+
+    def covers(self, lookup: Lookup) -> bool:
+        """Whether `lookup`'s pattern has an IRI with a short list here (a walk of at most `SHORT_LIST` quads)."""
+        return lookup.terms is not None and any(
+            isinstance(term, pyoxigraph.NamedNode) and (position, term) not in self.long_lists
+            for position, term in enumerate(lookup.terms))
+
+
 def json_answer(store: pyoxigraph.Store, lookup: Lookup, *, max_rows: int) -> bytes | None:
     """The SPARQL JSON answer to `lookup` over `store`'s default graph, byte for byte pyoxigraph's;
     None if it cannot be answered this way (see above), OverBound if it has more than `max_rows` rows."""
-    if lookup.has_base:
+    terms = lookup.terms
+    if terms is None:
         return None
-    terms = []
-    for tokens in lookup.pattern:
-        term = _pattern_term(tokens, lookup.prefixes)
-        if term is None:
-            return None
-        terms.append(term)
     bound = [None if isinstance(term, str) else term for term in terms]
     quads = store.quads_for_pattern(bound[0], bound[1], bound[2], pyoxigraph.DefaultGraph())  # type: ignore[arg-type]
     if lookup.ask:

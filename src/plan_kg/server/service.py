@@ -12,7 +12,7 @@ from .. import formats
 from ..config import Settings
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import may_use_service
-from .lookup import OverBound, json_answer, read_lookup
+from .lookup import MemoryCopy, OverBound, json_answer, read_lookup
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
@@ -47,7 +47,8 @@ class QueryService:
     for command-line use that starts and stops its own workers. Answers to repeatable queries
     are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
     A one-triple-pattern lookup with at most `in_process_rows` rows is answered in this process
-    (see `lookup.read_lookup`: it cannot run away); every other query by a worker.
+    (see `lookup.read_lookup`: it cannot run away), from an in-memory copy of the store when the
+    workers have one too (`lookup.MemoryCopy`); every other query by a worker.
     """
 
     def __init__(self, settings: Settings, store: LoadedStore) -> None:
@@ -55,6 +56,7 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
+        self.memory: MemoryCopy | None = None  # the copy lookups are read from, when there is one
         self.in_process_answers = 0
         self.cache = ResponseCache(
             max_bytes=settings.response_cache_bytes, max_entry_bytes=settings.response_cache_entry_bytes
@@ -72,7 +74,7 @@ class QueryService:
         return 0 < self.store.quads <= self.settings.worker_memory_store_quads
 
     async def start(self) -> None:
-        """Start the worker processes."""
+        """Start the worker processes, and copy the store into memory for lookups when they copy it too."""
         pool = WorkerPool(
             self.store.path,
             size=self.settings.query_workers,
@@ -83,7 +85,16 @@ class QueryService:
             in_memory=self.workers_in_memory,
             per_client=self.settings.workers_per_client,
         )
-        await pool.start()
+        if self.workers_in_memory:
+            # Copied as the workers copy theirs, and meanwhile, so the quads are in the same order:
+            # a lookup's rows come in the same order whichever process answers it.
+            try:
+                _, self.memory = await asyncio.gather(pool.start(), asyncio.to_thread(MemoryCopy.of, self.store.reader))
+            except BaseException:
+                await pool.close()
+                raise
+        else:
+            await pool.start()
         self._pool = pool
 
     async def close(self) -> None:
@@ -91,6 +102,7 @@ class QueryService:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        self.memory = None
 
     async def __aenter__(self) -> "QueryService":
         await self.start()
@@ -165,12 +177,13 @@ class QueryService:
             return None
         if (lookup := read_lookup(job.query)) is None:
             return None
+        store = self.memory.store if self.memory is not None and self.memory.covers(lookup) else self.store.reader
         try:
-            body = json_answer(self.store.reader, lookup, max_rows=rows) if job.results_format == _JSON.name else None
+            body = json_answer(store, lookup, max_rows=rows) if job.results_format == _JSON.name else None
             if body is not None:
                 result = as_result(_JSON, body, self.settings.max_response_bytes)
             else:
-                result = run_job(self.store.reader, replace(job, query=lookup.bounded(rows)), max_rows=rows,
+                result = run_job(store, replace(job, query=lookup.bounded(rows)), max_rows=rows,
                                  max_bytes=self.settings.max_response_bytes)
         except (QueryRejected, OverBound):  # more rows than the bound, or refused: a worker gives the full answer
             return None
