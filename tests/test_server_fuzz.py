@@ -44,7 +44,7 @@ text = st.one_of(sparqlish, st.text(max_size=200), st.sampled_from(FORMAT_NAMES)
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings_ = sample_settings(tmp_path_factory.mktemp("fuzz"), query_timeout_s=10, max_body_bytes=4096)
+    settings_ = sample_settings(tmp_path_factory.mktemp("fuzz"), query_timeout_s=10, max_body_bytes=131_072)
     with live_server(settings_) as url:
         yield url
 
@@ -96,3 +96,19 @@ def test_any_post(endpoint: str, http: httpx.Client, listener: Listener, body: b
 @given(query=text)
 def test_any_form_query(endpoint: str, http: httpx.Client, listener: Listener, query: str) -> None:
     assert_answered(http.post(endpoint, data={"query": query.replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")}))
+
+
+# Constructs pyoxigraph's parser recurses on, each fast to run at the nesting limit (256 levels).
+NESTABLE = [("(", ")"), ("CONCAT(", ")"), ("STR(", ")"), ("{", "}"), ("{ SELECT * WHERE {", "} }"),
+            ("[ <urn:p> ", " ]"), ("<<( <urn:a> <urn:p> ", " )>>"), ("IF(true, ", ", 2)")]
+FRAMES = ["SELECT * WHERE {{ BIND({} AS ?x) }}", "SELECT * WHERE {{ {} }}", "ASK {{ ?s <urn:p> {} }}",
+          "SELECT * WHERE {}", "CONSTRUCT {{ ?s <urn:p> {} }} WHERE {{}}"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pair=st.sampled_from(NESTABLE), depth=st.integers(1, 3000), frame=st.sampled_from(FRAMES))
+def test_any_nesting(endpoint: str, http: httpx.Client, pair: tuple[str, str], depth: int, frame: str) -> None:
+    """However deep a query nests (a stack overflow in the parser killed the worker: 503)."""
+    opening, closing = pair
+    query = frame.format(opening * depth + "1" + closing * depth)
+    assert_answered(http.post(endpoint, content=query.encode(), headers={"Content-Type": "application/sparql-query"}))

@@ -106,3 +106,64 @@ def test_a_graph_over_the_byte_limit_is_refused(store: ox.Store, fmt: str) -> No
     with pytest.raises(QueryRejected) as refused:
         run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT, max_bytes=len(whole) - 1)
     assert refused.value.status == 400 and "this endpoint's limit" in refused.value.message
+
+
+#: Run in a fresh process: the peak memory (KB) of a CONSTRUCT whose answer would be ~200 MB, each of
+#: 2,000 triples holding the same literal of 100,000 characters, refused at a 1 MB limit.
+_HUGE_GRAPH = """
+import resource, sys
+import pyoxigraph as ox
+from plan_kg.server.worker import QueryJob, QueryRejected, run_job
+store = ox.Store()
+store.extend(ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"), ox.Literal(str(i))) for i in range(2000))
+query = 'CONSTRUCT { ?s <urn:p> ?big } WHERE { ?s <urn:p> ?o VALUES ?big { "' + "x" * 100_000 + '" } }'
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    run_job(store, QueryJob(query=query, graph_format=sys.argv[1]), max_rows=10_000, max_bytes=1_000_000)
+except QueryRejected as refused:
+    print(refused.status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, refused.message)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld", "rdfxml"])
+def test_a_graph_is_refused_as_it_passes_the_byte_limit_not_after(fmt: str) -> None:
+    """A CONSTRUCT is written as its triples come and stopped at the limit: before, all of them were
+    held first (up to the row limit), so a worker could grow to its memory cap (2 GB) on a graph of
+    10,000 triples of a megabyte each and be answered 503 instead of 400."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _HUGE_GRAPH, fmt], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    status, grown_kb, message = done.stdout.split(" ", 2)
+    assert status == "400" and message.startswith("the result is larger than 1 MB, this endpoint's limit")
+    assert int(grown_kb) < 50_000, f"{fmt}: the worker grew by {grown_kb} KB for a 1 MB limit"
+
+
+def test_a_graph_past_the_row_limit_is_refused_with_the_limit(store: ox.Store) -> None:
+    query = "CONSTRUCT { ?s <urn:p> 1 } WHERE { VALUES ?s { " + " ".join(f"<urn:s{i}>" for i in range(LIMIT + 1)) + " } }"
+    for fmt in ("turtle", "ntriples", "jsonld", "rdfxml", "html"):
+        with pytest.raises(QueryRejected) as refused:
+            run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT)
+        assert refused.value.status == 400 and f"more than {LIMIT} triples" in refused.value.message, fmt
+    fits = query.replace(f" <urn:s{LIMIT}>", "")
+    assert run_job(store, QueryJob(query=fits, graph_format="ntriples"), max_rows=LIMIT).body.count(b"\n") == LIMIT
+
+
+def test_a_graph_page_stops_at_the_byte_limit_while_the_triples_are_read(store: ox.Store) -> None:
+    query = ('CONSTRUCT { ?s <urn:p> ?big } WHERE { VALUES ?s { <urn:a> <urn:b> <urn:c> } VALUES ?big { "'
+             + "x" * 5_000 + '" } }')
+    job = QueryJob(query=query, graph_format="html", page_base_iri="https://example.org/")
+    assert b"xxxxx" in run_job(store, job, max_rows=LIMIT, max_bytes=100_000).body
+    with pytest.raises(QueryRejected) as refused:
+        run_job(store, job, max_rows=LIMIT, max_bytes=9_000)  # two values alone are 10,000 characters
+    assert refused.value.status == 400 and "larger than 9000 bytes" in refused.value.message
+
+
+def test_a_query_nested_too_deeply_for_the_parser_is_refused_with_where(store: ox.Store) -> None:
+    """pyoxigraph's parser overflows its stack (the worker dies) at ~1,000 nested calls: refused first, 400."""
+    deep = "SELECT * WHERE {\n  BIND(" + "CONCAT(" * 5000 + "'a'" + ")" * 5000 + " AS ?x) }"
+    with pytest.raises(QueryRejected) as refused:
+        run_job(store, QueryJob(query=deep, results_format="json"), max_rows=LIMIT)
+    assert refused.value.status == 400
+    assert "nests brackets more than 256 deep (at 2:" in refused.value.message

@@ -1,4 +1,5 @@
-"""Refuses federated queries (SERVICE) to endpoints that are not on the allow-list.
+"""Refuses federated queries (SERVICE) to endpoints that are not on the allow-list, and queries
+nested too deeply for pyoxigraph's parser (`check_nesting`).
 
 pyoxigraph executes SERVICE against any URL and does not expose the parsed algebra, so the
 query is parsed a second time with rdflib's parser and every SERVICE pattern is checked.
@@ -58,6 +59,46 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
                 f"SERVICE <{term}> is not allowed: this endpoint queries only its own data"
                 + (f" and {', '.join(sorted(allowed))}" if allowed else "")
             )
+
+
+#: How deep brackets may nest. pyoxigraph's parser recurses on each level and overflows its stack,
+#: killing the process, at ~1,000 nested function calls (`CONCAT(CONCAT(...))`) or ~3,000 groups:
+#: every construct tried ran at 500 (nested groups, sub-queries, OPTIONAL, EXISTS, paths, lists,
+#: blank nodes, triple terms, IF, COALESCE, aggregates). Real queries nest a few levels deep.
+MAX_NESTING = 256
+
+# What opens or closes a level, and what to skip: strings, IRIs and comments, where a bracket is
+# text. An unterminated string or IRI is read on as query text (the parser refuses it anyway).
+_NESTING_TOKEN = re.compile(
+    r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''
+    r"""|'''(?:[^'\\]|\\.|'(?!''))*'''"""
+    r'''|"(?:[^"\\\n\r]|\\.)*"'''
+    r"""|'(?:[^'\\\n\r]|\\.)*'"""
+    r"""|<[^<>"{}|^`\\\x00-\x20]*>"""
+    r"""|\#[^\n\r]*|<<|>>|[(){}\[\]]"""
+)
+_OPENS = frozenset({"(", "{", "[", "<<"})
+_CLOSES = frozenset({")", "}", "]", ">>"})
+
+
+def check_nesting(query: str, *, most: int = MAX_NESTING) -> None:
+    """Raise ForbiddenQuery (400) if brackets in `query` nest more than `most` deep, saying where."""
+    if sum(query.count(bracket) for bracket in "({[") + query.count("<<") <= most:
+        return  # too few to nest that deep: no need to read it (every named query)
+    depth = 0
+    for token in _NESTING_TOKEN.finditer(query):
+        text = token.group()
+        if text in _OPENS:
+            depth += 1
+            if depth > most:
+                position = token.start()
+                line = query.count("\n", 0, position) + 1
+                column = position - query.rfind("\n", 0, position)
+                raise ForbiddenQuery(
+                    f"the query nests brackets more than {most} deep (at {line}:{column}), this endpoint's "
+                    "limit; write it flatter (nesting this deep stops the SPARQL parser)", status=400)
+        elif text in _CLOSES:
+            depth = max(depth - 1, 0)
 
 
 # rdflib looks for the text of each SERVICE pattern again from the start of the query, reading '#' as a

@@ -216,7 +216,8 @@ class WorkerPool:
             elif self._memory_bytes and worker.process.exitcode == -signal.SIGABRT:  # Rust: allocation failed
                 error = QueryRejected(503, memory_message(self._memory_bytes))
             else:
-                error = QueryRejected(503, "the query worker stopped unexpectedly; try again")
+                error = QueryRejected(503, "the query worker stopped unexpectedly while running this query; if it "
+                                           "stops again on the same query, the query is one this endpoint cannot run")
         else:
             if outcome[0] == "failed":  # answered, but the worker must not serve again
                 self._discard(worker)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import resource
 import signal
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection
@@ -18,7 +19,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph
 
 from .. import formats
-from .guard import ForbiddenQuery, check_services, may_use_service
+from .guard import ForbiddenQuery, check_nesting, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 
 @dataclass(frozen=True)
@@ -57,13 +58,15 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
 
     At most `max_rows` rows or triples, and `max_bytes` bytes once serialised (0: no byte limit).
 
-    A query that may use SERVICE is checked against the allow-list first (`guard.check_services`).
+    A query is checked for nesting pyoxigraph's parser cannot take (`guard.check_nesting`) first, and
+    one that may use SERVICE against the allow-list (`guard.check_services`).
     """
-    if may_use_service(job.query):
-        try:
+    try:
+        check_nesting(job.query)
+        if may_use_service(job.query):
             check_services(job.query, base_iri=job.base_iri or "", allow_list=job.service_allow_list)
-        except ForbiddenQuery as exc:
-            raise QueryRejected(exc.status, str(exc)) from exc
+    except ForbiddenQuery as exc:
+        raise QueryRejected(exc.status, str(exc)) from exc
     dataset: dict[str, object] = {}  # the store's default graph already holds the union
     if job.default_graphs is not None or job.named_graphs is not None:
         try:
@@ -100,13 +103,11 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
             return as_result(fmt, body, max_bytes)
         fmt = _format(job.graph_format, "RDF")
-        triples = list(islice(result, max_rows + 1))
-        _check_rows(len(triples), max_rows, "triples")
         if fmt == PAGE:
+            triples = _page_triples(result, max_rows, max_bytes)  # type: ignore[arg-type]
             return as_result(fmt, _page(job, max_bytes, graph=True, count=len(triples),
                                         rows=[(t.subject, t.predicate, t.object) for t in triples]), max_bytes)
-        body = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
-        return as_result(fmt, body, max_bytes)
+        return as_result(fmt, _serialize_triples(result, fmt, max_rows, max_bytes), max_bytes)  # type: ignore[arg-type]
     except SyntaxError as exc:
         raise syntax_rejection(job.query, str(exc)) from exc
     except OSError as exc:
@@ -253,10 +254,10 @@ class _TooLarge(Exception):
 
 
 class _CountingSink:
-    """A binary writer that keeps what it is given and stops once `mark` has occurred more than `most`
-    times, or once it holds more than `max_bytes` bytes (0: no such limit)."""
+    """A binary writer that keeps what it is given and stops once `mark` (None: not counted) has
+    occurred more than `most` times, or once it holds more than `max_bytes` bytes (0: no such limit)."""
 
-    def __init__(self, mark: bytes, most: int, max_bytes: int = 0) -> None:
+    def __init__(self, mark: bytes | None, most: int, max_bytes: int = 0) -> None:
         self.mark = mark
         self.most = most
         self.max_bytes = max_bytes
@@ -270,11 +271,12 @@ class _CountingSink:
         self.size += len(data)
         if self.max_bytes and self.size > self.max_bytes:
             raise _TooLarge
-        seen = self._tail + data
-        self.count += seen.count(self.mark)
-        if self.count > self.most:
-            raise _TooManyRows
-        self._tail = seen[len(seen) - len(self.mark) + 1:]
+        if self.mark is not None:
+            seen = self._tail + data
+            self.count += seen.count(self.mark)
+            if self.count > self.most:
+                raise _TooManyRows
+            self._tail = seen[len(seen) - len(self.mark) + 1:]
         self.chunks.append(data)
         return len(data)
 
@@ -312,6 +314,42 @@ def _serialize_solutions(solutions: pyoxigraph.QuerySolutions, fmt: formats.Form
             _check_rows(max_rows + 1, max_rows, "rows")
         return None
     return b"".join(sink.chunks)
+
+
+def _serialize_triples(triples: Iterable[pyoxigraph.Triple], fmt: formats.Format, max_rows: int,
+                       max_bytes: int = 0) -> bytes:
+    """`triples` written in `fmt` as they come, stopped past the row or byte limit (not after: a
+    CONSTRUCT can make each of 10,000 triples hold a megabyte)."""
+
+    def counted() -> Iterator[pyoxigraph.Triple]:
+        for number, triple in enumerate(triples, 1):
+            if number > max_rows:
+                raise _TooManyRows
+            yield triple
+
+    sink = _CountingSink(None, 0, max_bytes)
+    try:
+        pyoxigraph.serialize(counted(), sink, format=pyoxigraph.RdfFormat.from_media_type(fmt.media_type))
+    except _TooLarge:
+        raise _too_large(max_bytes) from None
+    except _TooManyRows:
+        _check_rows(max_rows + 1, max_rows, "triples")
+    return b"".join(sink.chunks)
+
+
+def _page_triples(triples: Iterable[pyoxigraph.Triple], max_rows: int, max_bytes: int = 0) -> list[pyoxigraph.Triple]:
+    """The triples for a page, stopped past the row limit, or past the byte limit counting the text of
+    their terms (a page shows every term of every triple, so it is larger still)."""
+    kept: list[pyoxigraph.Triple] = []
+    size = 0
+    for triple in islice(triples, max_rows + 1):
+        kept.append(triple)
+        size += sum(len(term.value) for term in (triple.subject, triple.predicate, triple.object)
+                    if not isinstance(term, pyoxigraph.Triple))
+        if max_bytes and size > max_bytes:
+            raise _too_large(max_bytes)
+    _check_rows(len(kept), max_rows, "triples")
+    return kept
 
 
 def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int,
