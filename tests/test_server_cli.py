@@ -98,3 +98,32 @@ def test_an_unknown_format_is_a_usage_error_that_lists_the_formats(tmp_path: Pat
     assert "Invalid value for '--format': 'bogus' is not one of 'table'," in result.output
     assert all(f"'{name}'" in result.output for name in ("csv", "tsv", "json", "xml", "turtle", "jsonld"))
     assert "endpoint" not in result.output
+
+
+def test_a_format_of_the_other_kind_of_answer_says_which_formats_would_do(tmp_path: Path) -> None:
+    select = tmp_path / "labels.rq"
+    select.write_text("SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }", encoding="utf-8")
+    result = run(tmp_path, str(select), "--format", "turtle")
+    assert result.exit_code == 2
+    assert ("this query returns SPARQL results (SELECT or ASK), which --format turtle does not write; "
+            "use --format table, json, xml, csv, tsv") in result.output
+    construct = tmp_path / "all.rq"
+    construct.write_text("CONSTRUCT WHERE { ?s ?p ?o }", encoding="utf-8")
+    result = run(tmp_path, str(construct), "--format", "csv")
+    assert result.exit_code == 2
+    assert "returns a graph (CONSTRUCT or DESCRIBE), which --format csv does not write; use --format table, turtle" \
+        in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_before_building(tmp_path: Path) -> None:
+    import socket
+
+    config = tmp_path / "plan-kg.toml"  # no dist/: a build would start if the port were free
+    config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", str(port)],
+                                    catch_exceptions=False)
+    assert result.exit_code == 2
+    assert f"127.0.0.1:{port} is already in use" in result.output and "--port" in result.output
+    assert not (tmp_path / "dist").exists()

@@ -19,6 +19,12 @@ from plan_kg.server.negotiation import NegotiationError, negotiate
         ("text/*", "csv", "turtle"),
         ("application/ld+json, application/sparql-results+json;q=0.5", "json", "jsonld"),
         ("image/png", None, None),
+        # Type and subtype are case-insensitive (RFC 9110 8.3.1); empty list elements are ignored (5.6.1).
+        ("Application/SPARQL-Results+XML", "xml", None),
+        ("TEXT/CSV;q=0.9, Text/Tab-Separated-Values", "tsv", None),
+        ("Application/LD+JSON", None, "jsonld"),
+        ("application/sparql-results+xml, ", "xml", None),
+        (" , text/turtle,,", None, "turtle"),
     ],
 )
 def test_accept(accept: str | None, results: str | None, graph: str | None) -> None:
@@ -38,6 +44,8 @@ def test_accept(accept: str | None, results: str | None, graph: str | None) -> N
         ("json-ld", None, "jsonld"),
         ("n3", None, "turtle"),
         ("nope", None, None),
+        ("application/sparql-results+json;charset=utf-8", "json", None),  # parameters, as in Content-Type
+        ("Text/Turtle", None, "turtle"),
     ],
 )
 def test_format_parameter_wins_over_accept(value: str, results: str | None, graph: str | None) -> None:

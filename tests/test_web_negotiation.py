@@ -64,3 +64,12 @@ def test_a_named_query_is_plain_text_to_browsers_and_sparql_to_everyone_else() -
 @given(st.text(max_size=200))
 def test_any_accept_header_gives_a_named_query_a_media_type(accept: str) -> None:
     assert negotiation.query_media_type(accept) in ("text/plain", "application/sparql-query")
+
+
+def test_media_types_are_case_insensitive_and_empty_list_elements_ignored() -> None:
+    """RFC 9110 8.3.1 and 5.6.1: `Text/Turtle` is text/turtle, and `text/turtle,` lists only it."""
+    assert negotiation.from_accept("Text/Turtle") == formats.by_name("turtle")
+    assert negotiation.from_accept("APPLICATION/LD+JSON;q=0.5, TEXT/HTML;q=0.1") == formats.by_name("jsonld")
+    assert negotiation.from_accept("text/turtle,") == formats.by_name("turtle")
+    assert negotiation.from_accept(", ,application/n-triples") == formats.by_name("ntriples")
+    assert negotiation.query_media_type("TEXT/HTML") == negotiation.PLAIN_TEXT

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from urllib.parse import parse_qs, quote, urlsplit
@@ -260,6 +261,11 @@ def test_the_ontology_is_documented_and_negotiated(client: TestClient) -> None:
     assert "@prefix pkg:" in turtle.text
     # a term's IRI is a fragment of the ontology's page
     assert 'href="/ontology#Measure"' in client.get(f"{MEASURE}.html").text
+    # Only the ontology's own documents: a made-up name is not another copy of it.
+    for made_up in ("/ontology.xyz", "/ontology.xyz.html", "/ontology.foo.ttl", "/ontology.%3Cscript%3E"):
+        response = client.get(made_up, headers={"Accept": "text/turtle"}, follow_redirects=False)
+        assert response.status_code == 404, made_up
+    assert "<script>" not in client.get("/ontology.%3Cscript%3E.html").text
 
 
 def ontology_store() -> ox.Store:
@@ -352,6 +358,45 @@ def test_downloads_are_served_with_the_format_tables_media_type(client: TestClie
     assert client.get("/downloads/%2e%2e/%2e%2e/etc/passwd").status_code == 404
     assert client.get("/downloads/plan-kg.nq%00").status_code == 404  # not a path: not a 500
     assert client.get("/downloads/plans").status_code == 404  # a folder
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_download_answers_conditional_requests(settings: Settings, client: TestClient, encoding: str) -> None:
+    """RFC 9110 13.1.2-3: the validators a download is sent with (ETag, Last-Modified) give 304 when
+    they match, so `wget -N`, `curl -z` and caches do not fetch the whole file again."""
+    path = "/downloads/plans/132292-basic-plan-3.ttl"
+    (settings.dist_dir / "plans" / "132292-basic-plan-3.ttl").write_text("# a plan\n" * 2000, encoding="utf-8")
+    first = client.get(path, headers={"Accept-Encoding": encoding})
+    assert first.status_code == 200 and (first.headers.get("content-encoding") == "gzip") == (encoding == "gzip")
+    tag, modified = first.headers["etag"], first.headers["last-modified"]
+    later = formatdate(parsedate_to_datetime(modified).timestamp() + 60, usegmt=True)
+    earlier = formatdate(parsedate_to_datetime(modified).timestamp() - 60, usegmt=True)
+    for conditions, status in [({"If-None-Match": tag}, 304), ({"If-None-Match": f'"other", W/{tag}'}, 304),
+                               ({"If-None-Match": "*"}, 304), ({"If-None-Match": '"other"'}, 200),
+                               ({"If-Modified-Since": modified}, 304), ({"If-Modified-Since": later}, 304),
+                               ({"If-Modified-Since": earlier}, 200), ({"If-Modified-Since": "not a date"}, 200),
+                               # If-None-Match decides when both are sent (13.2.2)
+                               ({"If-None-Match": '"other"', "If-Modified-Since": later}, 200)]:
+        answer = client.get(path, headers={"Accept-Encoding": encoding, **conditions})
+        assert answer.status_code == status, conditions
+        assert answer.headers["etag"] == tag, conditions
+        assert (answer.content == b"") == (status == 304), conditions
+
+
+def test_a_range_that_cannot_be_read_is_ignored(settings: Settings, client: TestClient) -> None:
+    """RFC 9110 14.2: another unit, or a range that is not one, is ignored (the whole file); a
+    readable range past the end is 416."""
+    path = "/downloads/plans/132292-basic-plan-3.ttl"
+    whole = ("# a plan\n" * 2000).encode()
+    (settings.dist_dir / "plans" / "132292-basic-plan-3.ttl").write_bytes(whole)
+    for ignored in ("lines=0-1", "bytes=5-1", "bytes=abc", "bytes=", "bytes=-", "0-9"):
+        answer = client.get(path, headers={"Range": ignored, "Accept-Encoding": "identity"})
+        assert answer.status_code == 200 and answer.content == whole, ignored
+    assert client.get(path, headers={"Range": "lines=0-1", "Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
+    ranged = client.get(path, headers={"Range": "Bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.content == whole[:10]
+    assert client.get(path, headers={"Range": "bytes=-5"}).content == whole[-5:]
+    assert client.get(path, headers={"Range": f"bytes={len(whole)}-"}).status_code == 416
 
 
 def test_the_home_page_is_built_at_most_once_per_window_and_then_lists_new_downloads(

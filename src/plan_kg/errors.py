@@ -34,3 +34,7 @@ class BuildError(PlanKgError):
 
 class QueryError(PlanKgError):
     """A named query is unknown or cannot be run."""
+
+
+class ServeError(PlanKgError):
+    """The server cannot start (its port is taken, say)."""

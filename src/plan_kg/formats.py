@@ -97,13 +97,24 @@ def by_media_type(media_type: str, kind: Kind) -> Format | None:
     return None
 
 
+def read_accept(accept: str | None) -> str:
+    """An Accept header as python-mimeparse should read it: each media range in lower case (type and
+    subtype are case-insensitive, RFC 9110 8.3.1), empty list elements dropped (5.6.1), `*/*` if none."""
+    ranges = []
+    for element in (accept or "").split(","):
+        media_range, semicolon, parameters = element.strip().partition(";")
+        if media_range.strip() or semicolon:  # a bare ";...": kept, for mimeparse to refuse
+            ranges.append(media_range.strip().lower() + semicolon + parameters)
+    return ", ".join(ranges) or "*/*"
+
+
 def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
     """The candidate that best fits an Accept header (q-values, wildcards and aliases honoured).
 
     The first candidate wins ties and answers a missing or empty header; None when nothing
     fits. ValueError when the header cannot be parsed.
     """
-    accept = (accept or "").strip() or "*/*"
+    accept = read_accept(accept)
     try:
         match = mimeparse.best_match(_ranked(candidates), accept)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
@@ -118,7 +129,7 @@ def quality(accept: str | None, fmt: Format) -> float:
 
     ValueError when the header cannot be parsed.
     """
-    accept = (accept or "").strip() or "*/*"
+    accept = read_accept(accept)
     try:
         return max(mimeparse.quality(media_type, accept) for media_type in fmt.media_types)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
+from .. import formats
 from ..formats import Format
 from .docs import STYLESHEET_PATH
 from .serialize import DOCUMENT_FORMATS
@@ -21,7 +22,7 @@ _BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
 
 def best_format(accept: str | None) -> Format | None:
     """The catalog format that best fits `accept`: Turtle when the client states no preference."""
-    accept = (accept or "").strip() or "*/*"
+    accept = formats.read_accept(accept)
     # python-mimeparse prefers the later of equally good matches: list the default last.
     supported = [mt for fmt in reversed(DOCUMENT_FORMATS) for mt in reversed(fmt.media_types)]
     try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import importlib
 import shutil
+import socket
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -23,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import dcat, web
 from ..config import Settings
+from ..errors import ServeError
 from ..web.results import error_page
 from .cache import etag_matches, is_repeatable
 from .description import serialize_description, service_description
@@ -89,7 +92,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 allow_origins=["*"],
                 allow_credentials=False,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Accept", "Content-Type", "If-None-Match"],
+                allow_headers=["*"],  # a public service without credentials: a client's own headers are harmless
                 expose_headers=list(_EXPOSED),
                 max_age=86400,
             ),
@@ -260,7 +263,9 @@ class AllowAnyOrigin:
     """ASGI middleware: every response allows any origin, also one to a request without Origin.
 
     (Starlette's CORSMiddleware adds the header only when the request has Origin; a cached copy
-    of an answer to a plain request may serve a browser's too.)
+    of an answer to a plain request may serve a browser's too.) So no answer varies by Origin:
+    the `Origin` CORSMiddleware adds to Vary is taken out again, and a HEAD (the full path) is sent
+    the header fields of the same GET (answered before the framework), as RFC 9110 9.3.2 asks.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -273,9 +278,14 @@ class AllowAnyOrigin:
 
         async def send_allowing_any_origin(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
+                headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() != b"vary"]
+                varies = [part.strip() for name, value in message.get("headers", ()) if name.lower() == b"vary"
+                          for part in value.split(b",") if part.strip() and part.strip().lower() != b"origin"]
+                if varies:
+                    headers.append((b"vary", b", ".join(varies)))
                 if not any(name.lower() == b"access-control-allow-origin" for name, _ in headers):
-                    message = {**message, "headers": [*headers, *_ANY_ORIGIN_RAW]}
+                    headers.extend(_ANY_ORIGIN_RAW)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_allowing_any_origin)
@@ -301,7 +311,23 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
     """
     import uvicorn
 
-    ensure_built(settings)
-    app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
-    # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
+    listener = _listen(host, port)  # first: a port in use is said before minutes of building
+    try:
+        ensure_built(settings)
+        app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
+        # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host`:`port`; ServeError saying what to do if there can be none."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"{host}:{port} is already in use (by another plan-kg serve?): stop that server, "
+                             f"or serve on another port with --port") from exc
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port") from exc

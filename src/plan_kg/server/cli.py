@@ -57,6 +57,12 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
         accept = "application/sparql-results+json, text/turtle;q=0.9" if as_table else None
         result = service.run(QueryRequest(text, accept=accept, format=None if as_table else format_name))
     except QueryRejected as exc:
+        if exc.status == 406:  # --format names a format of the other kind of answer
+            graph = format_name in {f.name for f in RESULT_FORMATS}
+            kind, offered = ("a graph (CONSTRUCT or DESCRIBE)", GRAPH_FORMATS) if graph else (
+                "SPARQL results (SELECT or ASK)", RESULT_FORMATS)
+            fail(QueryError(f"{name}: this query returns {kind}, which --format {format_name} does not write; "
+                            f"use --format table, {', '.join(f.name for f in offered)}"))
         fail(QueryError(f"{name}: {exc.message}"))
     except (PlanKgError, UnicodeDecodeError, OSError) as exc:
         fail(exc if isinstance(exc, PlanKgError) else QueryError(f"{name}: {exc}"))

@@ -82,7 +82,7 @@ def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
 
 
 def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str]) -> Format | None:
-    value = value.strip().lower()
+    value = value.partition(";")[0].strip().lower()  # a media type's parameters (charset=utf-8) do not choose
     value = aliases.get(value, value)
     for fmt in candidates:
         if value in (fmt.name, fmt.extension) or value in fmt.media_types:

@@ -92,13 +92,17 @@ async def _post_params(request: Request, url_params: list[tuple[str, str]], max_
         raise ProtocolError(415, f"POST {media_type} is not accepted; send {FORM} or {QUERY}")
     if charset not in ("utf-8", "utf8"):
         raise ProtocolError(400, f"the body must be UTF-8, not {charset}")
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in ("", "identity"):  # RFC 9110 15.5.16: 415, saying which codings would do
+        raise ProtocolError(415, f"a body with Content-Encoding: {coding} is not accepted; send it uncompressed",
+                            headers={"Accept-Encoding": "identity"})
     body = await _read_body(request, max_body_bytes)
     if media_type == FORM:
         return _parse_form(body, "the form body")
     if any(name in ("query", "update") for name, _ in url_params):
         raise ProtocolError(400, f"with {QUERY} the query is the body; do not also send ?query= in the URL")
     try:
-        return [("query", body.decode("utf-8"))]
+        return [("query", body.decode("utf-8").removeprefix("\ufeff"))]  # a byte order mark is no part of it
     except UnicodeDecodeError as exc:
         raise ProtocolError(400, f"the body is not valid UTF-8 (byte {exc.start})") from exc
 

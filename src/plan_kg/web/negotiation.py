@@ -33,7 +33,7 @@ def query_media_type(accept: str | None) -> str:
     # python-mimeparse prefers the later of equally good types: SPARQL last, so it wins ties (`*/*`).
     shown = [*formats.by_name("html").media_types, PLAIN_TEXT]
     try:
-        match = mimeparse.best_match([*shown, QUERY.media_type], (accept or "").strip() or "*/*")
+        match = mimeparse.best_match([*shown, QUERY.media_type], formats.read_accept(accept))
     except (mimeparse.MimeTypeParseException, ValueError, IndexError):
         return QUERY.media_type
     return PLAIN_TEXT if match in shown else QUERY.media_type

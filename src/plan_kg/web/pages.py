@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -27,7 +29,7 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..server.cache import ResponseCache, etag_matches
+from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 from .compress import GzipCopies, accepts_gzip
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
@@ -89,6 +91,18 @@ GRAPH_PAGE_SUBJECTS = 1000
 DOCUMENT_BUILDERS = 2
 #: Formats already compressed: sent as they are.
 _COMPRESSED = (formats.by_name("png"),)
+_RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-\d+)\s*")
+
+
+def _readable_range(value: str) -> bool:
+    """Whether a Range header is a byte range set (RFC 9110 14.1.1), each range's last byte not before its first."""
+    unit, equals, specs = value.partition("=")
+    if unit.strip().lower() != "bytes" or not equals:
+        return False
+    listed = [spec for spec in specs.split(",") if spec.strip()]  # empty list elements are allowed
+    matches = [_RANGE_SPEC.fullmatch(spec) for spec in listed]
+    return bool(listed) and all(
+        match is not None and not (match[2] and int(match[2]) < int(match[1])) for match in matches)
 
 
 def _secure(response: Response, headers: dict[str, str] = SECURITY_HEADERS) -> Response:
@@ -112,6 +126,8 @@ class Site:
         # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
         self._gzipped = GzipCopies(settings.response_cache_bytes)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
+        # Downloads are served here (gzip, formats), but their conditional requests as Starlette's files are.
+        self._dist_files = StaticFiles(directory=settings.dist_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
                 "The query editor (YASGUI) is unavailable: %s does not exist. Run `npm ci` in the repository "
@@ -197,17 +213,26 @@ class Site:
         if not target.is_relative_to(dist) or not S_ISREG(stat.st_mode) or fmt is None:
             return missing
         headers = {"Vary": "Accept-Encoding"}
-        if fmt not in _COMPRESSED and "range" not in request.headers and accepts_gzip(request.headers.get("accept-encoding")):
+        ranged = "range" in request.headers
+        if ranged and not _readable_range(request.headers["range"]):
+            # RFC 9110 14.2: a Range of another unit or that cannot be read is ignored (Starlette: 400).
+            request.scope["headers"] = [(name, value) for name, value in request.scope["headers"] if name != b"range"]
+            ranged = False
+        if fmt not in _COMPRESSED and not ranged and accepts_gzip(request.headers.get("accept-encoding")):
             if (body := await self._gzipped.get(target, stat)) is not None:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
                 headers.update({"Content-Encoding": "gzip", "ETag": tag,
                                 "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
-                if etag_matches(request.headers.get("if-none-match"), tag):
+                if self._dist_files.is_not_modified(Headers(headers), request.headers):
                     return _secure(Response(status_code=304, headers=headers))
                 return _secure(Response(body, media_type=fmt.media_type, headers=headers))
             if not target.is_file():  # it went away while it was being compressed
                 return missing
-        return _secure(FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat))
+        response = FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat)
+        if self._dist_files.is_not_modified(response.headers, request.headers):  # If-None-Match, If-Modified-Since
+            kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}
+            return _secure(Response(status_code=304, headers=kept))
+        return _secure(response)
 
     async def named_query(self, request: Request) -> Response:
         """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""
@@ -316,6 +341,8 @@ class Site:
 
     def _ontology(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
+        if path != "/ontology":  # /ontology.xyz, /ontology.foo.ttl: no such document
+            return self.not_found(iris.ONTOLOGY_IRI + path[len("/ontology"):], fmt, request)
         if fmt is None:
             return self.see_other(request, path)
         if fmt.name != "html":
