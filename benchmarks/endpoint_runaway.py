@@ -4,12 +4,15 @@ Rerun (from the repository root, after `plan-kg build`):
 
     python benchmarks/endpoint_runaway.py --cities 10 --timeout 5
     python benchmarks/endpoint_runaway.py --cities 10 --timeout 30 --kind memory --memory-mb 2000
+    python benchmarks/endpoint_runaway.py --cities 20 --timeout 5 --runaways 2 --runaway-clients 2 [--preempt-after 0]
 
 One client sends a query that never finishes (`--kind time`), or one that needs more memory
 than the endpoint's `query_memory_bytes` (`--kind memory`: a string doubled 40 times); another
 keeps sending a lookup, one at a time, before, during and after. Both are on loopback, so each
 names itself in X-Forwarded-For (the endpoint trusts 127.0.0.1 as a proxy here): two clients,
-as the endpoint's per-client limits count them. Reported: the lookup's latency in each phase, how long the runaway
+as the endpoint's per-client limits count them (`--runaway-clients`: the runaways come from that many
+addresses, which together may hold every worker; `--preempt-after`, the endpoint's preempt_after_s,
+decides whether the lookup's wait then stops one of them). Reported: the lookup's latency in each phase, how long the runaway
 took to be answered 503, and the status codes seen (every lookup must be a 200).
 """
 
@@ -35,7 +38,10 @@ MEMORY_HOG = ('SELECT (STRLEN(?v40) AS ?n) { BIND("' + "x" * 1000 + '" AS ?v0) '
               + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)) + " }")
 
 
-RUNAWAY_CLIENT = {"X-Forwarded-For": "198.51.100.1"}
+def runaway_client(number: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"198.51.100.{10 + number}"}
+
+
 LOOKUP_CLIENT = {"X-Forwarded-For": "198.51.100.2"}
 
 
@@ -73,6 +79,8 @@ def main() -> None:
     parser.add_argument("--runaways", type=int, default=1,
                         help="how many runaway queries the one client sends at once (2 with --workers 2: "
                              "as many as there are workers)")
+    parser.add_argument("--runaway-clients", type=int, default=1, help="how many addresses send the runaways")
+    parser.add_argument("--preempt-after", type=float, default=1.0, help="the endpoint's preempt_after_s (0: never)")
     parser.add_argument("--in-process-rows", type=int, default=0,
                         help="the endpoint's in_process_rows; 0 (the default here): every lookup needs a worker, "
                              "the harder case; 100 (the server's default): the lookups are answered without one")
@@ -86,6 +94,7 @@ def main() -> None:
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
             f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows={args.in_process_rows}, "
+            f"preempt_after_s={args.preempt_after}, "
             f"query_memory_bytes={args.memory_mb * 1_000_000}, trusted_proxies=('127.0.0.1',)), host='127.0.0.1', port=18831, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
@@ -95,8 +104,8 @@ def main() -> None:
 
             def run_away(runaway: dict, number: int) -> None:
                 start = time.monotonic()
-                response = httpx.get(url, params={"query": f"{runaway_query} # {number}"}, headers=RUNAWAY_CLIENT,
-                                     timeout=120)
+                response = httpx.get(url, params={"query": f"{runaway_query} # {number}"},
+                                     headers=runaway_client(number % args.runaway_clients), timeout=120)
                 runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic(),
                                reason=response.text.strip())
 
@@ -115,7 +124,8 @@ def main() -> None:
         statuses = sorted({s[2] for s in before + during + after})
         print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}; "
               f"query_memory_bytes={args.memory_mb * 1_000_000}; in_process_rows={args.in_process_rows}; "
-              f"runaway kind: {args.kind}; {args.runaways} at once from one client")
+              f"preempt_after_s={args.preempt_after:g}; runaway kind: {args.kind}; {args.runaways} at once from "
+              f"{args.runaway_clients} client(s)")
         for runaway in runaways:
             print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
         print(f"lookup before:                      {summary(before)}")

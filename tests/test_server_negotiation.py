@@ -79,3 +79,12 @@ def test_long_accept_headers_are_negotiated_but_not_kept() -> None:
     assert _negotiate_cached.cache_info().currsize == kept
     negotiate("text/csv;q=0.9, application/x-only-in-this-test;q=0.8")  # a short one is kept
     assert _negotiate_cached.cache_info().currsize == kept + 1
+
+
+def test_an_accept_header_of_more_ranges_than_any_client_sends_is_an_error_that_says_so() -> None:
+    """Each range costs the parser ~1 µs a byte for every format: an 8 KB header of 480 held the
+    server for 8.7 ms a request. Up to 32 are read (empty list elements do not count)."""
+    ranges = [f"application/x-{i};q=0.1" for i in range(32)]
+    assert negotiate(", ".join([*ranges[:31], "text/csv"]) + ", , ,").results.name == "csv"
+    with pytest.raises(NegotiationError, match="more than 32 media ranges"):
+        negotiate(", ".join([*ranges, "text/csv"]))

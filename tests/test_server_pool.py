@@ -169,3 +169,69 @@ def test_a_client_under_its_share_takes_a_free_worker_and_waits_only_behind_its_
     # because client a still holds two; a's ASK runs once one of a's own queries has ended.
     assert finished[:2] == ["c-slow", "b-ask"], finished
     assert finished.index("a-ask") > min(finished.index("a-slow-0"), finished.index("a-slow-1")), finished
+
+
+def test_a_query_waiting_for_a_worker_stops_the_longest_query_of_the_client_holding_the_most(tmp_path: Path) -> None:
+    """Two clients (addresses) with a runaway each hold both workers, each within its share. A third
+    client's query, after `preempt_after_s` of waiting, stops the runaway that has run longest (its
+    caller gets a 503 that says why) and runs on the replacement, long before the time limit."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[list[str], float, str, int]:
+        loop = asyncio.get_running_loop()
+        pool = WorkerPool(store.path, size=2, max_rows=10, timeout_s=8.0, per_client=1, preempt_after_s=0.5)
+        await pool.start()
+
+        async def run_away(client: str) -> str:
+            try:
+                await pool.run(QueryJob(RUNAWAY_QUERY, results_format="csv"), client=client)
+                return "answered"
+            except QueryRejected as exc:
+                return exc.message
+
+        try:
+            first = asyncio.create_task(run_away("a"))
+            await asyncio.sleep(0.2)
+            second = asyncio.create_task(run_away("b"))
+            await asyncio.sleep(0.6)  # both have run past preempt_after_s
+            started = loop.time()
+            answer = await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="csv"), client="c")
+            waited = loop.time() - started
+            return await asyncio.gather(first, second), waited, answer.body.decode().split()[-1], pool.preempted
+        finally:
+            await pool.close()
+
+    (first, second), waited, answer, preempted = asyncio.run(scenario())
+    assert answer == "true" and preempted == 1
+    assert waited < 5.0, waited  # the preemption after 0.5 s and a worker's start, not the 8 s limit
+    assert first.startswith("the query was stopped after ") and first.endswith(
+        " s to let another client's query run: every query worker was busy, and this client held the most; "
+        "try again later"), first  # a's ran longest
+    assert second == "the query was stopped after 8 s, this endpoint's time limit"  # b's ran on
+
+
+def test_a_query_that_waits_for_its_own_clients_share_stops_nothing(tmp_path: Path) -> None:
+    """Client a holds both workers (a share of two): its third query waits for one of its own, and
+    stops none of them, however long it waits."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[str, int]:
+        pool = WorkerPool(store.path, size=2, max_rows=10, timeout_s=2.0, per_client=2, preempt_after_s=0.3)
+        await pool.start()
+        try:
+            runaways = [asyncio.create_task(pool.run(QueryJob(RUNAWAY_QUERY, results_format="csv"), client="a"))
+                        for _ in range(2)]
+            await asyncio.sleep(0.5)
+            try:
+                await pool.run(QueryJob("ASK {}", results_format="csv"), client="a")
+                own = "answered"
+            except QueryRejected as exc:
+                own = exc.message
+            await asyncio.gather(*runaways, return_exceptions=True)
+            return own, pool.preempted
+        finally:
+            await pool.close()
+
+    own, preempted = asyncio.run(scenario())
+    assert preempted == 0
+    assert own.startswith("every query worker this client may use stayed busy for 2 s") or own == "answered"

@@ -73,3 +73,8 @@ def test_media_types_are_case_insensitive_and_empty_list_elements_ignored() -> N
     assert negotiation.from_accept("text/turtle,") == formats.by_name("turtle")
     assert negotiation.from_accept(", ,application/n-triples") == formats.by_name("ntriples")
     assert negotiation.query_media_type("TEXT/HTML") == negotiation.PLAIN_TEXT
+
+
+def test_an_accept_header_of_too_many_ranges_is_not_acceptable() -> None:
+    assert negotiation.from_accept(", ".join(["text/turtle"] * 33)) is None  # 406
+    assert negotiation.from_accept(", ".join(["text/turtle"] * 32)) == formats.by_name("turtle")

@@ -715,3 +715,24 @@ def test_a_made_up_path_of_thousands_of_parts_gets_its_404_after_a_few_look_ups(
     assert found is not None and found.iri == BASE + MEASURE.lstrip("/")
     response = client.get("/id/132292/basic-plan-3/" + "a-" * 30_000 + "x", headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 404
+
+
+def test_a_redirect_or_a_404_builds_no_page_and_takes_no_build_slot(client: TestClient,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 303 from a bare IRI and every 404 are one index look-up: building a resource's view (31 ms
+    for a plan) to decide them let a flood of bare IRIs hold up every other client; a 404 with a
+    suffix waited for one of the two build slots and was never kept."""
+    views: list[str] = []
+    builds: list[str] = []
+    view = Describer.resource
+    build = Site._build
+    monkeypatch.setattr(Describer, "resource", lambda self, iri: views.append(iri) or view(self, iri))
+    monkeypatch.setattr(Site, "_build", lambda self, key, *args: builds.append(key) or build(self, key, *args))
+    assert client.get(MEASURE, headers={"Accept": "text/html"}).status_code == 303
+    assert client.get(MEASURE, headers={"Accept": "text/turtle"}).status_code == 303
+    assert client.get("/graph/plan/132292-basic-plan-3").status_code in (303, 404)
+    for missing in ("/id/132292/nothing", "/id/132292/nothing.html", "/id/132292/nothing.ttl",
+                    "/graph/nothing.jsonld", "/ontology.foo.ttl"):
+        assert client.get(missing).status_code == 404, missing
+    assert views == [] and builds == []
+    assert client.get(f"{MEASURE}.html").status_code == 200 and views and builds == [f"{MEASURE}.html"]

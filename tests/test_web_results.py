@@ -181,3 +181,18 @@ def test_the_row_and_byte_limits_hold_for_pages_too(store: ox.Store) -> None:
         page(store, f"DESCRIBE <{MEASURE}>", fmt="graph", max_rows=1)
     with pytest.raises(QueryRejected, match="larger than 2000 bytes"):
         page(store, values, max_bytes=2000)
+
+
+def test_an_error_page_repeats_a_query_to_fix_unless_it_is_too_long() -> None:
+    """The query comes back escaped in the form; one over MAX_REPEATED_CHARS does not (escaping and
+    sending a megabyte for every refusal, a 429 too, held up the server process), and the page says so."""
+    short = 'SELECT * { ?s ?p "</textarea><script>x()</script>" }'
+    page = results.error_page(short, 400, "the query is not valid <SPARQL>").decode()
+    assert "&lt;/textarea&gt;&lt;script&gt;" in page and "<script>x()" not in page
+    assert "the query is not valid &lt;SPARQL&gt;" in page and "query-omitted" not in page
+    long = "SELECT * { <a> <b> \"" + "<&>" * 330_000 + "\" }"
+    page = results.error_page(long, 429, "too many queries at once").decode()
+    assert "&lt;&amp;&gt;" not in page and len(page) < 20_000
+    assert f"The query ({len(long)} characters) is too long to repeat here" in page
+    at_limit = "#" * results.MAX_REPEATED_CHARS
+    assert at_limit in results.error_page(at_limit, 400, "x").decode()

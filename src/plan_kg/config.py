@@ -42,12 +42,19 @@ class Settings:
     max_response_bytes: int = 64_000_000
     max_body_bytes: int = 1_000_000
     max_concurrent_per_client: int = 4
+    # An answer over a megabyte is sent a megabyte at a time, holding its client's place among its
+    # concurrent queries; one whose client reads nothing for this long is given up (connection closed).
+    send_timeout_s: float = 60.0
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Query worker processes. One client's queries run on at most max_workers_per_client of them at
     # once (0: all but one), so that a client sending runaway queries cannot hold up everybody else.
     query_workers: int = 3
     max_workers_per_client: int = 0
+    # Clients at several addresses can hold every worker together. A query that has waited this long
+    # for a worker stops the longest-running query of the client holding the most (if it has run this
+    # long too; that client gets a 503 saying why). 0: queries wait for a worker up to the time limit.
+    preempt_after_s: float = 1.0
     # A query worker copies the store into memory when it holds at most this many quads: queries
     # run up to 3x faster than on the on-disk store, for about 120 bytes of memory a quad in each
     # worker and a slower start (2.4 s at 385,000 quads). The server process then keeps a copy too,

@@ -97,9 +97,19 @@ def by_media_type(media_type: str, kind: Kind) -> Format | None:
     return None
 
 
+#: Media ranges an Accept header may list. Clients send fewer than a dozen; each costs the parser
+#: ~1 µs a byte for every format weighed (an 8 KB header of 480: 8.7 ms a request).
+MAX_ACCEPT_RANGES = 32
+
+
 def read_accept(accept: str | None) -> str:
     """An Accept header as python-mimeparse should read it: each media range in lower case (type and
-    subtype are case-insensitive, RFC 9110 8.3.1), empty list elements dropped (5.6.1), `*/*` if none."""
+    subtype are case-insensitive, RFC 9110 8.3.1), empty list elements dropped (5.6.1), `*/*` if none.
+    ValueError if it lists more than `MAX_ACCEPT_RANGES`."""
+    if (accept or "").count(",") >= MAX_ACCEPT_RANGES and \
+            sum(1 for element in accept.split(",") if element.strip()) > MAX_ACCEPT_RANGES:  # type: ignore[union-attr]
+        raise ValueError(f"the Accept header lists more than {MAX_ACCEPT_RANGES} media ranges, this endpoint's "
+                         "limit; list the formats you want")
     ranges = []
     for element in (accept or "").split(","):
         media_range, semicolon, parameters = element.strip().partition(";")

@@ -22,11 +22,10 @@ _BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
 
 def best_format(accept: str | None) -> Format | None:
     """The catalog format that best fits `accept`: Turtle when the client states no preference."""
-    accept = formats.read_accept(accept)
     # python-mimeparse prefers the later of equally good matches: list the default last.
     supported = [mt for fmt in reversed(DOCUMENT_FORMATS) for mt in reversed(fmt.media_types)]
     try:
-        match = mimeparse.best_match(supported, accept)
+        match = mimeparse.best_match(supported, formats.read_accept(accept))
     except (ValueError, IndexError):
         return None
     return next((fmt for fmt in DOCUMENT_FORMATS if match and match in fmt.media_types), None)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import gc
 import importlib
+import ipaddress
+import logging
+import resource
 import shutil
 import socket
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pyoxigraph
@@ -35,6 +39,8 @@ from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
+
+logger = logging.getLogger(__name__)
 
 _VARY = "Accept"
 #: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
@@ -192,12 +198,21 @@ class SparqlEndpoint:
         except QueryRejected as exc:
             return self._refusal(exc, parsed, accept), None
         finally:
-            self._running[client] -= 1
-            if not self._running[client]:
-                del self._running[client]
+            self._leave(client)
         if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
+        if len(result.body) > SEND_CHUNK_BYTES:
+            # The client's place is held until the answer is sent: one that does not read its answers
+            # cannot have more of them in the server's memory than it may run queries at once.
+            self._running[client] += 1
+            return SentInChunks(result.body, media_type=result.media_type, headers=headers,
+                                done=lambda: self._leave(client), timeout_s=self.settings.send_timeout_s), key
         return Response(result.body, media_type=result.media_type, headers=headers), key
+
+    def _leave(self, client: str) -> None:
+        self._running[client] -= 1
+        if not self._running[client]:
+            del self._running[client]
 
     def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest, accept: str | None,
                  headers: dict[str, str] | None = None) -> Response:
@@ -235,9 +250,21 @@ class SparqlEndpoint:
 
 
 def _client(scope: Scope) -> str:
-    """The client's address as the per-client limit counts it (a trusted proxy's X-Forwarded-For is applied before)."""
+    """The client as the per-client limits count it: its address (a trusted proxy's X-Forwarded-For is
+    applied before), an IPv6 one by its /64, which one host or site may hold all of."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    if not client:
+        return "unknown"
+    address = client[0]
+    if ":" not in address:  # IPv4: as it is (the common case, without parsing)
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address.partition("%")[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def _endpoint_iri(request: Request, settings: Settings) -> str:
@@ -257,6 +284,44 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     # Vary: Accept, as /sparql tells a browser the same on a page.
     return PlainTextResponse(message + "\n", status_code=status,
                              headers={"Vary": _VARY, **_ANY_ORIGIN, **(headers or {})})
+
+
+#: Answers larger than this are sent in pieces of this size (see `SentInChunks`).
+SEND_CHUNK_BYTES = 1 << 20
+
+
+class SentInChunks(Response):
+    """A large answer, sent a piece at a time so that it waits for a client that reads slowly.
+
+    Written whole, an answer sits in the connection's buffer until the client reads it: a client that
+    never reads kept 58 MB of the server's memory per connection, for as long as it stayed connected.
+    A piece is written only once the previous one has gone (uvicorn's flow control), and if no piece
+    goes for `timeout_s`, the rest is given up and the connection closed. `done` runs once it is over.
+    """
+
+    def __init__(self, body: bytes, *, media_type: str, headers: dict[str, str], done: Callable[[], None],
+                 timeout_s: float) -> None:
+        super().__init__(body, media_type=media_type, headers=headers)
+        self._done = done
+        self._timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
+            for start in pieces:
+                piece = self.body[start:start + SEND_CHUNK_BYTES]
+                last = start + SEND_CHUNK_BYTES >= len(self.body)
+                await asyncio.wait_for(send({"type": "http.response.body", "body": piece, "more_body": not last}),
+                                       self._timeout_s)
+            if not pieces:
+                await send({"type": "http.response.body", "body": b""})
+        except TimeoutError:
+            logger.info("gave up sending an answer of %d bytes: the client read nothing for %g s",
+                        len(self.body), self._timeout_s)  # uvicorn closes the connection, unanswered
+        finally:
+            self.body = b""
+            self._done()
 
 
 class AllowAnyOrigin:
@@ -312,6 +377,11 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
     import uvicorn
 
     listener = _listen(host, port)  # first: a port in use is said before minutes of building
+    # Each connection takes a file descriptor: the usual soft limit (1,024) is reached by that many
+    # stalled clients, and then nobody is answered. Raised to what the system allows this process.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         ensure_built(settings)
         app = create_app(settings, store_dir=store_dir or default_store_dir(settings))

@@ -34,7 +34,11 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
         + " (HTTP 400 beyond)."
         + f" Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
         f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429), of which at most "
-        f"{settings.workers_per_client} run at once (the others wait their turn). SERVICE is refused"
+        f"{settings.workers_per_client} run at once (the others wait their turn)."
+        + (f" When every worker is busy and a query has waited {settings.preempt_after_s:g} s, the longest-running"
+           " query of the client holding the most workers is stopped for it (HTTP 503)."
+           if settings.preempt_after_s > 0 else "")
+        + " SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")
         + _caching(settings)
     )

@@ -11,7 +11,11 @@ stop the exchange: its worker is still freed when it answers, or killed at the d
 
 No client may hold every worker: one client's queries run on at most `per_client` workers at a
 time (default: all but one), and its further queries wait for one of its own to finish. So a
-client sending runaway queries delays its own queries, never everybody else's.
+client sending runaway queries delays its own queries, never everybody else's. Clients at several
+addresses can still hold every worker together; with `preempt_after_s`, a query that has waited that
+long for a worker stops the longest-running query of the client holding the most workers (more than
+the waiting client holds), if it has run that long too: its caller gets a 503 that says why, and the
+waiting query gets the replacement. A freed worker goes to the waiting client that holds the fewest.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ _START_TIMEOUT_S = 120.0
 #: What ends an exchange: the worker's message, the deadline, or the worker gone (None).
 _Outcome = tuple | None
 _TIMED_OUT = ("timed out",)
+_PREEMPTED = ("preempted",)
 
 
 class _Worker(asyncio.Protocol):
@@ -58,6 +63,7 @@ class _Worker(asyncio.Protocol):
         self._lost = False
         self._settle: Callable[[_Outcome], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.asked_at = 0.0  # loop time of the job it runs
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -88,7 +94,13 @@ class _Worker(asyncio.Protocol):
             loop.call_soon(self._end, None)
             return
         self._timer = loop.call_at(deadline, self._end, _TIMED_OUT)
+        self.asked_at = loop.time()
         self._transport.write(header + payload)
+
+    def preempt(self) -> None:
+        """End the exchange now, as at its deadline (the pool stops this worker and starts another)."""
+        if self._settle is not None:
+            self._end(_PREEMPTED)
 
     @property
     def connected(self) -> bool:
@@ -141,7 +153,7 @@ class WorkerPool:
     """
 
     def __init__(self, store_path: Path, *, size: int, max_rows: int, timeout_s: float, memory_bytes: int = 0,
-                 in_memory: bool = False, per_client: int = 0, max_bytes: int = 0) -> None:
+                 in_memory: bool = False, per_client: int = 0, max_bytes: int = 0, preempt_after_s: float = 0.0) -> None:
         self._store_path = str(store_path)
         self._memory_bytes = memory_bytes
         self._in_memory = in_memory
@@ -150,6 +162,8 @@ class WorkerPool:
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
+        self._preempt_after_s = preempt_after_s  # 0: never
+        self.preempted = 0
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[tuple[str | None, asyncio.Future[_Worker]]] = deque()
         self._busy: dict[_Worker, str | None] = {}  # worker -> the client it works for
@@ -209,6 +223,11 @@ class WorkerPool:
         if outcome is _TIMED_OUT:
             self._discard(worker)
             error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit")
+        elif outcome is _PREEMPTED:
+            ran = asyncio.get_running_loop().time() - worker.asked_at
+            self._discard(worker)
+            error = QueryRejected(503, f"the query was stopped after {ran:.1f} s to let another client's query run: "
+                                       "every query worker was busy, and this client held the most; try again later")
         elif outcome is None:  # the worker died (out of memory, a crash), or the pool is closing
             self._discard(worker)
             if self._closed:
@@ -245,8 +264,11 @@ class WorkerPool:
             worker = self._idle.pop()
             self._hold(worker, client)
             return worker
-        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_Worker] = loop.create_future()
         self._waiters.append((client, waiter))
+        if self._preempt_after_s > 0:
+            self._check_later(client, waiter)
         try:
             # `_dispatch` hands a worker over already held for `client`.
             return await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - time.monotonic()))
@@ -259,11 +281,35 @@ class WorkerPool:
                 raise QueryRejected(503, self._busy_message(client)) from None
             raise
 
+    def _check_later(self, client: str | None, waiter: asyncio.Future[_Worker]) -> None:
+        """In `preempt_after_s`, preempt for `waiter` if it still waits (and check again after that)."""
+        timer = asyncio.get_running_loop().call_later(self._preempt_after_s, self._preempt_for, client, waiter)
+        waiter.add_done_callback(lambda _: timer.cancel())
+
+    def _preempt_for(self, client: str | None, waiter: asyncio.Future[_Worker]) -> None:
+        """Stop a query for `waiter` (see the module's doc), unless a worker is on its way."""
+        if waiter.done() or self._closed:
+            return
+        self._check_later(client, waiter)
+        if self._idle or self._replacing or not self._may_take(client):
+            return  # a worker is coming (a replacement goes to the client holding the fewest), or it waits for its own
+        now = asyncio.get_running_loop().time()
+        mine = self._held_by(client)
+        candidates = [(self._held[owner], now - worker.asked_at, worker) for worker, owner in self._busy.items()
+                      if owner is not None and owner != client and self._held[owner] > mine
+                      and now - worker.asked_at >= self._preempt_after_s]
+        if candidates:
+            self.preempted += 1
+            max(candidates, key=lambda candidate: candidate[:2])[2].preempt()
+
     def _busy_message(self, client: str | None) -> str:
         if client is None or self.per_client >= self._size:
             return f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
         return (f"every query worker this client may use stayed busy for {self._timeout_s:g} s (one client's "
                 f"queries run on at most {self.per_client} of the {self._size} workers at once); try again later")
+
+    def _held_by(self, client: str | None) -> int:
+        return self._held[client] if client is not None else 0
 
     def _hold(self, worker: _Worker, client: str | None) -> None:
         self._busy[worker] = client
@@ -282,14 +328,15 @@ class WorkerPool:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hand idle workers to waiting callers, first come first served among clients under their share."""
+        """Hand idle workers to waiting callers under their share: of the clients that hold the fewest
+        workers, first come first served."""
         while self._idle and self._waiters:
             found = None
             for entry in self._waiters:
                 client, waiter = entry
-                if not waiter.done() and self._may_take(client):
+                if not waiter.done() and self._may_take(client) and (
+                        found is None or self._held_by(client) < self._held_by(found[0])):
                     found = entry
-                    break
             self._waiters = deque(entry for entry in self._waiters if entry is not found and not entry[1].done())
             if found is None:
                 return

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import mimeparse
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
@@ -113,11 +113,14 @@ async def _read_body(request: Request, max_body_bytes: int) -> bytes:
     if declared.isdigit() and int(declared) > max_body_bytes:
         raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body_bytes:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body_bytes:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer; without this, a traceback in the log for each
+        raise ProtocolError(400, "the client went away before it sent the whole body") from None
     return b"".join(chunks)
 
 

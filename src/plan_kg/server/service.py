@@ -84,6 +84,7 @@ class QueryService:
             memory_bytes=self.settings.query_memory_bytes,
             in_memory=self.workers_in_memory,
             per_client=self.settings.workers_per_client,
+            preempt_after_s=self.settings.preempt_after_s,
         )
         if self.workers_in_memory:
             # Copied as the workers copy theirs, and meanwhile, so the quads are in the same order:

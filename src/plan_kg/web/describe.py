@@ -183,6 +183,11 @@ class Describer:
         seen = {quad.triple for quad in self.store.quads_for_pattern(subject, None, None, None)}
         return sorted(seen, key=lambda t: (t.predicate.value, str(t.object)))
 
+    def describes(self, iri: str) -> bool:
+        """Whether the store has a statement about `iri` (one index look-up: `resource` builds the whole page)."""
+        subject = _named_node(iri)
+        return subject is not None and next(self.store.quads_for_pattern(subject, None, None, None), None) is not None
+
     def graph_triples(self, graph_iri: str) -> list[ox.Triple]:
         """Every statement in the named graph `graph_iri`."""
         graph = ox.NamedNode(graph_iri)

@@ -247,28 +247,29 @@ class Site:
     # -- linked data --------------------------------------------------------------------
     async def resource(self, request: Request) -> Response:
         """/id/… : the municipality, plan or plan element with that IRI under the base."""
-        return await self._kept(request, self._resource)
+        return await self._kept(request, self._resource, lambda path: self.describer.describes(self.describer.iri(path)))
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
-        return await self._kept(request, self._graph)
+        return await self._kept(request, self._graph, lambda path: self.describer.is_graph(self.describer.iri(path)))
 
     async def ontology(self, request: Request) -> Response:
         """/ontology : the vocabulary, documented in HTML or as RDF."""
-        return await self._kept(request, self._ontology)
+        return await self._kept(request, self._ontology, lambda path: path == "/ontology")
 
-    async def _kept(self, request: Request, build: Callable[[Request], Response]) -> Response:
+    async def _kept(self, request: Request, build: Callable[[Request], Response], exists: Callable[[str], bool]) -> Response:
         """A document (a path with a format suffix) built once and kept: the store does not change while
         served, and some documents take a while (a named graph as JSON-LD: ~0.3 s).
 
         Built in a thread, at most `DOCUMENT_BUILDERS` at once: on the event loop, such a build held up
         every other client's answer for as long (the loop now gets the interpreter every few ms).
         Requests for a document being built wait for that build. A request whose client has gone is
-        not built at all (nobody would receive it).
+        not built at all (nobody would receive it). `exists` (of the path without its suffix) is one
+        look-up: the 303 to a document, and any 404, are answered without a build.
         """
         key = request.url.path
         path, fmt = negotiation.split_suffix(key)
-        if fmt is None:  # a 303 to a document, or a 404: quick, and it depends on Accept
+        if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
         if (kept := self._documents.get(key)) is not None:
             return _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path)))
@@ -297,15 +298,16 @@ class Site:
     def _resource(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
         iri = self.describer.iri(path)
-        view = self.describer.resource(iri)
-        if view is None:
+        if not self.describer.describes(iri):
             return self.not_found(iri, fmt, request)
-        if fmt is None:
+        if fmt is None:  # the page's view is built only for the page (31 ms for a plan, 371 statements)
             return self.see_other(request, path)
-        if fmt.name == "html":
-            return self._page("resource.html", view=view, chart=self.plan_chart(path),
-                              alternates=_alternates(path), headers=_link(path))
-        return self.rdf(self.describer.triples(iri), fmt, path)
+        if fmt.name != "html":
+            return self.rdf(self.describer.triples(iri), fmt, path)
+        view = self.describer.resource(iri)
+        assert view is not None  # it has statements (describes), and the store does not change while served
+        return self._page("resource.html", view=view, chart=self.plan_chart(path),
+                          alternates=_alternates(path), headers=_link(path))
 
     def plan_chart(self, path: str) -> str | None:
         """The download path of a plan's SDG coverage chart (`/id/{municipality}/{plan}` only), if built."""

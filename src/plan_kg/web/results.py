@@ -34,6 +34,9 @@ _GRAPH_LINKS = (("turtle", "Turtle"), ("jsonld", "JSON-LD"), ("ntriples", "N-Tri
 _TRIPLE_COLUMNS = ("subject", "predicate", "object")
 #: Longer links are not offered: HTTP servers and proxies refuse long URLs (nginx at 8 KB, uvicorn at 64 KB).
 MAX_LINK_CHARS = 4000
+#: A refused query longer than this is not repeated on its error page: escaping and sending a megabyte
+#: took ~30 ms of the server process for each refusal (and the client has the query it sent).
+MAX_REPEATED_CHARS = 65_536
 
 
 class PageTooLarge(Exception):
@@ -135,11 +138,16 @@ def error_page(
     default_graphs: Sequence[str] | None = None,
     named_graphs: Sequence[str] | None = None,
 ) -> bytes:
-    """Why the endpoint did not answer `query` (`status`, `message`), with the query in a form to fix and run again."""
+    """Why the endpoint did not answer `query` (`status`, `message`), with the query in a form to fix and run
+    again; a query over `MAX_REPEATED_CHARS` is not repeated (the form is empty, and says so)."""
     dataset = _dataset(default_graphs, named_graphs)
+    omitted = len(query) if len(query) > MAX_REPEATED_CHARS else 0
+    query = "" if omitted else query
     return environment().get_template("query_error.html").render(
-        query=query, status=status, message=message, endpoint=ENDPOINT, dataset=dataset,
-        post=len(urlencode([("query", query), *dataset])) > MAX_LINK_CHARS, alternates=(),
+        query=query, status=status, message=message, endpoint=ENDPOINT, dataset=dataset, omitted=omitted,
+        # The query's own length first: encoding a long one only to find it long took 45 ms a megabyte.
+        post=len(query) > MAX_LINK_CHARS or len(urlencode([("query", query), *dataset])) > MAX_LINK_CHARS,
+        alternates=(),
     ).encode("utf-8")
 
 
