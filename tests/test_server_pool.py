@@ -193,14 +193,19 @@ def test_a_query_waiting_for_a_worker_stops_the_longest_query_of_the_client_hold
             first = asyncio.create_task(run_away("a"))
             await asyncio.sleep(0.2)
             second = asyncio.create_task(run_away("b"))
-            await asyncio.sleep(0.6)  # both have run past preempt_after_s
+            await asyncio.sleep(0.1)
+            queued = asyncio.create_task(run_away("a"))  # a is at its share: it waits for its own worker
+            await asyncio.sleep(0.5)  # both have run past preempt_after_s
             started = loop.time()
             answer = await pool.run(QueryJob("ASK { ?s ?p ?o }", results_format="csv"), client="c")
             waited = loop.time() - started
-            return await asyncio.gather(first, second), waited, answer.body.decode().split()[-1], pool.preempted
+            preempted = pool.preempted
+            await asyncio.gather(first, second, queued)
+            return [first.result(), second.result()], waited, answer.body.decode().split()[-1], preempted
         finally:
             await pool.close()
 
+    # One stop is enough: the replacement goes to c's query, not to a's next one, queued before it.
     (first, second), waited, answer, preempted = asyncio.run(scenario())
     assert answer == "true" and preempted == 1
     assert waited < 5.0, waited  # the preemption after 0.5 s and a worker's start, not the 8 s limit

@@ -164,6 +164,8 @@ class WorkerPool:
         self._timeout_s = timeout_s
         self._preempt_after_s = preempt_after_s  # 0: never
         self.preempted = 0
+        self._preempted_for: dict[_Worker, tuple[str | None, asyncio.Future[_Worker]]] = {}  # its replacement's taker
+        self._stopped: dict[str, float] = {}  # client -> when a query of its was last stopped (loop time)
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[tuple[str | None, asyncio.Future[_Worker]]] = deque()
         self._busy: dict[_Worker, str | None] = {}  # worker -> the client it works for
@@ -220,12 +222,15 @@ class WorkerPool:
         """End an exchange: free, or stop and replace, the worker; answer the caller if it still waits."""
         result: QueryResult | None = None
         error: QueryRejected | None = None
+        taker = self._preempted_for.pop(worker, None)  # also when the query ended just before it was stopped
+        if outcome is _TIMED_OUT or outcome is _PREEMPTED or outcome is None:
+            self._note_stopped(self._busy.get(worker))
         if outcome is _TIMED_OUT:
             self._discard(worker)
             error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit")
         elif outcome is _PREEMPTED:
             ran = asyncio.get_running_loop().time() - worker.asked_at
-            self._discard(worker)
+            self._discard(worker, taker)
             error = QueryRejected(503, f"the query was stopped after {ran:.1f} s to let another client's query run: "
                                        "every query worker was busy, and this client held the most; try again later")
         elif outcome is None:  # the worker died (out of memory, a crash), or the pool is closing
@@ -294,13 +299,25 @@ class WorkerPool:
         if self._idle or self._replacing or not self._may_take(client):
             return  # a worker is coming (a replacement goes to the client holding the fewest), or it waits for its own
         now = asyncio.get_running_loop().time()
+        if client is not None and now - self._stopped.get(client, -self._timeout_s) < self._timeout_s:
+            return  # a client whose query was stopped lately stops nobody's: runaways would stop each other
         mine = self._held_by(client)
         candidates = [(self._held[owner], now - worker.asked_at, worker) for worker, owner in self._busy.items()
                       if owner is not None and owner != client and self._held[owner] > mine
                       and now - worker.asked_at >= self._preempt_after_s]
         if candidates:
             self.preempted += 1
-            max(candidates, key=lambda candidate: candidate[:2])[2].preempt()
+            victim = max(candidates, key=lambda candidate: candidate[:2])[2]
+            self._preempted_for[victim] = (client, waiter)
+            victim.preempt()
+
+    def _note_stopped(self, client: str | None) -> None:
+        if client is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if len(self._stopped) >= 10_000:  # bounded: forget clients stopped longer ago than the time limit
+            self._stopped = {c: at for c, at in self._stopped.items() if now - at < self._timeout_s}
+        self._stopped[client] = now
 
     def _busy_message(self, client: str | None) -> str:
         if client is None or self.per_client >= self._size:
@@ -344,7 +361,8 @@ class WorkerPool:
             self._hold(worker, found[0])
             found[1].set_result(worker)
 
-    def _discard(self, worker: _Worker) -> None:
+    def _discard(self, worker: _Worker, taker: tuple[str | None, asyncio.Future[_Worker]] | None = None) -> None:
+        """Stop `worker` and start another, for `taker` (a waiting caller) if given and still waiting."""
         client = self._busy.pop(worker, None)
         worker.stop()
         if self._closed:
@@ -352,12 +370,12 @@ class WorkerPool:
             return
         # The client keeps the stopped worker's place in its share until the replacement is up:
         # else its next runaway would take a worker another client is using meanwhile.
-        task = asyncio.get_running_loop().create_task(self._replace(client))
+        task = asyncio.get_running_loop().create_task(self._replace(client, taker))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
         task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
 
-    async def _replace(self, client: str | None) -> None:
+    async def _replace(self, client: str | None, taker: tuple[str | None, asyncio.Future[_Worker]] | None) -> None:
         try:
             worker = await self._spawn()
         finally:
@@ -365,6 +383,10 @@ class WorkerPool:
             self._dispatch()  # if the start failed: the client may take another idle worker now
         if self._closed:
             worker.stop()
+        elif taker is not None and not taker[1].done() and self._may_take(taker[0]):
+            # The query it was stopped for: not the stopped client's next one, queued before it.
+            self._hold(worker, taker[0])
+            taker[1].set_result(worker)
         else:
             self._release(worker)
 
