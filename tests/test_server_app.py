@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import csv
 import gzip
@@ -621,3 +622,45 @@ def test_answers_a_client_does_not_read_hold_its_place_and_are_given_up(tmp_path
         finally:
             for sock in stalled:
                 sock.close()
+
+
+
+def test_a_large_answer_gives_up_also_when_its_first_message_cannot_be_sent() -> None:
+    """uvicorn waits before every message while the connection's buffer is full, the first one too
+    (an earlier answer on the connection, unread): that wait is under send_timeout_s as well, so
+    the client's place is given back, not held for as long as it stays connected."""
+    from plan_kg.server.app import SEND_CHUNK_BYTES, SentInChunks
+
+    released: list[bool] = []
+
+    async def stalled_send(message: dict) -> None:
+        await asyncio.Event().wait()  # never returns: the buffer never drains
+
+    async def scenario() -> None:
+        answer = SentInChunks(b"x" * (SEND_CHUNK_BYTES + 1), media_type="text/csv", headers={},
+                              done=lambda: released.append(True), timeout_s=0.2)
+        scope = {"type": "http", "method": "GET"}
+        await asyncio.wait_for(answer(scope, None, stalled_send), 30)  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+    assert released == [True]
+
+
+def test_any_origin_is_sent_as_star_even_if_the_cors_layer_echoed_one() -> None:
+    """Without Vary: Origin (no answer varies by it), an echoed origin in a shared cache would be
+    handed to other sites: older Starlette echoes one sent with a cookie."""
+    from plan_kg.server.app import AllowAnyOrigin
+
+    sent: list[dict] = []
+
+    async def echoing(scope: dict, receive: object, send) -> None:  # noqa: ANN001
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"access-control-allow-origin", b"https://a.example"), (b"vary", b"Accept, Origin"),
+            (b"cache-control", b"public, max-age=300")]})
+
+    async def record(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(AllowAnyOrigin(echoing)({"type": "http"}, None, record))  # type: ignore[arg-type]
+    headers = dict(sent[0]["headers"])
+    assert headers[b"access-control-allow-origin"] == b"*" and headers[b"vary"] == b"Accept"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plan_kg.server.guard import ForbiddenQuery, check_services, may_use_service
+from plan_kg.server.guard import ForbiddenQuery, check_nesting, check_services, may_use_service
 
 BASE = "https://w3id.org/plan-kg/sparql"
 ALLOWED = "http://127.0.0.1:1/sparql"
@@ -73,3 +73,31 @@ def test_a_service_inside_a_service_is_refused_in_plain_words() -> None:
 def test_the_cheap_test_skips_only_queries_without_the_keyword() -> None:
     assert not may_use_service("SELECT * { ?s ?p ?o }")
     assert may_use_service("select * { sErViCe <x:y> {} }")
+
+
+# Shapes whose brackets another reading of the text could hide: a comparison without spaces reads
+# as an IRI (`?a<(...)&&?b>`), a local-name escape (`ex:p\'`) or a quote inside an IRI as the start of a
+# string, closers inside a string. The parser recurses into each of them: at 5,000 it dies.
+_HIDDEN = {
+    "comparison": "SELECT * { FILTER(?a<OPEN1CLOSE&&?b>0) }",
+    "escape": "PREFIX ex: <urn:x:> SELECT * { ?s ex:p\\' OPEN1CLOSE \"'\" }",
+    "iri quote and comparison": "SELECT * { FILTER(<urn:x'> = ?y && ?a<OPEN1CLOSE&&?b>0) }",
+    "closers in a string": "SELECT * { BIND(HALF\"CLOSERS\"HALF1CLOSE AS ?x) }",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_HIDDEN))
+def test_nesting_cannot_be_hidden_from_the_count(shape: str) -> None:
+    query = (_HIDDEN[shape].replace("OPEN", "(" * 5000).replace("CLOSERS", ")" * 2500)
+             .replace("CLOSE", ")" * 5000).replace("HALF", "(" * 2500))
+    with pytest.raises(ForbiddenQuery, match="nests brackets more than 256 deep"):
+        check_nesting(query)
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_add_up() -> None:
+    """What only reads as text, balanced in each string, IRI or comment, is never refused."""
+    check_nesting("SELECT * { VALUES ?l { " + " ".join('"Foo (bar)"' for _ in range(400)) + " } }")
+    check_nesting("SELECT * { VALUES ?i { " + " ".join("<http://x/Foo_(bar)>" for _ in range(400)) + " } }")
+    check_nesting("PREFIX x: <http://x/a#>\nSELECT * " + "{" * 256 + "}" * 256 + " # " + "(x) " * 300)
+    with pytest.raises(ForbiddenQuery, match=r"\(at 2:"):
+        check_nesting("SELECT *\n" + "{" * 257 + "}" * 257)

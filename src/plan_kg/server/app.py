@@ -307,7 +307,10 @@ class SentInChunks(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            # Every message under the time limit: uvicorn waits before each until the connection's buffer
+            # has room, the first one too (after an earlier answer on the same connection, unread).
+            await asyncio.wait_for(send({"type": "http.response.start", "status": self.status_code,
+                                         "headers": self.raw_headers}), self._timeout_s)
             pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
             for start in pieces:
                 piece = self.body[start:start + SEND_CHUNK_BYTES]
@@ -315,7 +318,7 @@ class SentInChunks(Response):
                 await asyncio.wait_for(send({"type": "http.response.body", "body": piece, "more_body": not last}),
                                        self._timeout_s)
             if not pieces:
-                await send({"type": "http.response.body", "body": b""})
+                await asyncio.wait_for(send({"type": "http.response.body", "body": b""}), self._timeout_s)
         except TimeoutError:
             logger.info("gave up sending an answer of %d bytes: the client read nothing for %g s",
                         len(self.body), self._timeout_s)  # uvicorn closes the connection, unanswered
@@ -348,8 +351,12 @@ class AllowAnyOrigin:
                           for part in value.split(b",") if part.strip() and part.strip().lower() != b"origin"]
                 if varies:
                     headers.append((b"vary", b", ".join(varies)))
-                if not any(name.lower() == b"access-control-allow-origin" for name, _ in headers):
-                    headers.extend(_ANY_ORIGIN_RAW)
+                # `*` in any case: older Starlette echoes an Origin sent with a cookie, which without
+                # Vary: Origin a shared cache could hand to another site.
+                headers = [(name, value) for name, value in headers if name.lower() != b"access-control-allow-origin"]
+                headers.append(_ANY_ORIGIN_RAW[0])
+                if not any(name.lower() == b"access-control-expose-headers" for name, _ in headers):
+                    headers.append(_ANY_ORIGIN_RAW[1])
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -381,7 +388,8 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
     # stalled clients, and then nobody is answered. Raised to what the system allows this process.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        with contextlib.suppress(ValueError, OSError):  # e.g. an unlimited hard limit (macOS)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         ensure_built(settings)
         app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
@@ -393,9 +401,19 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket listening on `host`:`port`; ServeError saying what to do if there can be none."""
+    """A socket bound to `host`:`port`, for uvicorn to listen on once the app is loaded (until then a
+    client is refused, not kept waiting); ServeError saying what to do if there can be none."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(f"{host}:{port} is already in use (by another plan-kg serve?): stop that server, "

@@ -67,38 +67,56 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
 #: blank nodes, triple terms, IF, COALESCE, aggregates). Real queries nest a few levels deep.
 MAX_NESTING = 256
 
-# What opens or closes a level, and what to skip: strings, IRIs and comments, where a bracket is
-# text. An unterminated string or IRI is read on as query text (the parser refuses it anyway).
+# Strings, IRIs, comments and escapes, where a bracket may be text, and the brackets of the query
+# itself. Every alternative but the brackets matches to its end (an unterminated string runs to the
+# end of its line, or of the text) without backtracking: one pass, however malformed the text.
 _NESTING_TOKEN = re.compile(
-    r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''
-    r"""|'''(?:[^'\\]|\\.|'(?!''))*'''"""
-    r'''|"(?:[^"\\\n\r]|\\.)*"'''
-    r"""|'(?:[^'\\\n\r]|\\.)*'"""
-    r"""|<[^<>"{}|^`\\\x00-\x20]*>"""
-    r"""|\#[^\n\r]*|<<|>>|[(){}\[\]]"""
+    r'''"""(?:[^"\\]|\\[\s\S]?|"(?!""))*+(?:"""|\Z)'''
+    r"""|'''(?:[^'\\]|\\[\s\S]?|'(?!''))*+(?:'''|\Z)"""
+    r'''|"(?:[^"\\\n\r]|\\[^\n\r]?)*+(?:"|(?=[\n\r])|\Z)'''
+    r"""|'(?:[^'\\\n\r]|\\[^\n\r]?)*+(?:'|(?=[\n\r])|\Z)"""
+    r"""|<[^<>"{}|^`\\\x00-\x20]*+>"""
+    r"""|\#[^\n\r]*+|\\[\s\S]?|<<|>>|[(){}\[\]]"""
 )
+_BRACKET = re.compile(r"<<|>>|[(){}\[\]]")
 _OPENS = frozenset({"(", "{", "[", "<<"})
 _CLOSES = frozenset({")", "}", "]", ">>"})
 
 
 def check_nesting(query: str, *, most: int = MAX_NESTING) -> None:
-    """Raise ForbiddenQuery (400) if brackets in `query` nest more than `most` deep, saying where."""
+    """Raise ForbiddenQuery (400) if brackets in `query` nest more than `most` deep, saying where.
+
+    Conservative: the reading here need not be the parser's, which depends on context (`?a<(1)` is
+    a comparison, `<a(1)>` an IRI). Brackets inside what reads here as a string, an IRI or a comment
+    count as they open, but cannot close more than they opened there: text taken for a string can
+    only make the count higher, never hide a level the parser will recurse into.
+    """
     if sum(query.count(bracket) for bracket in "({[") + query.count("<<") <= most:
         return  # too few to nest that deep: no need to read it (every named query)
     depth = 0
     for token in _NESTING_TOKEN.finditer(query):
         text = token.group()
+        if text in _CLOSES:
+            depth = max(depth - 1, 0)
+            continue
         if text in _OPENS:
+            floor, brackets = 0, [(text, token.start())]
+        elif _BRACKET.search(text) is None:
+            continue
+        else:
+            floor, brackets = depth, [(found.group(), token.start() + found.start()) for found in _BRACKET.finditer(text)]
+        for bracket, position in brackets:
+            if bracket in _CLOSES:
+                depth = max(depth - 1, floor)
+                continue
             depth += 1
             if depth > most:
-                position = token.start()
                 line = query.count("\n", 0, position) + 1
                 column = position - query.rfind("\n", 0, position)
                 raise ForbiddenQuery(
                     f"the query nests brackets more than {most} deep (at {line}:{column}), this endpoint's "
-                    "limit; write it flatter (nesting this deep stops the SPARQL parser)", status=400)
-        elif text in _CLOSES:
-            depth = max(depth - 1, 0)
+                    "limit; write it flatter (nesting this deep stops the SPARQL parser; brackets in strings, "
+                    "IRIs and comments count too)", status=400)
 
 
 # rdflib looks for the text of each SERVICE pattern again from the start of the query, reading '#' as a

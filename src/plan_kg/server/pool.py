@@ -97,6 +97,11 @@ class _Worker(asyncio.Protocol):
         self.asked_at = loop.time()
         self._transport.write(header + payload)
 
+    @property
+    def answering(self) -> bool:
+        """Whether a job was sent and its exchange has not ended."""
+        return self._settle is not None
+
     def preempt(self) -> None:
         """End the exchange now, as at its deadline (the pool stops this worker and starts another)."""
         if self._settle is not None:
@@ -304,7 +309,7 @@ class WorkerPool:
         mine = self._held_by(client)
         candidates = [(self._held[owner], now - worker.asked_at, worker) for worker, owner in self._busy.items()
                       if owner is not None and owner != client and self._held[owner] > mine
-                      and now - worker.asked_at >= self._preempt_after_s]
+                      and worker.answering and now - worker.asked_at >= self._preempt_after_s]
         if candidates:
             self.preempted += 1
             victim = max(candidates, key=lambda candidate: candidate[:2])[2]

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from stat import S_ISREG
 from urllib.parse import urlencode
@@ -91,7 +91,20 @@ GRAPH_PAGE_SUBJECTS = 1000
 DOCUMENT_BUILDERS = 2
 #: Formats already compressed: sent as they are.
 _COMPRESSED = (formats.by_name("png"),)
-_RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-\d+)\s*")
+_RANGE_SPEC = re.compile(r"\s*(?:(\d{1,18})-(\d{0,18})|-\d{1,18})\s*")  # longer numbers: no file is that large
+
+
+def _not_modified(request_headers: Headers, etag: str, last_modified: str) -> bool:
+    """Whether a GET of a download whose validators are `etag` and `last_modified` gets a 304 (RFC 9110
+    13.2.2): If-None-Match decides when sent (weak comparison; `*` matches any), else If-Modified-Since."""
+    if (tags := request_headers.get("if-none-match")) is not None:
+        return tags.strip() == "*" or etag in (tag.strip().removeprefix("W/") for tag in tags.split(","))
+    if (since := request_headers.get("if-modified-since")) is None:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):  # not a date (ignored, as the RFC says), or one without a time zone
+        return False
 
 
 def _readable_range(value: str) -> bool:
@@ -126,8 +139,6 @@ class Site:
         # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
         self._gzipped = GzipCopies(settings.response_cache_bytes)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
-        # Downloads are served here (gzip, formats), but their conditional requests as Starlette's files are.
-        self._dist_files = StaticFiles(directory=settings.dist_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
                 "The query editor (YASGUI) is unavailable: %s does not exist. Run `npm ci` in the repository "
@@ -223,13 +234,13 @@ class Site:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
                 headers.update({"Content-Encoding": "gzip", "ETag": tag,
                                 "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
-                if self._dist_files.is_not_modified(Headers(headers), request.headers):
+                if _not_modified(request.headers, tag, headers["Last-Modified"]):
                     return _secure(Response(status_code=304, headers=headers))
                 return _secure(Response(body, media_type=fmt.media_type, headers=headers))
             if not target.is_file():  # it went away while it was being compressed
                 return missing
         response = FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat)
-        if self._dist_files.is_not_modified(response.headers, request.headers):  # If-None-Match, If-Modified-Since
+        if _not_modified(request.headers, response.headers["etag"], response.headers["last-modified"]):
             kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}
             return _secure(Response(status_code=304, headers=kept))
         return _secure(response)
