@@ -101,3 +101,11 @@ def test_brackets_in_strings_iris_and_comments_do_not_add_up() -> None:
     check_nesting("PREFIX x: <http://x/a#>\nSELECT * " + "{" * 256 + "}" * 256 + " # " + "(x) " * 300)
     with pytest.raises(ForbiddenQuery, match=r"\(at 2:"):
         check_nesting("SELECT *\n" + "{" * 257 + "}" * 257)
+
+
+def test_an_iri_with_codepoint_escapes_is_read_as_one() -> None:
+    """The parser decodes \\u and \\U in IRIs: `<x:\\u0061)>` is one IRI, and its `)` closes nothing."""
+    for escape in ("\\u0061", "\\U00000061"):
+        query = "SELECT * { BIND(" + f"CONCAT(<x:{escape})>, " * 5000 + "1" + ")" * 5000 + " AS ?x) }"
+        with pytest.raises(ForbiddenQuery, match="nests brackets more than 256 deep"):
+            check_nesting(query)

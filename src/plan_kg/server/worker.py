@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import resource
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -146,6 +147,24 @@ def worker_main(
         copy.bulk_extend(store.quads_for_pattern(None, None, None, None))
         del store  # the on-disk store's handle and caches
         store = copy
+    # Queries run on a thread with a deep stack (see QUERY_STACK_BYTES); the limit below is set once
+    # it exists, so that its reserved (not used) stack is not taken from a query's memory.
+    threading.stack_size(QUERY_STACK_BYTES)
+    thread = threading.Thread(target=_serve, args=(conn, store, max_rows, memory_bytes, max_bytes),
+                              name="plan-kg-queries")
+    thread.start()
+    thread.join()
+
+
+#: The stack of the thread a worker runs queries on. pyoxigraph recurses over a query's syntax tree
+#: (parsing, planning, evaluating, dropping it), and a main thread's 8 MB overflowed, killing the
+#: worker, at ~1,000 nested calls and on flat chains too: 2,600 `MINUS {}` (24 KB), 4,087 items in a
+#: list `( 1 1 ... )` (8 KB), 9,342 `!`. This is ~120 times that, for what the largest request body
+#: (1 MB) can hold; only the pages a query's recursion touches are used.
+QUERY_STACK_BYTES = 1 << 30
+
+
+def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_bytes: int, max_bytes: int) -> None:
     if memory_bytes > 0:
         limit = _data_bytes() + memory_bytes
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
