@@ -346,14 +346,17 @@ class AllowAnyOrigin:
 
         async def send_allowing_any_origin(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() != b"vary"]
-                varies = [part.strip() for name, value in message.get("headers", ()) if name.lower() == b"vary"
-                          for part in value.split(b",") if part.strip() and part.strip().lower() != b"origin"]
-                if varies:
-                    headers.append((b"vary", b", ".join(varies)))
                 # `*` in any case: older Starlette echoes an Origin sent with a cookie, which without
                 # Vary: Origin a shared cache could hand to another site.
-                headers = [(name, value) for name, value in headers if name.lower() != b"access-control-allow-origin"]
+                headers, varies = [], []
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"vary":
+                        varies += [part.strip() for part in value.split(b",")
+                                   if part.strip() and part.strip().lower() != b"origin"]
+                    elif name.lower() != b"access-control-allow-origin":
+                        headers.append((name, value))
+                if varies:
+                    headers.append((b"vary", b", ".join(varies)))
                 headers.append(_ANY_ORIGIN_RAW[0])
                 if not any(name.lower() == b"access-control-expose-headers" for name, _ in headers):
                     headers.append(_ANY_ORIGIN_RAW[1])

@@ -29,7 +29,7 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..server.cache import ResponseCache
+from ..server.cache import ResponseCache, etag_matches
 from ..server.worker import QueryResult
 from .compress import GzipCopies, accepts_gzip
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
@@ -98,7 +98,7 @@ def _not_modified(request_headers: Headers, etag: str, last_modified: str) -> bo
     """Whether a GET of a download whose validators are `etag` and `last_modified` gets a 304 (RFC 9110
     13.2.2): If-None-Match decides when sent (weak comparison; `*` matches any), else If-Modified-Since."""
     if (tags := request_headers.get("if-none-match")) is not None:
-        return tags.strip() == "*" or etag in (tag.strip().removeprefix("W/") for tag in tags.split(","))
+        return tags.strip() == "*" or etag_matches(tags, etag)
     if (since := request_headers.get("if-modified-since")) is None:
         return False
     try:
