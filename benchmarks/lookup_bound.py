@@ -25,6 +25,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -52,17 +53,23 @@ def quads(n: int) -> list[ox.Quad]:
                    ox.Quad(node(f"{X}S"), node(f"{X}answer3"), node(f"{X}O"))]  # fmt: skip
 
 
+def median_s(call: Callable[[], object], repeats: int) -> float:
+    """The median time of `call()` over `repeats` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def median_ms(store: ox.Store, text: str, repeats: int) -> float:
     lookup = read_lookup(text)
     assert lookup is not None, f"not a one-pattern lookup: {text}"
     job = QueryJob(lookup.bounded(100), results_format="json")
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        answer = run_job(store, job, max_rows=100)
-        times.append(time.perf_counter() - started)
+    answer = run_job(store, job, max_rows=100)
     assert answer.body.count(b'"type":"uri"') == 1, answer.body  # one row
-    return statistics.median(times) * 1000
+    return median_s(lambda: run_job(store, job, max_rows=100), repeats) * 1000
 
 
 def picked_ms(copy: MemoryCopy, disk: ox.Store, text: str, repeats: int) -> float:
@@ -70,12 +77,7 @@ def picked_ms(copy: MemoryCopy, disk: ox.Store, text: str, repeats: int) -> floa
     lookup = read_lookup(text)
     assert lookup is not None
     store = copy.store if copy.covers(lookup) else disk
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        json_answer(store, lookup, max_rows=100)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    return median_s(lambda: json_answer(store, lookup, max_rows=100), repeats) * 1000
 
 
 def bundled(repeats: int) -> None:
@@ -98,15 +100,12 @@ def bundled(repeats: int) -> None:
     print("|---|---|---|---|---|")
     for name, form in forms.items():
         lookups = [read_lookup(form.format(iri)) for iri in elements]
-        per_store = []
-        for store in (disk, copy.store):
-            rounds = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                for lookup in lookups:
-                    json_answer(store, lookup, max_rows=10_000)  # type: ignore[arg-type]
-                rounds.append((time.perf_counter() - started) / len(lookups))
-            per_store.append(statistics.median(rounds) * 1e6)
+        def every_lookup(store: ox.Store) -> None:
+            for lookup in lookups:
+                json_answer(store, lookup, max_rows=10_000)  # type: ignore[arg-type]
+
+        per_store = [median_s(lambda: every_lookup(store), repeats) / len(lookups) * 1e6
+                     for store in (disk, copy.store)]
         covered = sum(copy.covers(lookup) for lookup in lookups)  # type: ignore[arg-type]
         print(f"| `{name}` | {per_store[0]:.1f} | {per_store[1]:.1f} | {per_store[1] / per_store[0]:.2f} "
               f"| {covered} of {len(lookups)} |", flush=True)

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from plan_kg.server import create_app
-from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, etag_matches, job_digest
+from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, etag_matches, job_digest, precondition_failed
 from plan_kg.server.worker import QueryJob, QueryResult
 from server_fixtures import ONTOLOGY_GRAPH, live_app, sample_settings
 
@@ -247,5 +247,76 @@ def test_small_answers_count_with_the_memory_python_needs_to_keep_them() -> None
 def test_if_none_match_lists_are_compared_weakly() -> None:
     assert etag_matches('"a", W/"b"', '"b"')
     assert not etag_matches('"a"', '"b"')
-    assert not etag_matches("*", '"b"')  # the query has not been run: "any answer" is not known to exist
+    assert not etag_matches("*", '"b"')  # `*` is precondition_failed's: it needs the answer to exist
     assert not etag_matches(None, '"b"')
+
+
+def test_preconditions_are_evaluated_once_the_answer_exists(served, cache: ResponseCache) -> None:
+    """RFC 9110 13.2.2 on GET and HEAD: If-Match (strong comparison, `*`) first, then If-None-Match."""
+    url, _ = served
+    tag = httpx.get(url, params={"query": LABELS}, headers=JSON).headers["etag"]
+
+    def status(query: str, method: str = "GET", **fields: str) -> int:
+        return httpx.request(method, url, params={"query": query}, headers={**JSON, **fields}).status_code
+
+    assert status(LABELS, **{"If-None-Match": "*"}) == 304  # the answer exists
+    assert status(LABELS, "HEAD", **{"If-None-Match": "*"}) == 304
+    assert status(LABELS, **{"If-Match": f'"other", {tag}'}) == 200
+    assert status(LABELS, **{"If-Match": "*"}) == 200
+    failed = httpx.get(url, params={"query": LABELS}, headers={**JSON, "If-Match": '"other"'})
+    assert failed.status_code == 412 and failed.content == b""
+    assert failed.headers["cache-control"] == "no-store"  # a shared cache must not hand it to other clients
+    assert status(LABELS, **{"If-Match": f"W/{tag}"}) == 412  # a weak tag never matches strongly
+    # If-Match is evaluated first: it fails, so the matching If-None-Match does not give a 304.
+    assert status(LABELS, **{"If-Match": '"other"', "If-None-Match": tag}) == 412
+    assert status(LABELS, **{"If-Match": tag, "If-None-Match": tag}) == 304
+    # An answer without an ETag (NOW() is never repeatable): `*` exists, no tag can match.
+    now = "SELECT ?now { BIND(NOW() AS ?now) }"
+    assert status(now, **{"If-None-Match": "*"}) == 304
+    assert status(now, **{"If-Match": tag}) == 412
+    assert status(now, **{"If-Match": "*"}) == 200
+    # A request that would not succeed ignores its preconditions.
+    assert status("SELECT ?x WHERE {", **{"If-None-Match": "*"}) == 400
+    assert status("SELECT ?x WHERE {", **{"If-Match": '"other"'}) == 400
+    # A query sent by POST is not a representation of the endpoint: its answer is sent in full.
+    posted = httpx.post(url, data={"query": LABELS}, headers={**JSON, "If-Match": '"other"', "If-None-Match": "*"})
+    assert posted.status_code == 200 and posted.content
+
+
+def test_preconditions_read_every_line_of_a_field_and_bypass_the_repeated_request_index(served, cache) -> None:
+    url, app = served
+    first = httpx.get(url, params={"query": LABELS}, headers=JSON)
+    again = httpx.get(url, params={"query": LABELS}, headers=JSON)  # now answered from the index
+    assert again.status_code == 200 and app.state.repeated_requests.hits >= 1
+    tag = first.headers["etag"]
+    with httpx.Client() as client:
+        two_lines = client.get(url, params={"query": LABELS},
+                               headers=[("Accept", JSON["Accept"]), ("If-None-Match", '"other"'), ("If-None-Match", tag)])
+        assert two_lines.status_code == 304
+        refused = client.get(url, params={"query": LABELS}, headers=[("Accept", JSON["Accept"]), ("If-Match", '"other"')])
+        assert refused.status_code == 412  # not the kept 200 of the index
+
+
+def test_the_service_description_answers_preconditions_and_plain_options(served) -> None:
+    url, _ = served
+    assert httpx.get(url, headers={"If-None-Match": "*"}).status_code == 304
+    assert httpx.get(url, headers={"If-Match": '"other"'}).status_code == 412
+    assert httpx.get(url, headers={"If-Match": "*"}).status_code == 200
+    options = httpx.options(url)  # not a CORS preflight: no Origin, no Access-Control-Request-Method
+    assert options.status_code == 204
+    assert {m.strip() for m in options.headers["allow"].split(",")} == {"GET", "HEAD", "POST", "OPTIONS"}
+    preflight = httpx.options(url, headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == "*"
+
+
+def test_precondition_failed_follows_rfc_9110() -> None:
+    tag = '"v-1"'
+    assert precondition_failed(if_match=None, if_none_match=None, tag=tag) is None
+    assert precondition_failed(if_match=f' "x" ,{tag}', if_none_match=None, tag=tag) is None
+    assert precondition_failed(if_match=f"W/{tag}", if_none_match=None, tag=tag) == 412
+    assert precondition_failed(if_match='"x"', if_none_match=None, tag=None) == 412
+    assert precondition_failed(if_match="*", if_none_match=None, tag=None) is None
+    assert precondition_failed(if_match=None, if_none_match=f"W/{tag}", tag=tag) == 304
+    assert precondition_failed(if_match=None, if_none_match='"x", *', tag=None) == 304
+    assert precondition_failed(if_match=None, if_none_match='"x"', tag=tag) is None
+    assert precondition_failed(if_match='"x"', if_none_match="*", tag=tag) == 412

@@ -67,18 +67,24 @@ def test_graphs_default_to_turtle_and_go_to_a_page_only_for_a_client_that_prefer
     assert negotiate("application/sparql-results+json").graph is None
 
 
-def test_long_accept_headers_are_negotiated_but_not_kept() -> None:
-    """The negotiation caches are keyed by the Accept header as sent: 600 different 5 MB headers kept
-    2 GB in memory. Headers over MAX_CACHED_ACCEPT characters are negotiated each time instead."""
-    from plan_kg.server.negotiation import MAX_CACHED_ACCEPT, _negotiate_cached
+def test_long_accept_headers_and_format_values_are_not_kept() -> None:
+    """The negotiation caches are keyed by the Accept header and `format=` as sent: 600 different 5 MB
+    headers kept 2 GB in memory. An Accept over MAX_ACCEPT_CHARS is refused, and kept neither when
+    `format=` decides instead; a `format=` over MAX_CACHED_FORMAT characters is negotiated each time."""
+    from plan_kg.formats import MAX_ACCEPT_CHARS
+    from plan_kg.server.negotiation import MAX_CACHED_FORMAT, _negotiate_cached
 
-    long_accept = "text/csv, */*;q=0.1;x=" + "a" * MAX_CACHED_ACCEPT
+    long_accept = "text/csv, */*;q=0.1;x=" + "a" * MAX_ACCEPT_CHARS
     kept = _negotiate_cached.cache_info().currsize
-    assert negotiate(long_accept).results.name == "csv"
-    assert negotiate(long_accept).graph.name == "turtle"
+    with pytest.raises(NegotiationError, match="longer than"):
+        negotiate(long_accept)
+    assert negotiate(long_accept, "csv").results.name == "csv"
+    assert negotiate("text/csv", "text/tab-separated-values;" + "x" * MAX_CACHED_FORMAT).results.name == "tsv"
+    assert negotiate("text/csv", "x" * (MAX_CACHED_FORMAT + 1)).results is None
     assert _negotiate_cached.cache_info().currsize == kept
     negotiate("text/csv;q=0.9, application/x-only-in-this-test;q=0.8")  # a short one is kept
-    assert _negotiate_cached.cache_info().currsize == kept + 1
+    negotiate("text/csv", "tsv")
+    assert _negotiate_cached.cache_info().currsize == kept + 2
 
 
 def test_an_accept_header_of_more_ranges_than_any_client_sends_is_an_error_that_says_so() -> None:

@@ -31,7 +31,7 @@ from .. import dcat, web
 from ..config import Settings
 from ..errors import ServeError
 from ..web.results import error_page
-from .cache import etag_matches, is_repeatable
+from .cache import etag_matches, is_repeatable, precondition_failed
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
@@ -43,6 +43,7 @@ from .worker import QueryRejected
 logger = logging.getLogger(__name__)
 
 _VARY = "Accept"
+_ALLOW = "GET, HEAD, POST, OPTIONS"
 #: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
 #: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one.
 _EXPOSED = ("Retry-After", "ETag")
@@ -62,7 +63,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     service = QueryService(settings, store)
     repeated = RepeatedRequestIndex(service)
     endpoint = SparqlEndpoint(settings, store, service)
-    routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST"], name="sparql")]
+    routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
     routes += web.routes(settings, store.reader)
     routes += dcat.routes(settings)
 
@@ -124,6 +125,8 @@ class SparqlEndpoint:
         self._max_age = f"public, max-age={settings.response_max_age_s}"
 
     async def handle(self, request: Request) -> Response:
+        if request.method == "OPTIONS":  # a CORS preflight is answered before this, by CORSMiddleware
+            return Response(status_code=204, headers={"Allow": _ALLOW, **_ANY_ORIGIN})
         try:
             parsed = await read_request(request, max_body_bytes=self.settings.max_body_bytes)
         except ProtocolError as exc:  # the query could not be read: a browser gets a page with an empty form
@@ -135,10 +138,15 @@ class SparqlEndpoint:
             return self._refusal(QueryRejected(exc.status, exc.message), unread, request.headers.get("accept"),
                                  exc.headers)
         if parsed.query is None:
-            return self._describe(request, parsed.format)
+            response = self._describe(request, parsed.format)
+            if response.status_code == 200 and (status := precondition_failed(
+                    if_match=_field(request, "if-match"), if_none_match=_field(request, "if-none-match"),
+                    tag=None)) is not None:
+                return Response(status_code=status, headers={"Vary": _VARY, "Cache-Control": "no-store"})
+            return response
         response, key = await self.answer(
-            request.method, parsed, accept=request.headers.get("accept"),
-            if_none_match=request.headers.get("if-none-match"), client=_client(request.scope),
+            request.method, parsed, accept=request.headers.get("accept"), client=_client(request.scope),
+            if_match=_field(request, "if-match"), if_none_match=_field(request, "if-none-match"),
         )  # fmt: skip
         if key is not None:
             request.scope[KEPT_KEY] = key  # RepeatedRequests may send the same again, if the cache keeps it
@@ -147,8 +155,8 @@ class SparqlEndpoint:
     async def answer_get(self, scope: Scope) -> tuple[Response, str | None] | None:
         """`handle` for a plain GET with a query, without the framework; None: it needs the full path.
 
-        The caller (`RepeatedRequests`) sends only requests without Origin or If-None-Match here, so
-        neither CORS nor a 304 is involved; anything else a request may ask (the service
+        The caller (`RepeatedRequests`) sends only requests without Origin, If-Match or If-None-Match
+        here, so neither CORS nor a precondition is involved; anything else a request may ask (the service
         description, a malformed query string) is left to `handle`.
         """
         try:
@@ -159,14 +167,20 @@ class SparqlEndpoint:
             return None
         raw = raw_accept(scope)  # the header RepeatedRequests keys its index by, as the full path reads it
         accept = raw.decode("latin-1") if raw is not None else None
-        answered = await self.answer("GET", parsed, accept=accept, if_none_match=None, client=_client(scope))
+        answered = await self.answer("GET", parsed, accept=accept, client=_client(scope))
         self.direct_answers += 1
         return answered
 
     async def answer(
-        self, method: str, parsed: ProtocolRequest, *, accept: str | None, if_none_match: str | None, client: str
+        self, method: str, parsed: ProtocolRequest, *, accept: str | None, client: str,
+        if_match: str | None = None, if_none_match: str | None = None,
     ) -> tuple[Response, str | None]:
-        """The response to the query in `parsed`, and the request key of its kept answer (None if none)."""
+        """The response to the query in `parsed`, and the request key of its kept answer (None if none).
+
+        The preconditions (`if_match`, `if_none_match`: the header fields, None when not sent) are
+        evaluated once there is an answer (RFC 9110 13.2.2), except that an If-None-Match listing the
+        answer's ETag gets a 304 at once: the tag says the answer exists, and the client has its bytes.
+        """
         # A kept answer needs no worker, so a client at its limit may still get one; only a
         # repeatable query can have one (and needs no slow SERVICE check to find out).
         at_limit = self._running[client] >= self.settings.max_concurrent_per_client
@@ -189,7 +203,7 @@ class SparqlEndpoint:
                 headers["ETag"] = tag
                 headers["Cache-Control"] = self._max_age
                 # The store never changes while served: a client holding the tag holds these very bytes.
-                if method in ("GET", "HEAD") and etag_matches(if_none_match, tag):
+                if method in ("GET", "HEAD") and if_match is None and etag_matches(if_none_match, tag):
                     return Response(status_code=304, headers=headers), None
             if (result := self.service.cached(key)) is None:
                 if at_limit:
@@ -199,6 +213,12 @@ class SparqlEndpoint:
             return self._refusal(exc, parsed, accept), None
         finally:
             self._leave(client)
+        if method in ("GET", "HEAD") and (if_match is not None or if_none_match is not None):
+            status = precondition_failed(if_match=if_match, if_none_match=if_none_match, tag=headers.get("ETag"))
+            if status == 412:  # not to be kept by a cache: another client's request may hold
+                return Response(status_code=412, headers={**headers, "Cache-Control": "no-store"}), None
+            if status == 304:
+                return Response(status_code=304, headers=headers), None
         if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
         if len(result.body) > SEND_CHUNK_BYTES:
@@ -247,6 +267,12 @@ class SparqlEndpoint:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
         return Response(serialize_description(triples, fmt), media_type=fmt.media_type, headers={"Vary": _VARY})
+
+
+def _field(request: Request, name: str) -> str | None:
+    """A request header field, its lines joined as one list (RFC 9110 5.3); None when it is not sent."""
+    values = request.headers.getlist(name)
+    return ", ".join(values) if values else None
 
 
 def _client(scope: Scope) -> str:

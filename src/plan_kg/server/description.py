@@ -72,8 +72,8 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
 
 def _caching(settings: Settings) -> str:
     validators = (
-        " Answers to queries without SERVICE, NOW, RAND, UUID, STRUUID or BNODE carry a strong ETag (If-None-Match"
-        f" is answered 304) and Cache-Control max-age={settings.response_max_age_s}."
+        " Answers to queries without SERVICE, NOW, RAND, UUID, STRUUID or BNODE carry a strong ETag (for a GET, a"
+        " matching If-None-Match or `*` is answered 304, an If-Match that matches nothing 412) and Cache-Control max-age={settings.response_max_age_s}."
     )
     if settings.response_cache_bytes <= 0:
         return validators

@@ -42,13 +42,15 @@ class Negotiated:
     graph: Format | None
 
 
-#: Longer Accept headers are negotiated without the cache below: it would keep them in memory.
-MAX_CACHED_ACCEPT = 1000
+#: A `format=` value longer than this names no format; like an Accept header longer than
+#: `formats.MAX_ACCEPT_CHARS` (refused, unless `format=` decides), it is negotiated without the cache
+#: below, which would keep it in memory.
+MAX_CACHED_FORMAT = 64
 
 
 def negotiate(accept: str | None, format_param: str | None = None) -> Negotiated:
     """The best result and graph format for `accept` (q-values honoured) or the `format=` override."""
-    if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
+    if len(accept or "") > formats.MAX_ACCEPT_CHARS or len(format_param or "") > MAX_CACHED_FORMAT:
         return _negotiate(accept, format_param)
     return _negotiate_cached(accept, format_param)
 
