@@ -53,14 +53,33 @@ def test_an_unparsable_query_that_mentions_service_is_a_400() -> None:
     assert refused.value.status == 400
 
 
-def test_a_service_after_a_hash_on_its_line_is_refused_with_what_to_do() -> None:
-    """rdflib's parser does not find a SERVICE that follows a '#' on the same line (here the PREFIX's IRI):
-    the query is refused (fail closed), and the message says to start the SERVICE on a new line, which works."""
+def test_a_hash_in_a_string_or_iri_before_a_service_on_its_line_is_text() -> None:
+    """rdflib's parser reads such a '#' as a comment and failed on the rest of the line (a one-line
+    query with `PREFIX s: <...#>` was refused): the check now reads the SERVICE, allowed or not."""
     one_line = f"PREFIX s: <http://x/ns#> SELECT ?l {{ SERVICE <{ALLOWED}> {{ ?a s:p ?l }} }}"
+    check_services(one_line, base_iri=BASE, allow_list=(ALLOWED,))
+    check_services(f"SELECT * {{ ?s ?p '# x', \"\"\"#\"\"\" . SERVICE <{ALLOWED}> {{ ?a ?b ?c }} }}",
+                   base_iri=BASE, allow_list=(ALLOWED,))
+    for hidden in (one_line.replace(ALLOWED, "http://evil.example/"),
+                   "SELECT * { ?s <http://x/#p> '# x' . SERVICE <http://evil.example/> { } }"):
+        with pytest.raises(ForbiddenQuery, match="SERVICE <http://evil.example/> is not allowed") as refused:
+            check_services(hidden, base_iri=BASE, allow_list=(ALLOWED,))
+        assert refused.value.status == 403
+    # An endpoint whose IRI has a '#' is compared with the allow-list as written.
+    fragment = f"PREFIX s: <http://x/ns#> SELECT * {{ SERVICE <{ALLOWED}#main> {{ ?a s:p ?l }} }}"
+    check_services(fragment, base_iri=BASE, allow_list=(f"{ALLOWED}#main",))
+    with pytest.raises(ForbiddenQuery, match=f"SERVICE <{ALLOWED}#main> is not allowed"):
+        check_services(fragment, base_iri=BASE, allow_list=(ALLOWED,))
+
+
+@pytest.mark.parametrize("tail", ["1)", "1 || ?a > 2)", '"""\n)', "?b) # x"])
+def test_where_a_hash_may_be_read_two_ways_the_query_is_refused(tail: str) -> None:
+    """`?a<ex:b#>` is a comparison and a comment to pyoxigraph, an IRI to the reading that marks its '#':
+    the mark cannot be code, so rdflib fails on it and the query is refused (fail closed), never passed."""
+    query = f"PREFIX ex: <http://x/> SELECT * {{ ?s ?p ?a FILTER(?a<ex:b#>{tail}\nSERVICE <http://evil.example/> {{ }} }}"
     with pytest.raises(ForbiddenQuery) as refused:
-        check_services(one_line, base_iri=BASE, allow_list=(ALLOWED,))
-    assert refused.value.status == 400 and "start the SERVICE on a new line" in str(refused.value)
-    check_services(one_line.replace(" SELECT", "\nSELECT"), base_iri=BASE, allow_list=(ALLOWED,))
+        check_services(query, base_iri=BASE, allow_list=())
+    assert refused.value.status in (400, 403)
 
 
 def test_a_service_inside_a_service_is_refused_in_plain_words() -> None:

@@ -9,7 +9,9 @@ itself (`worker.run_job`): a text made to be slow to parse is stopped like a run
 is imported only then, so that workers start without it.
 The two parsers read codepoint escapes differently (rdflib decodes \\u everywhere before
 parsing, pyoxigraph only inside strings and IRIs), so a query could look different to each:
-one with both SERVICE and a \\u escape is refused rather than guessed at.
+one with both SERVICE and a \\u escape is refused rather than guessed at. rdflib also reads a
+'#' inside a string or an IRI as a comment when a SERVICE follows on its line: it is given the text
+with those masked (`_hashes_marked`).
 """
 
 from __future__ import annotations
@@ -38,25 +40,25 @@ def check_services(query: str, *, base_iri: str, allow_list: Collection[str]) ->
 
     if "\\u" in query.lower():
         raise ForbiddenQuery("a query with SERVICE may not use \\u escapes; write the characters themselves")
+    mark = _unused_character(query)
     try:
-        algebra = translateQuery(parseQuery(query), base=base_iri).algebra
+        algebra = translateQuery(parseQuery(_hashes_marked(query, mark)), base=base_iri).algebra
     except Exception as exc:  # noqa: BLE001 - rdflib raises many types; any of them means unchecked
         # Fail closed: a query that mentions SERVICE must be checkable.
         if isinstance(exc, RecursionError):  # rdflib's algebra translation of a SERVICE inside a SERVICE
             raise ForbiddenQuery("a SERVICE inside another SERVICE cannot be checked, so it is refused",
                                  status=400) from exc
-        hint = ("; the checker (rdflib's parser) cannot read a SERVICE that follows a '#' on the same line, "
-                "even one inside an IRI: start the SERVICE on a new line") if _HASH_BEFORE_SERVICE.search(query) else ""
         raise ForbiddenQuery(
-            f"the query mentions SERVICE but cannot be parsed, so it is refused: {exc}{hint}", status=400
-        ) from exc
+            f"the query mentions SERVICE but cannot be parsed, so it is refused: {str(exc).replace(mark, '#')}",
+            status=400) from exc
     allowed = set(allow_list)
     for term in _service_terms(algebra):
         if not isinstance(term, URIRef):
             raise ForbiddenQuery(f"SERVICE with a variable ({term.n3()}) is not allowed; name the endpoint")
-        if str(term) not in allowed:
+        endpoint = str(term).replace(mark, "#")
+        if endpoint not in allowed:
             raise ForbiddenQuery(
-                f"SERVICE <{term}> is not allowed: this endpoint queries only its own data"
+                f"SERVICE <{endpoint}> is not allowed: this endpoint queries only its own data"
                 + (f" and {', '.join(sorted(allowed))}" if allowed else "")
             )
 
@@ -119,9 +121,33 @@ def check_nesting(query: str, *, most: int = MAX_NESTING) -> None:
                     "IRIs and comments count too)", status=400)
 
 
-# rdflib looks for the text of each SERVICE pattern again from the start of the query, reading '#' as a
-# comment wherever it is: a SERVICE after a '#' on its line (say, after PREFIX x: <...#>) is not found.
-_HASH_BEFORE_SERVICE = re.compile(r"#[^\n\r]*\bSERVICE\b", re.IGNORECASE)
+def _unused_character(query: str) -> str:
+    """A private-use character that `query` does not contain (it has more than 1 MB of them: ForbiddenQuery)."""
+    used = set(query)
+    for code in range(0xE000, 0xF900):
+        if chr(code) not in used:
+            return chr(code)
+    raise ForbiddenQuery("the query uses every private-use character; it cannot be checked", status=400)
+
+
+def _hashes_marked(query: str, mark: str) -> str:
+    """`query` with each '#' inside a string or an IRI (as `check_nesting` reads them) replaced by `mark`.
+
+    rdflib's parser reads a '#' as the start of a comment even inside a string or an IRI when a
+    SERVICE follows on its line (`PREFIX x: <...#> SELECT ... SERVICE ...` failed to parse), so it
+    is given the text without them. `mark` is a private-use character: it is valid only inside
+    strings and IRIs (it cannot be part of a prefixed name), so where this reading and the parser's
+    differ, the parse fails (the query is refused) rather than reading anything new as code.
+    """
+    if "#" not in query:
+        return query
+    parts, done = [], 0
+    for token in _NESTING_TOKEN.finditer(query):
+        text = token.group()
+        if text[0] in "\"'<" and "#" in text:
+            parts += [query[done:token.start()], text.replace("#", mark)]
+            done = token.end()
+    return "".join([*parts, query[done:]])
 
 
 def may_use_service(query: str) -> bool:
