@@ -6,6 +6,8 @@ import csv
 import io
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pyoxigraph as ox
 import pytest
@@ -78,11 +80,14 @@ def test_jsonld_round_trips_through_pyld(built):
     out = built.out_dir
 
     def loader(url, options=None):
-        assert url.endswith("context.jsonld"), url  # only the published context, never the web
-        return {"contextUrl": None, "documentUrl": url, "document": json.loads((out / "context.jsonld").read_text())}
+        # The file the reference resolves to, against the document's own address: the published context,
+        # never the web (it was "context.jsonld", beside the plan's file, where there is none).
+        path = Path(url2pathname(urlsplit(url).path))
+        assert url.startswith("file:") and path == out / "context.jsonld", url
+        return {"contextUrl": None, "documentUrl": url, "document": json.loads(path.read_text())}
 
     document = json.loads((out / f"{PLAN_FILES}.jsonld").read_text(encoding="utf-8"))
-    assert document["@context"] == "context.jsonld"
+    assert document["@context"] == "../context.jsonld"
     nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": loader,
                                       "base": (out / f"{PLAN_FILES}.jsonld").as_uri()})
     ours = Graph().parse(data=nquads, format="nquads")
@@ -106,3 +111,19 @@ def test_csv_opens_in_excel(built):
     assert len(rows) == 6 + 15 + 37 + 109
     assert rows[3]["code"] == "1-1-1-1" and rows[3]["label_ja"] == "地域コミュニティの強化"
     assert rows[3]["path"] == "1 > 1-1 > 1-1-1"
+
+
+def test_every_plans_jsonld_download_is_read_by_rdflib_over_http(built):
+    """rdflib fetches the "@context" from where the reference leads, against the download's own URL:
+    it was "context.jsonld" beside the plan's file, a 404 on the server (and in dist/)."""
+    from server_fixtures import live_app
+
+    from plan_kg.config import Settings
+    from plan_kg.server import create_app
+
+    with live_app(create_app(Settings.load(dist_dir=built.out_dir))) as endpoint:
+        root = endpoint.removesuffix("sparql")
+        for path in sorted((built.out_dir / "plans").glob("*.jsonld")):
+            relative = path.relative_to(built.out_dir).as_posix()
+            served = Graph().parse(f"{root}downloads/{relative}", format="json-ld")
+            assert len(served) > 0 and isomorphic(served, Graph().parse(path.with_suffix(".ttl"))), relative

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
@@ -62,8 +63,10 @@ def write_turtle(graph: Graph, path: Path) -> None:
     path.write_bytes(canonical(graph).serialize(format=by_name("turtle").rdflib, encoding="utf-8"))
 
 
-def write_jsonld(graph: Graph, path: Path, context: dict) -> None:
-    path.write_text(jsonld_text(graph, context, context_ref=CONTEXT_FILE), encoding="utf-8")  # context beside it
+def write_jsonld(graph: Graph, path: Path, context: dict, *, context_file: Path) -> None:
+    """`graph` as JSON-LD in `path`, its "@context" the relative reference to `context_file` (e.g. `../context.jsonld`)."""
+    reference = Path(os.path.relpath(context_file, path.parent)).as_posix()
+    path.write_text(jsonld_text(graph, context, context_ref=reference), encoding="utf-8")
 
 
 def jsonld_text(graph: Graph, context: dict, *, context_ref: object) -> str:
