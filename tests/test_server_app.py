@@ -312,6 +312,9 @@ def test_cors_allows_any_origin_without_credentials(endpoint: str) -> None:
     response = httpx.get(endpoint, params={"query": "ASK {}"}, headers={"Origin": "https://example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in response.headers
+    # A script reads the validators and limits, the links to other formats and a ranged download's fields.
+    exposed = {name.strip().lower() for name in response.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "retry-after", "link", "content-range", "accept-ranges", "content-location"} <= exposed
     preflight = httpx.options(
         endpoint,
         headers={
@@ -371,6 +374,25 @@ def test_a_query_body_may_start_with_a_byte_order_mark(endpoint: str) -> None:
     answer = httpx.post(endpoint, content="\ufeffASK {}".encode(), headers={"Content-Type": "application/sparql-query",
                                                                           "Accept": "application/sparql-results+json"})
     assert answer.status_code == 200 and answer.json()["boolean"] is True
+    # The same file sent as a form field (`curl --data-urlencode query@file.rq`) or in the URL.
+    json_answer = {"Accept": "application/sparql-results+json"}
+    assert httpx.post(endpoint, data={"query": "\ufeffASK {}"}, headers=json_answer).json()["boolean"] is True
+    assert httpx.get(endpoint, params={"query": "\ufeffASK {}"}, headers=json_answer).json()["boolean"] is True
+
+
+def test_a_form_may_carry_utf_8_as_it_is(endpoint: str) -> None:
+    """`curl -d 'query=…子ども…'` sends UTF-8 without percent-encoding it (the URL standard reads such a form):
+    it was refused as "not percent-encoded UTF-8". Bytes that are not UTF-8 still are, saying where."""
+    query = 'SELECT ?l { VALUES ?l { "子ども"@ja } }'
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv"}
+    raw = httpx.post(endpoint, content=b"query=" + query.encode("utf-8"), headers=form)
+    assert raw.status_code == 200 and raw.text.splitlines()[1] == "子ども"
+    mixed = httpx.post(endpoint, content=b"query=" + query.replace(" ", "+").encode("utf-8"), headers=form)
+    assert mixed.status_code == 200 and mixed.text == raw.text
+    refused = httpx.post(endpoint, content=b"query=ASK {} \xff", headers=form)
+    assert refused.status_code == 400 and "form body is not UTF-8 (byte 14" in refused.text
+    escaped = httpx.post(endpoint, content=b"query=ASK%20%7B%7D%20%FF", headers=form)
+    assert escaped.status_code == 400 and "percent-encoded bytes that are not UTF-8" in escaped.text
 
 
 def test_a_client_that_goes_away_mid_body_leaves_no_traceback(endpoint: str) -> None:

@@ -209,6 +209,11 @@ def test_an_unknown_iri_gets_a_helpful_404(client: TestClient) -> None:
     # Asked for RDF by Accept, not by suffix: not an HTML page either.
     asked = client.get("/id/132292/basic-plan-3/1-3-9", headers={"Accept": "text/turtle"})
     assert asked.status_code == 404 and asked.headers["content-type"].startswith("text/plain")
+    # The Accept chose between the two: a shared cache must not hand one to the other (RFC 9110 12.5.5).
+    assert response.headers["vary"] == asked.headers["vary"] == "Accept"
+    assert "vary" not in turtle.headers  # the suffix chose
+    for path in ("/graph/nope", "/ontology/nope"):
+        assert client.get(path, headers={"Accept": "text/turtle"}).headers["vary"] == "Accept", path
 
 
 def test_a_configured_base_iri_is_served_at_the_same_paths(store: ox.Store) -> None:
@@ -376,11 +381,17 @@ def test_a_download_answers_conditional_requests(settings: Settings, client: Tes
                                ({"If-Modified-Since": modified}, 304), ({"If-Modified-Since": later}, 304),
                                ({"If-Modified-Since": earlier}, 200), ({"If-Modified-Since": "not a date"}, 200),
                                # If-None-Match decides when both are sent (13.2.2)
-                               ({"If-None-Match": '"other"', "If-Modified-Since": later}, 200)]:
+                               ({"If-None-Match": '"other"', "If-Modified-Since": later}, 200),
+                               # If-Match (strong comparison) and If-Unmodified-Since come first: 412 (13.1.1, 13.1.4)
+                               ({"If-Match": tag}, 200), ({"If-Match": "*"}, 200), ({"If-Match": '"other"'}, 412),
+                               ({"If-Match": f"W/{tag}"}, 412), ({"If-Match": '"other"', "If-None-Match": tag}, 412),
+                               ({"If-Unmodified-Since": modified}, 200), ({"If-Unmodified-Since": earlier}, 412),
+                               ({"If-Unmodified-Since": "not a date"}, 200),
+                               ({"If-Match": tag, "If-Unmodified-Since": earlier}, 200)]:
         answer = client.get(path, headers={"Accept-Encoding": encoding, **conditions})
         assert answer.status_code == status, conditions
         assert answer.headers["etag"] == tag, conditions
-        assert (answer.content == b"") == (status == 304), conditions
+        assert (answer.content == b"") == (status in (304, 412)), conditions
 
 
 def test_a_range_that_cannot_be_read_is_ignored(settings: Settings, client: TestClient) -> None:
@@ -398,6 +409,9 @@ def test_a_range_that_cannot_be_read_is_ignored(settings: Settings, client: Test
     assert ranged.status_code == 206 and ranged.content == whole[:10]
     assert client.get(path, headers={"Range": "bytes=-5"}).content == whole[-5:]
     assert client.get(path, headers={"Range": f"bytes={len(whole)}-"}).status_code == 416
+    # A HEAD gets the whole file's fields: Range is for GET only (RFC 9110 14.2).
+    head = client.head(path, headers={"Range": "bytes=0-9", "Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(whole))
 
 
 def test_the_home_page_is_built_at_most_once_per_window_and_then_lists_new_downloads(

@@ -31,7 +31,7 @@ from .. import dcat, web
 from ..config import Settings
 from ..errors import ServeError
 from ..web.results import error_page
-from .cache import etag_matches, is_repeatable, precondition_failed
+from .cache import etag_matches, header_list, is_repeatable, precondition_failed
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
@@ -45,8 +45,10 @@ logger = logging.getLogger(__name__)
 _VARY = "Accept"
 _ALLOW = "GET, HEAD, POST, OPTIONS"
 #: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
-#: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one.
-_EXPOSED = ("Retry-After", "ETag")
+#: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one. A script
+#: may read these fields beyond the CORS-safelisted ones: validators, limits, links to other formats, ranges.
+_EXPOSED = ("Retry-After", "ETag", "Link", "Location", "Content-Location", "Content-Range", "Accept-Ranges",
+            "Content-Encoding")
 _ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(_EXPOSED)}
 _ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _ANY_ORIGIN.items()]
 
@@ -137,16 +139,16 @@ class SparqlEndpoint:
             unread = ProtocolRequest(query=None, default_graphs=None, named_graphs=None, format=asked)
             return self._refusal(QueryRejected(exc.status, exc.message), unread, request.headers.get("accept"),
                                  exc.headers)
+        if_match, if_none_match = header_list(request.headers, "if-match"), header_list(request.headers, "if-none-match")
         if parsed.query is None:
             response = self._describe(request, parsed.format)
             if response.status_code == 200 and (status := precondition_failed(
-                    if_match=_field(request, "if-match"), if_none_match=_field(request, "if-none-match"),
-                    tag=None)) is not None:
+                    if_match=if_match, if_none_match=if_none_match, tag=None)) is not None:
                 return Response(status_code=status, headers={"Vary": _VARY, "Cache-Control": "no-store"})
             return response
         response, key = await self.answer(
             request.method, parsed, accept=request.headers.get("accept"), client=_client(request.scope),
-            if_match=_field(request, "if-match"), if_none_match=_field(request, "if-none-match"),
+            if_match=if_match, if_none_match=if_none_match,
         )  # fmt: skip
         if key is not None:
             request.scope[KEPT_KEY] = key  # RepeatedRequests may send the same again, if the cache keeps it
@@ -267,12 +269,6 @@ class SparqlEndpoint:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
         return Response(serialize_description(triples, fmt), media_type=fmt.media_type, headers={"Vary": _VARY})
-
-
-def _field(request: Request, name: str) -> str | None:
-    """A request header field, its lines joined as one list (RFC 9110 5.3); None when it is not sent."""
-    values = request.headers.getlist(name)
-    return ", ".join(values) if values else None
 
 
 def _client(scope: Scope) -> str:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from .guard import may_use_service
 from .worker import QueryJob, QueryResult
@@ -61,6 +62,12 @@ def etag_matches(if_none_match: str | None, tag: str) -> bool:
         if candidate.strip().removeprefix("W/") == tag:
             return True
     return False
+
+
+def header_list(headers: Mapping[str, str], name: str) -> str | None:
+    """A request header field (of Starlette's `Headers`), its lines joined as one list (RFC 9110 5.3); None if not sent."""
+    values = headers.getlist(name)  # type: ignore[attr-defined]
+    return ", ".join(values) if values else None
 
 
 def precondition_failed(*, if_match: str | None, if_none_match: str | None, tag: str | None) -> int | None:

@@ -69,7 +69,7 @@ def _protocol_request(params: list[tuple[str, str]]) -> ProtocolRequest:
     # text/tab-separated-values), and may send the same parameter twice.
     fmt = next((value for name, value in params if name in ("format", "output")), None)
     return ProtocolRequest(
-        query=queries[0] if queries else None,
+        query=queries[0].removeprefix("\ufeff") if queries else None,  # a byte order mark is no part of it
         default_graphs=default if dataset else None,
         named_graphs=named if dataset else None,
         format=fmt or None,
@@ -133,9 +133,13 @@ def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
     if raw.count(b"&") >= MAX_PARAMETERS:
         raise ProtocolError(400, f"{where} has more than {MAX_PARAMETERS} parameters, this endpoint's limit")
     try:
-        text = raw.decode("ascii")
+        # UTF-8 as sent (`curl -d 'query=…子ども…'`) or percent-encoded: the URL standard's reading of a form.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"{where} is not UTF-8 (byte {exc.start + 1}: {exc.reason})") from exc
+    try:
         return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:
-        raise ProtocolError(400, f"{where} is not percent-encoded UTF-8 ({exc.reason})") from exc
+        raise ProtocolError(400, f"{where} has percent-encoded bytes that are not UTF-8 ({exc.reason})") from exc
     except ValueError as exc:
         raise ProtocolError(400, f"{where} cannot be parsed: {exc}") from exc

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from stat import S_ISREG
@@ -29,7 +30,7 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..server.cache import ResponseCache, etag_matches
+from ..server.cache import ResponseCache, header_list, precondition_failed
 from ..server.worker import QueryResult
 from .compress import GzipCopies, accepts_gzip
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
@@ -94,17 +95,27 @@ _COMPRESSED = (formats.by_name("png"),)
 _RANGE_SPEC = re.compile(r"\s*(?:(\d{1,18})-(\d{0,18})|-\d{1,18})\s*")  # longer numbers: no file is that large
 
 
-def _not_modified(request_headers: Headers, etag: str, last_modified: str) -> bool:
-    """Whether a GET of a download whose validators are `etag` and `last_modified` gets a 304 (RFC 9110
-    13.2.2): If-None-Match decides when sent (weak comparison; `*` matches any), else If-Modified-Since."""
-    if (tags := request_headers.get("if-none-match")) is not None:
-        return tags.strip() == "*" or etag_matches(tags, etag)
-    if (since := request_headers.get("if-modified-since")) is None:
-        return False
+def _precondition(request_headers: Headers, etag: str, last_modified: str) -> int | None:
+    """412, 304 or None (send it) for a GET of a download whose validators are `etag` and `last_modified`,
+    in RFC 9110 13.2.2's order: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
+    A date that cannot be read is ignored, as the RFC says."""
+    if_match, if_none_match = header_list(request_headers, "if-match"), header_list(request_headers, "if-none-match")
+    modified = parsedate_to_datetime(last_modified)
+    if if_match is None and (since := _date(request_headers, "if-unmodified-since")) is not None and modified > since:
+        return 412
+    if (status := precondition_failed(if_match=if_match, if_none_match=if_none_match, tag=etag)) is not None:
+        return status
+    if if_none_match is None and (since := _date(request_headers, "if-modified-since")) is not None and modified <= since:
+        return 304
+    return None
+
+
+def _date(request_headers: Headers, name: str) -> datetime | None:
+    """The HTTP date in a header field; None when it is not sent or cannot be read."""
     try:
-        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
-    except (TypeError, ValueError):  # not a date (ignored, as the RFC says), or one without a time zone
-        return False
+        return parsedate_to_datetime(request_headers[name]) if name in request_headers else None
+    except (TypeError, ValueError):  # not a date, or one without a time zone
+        return None
 
 
 def _readable_range(value: str) -> bool:
@@ -225,8 +236,9 @@ class Site:
             return missing
         headers = {"Vary": "Accept-Encoding"}
         ranged = "range" in request.headers
-        if ranged and not _readable_range(request.headers["range"]):
-            # RFC 9110 14.2: a Range of another unit or that cannot be read is ignored (Starlette: 400).
+        if ranged and (request.method != "GET" or not _readable_range(request.headers["range"])):
+            # RFC 9110 14.2: a Range of another unit or that cannot be read is ignored (Starlette: 400), and
+            # so is any Range on a method other than GET (a HEAD gets the whole file's fields).
             request.scope["headers"] = [(name, value) for name, value in request.scope["headers"] if name != b"range"]
             ranged = False
         if fmt not in _COMPRESSED and not ranged and accepts_gzip(request.headers.get("accept-encoding")):
@@ -234,15 +246,15 @@ class Site:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
                 headers.update({"Content-Encoding": "gzip", "ETag": tag,
                                 "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
-                if _not_modified(request.headers, tag, headers["Last-Modified"]):
-                    return _secure(Response(status_code=304, headers=headers))
+                if (status := _precondition(request.headers, tag, headers["Last-Modified"])) is not None:
+                    return _secure(Response(status_code=status, headers=headers))
                 return _secure(Response(body, media_type=fmt.media_type, headers=headers))
             if not target.is_file():  # it went away while it was being compressed
                 return missing
         response = FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat)
-        if _not_modified(request.headers, response.headers["etag"], response.headers["last-modified"]):
+        if (status := _precondition(request.headers, response.headers["etag"], response.headers["last-modified"])):
             kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}
-            return _secure(Response(status_code=304, headers=kept))
+            return _secure(Response(status_code=status, headers=kept))
         return _secure(response)
 
     async def named_query(self, request: Request) -> Response:
@@ -408,14 +420,16 @@ class Site:
     def not_found(self, iri: str, fmt: Format | None, request: Request | None = None) -> Response:
         """404: a page that says what was looked for and where to go instead (plain text to a client
         that asked for RDF, by suffix or by Accept)."""
-        if fmt is None and request is not None:
-            fmt = negotiation.from_accept(request.headers.get("accept"))
+        vary: dict[str, str] = {}
+        if fmt is None and request is not None:  # chosen by Accept: a cache must know (RFC 9110 12.5.5)
+            fmt, vary = negotiation.from_accept(request.headers.get("accept")), {"Vary": "Accept"}
         if fmt is not None and fmt.name != "html":
             message = f"This dataset says nothing about <{iri}>. See the home page, /, for what it holds.\n"
-            return _secure(PlainTextResponse(message, status_code=404))
+            return _secure(PlainTextResponse(message, status_code=404, headers=vary))
         return self._page(
             "not_found.html",
             status_code=404,
+            headers=vary,
             iri=iri,
             nearest=self._nearest(iri),
             example=self.describer.link(str(iris.item_iri(self.settings.base_iri, *_EXAMPLE))),
