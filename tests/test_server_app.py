@@ -16,6 +16,7 @@ import time
 from urllib.parse import urlencode
 from collections.abc import Iterator
 from pathlib import Path
+from xml.dom import minidom
 
 import httpx
 import pyoxigraph
@@ -686,3 +687,37 @@ def test_any_origin_is_sent_as_star_even_if_the_cors_layer_echoed_one() -> None:
     asyncio.run(AllowAnyOrigin(echoing)({"type": "http"}, None, record))  # type: ignore[arg-type]
     headers = dict(sent[0]["headers"])
     assert headers[b"access-control-allow-origin"] == b"*" and headers[b"vary"] == b"Accept"
+
+
+def test_csv_quotes_an_iri_with_a_comma(endpoint: str) -> None:
+    """SPARQL 1.1 CSV/TSV results §3.2: a field with a comma is quoted. pyoxigraph 0.5 writes such an IRI
+    bare, so a CSV reader (pandas, Excel) shifted every column after it; it is written here instead."""
+    query = ('SELECT ?iri ?label ?plain WHERE { VALUES (?iri ?label ?plain) { '
+             '(<http://example.org/a,b> "x,y" <http://example.org/c>) (<http://example.org/d> UNDEF "日本") } }')
+    answer = httpx.get(endpoint, params={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    records = list(csv.reader(io.StringIO(answer.content.decode("utf-8"), newline="")))
+    assert records == [["iri", "label", "plain"], ["http://example.org/a,b", "x,y", "http://example.org/c"],
+                       ["http://example.org/d", "", "日本"]]
+    assert answer.content.endswith(b"\r\n") and answer.content.count(b"\r\n") == 3
+
+
+def test_xml_answers_are_well_formed_whatever_the_literals_hold(endpoint: str) -> None:
+    """A CR in a value is written &#13; (a parser reads a bare one as a line end: XML 1.0 2.11), and a
+    character XML 1.0 cannot carry (U+0001) is a 406 that names the formats that can, not broken XML."""
+    xml_results = {"Accept": "application/sparql-results+xml"}
+    answer = httpx.get(endpoint, params={"query": 'SELECT ?a { BIND("x\\r\\ny" AS ?a) }'}, headers=xml_results)
+    assert answer.status_code == 200
+    assert minidom.parseString(answer.content).getElementsByTagName("literal")[0].firstChild.data == "x\r\ny"
+    graph = httpx.get(endpoint, params={"query": 'CONSTRUCT { <http://a/> <http://b/p> ?a } { BIND("x\\ry" AS ?a) }'},
+                      headers={"Accept": "application/rdf+xml"})
+    assert graph.status_code == 200 and minidom.parseString(graph.content).documentElement is not None
+    # A predicate with no name to split off has no RDF/XML form (pyoxigraph wrote `<oxprefix:`): 406.
+    unnamed = httpx.get(endpoint, params={"query": "CONSTRUCT { <http://a/> <http://b/> 1 } {}"},
+                        headers={"Accept": "application/rdf+xml"})
+    assert unnamed.status_code == 406 and "Turtle" in unnamed.text
+    for query, accept in (('SELECT ?a { BIND("a\\u0001b" AS ?a) }', xml_results["Accept"]),
+                          ('CONSTRUCT { <http://a/> <http://b/p> ?a } { BIND("a\\u0001b" AS ?a) }', "application/rdf+xml")):
+        refused = httpx.get(endpoint, params={"query": query}, headers={"Accept": accept})
+        assert refused.status_code == 406 and "U+0001" in refused.text and "JSON" in refused.text
+        assert httpx.get(endpoint, params={"query": query}, headers={"Accept": "application/json, text/turtle"}).status_code == 200

@@ -8,10 +8,13 @@ pattern that cannot run away, is run in the server process with the same `run_jo
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import resource
 import signal
 import threading
+import xml.parsers.expat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -99,9 +102,12 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
                 rows = ([row[v] for v in variables] for row in solutions)  # type: ignore[union-attr]
                 return as_result(fmt, _page(job, max_bytes, variables=variables, rows=rows,
                                             count=tsv.count(b"\n") - 1), max_bytes)
+            width = len(result.variables)
             body = _serialize_solutions(result, fmt, max_rows, max_bytes)
             if body is None:  # maybe over the limit: decide exactly, on a second run
                 body = _serialize_solutions_exactly(run(), fmt, max_rows, max_bytes)
+            if fmt == _CSV and not _csv_lines_up(body, width):  # an IRI with a comma: written here, on a third
+                body = _csv_written_here(run(), max_rows, max_bytes)  # type: ignore[arg-type]
             return as_result(fmt, body, max_bytes)
         fmt = _format(job.graph_format, "RDF")
         if fmt == PAGE:
@@ -240,11 +246,38 @@ def _format(name: str | None, kind: str) -> formats.Format:
 
 
 def as_result(fmt: formats.Format, body: bytes, max_bytes: int = 0) -> QueryResult:
-    """`body` as the answer in `fmt`; QueryRejected if it is over `max_bytes` (0: no limit)."""
+    """`body` as the answer in `fmt`; QueryRejected if it is over `max_bytes` (0: no limit), or if it is
+    XML and holds a character XML 1.0 cannot carry (`xml_safe`)."""
     if max_bytes and len(body) > max_bytes:
         raise _too_large(max_bytes)
+    if fmt.name in _XML_FORMATS:
+        body = xml_safe(body, fmt)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
     return QueryResult(media_type=media_type, body=body)
+
+
+_XML_FORMATS = frozenset({"xml", "rdfxml"})
+# What XML 1.0 (2.2 Char) excludes and UTF-8 can hold: C0 controls but tab, LF and CR; U+FFFE and U+FFFF.
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def xml_safe(body: bytes, fmt: formats.Format) -> bytes:
+    """pyoxigraph's XML `body` made well-formed: a CR in a value written `&#13;` (a parser would read a bare
+    one as a line end, 2.11), and QueryRejected (406) for a character XML 1.0 cannot carry at all."""
+    if (found := _NOT_XML.search(body)) is not None:
+        character = found.group().decode("utf-8")
+        raise QueryRejected(406, f"the answer holds the character U+{ord(character):04X}, which {fmt.media_type} "
+                                 "(XML 1.0) cannot carry; ask for it as JSON, CSV or TSV (SELECT, ASK) or as "
+                                 "Turtle, N-Triples or JSON-LD (CONSTRUCT, DESCRIBE)")
+    body = body.replace(b"\r", b"&#13;")  # pyoxigraph ends its own lines with LF: a CR is in a value
+    if fmt.name == "rdfxml":  # pyoxigraph writes a predicate it cannot split into a QName as `<oxprefix:`
+        try:
+            xml.parsers.expat.ParserCreate(namespace_separator=" ").Parse(body, True)  # namespaces: QNames are checked
+        except xml.parsers.expat.ExpatError:
+            raise QueryRejected(406, "this answer cannot be written as RDF/XML (a predicate IRI that does not end in "
+                                     "a name, such as one ending in '/', has no XML form); ask for it as Turtle, "
+                                     "N-Triples or JSON-LD") from None
+    return body
 
 
 def _check_rows(count: int, max_rows: int, what: str) -> None:
@@ -369,6 +402,40 @@ def _page_triples(triples: Iterable[pyoxigraph.Triple], max_rows: int, max_bytes
             raise _too_large(max_bytes)
     _check_rows(len(kept), max_rows, "triples")
     return kept
+
+
+_CSV = formats.by_name("csv")
+
+
+def _csv_lines_up(body: bytes, width: int) -> bool:
+    """Whether every record of pyoxigraph's CSV has `width` fields. pyoxigraph 0.5 does not quote an IRI
+    with a comma (SPARQL 1.1 CSV/TSV results §3.2 asks for it), which then reads as two fields."""
+    return all(len(record) == width for record in csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+
+
+def _csv_written_here(solutions: pyoxigraph.QuerySolutions, max_rows: int, max_bytes: int = 0) -> bytes:
+    """`solutions` as SPARQL CSV written with Python's csv module (a field with a comma, a quote or a
+    line break is quoted), through TSV for the row and size limits."""
+    tsv = _serialize_solutions_exactly(solutions, _TSV, max_rows, max_bytes)
+    parsed = pyoxigraph.parse_query_results(tsv, pyoxigraph.QueryResultsFormat.TSV)
+    variables = [variable.value for variable in parsed.variables]  # type: ignore[union-attr]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(variables)
+    writer.writerows([_csv_value(row[variable]) for variable in variables] for row in parsed)  # type: ignore[union-attr]
+    return out.getvalue().encode("utf-8")
+
+
+def _csv_value(term: object) -> str:
+    """A term as SPARQL CSV writes it: an IRI or a literal as its text, a blank node as `_:label`, a
+    triple term as its three values (as pyoxigraph writes it), an unbound variable as nothing."""
+    if term is None:
+        return ""
+    if isinstance(term, pyoxigraph.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, pyoxigraph.Triple):
+        return " ".join(_csv_value(part) for part in (term.subject, term.predicate, term.object))
+    return term.value  # type: ignore[attr-defined]
 
 
 def _serialize_solutions_exactly(solutions: pyoxigraph.QuerySolutions, fmt: formats.Format, max_rows: int,
