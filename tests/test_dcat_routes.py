@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -29,7 +30,7 @@ def test_each_catalog_file_has_its_exact_type(client: TestClient, built: BuildRe
 @pytest.mark.parametrize(("accept", "suffix"), [
     (None, "ttl"), ("*/*", "ttl"), ("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
     ("application/rdf+xml", "rdf"), ("application/ld+json;q=0.5, application/rdf+xml", "rdf"),
-    ("text/html;q=1, application/ld+json;q=0.1", "jsonld"),
+    ("text/html;q=0.1, application/ld+json", "jsonld"),
 ])
 def test_catalog_is_negotiated(client: TestClient, built: BuildResult, accept: str | None, suffix: str) -> None:
     response = client.get("/catalog", headers={"Accept": accept} if accept else {})
@@ -65,3 +66,54 @@ def test_the_ontology_docs_stylesheet_is_served(client: TestClient, built: Build
     response = client.get(STYLESHEET_PATH)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
     assert f'href="{STYLESHEET_PATH}"' in (built.out_dir / "ontology.html").read_text(encoding="utf-8")
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/html;q=1, application/ld+json;q=0.1", "text/html"])
+def test_people_asking_for_the_catalog_are_sent_to_the_home_page(client: TestClient, accept: str) -> None:
+    """The catalog has no HTML of its own (it was a 406 to a browser): the home page tells of the dataset
+    and lists every file the catalog lists."""
+    response = client.get("/catalog", headers={"Accept": accept}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert response.headers["vary"] == "Accept"
+
+
+@pytest.fixture(scope="module")
+def site(built: BuildResult) -> TestClient:
+    from plan_kg import web
+
+    store = ox.Store()
+    store.bulk_load(path=built.out_dir / "plan-kg.nq", format=ox.RdfFormat.N_QUADS)
+    return TestClient(Starlette(routes=web.routes(Settings.load(dist_dir=built.out_dir), store)))
+
+
+def test_the_catalogs_publisher_dereferences_to_the_catalog(site: TestClient, built: BuildResult) -> None:
+    """Every IRI under /id/ dereferences (Cool URIs): the catalog's publisher, which only the catalog
+    describes, was the one 404 of a crawl of 3,915 links."""
+    publisher = "https://w3id.org/plan-kg/id/agent/plan-kg"
+    assert f"<{publisher}>" in (built.out_dir / "catalog.ttl").read_text(encoding="utf-8")
+    for accept, location in [("text/turtle", "/catalog.ttl"), ("application/ld+json", "/catalog.jsonld"),
+                             ("application/rdf+xml", "/catalog.rdf"), (BROWSER_ACCEPT, "/"), (None, "/catalog.ttl")]:
+        response = site.get("/id/agent/plan-kg", headers={"Accept": accept} if accept else {}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == location, accept
+        assert response.headers["vary"] == "Accept"
+    assert site.get("/id/agent/plan-kg", headers={"Accept": "application/n-triples"}).status_code == 406
+    assert site.get("/id/agent/nobody", headers={"Accept": "text/turtle"}).status_code == 404
+    # The SDG agents are in the data: their own documents, as before.
+    curation = site.get("/id/agent/sdg-curation", headers={"Accept": "text/turtle"}, follow_redirects=False)
+    assert curation.status_code == 303 and curation.headers["location"] == "/id/agent/sdg-curation.ttl"
+
+
+def test_the_shapes_namespace_dereferences(site: TestClient, built: BuildResult) -> None:
+    """`https://w3id.org/plan-kg/shapes#…` names every shape (and validation reports cite them): a 303 to
+    their Turtle, or for people to their documentation."""
+    assert "<https://w3id.org/plan-kg/shapes#>" in (built.out_dir / "shapes.ttl").read_text(encoding="utf-8")
+    turtle = site.get("/shapes", headers={"Accept": "text/turtle"}, follow_redirects=False)
+    assert turtle.status_code == 303 and turtle.headers["location"] == "/downloads/shapes.ttl"
+    assert site.get(turtle.headers["location"]).text == (built.out_dir / "shapes.ttl").read_text(encoding="utf-8")
+    if (built.out_dir / "ontology.html").is_file():  # pyLODE is optional
+        page = site.get("/shapes", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+        assert page.headers["location"] == "/downloads/ontology.html#shapes"
+        assert 'id="shapes"' in site.get("/downloads/ontology.html").text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mimeparse
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
@@ -31,6 +31,18 @@ def best_format(accept: str | None) -> Format | None:
     return next((fmt for fmt in DOCUMENT_FORMATS if match and match in fmt.media_types), None)
 
 
+_HTML = formats.by_name("html")
+
+
+def wants_page(accept: str | None, document: Format | None) -> bool:
+    """Whether `accept` wants HTML more than `document`, the best machine format for it (None: none fits)."""
+    try:
+        page = formats.quality(accept, _HTML)
+        return page > 0 and (document is None or page > formats.quality(accept, document))
+    except ValueError:  # an Accept that cannot be read: the machine format's answer says so
+        return False
+
+
 class MetadataDocuments:
     """Serves the catalog and VoID files of `dist_dir` as they were built."""
 
@@ -51,6 +63,8 @@ class MetadataDocuments:
                 return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404)
             return self._file(f"{CATALOG_STEM}.{fmt.extension}", fmt)
         fmt = best_format(request.headers.get("accept"))
+        if wants_page(request.headers.get("accept"), fmt):  # people: the home page tells of the data and its files
+            return RedirectResponse("/", status_code=303, headers={"Vary": "Accept"})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
             return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406, headers={"Vary": "Accept"})

@@ -44,6 +44,7 @@ def routes(settings: Settings, store: ox.Store) -> list[BaseRoute]:
         Route("/", site.home, methods=["GET", "HEAD"], name="home"),
         Route("/id/{path:path}", site.resource, methods=["GET", "HEAD"], name="resource"),
         Route("/graph/{path:path}", site.graph, methods=["GET", "HEAD"], name="graph"),
+        Route("/shapes", site.shapes, methods=["GET", "HEAD"], name="shapes"),
         Route("/ontology", site.ontology, methods=["GET", "HEAD"], name="ontology"),
         Route("/ontology.{suffix}", site.ontology, methods=["GET", "HEAD"], name="ontology-document"),
         Route("/ontology/{path:path}", site.ontology_module, methods=["GET", "HEAD"], name="ontology-module"),

@@ -23,6 +23,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from .. import formats, iris
+from ..dcat.routes import best_format as best_catalog_format, wants_page
+from ..dcat.serialize import DOCUMENT_FORMATS as CATALOG_FORMATS
+from ..dcat.write import CATALOG_STEM
 from ..config import Settings
 from ..errors import PlanKgError
 from ..formats import Format
@@ -144,6 +147,7 @@ class Site:
         # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
                                         max_entry_bytes=settings.response_cache_bytes // 4)
+        self._catalog_iris: frozenset[str] | None = None
         self._home: tuple[float, bool, str] | None = None  # when built, with the query editor or not, the page
         self._building: dict[str, asyncio.Future[Response]] = {}  # documents being built, by path
         self._builders = asyncio.Semaphore(DOCUMENT_BUILDERS)
@@ -269,8 +273,47 @@ class Site:
 
     # -- linked data --------------------------------------------------------------------
     async def resource(self, request: Request) -> Response:
-        """/id/… : the municipality, plan or plan element with that IRI under the base."""
+        """/id/… : the municipality, plan or plan element with that IRI under the base; an IRI that only
+        the catalog describes (its publisher) is a 303 to the catalog."""
+        path, fmt = negotiation.split_suffix(request.url.path)
+        if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
+                and not self.describer.describes(iri):
+            return self.about_in_catalog(request)
         return await self._kept(request, self._resource, lambda path: self.describer.describes(self.describer.iri(path)))
+
+    def _catalog_subjects(self) -> frozenset[str]:
+        """The IRIs the built catalog (dist/catalog.ttl) describes; read once its file exists."""
+        if self._catalog_iris is None:
+            path = self.settings.dist_dir / f"{CATALOG_STEM}.ttl"
+            if not path.is_file():
+                return frozenset()
+            self._catalog_iris = frozenset(quad.subject.value for quad in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+                                           if isinstance(quad.subject, ox.NamedNode))
+        return self._catalog_iris
+
+    def about_in_catalog(self, request: Request) -> Response:
+        """303 from a thing the catalog describes to the catalog in the format that fits (the home page for people)."""
+        accept = request.headers.get("accept")
+        document = best_catalog_format(accept)
+        if wants_page(accept, document):
+            target = "/"
+        elif document is not None:
+            target = f"/{CATALOG_STEM}.{document.extension}"
+        else:
+            offered = ", ".join(f.media_type for f in CATALOG_FORMATS)
+            return _secure(PlainTextResponse(f"Described by the catalog, offered as {offered} and HTML\n", 406,
+                                             headers={"Vary": "Accept"}))
+        return _secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
+
+    async def shapes(self, request: Request) -> Response:
+        """/shapes : the SHACL shapes' namespace, a 303 to their documentation (people) or their Turtle."""
+        page = self.settings.dist_dir / "ontology.html"
+        accept = request.headers.get("accept")
+        if page.is_file() and wants_page(accept, formats.by_name("turtle")):
+            target = "/downloads/ontology.html#shapes"
+        else:
+            target = "/downloads/shapes.ttl"
+        return _secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
