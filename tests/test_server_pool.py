@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plan_kg.server import QueryRejected, load_store
-from plan_kg.server.pool import WorkerPool, WorkerStartError
+from plan_kg.server.pool import RETRY_AFTER_S, WorkerPool, WorkerStartError
 from plan_kg.server.worker import QueryJob
 from server_fixtures import RUNAWAY_QUERY, write_dump
 
@@ -102,12 +102,12 @@ def test_one_client_cannot_hold_every_worker(tmp_path: Path) -> None:
         await pool.start()
         ended: list[float] = []
 
-        async def run_away() -> str:
+        async def run_away() -> tuple[int, str, int | None] | str:
             try:
                 await pool.run(QueryJob(RUNAWAY_QUERY, results_format="csv"), client="a")
                 return "answered"
             except QueryRejected as exc:
-                return exc.message
+                return exc.status, exc.message, exc.retry_after_s
             finally:
                 ended.append(loop.time() - started)
 
@@ -127,11 +127,13 @@ def test_one_client_cannot_hold_every_worker(tmp_path: Path) -> None:
     assert held == {"a": 1} and waiting == 1
     assert other_at < 1.5  # answered while client a's first runaway still ran (stopped at 2 s)
     assert min(ended) >= 1.9  # neither runaway got a 503 before the first one's deadline
-    # The first was stopped by the time limit; the second either got the freed worker just before
-    # its own deadline or gave up waiting: a 503 saying why, in either case.
-    assert outcomes[0] == "the query was stopped after 2 s, this endpoint's time limit"
-    assert outcomes[1] in (outcomes[0], "every query worker this client may use stayed busy for 2 s (one client's "
-                                        "queries run on at most 1 of the 2 workers at once); try again later")
+    # The first was stopped by the time limit (a 503 without Retry-After: it would be stopped again); the
+    # second either got the freed worker just before its own deadline or gave up waiting behind its own
+    # query: a 429 (RFC 6585) that says when to try again.
+    assert outcomes[0] == (503, "the query was stopped after 2 s, this endpoint's time limit", None)
+    assert outcomes[1] in (outcomes[0], (429, "this client's queries held every query worker it may use for 2 s (one "
+                                              "client's queries run on at most 1 of the 2 workers at once); wait for "
+                                              "one to finish", RETRY_AFTER_S))
 
 
 def test_a_client_under_its_share_takes_a_free_worker_and_waits_only_behind_its_own_queries(tmp_path: Path) -> None:
@@ -187,7 +189,7 @@ def test_a_query_waiting_for_a_worker_stops_the_longest_query_of_the_client_hold
                 await pool.run(QueryJob(RUNAWAY_QUERY, results_format="csv"), client=client)
                 return "answered"
             except QueryRejected as exc:
-                return exc.message
+                return f"{exc.message} (retry after {exc.retry_after_s})"
 
         try:
             first = asyncio.create_task(run_away("a"))
@@ -211,8 +213,8 @@ def test_a_query_waiting_for_a_worker_stops_the_longest_query_of_the_client_hold
     assert waited < 5.0, waited  # the preemption after 0.5 s and a worker's start, not the 8 s limit
     assert first.startswith("the query was stopped after ") and first.endswith(
         " s to let another client's query run: every query worker was busy, and this client held the most; "
-        "try again later"), first  # a's ran longest
-    assert second == "the query was stopped after 8 s, this endpoint's time limit"  # b's ran on
+        f"try again later (retry after {RETRY_AFTER_S})"), first  # a's ran longest: it may try again
+    assert second == "the query was stopped after 8 s, this endpoint's time limit (retry after None)"  # b's ran on
 
 
 def test_a_query_deep_without_brackets_does_not_kill_its_worker(tmp_path: Path) -> None:

@@ -212,7 +212,8 @@ class SparqlEndpoint:
                     return self._too_many(parsed, accept), None
                 result = await self.service.answer(job, key=key, client=client)
         except QueryRejected as exc:
-            return self._refusal(exc, parsed, accept), None
+            retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+            return self._refusal(exc, parsed, accept, retry), None
         finally:
             self._leave(client)
         if method in ("GET", "HEAD") and (if_match is not None or if_none_match is not None):

@@ -34,9 +34,10 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
         + " (HTTP 400 beyond)."
         + f" Request bodies are limited to {settings.max_body_bytes} bytes (HTTP 413) and each client "
         f"to {settings.max_concurrent_per_client} concurrent queries (HTTP 429), of which at most "
-        f"{settings.workers_per_client} run at once (the others wait their turn)."
+        f"{settings.workers_per_client} run at once (the others wait their turn; HTTP 429 with Retry-After after "
+        f"{settings.query_timeout_s:g} s)."
         + (f" When every worker is busy and a query has waited {settings.preempt_after_s:g} s, the longest-running"
-           " query of the client holding the most workers is stopped for it (HTTP 503)."
+           " query of the client holding the most workers is stopped for it (HTTP 503 with Retry-After)."
            if settings.preempt_after_s > 0 else "")
         + " SERVICE is refused"
         + (f" except to {', '.join(settings.service_allow_list)}." if settings.service_allow_list else ".")

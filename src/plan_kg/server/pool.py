@@ -40,6 +40,9 @@ from .worker import QueryJob, QueryRejected, QueryResult, memory_message, worker
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
 _CONTEXT = multiprocessing.get_context("spawn")
 _START_TIMEOUT_S = 120.0
+#: The Retry-After of a query refused because the workers were busy (not of one stopped at the time limit,
+#: which would be stopped again): about a worker's start on a small machine.
+RETRY_AFTER_S = 5
 
 
 #: What ends an exchange: the worker's message, the deadline, or the worker gone (None).
@@ -237,7 +240,8 @@ class WorkerPool:
             ran = asyncio.get_running_loop().time() - worker.asked_at
             self._discard(worker, taker)
             error = QueryRejected(503, f"the query was stopped after {ran:.1f} s to let another client's query run: "
-                                       "every query worker was busy, and this client held the most; try again later")
+                                       "every query worker was busy, and this client held the most; try again later",
+                                  retry_after_s=RETRY_AFTER_S)
         elif outcome is None:  # the worker died (out of memory, a crash), or the pool is closing
             self._discard(worker)
             if self._closed:
@@ -288,7 +292,7 @@ class WorkerPool:
             else:
                 waiter.cancel()
             if isinstance(exc, TimeoutError):
-                raise QueryRejected(503, self._busy_message(client)) from None
+                raise self._busy_refusal(client) from None
             raise
 
     def _check_later(self, client: str | None, waiter: asyncio.Future[_Worker]) -> None:
@@ -324,11 +328,15 @@ class WorkerPool:
             self._stopped = {c: at for c, at in self._stopped.items() if now - at < self._timeout_s}
         self._stopped[client] = now
 
-    def _busy_message(self, client: str | None) -> str:
-        if client is None or self.per_client >= self._size:
-            return f"every query worker stayed busy for {self._timeout_s:g} s; try again later"
-        return (f"every query worker this client may use stayed busy for {self._timeout_s:g} s (one client's "
-                f"queries run on at most {self.per_client} of the {self._size} workers at once); try again later")
+    def _busy_refusal(self, client: str | None) -> QueryRejected:
+        """Why a query waited the whole time limit for a worker: 429 when its client held all it may hold
+        (RFC 6585: its own queries were in the way), else 503 (everybody's were); both say when to retry."""
+        if client is not None and self.per_client < self._size and self._held_by(client) >= self.per_client:
+            return QueryRejected(429, f"this client's queries held every query worker it may use for {self._timeout_s:g} s "
+                                      f"(one client's queries run on at most {self.per_client} of the {self._size} "
+                                      "workers at once); wait for one to finish", retry_after_s=RETRY_AFTER_S)
+        return QueryRejected(503, f"every query worker stayed busy for {self._timeout_s:g} s; try again later",
+                             retry_after_s=RETRY_AFTER_S)
 
     def _held_by(self, client: str | None) -> int:
         return self._held[client] if client is not None else 0

@@ -49,12 +49,14 @@ class QueryResult:
 
 
 class QueryRejected(Exception):
-    """The query cannot be answered; `status` is the HTTP status that says why."""
+    """The query cannot be answered; `status` is the HTTP status that says why, and `retry_after_s`
+    (None: do not) when to try again: a busy endpoint, not a query that fails whenever it is sent."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after_s = retry_after_s
 
 
 def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes: int = 0) -> QueryResult:
