@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from plan_kg.config import Settings
 from plan_kg.server import create_app
+from plan_kg.server.app import HttpProtocol
 
 BASE = "https://w3id.org/plan-kg/"
 PLAN_GRAPH = BASE + "graph/132292/basic-plan-3"
@@ -77,7 +78,7 @@ def live_app(app: Starlette) -> Iterator[str]:
     """Serve `app` (from `create_app`) with uvicorn on a free loopback port; yields the /sparql URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
-                            proxy_headers=False)  # as `plan-kg serve`: the app's trusted_proxies decide
+                            proxy_headers=False, http=HttpProtocol)  # as `plan-kg serve`: trusted_proxies decide
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -7,13 +7,14 @@ import concurrent.futures
 import csv
 import gzip
 import html
+import http.client
 import io
 import json
 import logging
 import re
 import socket
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from collections.abc import Iterator
 from pathlib import Path
 from xml.dom import minidom
@@ -728,3 +729,28 @@ def test_xml_answers_are_well_formed_whatever_the_literals_hold(endpoint: str) -
         refused = httpx.get(endpoint, params={"query": query}, headers={"Accept": accept})
         assert refused.status_code == 406 and "U+0001" in refused.text and "JSON" in refused.text
         assert httpx.get(endpoint, params={"query": query}, headers={"Accept": "application/json, text/turtle"}).status_code == 200
+
+
+def test_a_url_too_long_to_parse_is_a_414_that_says_to_post(endpoint: str) -> None:
+    """uvicorn's parser cannot take apart a URL over 65,535 bytes: it sent a bare 400, which SPARQLWrapper
+    reports as a badly formed query. A 414 is what it is (SPARQLWrapper raises URITooLong)."""
+    from SPARQLWrapper import SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import URITooLong
+
+    query = "SELECT ?x { VALUES ?x { " + " ".join(f'"{i}"' for i in range(9000)) + " } } LIMIT 5"
+    address = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)  # httpx builds no such URL
+    connection.request("GET", f"{address.path}?{urlencode({'query': query})}")
+    too_long = connection.getresponse()
+    assert too_long.status == 414 and "send the query by POST" in too_long.read().decode()
+    assert too_long.getheader("access-control-allow-origin") == "*"
+    connection.close()
+    client = SPARQLWrapper(endpoint, returnFormat="json")
+    client.setQuery(query)
+    with pytest.raises(URITooLong):
+        client.query()
+    client.setMethod("POST")
+    assert len(client.queryAndConvert()["results"]["bindings"]) == 5
+    # Just under the limit the request is read and answered.
+    assert httpx.get(endpoint, params={"query": "ASK {} #" + "x" * 60_000}).status_code == 200
+    assert httpx.get(endpoint, params={"query": "ASK {}"}).status_code == 200  # the server is still up

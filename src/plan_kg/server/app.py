@@ -26,6 +26,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import dcat, web
 from ..config import Settings
@@ -420,10 +421,37 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         ensure_built(settings)
         app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False,
+                                http=HttpProtocol)
         uvicorn.Server(config).run(sockets=[listener])
     finally:
         listener.close()
+
+
+#: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
+MAX_URL_BYTES = 65_535
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools), but a URL too long to parse gets 414 URI Too Long saying to send
+    the query by POST (SPARQLWrapper raises URITooLong), not a bare 400 (read as a malformed query)."""
+
+    def send_400_response(self, msg: str) -> None:
+        if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
+            super().send_400_response(msg)
+            return
+        body = (f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
+                "(a form with query=..., or application/sparql-query)\n").encode("ascii")
+        self.transport.write(b"".join([
+            b"HTTP/1.1 414 URI Too Long\r\n",
+            *[name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers],
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"access-control-allow-origin: *\r\n",
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+            body,
+        ]))
+        self.transport.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:
