@@ -754,3 +754,15 @@ def test_a_url_too_long_to_parse_is_a_414_that_says_to_post(endpoint: str) -> No
     # Just under the limit the request is read and answered.
     assert httpx.get(endpoint, params={"query": "ASK {} #" + "x" * 60_000}).status_code == 200
     assert httpx.get(endpoint, params={"query": "ASK {}"}).status_code == 200  # the server is still up
+
+
+@pytest.mark.parametrize(("accept", "table"), [("text/csv", [["_askResult"], ["{}"]]),
+                                                ("text/tab-separated-values", [["?_askResult"], ["{}"]])])
+def test_an_ask_in_csv_or_tsv_is_a_table_of_one_cell(endpoint: str, accept: str, table: list[list[str]]) -> None:
+    """The CSV/TSV results format defines no boolean. pyoxigraph wrote a bare `true`, which pandas and
+    rdflib read as a header without rows (rdflib's bool() of it: False); Jena's one-column table reads right."""
+    for query, value in (("ASK { ?s ?p ?o }", "true"), ("ASK { <urn:x:a> <urn:x:b> <urn:x:c> }", "false")):
+        answer = httpx.get(endpoint, params={"query": query}, headers={"Accept": accept})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(accept)
+        rows = list(csv.reader(io.StringIO(answer.text, newline=""), delimiter="," if accept == "text/csv" else "\t"))
+        assert rows == [table[0], [value]], answer.text

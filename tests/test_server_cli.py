@@ -77,7 +77,7 @@ def test_an_ask_prints_true_or_false_or_its_sparql_results_on_request(tmp_path: 
     header_only.write_text("SELECT ?true { FILTER(false) }", encoding="utf-8")  # no rows: its CSV is an ASK's
     assert run(tmp_path, str(yes)).output == "true\n"
     assert run(tmp_path, str(no)).output == "false\n"
-    assert run(tmp_path, str(yes), "--format", "csv").output == "true\n"
+    assert run(tmp_path, str(yes), "--format", "csv").output.splitlines() == ["_askResult", "true"]
     assert json.loads(run(tmp_path, str(no), "--format", "json").output) == {"head": {}, "boolean": False}
     lines = run(tmp_path, str(header_only)).output.splitlines()
     assert lines[1].split("|")[1].strip() == "true" and lines[-1] == "0 row(s)"

@@ -30,8 +30,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 @click.option("--format", "format_name", default="table", show_default=True,
               type=click.Choice(["table", *(f.name for f in (*RESULT_FORMATS, *GRAPH_FORMATS))]),
               help="table: a SELECT as aligned text, an ASK as true or false, a CONSTRUCT/DESCRIBE as Turtle. "
-                   "csv, tsv, json, xml: the SPARQL results of a SELECT or ASK (an ASK in csv or tsv is the "
-                   "word true or false). turtle, ntriples, jsonld, rdfxml: a CONSTRUCT/DESCRIBE graph.")  # fmt: skip
+                   "csv, tsv, json, xml: the SPARQL results of a SELECT or ASK (an ASK in csv or tsv is a "
+                   "column _askResult of one row, true or false). turtle, ntriples, jsonld, rdfxml: a CONSTRUCT/DESCRIBE graph.")  # fmt: skip
 @click.pass_context
 def query(ctx: click.Context, name: str, format_name: str) -> None:
     """Run the named query NAME (queries/NAME.rq), or a .rq file, over the built data; print the result.

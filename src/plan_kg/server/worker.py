@@ -91,6 +91,8 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
             fmt = _format(job.results_format, "SPARQL results")
             if fmt == PAGE:
                 return as_result(fmt, _page(job, max_bytes, boolean=bool(result)), max_bytes)
+            if fmt.name in _ASK_TABLES:  # the CSV/TSV results format has no boolean: a table of one cell
+                return as_result(fmt, _ASK_TABLES[fmt.name] % (b"true" if result else b"false"), max_bytes)
             return as_result(fmt, result.serialize(format=pyoxigraph.QueryResultsFormat.from_media_type(fmt.media_type)),
                              max_bytes)
         if isinstance(result, pyoxigraph.QuerySolutions):
@@ -122,6 +124,11 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
     except OSError as exc:
         # Evaluation errors (SERVICE failures, unsupported features) surface as OSError.
         raise QueryRejected(400, f"the query could not be evaluated: {exc}") from exc
+
+
+#: An ASK's answer in CSV and TSV, which SPARQL 1.1 defines for SELECT only: Jena's table of one column,
+#: `_askResult` (pyoxigraph writes a bare `true`, which a CSV reader takes for a header without rows).
+_ASK_TABLES = {"csv": b"_askResult\r\n%s\r\n", "tsv": b"?_askResult\n%s\n"}
 
 
 def _page(job: QueryJob, max_bytes: int, **answer: object) -> bytes:
