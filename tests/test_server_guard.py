@@ -92,6 +92,21 @@ def test_a_service_inside_a_service_is_refused_in_plain_words() -> None:
 def test_the_cheap_test_skips_only_queries_without_the_keyword() -> None:
     assert not may_use_service("SELECT * { ?s ?p ?o }")
     assert may_use_service("select * { sErViCe <x:y> {} }")
+    assert may_use_service("SELECT * {SERVICE<x:y>{}}") and may_use_service("SELECT * { ?s a dcat:Service }")
+
+
+def test_a_service_beside_text_that_mentions_it_is_still_checked() -> None:
+    '''Whether the word is only in text cannot be told without the parser's own reading: pyoxigraph runs
+    the first two queries, where `<'x>'` and `<ex:b#>` followed by a long string, read as an IRI then a
+    string, would hide the SERVICE (so `may_use_service` is a plain test for the word, and rdflib decides).'''
+    for query in ("SELECT * { ?s ?p ?a FILTER(?a<'x>') SERVICE <http://evil.example/> { } }",
+                  'PREFIX ex: <http://x/> SELECT * { ?s ?p ?a FILTER(?a<ex:b#>"""\n)\nSERVICE <http://evil.example/> { } }',
+                  'SELECT * { ?s ?p "service" . SERVICE <http://evil.example/> { } }',
+                  "SELECT * { ?s ?p '''#\n''' SERVICE <http://evil.example/> { } } # service",
+                  'SELECT * { ?s ?p "\\u0022" . SERVICE <http://evil.example/> { } }'):
+        assert may_use_service(query), query
+        with pytest.raises(ForbiddenQuery):
+            check_services(query, base_iri=BASE, allow_list=())
 
 
 # Shapes whose brackets another reading of the text could hide: a comparison without spaces reads
