@@ -117,3 +117,16 @@ def test_the_shapes_namespace_dereferences(site: TestClient, built: BuildResult)
         page = site.get("/shapes", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
         assert page.headers["location"] == "/downloads/ontology.html#shapes"
         assert 'id="shapes"' in site.get("/downloads/ontology.html").text
+
+
+@pytest.mark.parametrize("path", ["/catalog.ttl", "/catalog.jsonld", "/.well-known/void"])
+def test_catalog_documents_carry_a_strong_etag(client: TestClient, path: str) -> None:
+    """A harvester polls the catalog: a conditional GET is a 304 while it is the same build (RFC 9110 13.1.2)."""
+    first = client.get(path)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('"') and "max-age=" in first.headers["cache-control"]
+    assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get(path, headers={"If-Match": '"other"'}).status_code == 412
+    negotiated = client.get("/catalog", headers={"Accept": "application/ld+json", "If-None-Match": tag})
+    assert negotiated.status_code == (304 if path == "/catalog.jsonld" else 200)

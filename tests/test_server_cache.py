@@ -10,7 +10,8 @@ import pytest
 from starlette.applications import Starlette
 
 from plan_kg.server import create_app
-from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, etag_matches, job_digest, precondition_failed
+from plan_kg.conditional import etag_matches, precondition_failed
+from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, job_digest
 from plan_kg.server.worker import QueryJob, QueryResult
 from server_fixtures import ONTOLOGY_GRAPH, live_app, sample_settings
 

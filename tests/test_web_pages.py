@@ -751,3 +751,24 @@ def test_a_redirect_or_a_404_builds_no_page_and_takes_no_build_slot(client: Test
         assert client.get(missing).status_code == 404, missing
     assert views == [] and builds == []
     assert client.get(f"{MEASURE}.html").status_code == 200 and views and builds == [f"{MEASURE}.html"]
+
+
+def test_documents_carry_a_strong_etag_and_answer_preconditions(client: TestClient) -> None:
+    """RFC 9110 8.8.3: a document (the same bytes while served) has a validator, so a crawler's conditional
+    GET is a 304 instead of the whole document again; a failed If-Match is a 412."""
+    for path in ("/id/132292/basic-plan-3/1.ttl", "/id/132292/basic-plan-3/1.html", "/graph/132292/basic-plan-3.nt",
+                 "/ontology.ttl"):
+        first, again = client.get(path), client.get(path)  # built, then kept
+        assert first.status_code == 200 and first.headers["etag"] == again.headers["etag"], path
+        tag = first.headers["etag"]
+        assert tag.startswith('"') and first.headers["cache-control"].startswith("public, max-age="), path
+        not_modified = client.get(path, headers={"If-None-Match": f'"x", {tag}'})
+        assert not_modified.status_code == 304 and not_modified.content == b"" and not_modified.headers["etag"] == tag
+        assert "link" in not_modified.headers, path
+        assert client.get(path, headers={"If-None-Match": '"x"'}).status_code == 200
+        assert client.get(path, headers={"If-Match": '"x"'}).status_code == 412
+        assert client.get(path, headers={"If-Match": tag}).status_code == 200
+    assert client.get("/id/132292/basic-plan-3/1.ttl").headers["etag"] != client.get("/id/132292/basic-plan-3/1.nt").headers["etag"]
+    # A 303 and a 404 have no validator (the first depends on Accept, the second is nothing to keep).
+    assert "etag" not in client.get("/id/132292/basic-plan-3/1", follow_redirects=False).headers
+    assert "etag" not in client.get("/id/132292/basic-plan-3/1-3-9.ttl").headers

@@ -3,6 +3,7 @@ and the ontology documentation's stylesheet (the page itself is served by the we
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import mimeparse
@@ -11,6 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
+from ..conditional import header_list, precondition_failed
 from .. import formats
 from ..formats import Format
 from .docs import STYLESHEET_PATH
@@ -46,14 +48,23 @@ def wants_page(accept: str | None, document: Format | None) -> bool:
 class MetadataDocuments:
     """Serves the catalog and VoID files of `dist_dir` as they were built."""
 
-    def __init__(self, dist_dir: Path) -> None:
+    def __init__(self, dist_dir: Path, max_age_s: int = 0) -> None:
         self.dist_dir = dist_dir
+        self.max_age_s = max_age_s
 
-    def _file(self, name: str, fmt: Format, headers: dict[str, str] | None = None) -> Response:
+    def _file(self, request: Request, name: str, fmt: Format, headers: dict[str, str] | None = None) -> Response:
+        """The built file, with a strong ETag (a hash of its bytes) and the 304 or 412 its preconditions ask for."""
         path = self.dist_dir / name
         if not path.is_file():
             return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
-        return Response(path.read_bytes(), media_type=fmt.media_type, headers=headers)
+        body = path.read_bytes()
+        tag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}"}
+        status = precondition_failed(if_match=header_list(request.headers, "if-match"),
+                                     if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
+        if status is not None:
+            return Response(status_code=status, headers=headers)
+        return Response(body, media_type=fmt.media_type, headers=headers)
 
     async def catalog(self, request: Request) -> Response:
         extension = request.path_params.get("extension")
@@ -61,7 +72,7 @@ class MetadataDocuments:
             fmt = _BY_EXTENSION.get(extension)
             if fmt is None:
                 return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404)
-            return self._file(f"{CATALOG_STEM}.{fmt.extension}", fmt)
+            return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         fmt = best_format(request.headers.get("accept"))
         if wants_page(request.headers.get("accept"), fmt):  # people: the home page tells of the data and its files
             return RedirectResponse("/", status_code=303, headers={"Vary": "Accept"})
@@ -69,10 +80,10 @@ class MetadataDocuments:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
             return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406, headers={"Vary": "Accept"})
         headers = {"Vary": "Accept", "Content-Location": f"/{CATALOG_STEM}.{fmt.extension}", "Link": _alternates()}
-        return self._file(f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
+        return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
 
     async def void(self, request: Request) -> Response:
-        return self._file(VOID_FILE, DOCUMENT_FORMATS[0])
+        return self._file(request, VOID_FILE, DOCUMENT_FORMATS[0])
 
     async def ontology_stylesheet(self, request: Request) -> Response:
         path = self.dist_dir / ONTOLOGY_CSS
@@ -87,7 +98,7 @@ def _alternates() -> str:
 
 def routes(settings: Settings) -> list[BaseRoute]:
     """The catalog and VoID routes, reading the files of `settings.dist_dir`."""
-    documents = MetadataDocuments(settings.dist_dir)
+    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s)
     return [
         Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
         Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),

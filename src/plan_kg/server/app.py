@@ -32,7 +32,8 @@ from .. import dcat, web
 from ..config import Settings
 from ..errors import ServeError
 from ..web.results import error_page
-from .cache import etag_matches, header_list, is_repeatable, precondition_failed
+from ..conditional import etag_matches, header_list, precondition_failed
+from .cache import is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request

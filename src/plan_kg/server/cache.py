@@ -20,7 +20,6 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
 
 from .guard import may_use_service
 from .worker import QueryJob, QueryResult
@@ -49,41 +48,6 @@ def job_digest(job: QueryJob) -> str:
 def etag(dataset_id: str, key: str) -> str:
     """The strong entity tag of the answer with request key `key` over the dataset `dataset_id` (quoted, as sent)."""
     return f'"{dataset_id}-{key[:32]}"'
-
-
-def etag_matches(if_none_match: str | None, tag: str) -> bool:
-    """True if an If-None-Match header lists `tag` (weak comparison, as RFC 9110 §13.1.2 asks).
-
-    `*` is not honoured here: it means "any answer", which only `precondition_failed` can know of.
-    """
-    if not if_none_match:
-        return False
-    for candidate in if_none_match.split(","):
-        if candidate.strip().removeprefix("W/") == tag:
-            return True
-    return False
-
-
-def header_list(headers: Mapping[str, str], name: str) -> str | None:
-    """A request header field (of Starlette's `Headers`), its lines joined as one list (RFC 9110 5.3); None if not sent."""
-    values = headers.getlist(name)  # type: ignore[attr-defined]
-    return ", ".join(values) if values else None
-
-
-def precondition_failed(*, if_match: str | None, if_none_match: str | None, tag: str | None) -> int | None:
-    """RFC 9110 §13.2.2 for a GET or HEAD whose answer exists, with entity tag `tag` (None: it has none).
-
-    412 when If-Match lists neither `*` nor `tag` (strong comparison); else 304 when If-None-Match lists
-    `*` or `tag` (weak comparison); None: send the answer. Call it only once the answer exists: a
-    request that would not get a 2xx ignores both fields. (A query sent by POST ignores them too:
-    its answer is not a representation of the endpoint that a client could hold, RFC 9110 §13.1.)
-    """
-    if if_match is not None and not any(c.strip() in ("*", tag) for c in if_match.split(",")):
-        return 412
-    if if_none_match is not None and (
-            any(c.strip() == "*" for c in if_none_match.split(",")) or tag is not None and etag_matches(if_none_match, tag)):
-        return 304
-    return None
 
 
 #: Bytes an entry takes beyond its key and body: the objects that hold them (str and bytes headers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -33,7 +34,8 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..server.cache import ResponseCache, header_list, precondition_failed
+from ..conditional import header_list, precondition_failed
+from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 from .compress import GzipCopies, accepts_gzip
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
@@ -338,7 +340,7 @@ class Site:
         if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
         if (kept := self._documents.get(key)) is not None:
-            return _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path)))
+            return self._validated(request, _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path))))
         if await request.is_disconnected():
             return Response(status_code=204)
         building = self._building.get(key)
@@ -347,7 +349,22 @@ class Site:
             self._building[key] = building
             building.add_done_callback(lambda done: self._built(key, done))
         # Shielded: a client that goes away does not stop a build that others may be waiting for.
-        return await asyncio.shield(building)
+        return self._validated(request, await asyncio.shield(building))
+
+    def _validated(self, request: Request, response: Response) -> Response:
+        """A document with its validator (a strong ETag: a hash of its bytes, which do not change while
+        served) and Cache-Control, or the 304 or 412 its request's preconditions ask for (RFC 9110 13.2.2)."""
+        if response.status_code != 200:
+            return response
+        tag = f'"{hashlib.blake2b(bytes(response.body), digest_size=16).hexdigest()}"'
+        headers = {"ETag": tag, "Cache-Control": f"public, max-age={self.settings.response_max_age_s}"}
+        status = precondition_failed(if_match=header_list(request.headers, "if-match"),
+                                     if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
+        if status is not None:
+            kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
+            return _secure(Response(status_code=status, headers={**kept, **headers}))
+        response.headers.update(headers)
+        return response
 
     def _built(self, key: str, done: asyncio.Future[Response]) -> None:
         del self._building[key]
