@@ -17,7 +17,7 @@ from rdflib.namespace import DCTERMS, FOAF
 
 from .. import formats
 from ..config import Settings
-from ..iris import SDG, municipality_iri, plan_iri
+from ..iris import SDG, inferred_graph_iri, municipality_iri, plan_graph_iri, plan_iri
 from ..rdf import new_graph
 from ..source import PlanSource
 from .catalog import CC_BY_4, all_plans_iri, catalog_iri, download_url, site_url
@@ -91,13 +91,17 @@ def void_graph(settings: Settings, *, graphs: Sequence[Graph], plans: Sequence[P
         prefix = str(plan_iri(settings.base_iri, code, plan_id))
         triples = {t for graph in graphs for t in graph if str(t[0]) == prefix or str(t[0]).startswith(prefix + "/")}
         by_plan[plan.slug] = triples
+        # The subset's statistics are those of its dump (the plan's own graphs, asserted and inferred); its
+        # links to other plans live in the cross-city graph and are counted in its linksets.
+        own_graphs = {plan_graph_iri(settings.base_iri, code, plan_id), inferred_graph_iri(settings.base_iri, code, plan_id)}
+        in_dump = {t for graph in graphs if graph.identifier in own_graphs for t in graph}
         subset = plan_iri(settings.base_iri, code, plan_id)
         g.add((dataset, VOID.subset, subset))
         g.add((subset, RDF.type, VOID.Dataset))
         g.add((subset, VOID.uriSpace, Literal(prefix + "/")))
         g.add((subset, VOID.dataDump, download_url(settings, f"plans/{plan.slug}.ttl")))
         g.add((subset, VOID.sparqlEndpoint, URIRef(f"{site}sparql")))
-        _stats(g, subset, triples)
+        _stats(g, subset, in_dump)
         _linksets(g, settings, subset, plan, triples, plans)
     return g
 
