@@ -772,3 +772,12 @@ def test_documents_carry_a_strong_etag_and_answer_preconditions(client: TestClie
     # A 303 and a 404 have no validator (the first depends on Accept, the second is nothing to keep).
     assert "etag" not in client.get("/id/132292/basic-plan-3/1", follow_redirects=False).headers
     assert "etag" not in client.get("/id/132292/basic-plan-3/1-3-9.ttl").headers
+
+
+def test_an_encoded_slash_is_not_a_path_separator(client: TestClient) -> None:
+    """RFC 3986 6.2.2.2: `%2F` is not `/`, so `/id/132292%2Fbasic-plan-3` names another IRI (nothing
+    here); Starlette decodes it, and it was answered as the plan."""
+    for path in ("/id/132292%2Fbasic-plan-3", "/id/132292%2fbasic-plan-3.ttl", "/graph/132292%2Fbasic-plan-3"):
+        response = client.get(path, headers={"Accept": "text/turtle"}, follow_redirects=False)
+        assert response.status_code == 404, path
+    assert client.get("/id/132292/basic-plan-3", headers={"Accept": "text/turtle"}, follow_redirects=False).status_code == 303

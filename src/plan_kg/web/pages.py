@@ -279,7 +279,7 @@ class Site:
         the catalog describes (its publisher) is a 303 to the catalog."""
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
-                and not self.describer.describes(iri):
+                and not self.describer.describes(iri) and not _encoded_slash(request):
             return self.about_in_catalog(request)
         return await self._kept(request, self._resource, lambda path: self.describer.describes(self.describer.iri(path)))
 
@@ -337,6 +337,8 @@ class Site:
         """
         key = request.url.path
         path, fmt = negotiation.split_suffix(key)
+        if _encoded_slash(request):  # `%2F` is not `/` (RFC 3986 6.2.2.2): an IRI nothing here names
+            return self.not_found(self.describer.iri(_raw_path(request)), fmt, request)
         if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
         if (kept := self._documents.get(key)) is not None:
@@ -530,6 +532,16 @@ def _alternates(path: str) -> tuple[Alternate, ...]:
         Alternate(f"{path}.{fmt.extension}", fmt.media_type, _FORMAT_LABELS.get(fmt.name, fmt.name))
         for fmt in negotiation.OFFERED
     )
+
+
+def _encoded_slash(request: Request) -> bool:
+    """Whether the path as sent has a percent-encoded slash, which Starlette decodes into a separator."""
+    return b"%2f" in request.scope.get("raw_path", b"").lower()
+
+
+def _raw_path(request: Request) -> str:
+    """The path as sent (percent-encoded): the IRI a 404 names."""
+    return request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
 
 
 def _link(path: str) -> dict[str, str]:
