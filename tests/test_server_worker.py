@@ -46,6 +46,7 @@ def test_a_result_at_the_limit_is_answered_and_one_row_more_is_refused(store: ox
     with pytest.raises(QueryRejected) as refused:
         answer(store, values(["1", "2", "3", "4"]), fmt)
     assert refused.value.status == 400 and f"more than {LIMIT} rows" in refused.value.message
+    assert f"LIMIT {LIMIT} and OFFSET" in refused.value.message  # how to get every row, not only "add LIMIT"
 
 
 @pytest.mark.parametrize("fmt", RESULT_FORMATS)
@@ -146,6 +147,7 @@ def test_a_graph_past_the_row_limit_is_refused_with_the_limit(store: ox.Store) -
         with pytest.raises(QueryRejected) as refused:
             run_job(store, QueryJob(query=query, graph_format=fmt), max_rows=LIMIT)
         assert refused.value.status == 400 and f"more than {LIMIT} triples" in refused.value.message, fmt
+        assert "a DESCRIBE's LIMIT counts the resources" in refused.value.message, fmt
     fits = query.replace(f" <urn:s{LIMIT}>", "")
     assert run_job(store, QueryJob(query=fits, graph_format="ntriples"), max_rows=LIMIT).body.count(b"\n") == LIMIT
 

@@ -291,9 +291,11 @@ def xml_safe(body: bytes, fmt: formats.Format) -> bytes:
 
 def _check_rows(count: int, max_rows: int, what: str) -> None:
     if count > max_rows:
-        raise QueryRejected(
-            400, f"the result has more than {max_rows} {what}, this endpoint's limit; add LIMIT or narrow the query"
-        )
+        paging = (f"page through it with ORDER BY, LIMIT {max_rows} and OFFSET" if what == "rows" else
+                  "page through it with LIMIT and OFFSET (a DESCRIBE's LIMIT counts the resources, each with all "
+                  "of its triples)")
+        raise QueryRejected(400, f"the result has more than {max_rows} {what}, this endpoint's limit; narrow the "
+                                 f"query, or {paging}")
 
 
 def byte_size(count: int) -> str:
