@@ -95,6 +95,16 @@ def test_the_cheap_test_skips_only_queries_without_the_keyword() -> None:
     assert may_use_service("SELECT * {SERVICE<x:y>{}}") and may_use_service("SELECT * { ?s a dcat:Service }")
 
 
+@pytest.mark.parametrize("line_end", ["\r", "\r\n", "\n"])
+def test_a_comment_ends_at_a_carriage_return_for_the_check_too(line_end: str) -> None:
+    """pyoxigraph ends a comment at CR; rdflib only at LF, so `#\\rSERVICE <…>` passed the check and
+    pyoxigraph sent the request (a reviewer's find: the server could be made to query any endpoint)."""
+    query = f"SELECT * WHERE {{ #{line_end}SERVICE <http://evil.example/sparql> {{ ?a ?b ?c }}\n}}"
+    with pytest.raises(ForbiddenQuery, match="SERVICE <http://evil.example/sparql> is not allowed"):
+        check_services(query, base_iri=BASE, allow_list=())
+    check_services(query.replace("http://evil.example/sparql", ALLOWED), base_iri=BASE, allow_list=(ALLOWED,))
+
+
 def test_a_service_beside_text_that_mentions_it_is_still_checked() -> None:
     '''Whether the word is only in text cannot be told without the parser's own reading: pyoxigraph runs
     the first two queries, where `<'x>'` and `<ex:b#>` followed by a long string, read as an IRI then a
