@@ -711,6 +711,10 @@ def test_csv_quotes_an_iri_with_a_comma(endpoint: str) -> None:
     assert records == [["iri", "label", "plain"], ["http://example.org/a,b", "x,y", "http://example.org/c"],
                        ["http://example.org/d", "", "日本"]]
     assert answer.content.endswith(b"\r\n") and answer.content.count(b"\r\n") == 3
+    # A value longer than the csv module's default field limit (131,072 characters) is answered as it is.
+    long_value = httpx.post(endpoint, data={"query": 'SELECT ?v { BIND("' + "a" * 1000 + '" AS ?k) BIND(CONCAT('
+                                                   + ", ".join(["?k"] * 300) + ') AS ?v) }'}, headers={"Accept": "text/csv"})
+    assert long_value.status_code == 200 and long_value.text == "v\r\n" + "a" * 300_000 + "\r\n"
 
 
 def test_xml_answers_are_well_formed_whatever_the_literals_hold(endpoint: str) -> None:

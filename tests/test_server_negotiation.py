@@ -83,7 +83,7 @@ def test_long_accept_headers_and_format_values_are_not_kept() -> None:
     assert negotiate("text/csv", "x" * (MAX_CACHED_FORMAT + 1)).results is None
     assert _negotiate_cached.cache_info().currsize == kept
     negotiate("text/csv;q=0.9, application/x-only-in-this-test;q=0.8")  # a short one is kept
-    negotiate("text/csv", "tsv")
+    negotiate("application/x-only-in-this-test-too", "tsv")  # and a short format= (keys no other test uses)
     assert _negotiate_cached.cache_info().currsize == kept + 2
 
 

@@ -59,9 +59,12 @@ class MetadataDocuments:
             return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
         body = path.read_bytes()
         tag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-        headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}"}
+        headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}",
+                   "X-Content-Type-Options": "nosniff"}
         status = precondition_failed(if_match=header_list(request.headers, "if-match"),
                                      if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
+        if status == 412:  # not for a shared cache to hand to another client (RFC 9111 3)
+            headers["Cache-Control"] = "no-store"
         if status is not None:
             return Response(status_code=status, headers=headers)
         return Response(body, media_type=fmt.media_type, headers=headers)

@@ -421,6 +421,8 @@ _CSV = formats.by_name("csv")
 def _csv_lines_up(body: bytes, width: int) -> bool:
     """Whether every record of pyoxigraph's CSV has `width` fields. pyoxigraph 0.5 does not quote an IRI
     with a comma (SPARQL 1.1 CSV/TSV results §3.2 asks for it), which then reads as two fields."""
+    if csv.field_size_limit() < len(body):  # a field as long as the answer (131,072 characters by default)
+        csv.field_size_limit(len(body))
     return all(len(record) == width for record in csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
 
 

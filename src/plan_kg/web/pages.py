@@ -116,11 +116,13 @@ def _precondition(request_headers: Headers, etag: str, last_modified: str) -> in
 
 
 def _date(request_headers: Headers, name: str) -> datetime | None:
-    """The HTTP date in a header field; None when it is not sent or cannot be read."""
+    """The HTTP date in a header field; None when it is not sent or is not one (ignored, as RFC 9110 13.1.3
+    asks): not a date, or one without a time zone (`-0000`, which made the comparison raise: a 500)."""
     try:
-        return parsedate_to_datetime(request_headers[name]) if name in request_headers else None
-    except (TypeError, ValueError):  # not a date, or one without a time zone
+        date = parsedate_to_datetime(request_headers[name]) if name in request_headers else None
+    except (TypeError, ValueError):
         return None
+    return date if date is not None and date.tzinfo is not None else None
 
 
 def _readable_range(value: str) -> bool:
@@ -364,6 +366,8 @@ class Site:
                                      if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
         if status is not None:
             kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
+            if status == 412:  # not for a shared cache to hand to another client (RFC 9111 3)
+                headers["Cache-Control"] = "no-store"
             return _secure(Response(status_code=status, headers={**kept, **headers}))
         response.headers.update(headers)
         return response
