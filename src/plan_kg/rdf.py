@@ -8,6 +8,7 @@ topConceptOf …) is left to reasoning, which derives it from the ontology's ali
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
@@ -44,6 +45,12 @@ def new_graph(identifier: URIRef | None = None) -> Graph:
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
     return graph
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical lexical form of an xsd:decimal (XSD 1.1: no trailing zeros, an integer without a
+    point), as Oxigraph stores it: "0.430" is served and dumped as "0.43", so dumps and store agree."""
+    return format(value.normalize(), "f")
 
 
 def literal_maker() -> Callable[..., Literal]:

@@ -25,7 +25,7 @@ from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG
 from ..normalize import clean_cell
-from ..rdf import literal_maker, new_graph
+from ..rdf import decimal_text, literal_maker, new_graph
 from .similarity import CLOSE_THRESHOLD, METHOD, PER_PLAN, RELATED_THRESHOLD, ScoredPair, candidate_pairs, plan_items
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -153,7 +153,7 @@ def link_triples(records: Iterable[CrossCityLinkRecord], *, base: str) -> Iterat
         yield link, PKG.linkedElement, a
         yield link, PKG.linkedElement, b
         yield link, PKG.matchRelation, relation
-        yield link, PKG.similarityScore, literal(str(r.score), datatype=XSD.decimal)
+        yield link, PKG.similarityScore, literal(decimal_text(r.score), datatype=XSD.decimal)
         yield link, PKG.similarityMethod, literal(r.method)
         yield link, PROV.generatedAtTime, literal(f"{r.date.isoformat()}T00:00:00Z", datatype=XSD.dateTime)
 

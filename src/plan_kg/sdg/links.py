@@ -23,7 +23,7 @@ from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG, item_iri
 from ..normalize import clean_cell, normalize_code
-from ..rdf import literal_maker
+from ..rdf import decimal_text, literal_maker
 from .reference import SdgReference, load_reference
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ def records_triples(records: tuple[SdgLinkRecord, ...], *, base: str, municipali
         yield link, PKG.sdgTarget, target.iri
         yield link, PKG.linkMethod, PKG[record.method]
         yield link, PKG.methodVersion, literal(record.method_version)
-        yield link, PKG.confidence, literal(record.confidence, datatype=XSD.decimal)
+        yield link, PKG.confidence, literal(decimal_text(record.confidence), datatype=XSD.decimal)
         if record.rationale:
             yield link, PKG.rationale, Literal(record.rationale, lang=_language(record.rationale))
         yield link, PROV.wasAttributedTo, agent_iri(base, record.method)
