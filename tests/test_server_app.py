@@ -195,9 +195,25 @@ def test_the_format_parameter_overrides_accept(endpoint: str) -> None:
 
 def test_nothing_acceptable_is_406(endpoint: str) -> None:
     assert httpx.get(endpoint, params={"query": "ASK {}"}, headers={"Accept": "image/png"}).status_code == 406
-    construct = httpx.get(endpoint, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "text/csv"})
-    assert construct.status_code == 406
+    construct = httpx.get(endpoint, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "csv"})
+    assert construct.status_code == 406  # format= names what the client wants: never disregarded
     assert "turtle" in construct.text
+
+
+def test_a_client_of_sparql_results_only_gets_a_graph_in_turtle(endpoint: str) -> None:
+    """rdflib's SPARQLStore with returnFormat "json" or "csv" accepts only SPARQL results, also for a
+    CONSTRUCT: it got a 406. RFC 9110 12.5.1 lets the server disregard Accept: it gets Turtle, and reads it."""
+    from rdflib import Graph
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    construct = "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 3"  # the sample server's limit is 5 triples
+    answer = httpx.get(endpoint, params={"query": construct}, headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/turtle")
+    assert "Accept" in answer.headers["vary"]
+    for return_format in ("json", "csv"):
+        graph = Graph(SPARQLStore(query_endpoint=endpoint, returnFormat=return_format))
+        assert len(graph.query(construct).graph) == 3, return_format
+        assert len(graph.query("SELECT * { ?s ?p ?o } LIMIT 3")) == 3, return_format
 
 
 def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) -> None:

@@ -12,18 +12,18 @@ from plan_kg.server.negotiation import NegotiationError, negotiate
     [
         (None, "json", "turtle"),
         ("*/*", "json", "turtle"),
-        ("application/sparql-results+xml", "xml", None),
+        ("application/sparql-results+xml", "xml", "turtle"),  # only results: a graph in Turtle (12.5.1)
         ("application/xml", "xml", "rdfxml"),
-        ("text/csv;q=0.9, text/tab-separated-values", "tsv", None),
+        ("text/csv;q=0.9, text/tab-separated-values", "tsv", "turtle"),
         ("application/n-triples;q=0.2, text/turtle;q=0.1, text/csv;q=0.3", "csv", "ntriples"),
         ("text/*", "csv", "turtle"),
         ("application/ld+json, application/sparql-results+json;q=0.5", "json", "jsonld"),
         ("image/png", None, None),
         # Type and subtype are case-insensitive (RFC 9110 8.3.1); empty list elements are ignored (5.6.1).
-        ("Application/SPARQL-Results+XML", "xml", None),
-        ("TEXT/CSV;q=0.9, Text/Tab-Separated-Values", "tsv", None),
-        ("Application/LD+JSON", None, "jsonld"),
-        ("application/sparql-results+xml, ", "xml", None),
+        ("Application/SPARQL-Results+XML", "xml", "turtle"),
+        ("TEXT/CSV;q=0.9, Text/Tab-Separated-Values", "tsv", "turtle"),
+        ("Application/LD+JSON", None, "jsonld"),  # no results format: a SELECT is still 406
+        ("application/sparql-results+xml, ", "xml", "turtle"),
         (" , text/turtle,,", None, "turtle"),
     ],
 )
@@ -64,7 +64,12 @@ def test_graphs_default_to_turtle_and_go_to_a_page_only_for_a_client_that_prefer
     assert negotiate(None).graph.name == "turtle"
     assert negotiate("*/*, text/html").graph.name == "turtle"  # a tie: the RDF format
     assert negotiate("text/html,application/xhtml+xml,*/*;q=0.8").graph.name == "html"
-    assert negotiate("application/sparql-results+json").graph is None
+    # A client that accepts only SPARQL results gets a graph in Turtle (RFC 9110 12.5.1), not a 406;
+    # one that accepts nothing of either kind, or names another format in format=, gets none.
+    assert negotiate("application/sparql-results+json").graph.name == "turtle"
+    assert negotiate("text/csv").graph.name == "turtle"
+    assert negotiate("image/png").graph is None and negotiate("image/png").results is None
+    assert negotiate(None, "csv").graph is None
 
 
 def test_long_accept_headers_and_format_values_are_not_kept() -> None:

@@ -61,7 +61,13 @@ def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
             _by_param(format_param, _QUERY_RESULTS, _CLIENT_NAMES),
             _by_param(format_param, _QUERY_GRAPHS, _CLIENT_GRAPH_NAMES),
         )
-    return Negotiated(_best_or_page(accept, RESULT_FORMATS), _best_or_page(accept, GRAPH_FORMATS))
+    results, graph = _best_or_page(accept, RESULT_FORMATS), _best_or_page(accept, GRAPH_FORMATS)
+    if graph is None and results is not None and results != PAGE:
+        # RFC 9110 12.5.1 lets a server disregard Accept: a client that accepts only SPARQL results (rdflib's
+        # SPARQLStore with returnFormat "json" or "csv") gets a CONSTRUCT's graph in Turtle, which it reads
+        # by its Content-Type, rather than a 406 it cannot use. `format=` is never disregarded.
+        graph = GRAPH_FORMATS[0]
+    return Negotiated(results, graph)
 
 
 def _best_or_page(accept: str | None, machine: tuple[Format, ...]) -> Format | None:
