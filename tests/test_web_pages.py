@@ -786,3 +786,15 @@ def test_an_encoded_slash_is_not_a_path_separator(client: TestClient) -> None:
         response = client.get(path, headers={"Accept": "text/turtle"}, follow_redirects=False)
         assert response.status_code == 404, path
     assert client.get("/id/132292/basic-plan-3", headers={"Accept": "text/turtle"}, follow_redirects=False).status_code == 303
+
+
+def test_the_folders_of_the_iris_lead_to_the_home_page(client: TestClient) -> None:
+    """`/downloads`, `/id` and `/graph` (with or without the slash) name no resource: they were a redirect to
+    a 404; they lead to the home page, which lists the downloads and the plans."""
+    for path, location in [("/downloads/", "/#downloads"), ("/downloads", "/#downloads"), ("/id/", "/"), ("/id", "/"),
+                           ("/graph/", "/"), ("/graph", "/")]:
+        response = client.get(path, follow_redirects=True)
+        assert response.status_code == 200 and response.url.path == "/", path
+        assert (client.get(path.rstrip("/") + "/", follow_redirects=False).headers["location"] == location), path
+    assert 'id="downloads"' in client.get("/").text
+    assert client.get("/downloads/plans").status_code == 404  # a folder inside is still no download

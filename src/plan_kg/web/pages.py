@@ -231,7 +231,10 @@ class Site:
         return found
 
     async def download(self, request: Request) -> Response:
-        """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`)."""
+        """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`);
+        /downloads/ itself is the list on the home page."""
+        if not request.path_params["path"]:
+            return _secure(RedirectResponse("/#downloads", status_code=303))
         dist = self.settings.dist_dir.resolve()
         missing = _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
         try:
@@ -279,6 +282,8 @@ class Site:
     async def resource(self, request: Request) -> Response:
         """/id/… : the municipality, plan or plan element with that IRI under the base; an IRI that only
         the catalog describes (its publisher) is a 303 to the catalog."""
+        if not request.path_params["path"]:  # /id/ names nothing: the home page lists the plans
+            return _secure(RedirectResponse("/", status_code=303))
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
                 and not self.describer.describes(iri) and not _encoded_slash(request):
@@ -321,6 +326,8 @@ class Site:
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
+        if not request.path_params["path"]:  # /graph/ names no graph: the home page lists the plans
+            return _secure(RedirectResponse("/", status_code=303))
         return await self._kept(request, self._graph, lambda path: self.describer.is_graph(self.describer.iri(path)))
 
     async def ontology(self, request: Request) -> Response:
