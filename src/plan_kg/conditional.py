@@ -6,7 +6,10 @@ catalog (`plan_kg.dcat`); it imports nothing of theirs.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+
+from starlette.responses import Response
 
 
 def etag_matches(if_none_match: str | None, tag: str) -> bool:
@@ -28,6 +31,16 @@ def header_list(headers: Mapping[str, str], name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
+def request_preconditions(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The If-Match and If-None-Match fields of a request (Starlette's `Headers`), each None if not sent."""
+    return header_list(headers, "if-match"), header_list(headers, "if-none-match")
+
+
+def content_tag(body: bytes) -> str:
+    """A strong entity tag for `body`: a hash of its bytes (quoted, as sent)."""
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+
+
 def precondition_failed(*, if_match: str | None, if_none_match: str | None, tag: str | None) -> int | None:
     """RFC 9110 §13.2.2 for a GET or HEAD whose answer exists, with entity tag `tag` (None: it has none).
 
@@ -42,3 +55,13 @@ def precondition_failed(*, if_match: str | None, if_none_match: str | None, tag:
             any(c.strip() == "*" for c in if_none_match.split(",")) or tag is not None and etag_matches(if_none_match, tag)):
         return 304
     return None
+
+
+def precondition_response(*, if_match: str | None, if_none_match: str | None, tag: str | None,
+                          headers: dict[str, str]) -> Response | None:
+    """The 304 or 412 of `precondition_failed`, sent with `headers` (the answer's validators and Vary); a
+    412 as no-store, which a shared cache must not hand to another client (RFC 9111 3). None: send the answer."""
+    status = precondition_failed(if_match=if_match, if_none_match=if_none_match, tag=tag)
+    if status is None:
+        return None
+    return Response(status_code=status, headers={**headers, "Cache-Control": "no-store"} if status == 412 else headers)

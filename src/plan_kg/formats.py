@@ -151,6 +151,13 @@ def quality(accept: str | None, fmt: Format) -> float:
         raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
 
 
+def prefers_html(accept: str | None, best: Format | None) -> bool:
+    """Whether `accept` wants HTML (a page for people) strictly more than `best`, the best machine format for
+    it (None: none fits); a tie goes to the machine format. ValueError when the header cannot be parsed."""
+    page = quality(accept, by_name("html"))
+    return page > 0 and (best is None or page > quality(accept, best))
+
+
 @functools.lru_cache(maxsize=16)
 def _ranked(candidates: tuple[Format, ...]) -> list[str]:
     # python-mimeparse prefers the later of equally good types: aliases first (so `text/*`

@@ -3,7 +3,6 @@ and the ontology documentation's stylesheet (the page itself is served by the we
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import mimeparse
@@ -12,7 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
-from ..conditional import header_list, precondition_failed
+from ..conditional import content_tag, precondition_response, request_preconditions
 from .. import formats
 from ..formats import Format
 from .docs import STYLESHEET_PATH
@@ -33,15 +32,11 @@ def best_format(accept: str | None) -> Format | None:
     return next((fmt for fmt in DOCUMENT_FORMATS if match and match in fmt.media_types), None)
 
 
-_HTML = formats.by_name("html")
-
-
 def wants_page(accept: str | None, document: Format | None) -> bool:
-    """Whether `accept` wants HTML more than `document`, the best machine format for it (None: none fits)."""
+    """`formats.prefers_html`, and False for an Accept that cannot be read (the machine format's answer says so)."""
     try:
-        page = formats.quality(accept, _HTML)
-        return page > 0 and (document is None or page > formats.quality(accept, document))
-    except ValueError:  # an Accept that cannot be read: the machine format's answer says so
+        return formats.prefers_html(accept, document)
+    except ValueError:
         return False
 
 
@@ -58,15 +53,13 @@ class MetadataDocuments:
         if not path.is_file():
             return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
         body = path.read_bytes()
-        tag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        tag = content_tag(body)
         headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}",
                    "X-Content-Type-Options": "nosniff"}
-        status = precondition_failed(if_match=header_list(request.headers, "if-match"),
-                                     if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
-        if status == 412:  # not for a shared cache to hand to another client (RFC 9111 3)
-            headers["Cache-Control"] = "no-store"
-        if status is not None:
-            return Response(status_code=status, headers=headers)
+        if_match, if_none_match = request_preconditions(request.headers)
+        if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
+                                             headers=headers)) is not None:
+            return refused
         return Response(body, media_type=fmt.media_type, headers=headers)
 
     async def catalog(self, request: Request) -> Response:

@@ -32,7 +32,7 @@ from .. import dcat, web
 from ..config import Settings
 from ..errors import ServeError
 from ..web.results import error_page
-from ..conditional import etag_matches, header_list, precondition_failed
+from ..conditional import etag_matches, precondition_response, request_preconditions
 from .cache import is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
@@ -141,12 +141,12 @@ class SparqlEndpoint:
             unread = ProtocolRequest(query=None, default_graphs=None, named_graphs=None, format=asked)
             return self._refusal(QueryRejected(exc.status, exc.message), unread, request.headers.get("accept"),
                                  exc.headers)
-        if_match, if_none_match = header_list(request.headers, "if-match"), header_list(request.headers, "if-none-match")
+        if_match, if_none_match = request_preconditions(request.headers)
         if parsed.query is None:
             response = self._describe(request, parsed.format)
-            if response.status_code == 200 and (status := precondition_failed(
-                    if_match=if_match, if_none_match=if_none_match, tag=None)) is not None:
-                return Response(status_code=status, headers={"Vary": _VARY, "Cache-Control": "no-store"})
+            if response.status_code == 200 and (refused := precondition_response(
+                    if_match=if_match, if_none_match=if_none_match, tag=None, headers={"Vary": _VARY})) is not None:
+                return refused
             return response
         response, key = await self.answer(
             request.method, parsed, accept=request.headers.get("accept"), client=_client(request.scope),
@@ -218,12 +218,9 @@ class SparqlEndpoint:
             return self._refusal(exc, parsed, accept, retry), None
         finally:
             self._leave(client)
-        if method in ("GET", "HEAD") and (if_match is not None or if_none_match is not None):
-            status = precondition_failed(if_match=if_match, if_none_match=if_none_match, tag=headers.get("ETag"))
-            if status == 412:  # not to be kept by a cache: another client's request may hold
-                return Response(status_code=412, headers={**headers, "Cache-Control": "no-store"}), None
-            if status == 304:
-                return Response(status_code=304, headers=headers), None
+        if method in ("GET", "HEAD") and (refused := precondition_response(
+                if_match=if_match, if_none_match=if_none_match, tag=headers.get("ETag"), headers=headers)) is not None:
+            return refused, None
         if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
         if len(result.body) > SEND_CHUNK_BYTES:

@@ -74,12 +74,9 @@ def _best_or_page(accept: str | None, machine: tuple[Format, ...]) -> Format | N
     """The best of `machine` for `accept`, or the page if `accept` wants it strictly more."""
     best = _best(accept, machine)
     try:
-        page = formats.quality(accept, PAGE)
-        if page > 0 and (best is None or page > formats.quality(accept, best)):
-            return PAGE
+        return PAGE if formats.prefers_html(accept, best) else best
     except ValueError as exc:
         raise NegotiationError(str(exc)) from exc
-    return best
 
 
 def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
@@ -34,7 +33,7 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..conditional import header_list, precondition_failed
+from ..conditional import content_tag, precondition_failed, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 from .compress import GzipCopies, accepts_gzip
@@ -104,7 +103,7 @@ def _precondition(request_headers: Headers, etag: str, last_modified: str) -> in
     """412, 304 or None (send it) for a GET of a download whose validators are `etag` and `last_modified`,
     in RFC 9110 13.2.2's order: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
     A date that cannot be read is ignored, as the RFC says."""
-    if_match, if_none_match = header_list(request_headers, "if-match"), header_list(request_headers, "if-none-match")
+    if_match, if_none_match = request_preconditions(request_headers)
     modified = parsedate_to_datetime(last_modified)
     if if_match is None and (since := _date(request_headers, "if-unmodified-since")) is not None and modified > since:
         return 412
@@ -367,15 +366,13 @@ class Site:
         served) and Cache-Control, or the 304 or 412 its request's preconditions ask for (RFC 9110 13.2.2)."""
         if response.status_code != 200:
             return response
-        tag = f'"{hashlib.blake2b(bytes(response.body), digest_size=16).hexdigest()}"'
+        tag = content_tag(bytes(response.body))
         headers = {"ETag": tag, "Cache-Control": f"public, max-age={self.settings.response_max_age_s}"}
-        status = precondition_failed(if_match=header_list(request.headers, "if-match"),
-                                     if_none_match=header_list(request.headers, "if-none-match"), tag=tag)
-        if status is not None:
-            kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
-            if status == 412:  # not for a shared cache to hand to another client (RFC 9111 3)
-                headers["Cache-Control"] = "no-store"
-            return _secure(Response(status_code=status, headers={**kept, **headers}))
+        kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
+        if_match, if_none_match = request_preconditions(request.headers)
+        if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
+                                             headers={**kept, **headers})) is not None:
+            return _secure(refused)
         response.headers.update(headers)
         return response
 
