@@ -74,6 +74,8 @@ def test_dumps_catalog_void_docs_sitemap_and_robots(site: StaticSite, built: Bui
     out = site.out_dir
     for name in ("plan-kg.nq", "plan-kg.trig", "plan-kg.nt", "shapes.ttl", "ontology.ttl"):
         assert (out / "downloads" / name).read_bytes() == (built.out_dir / name).read_bytes()
+    # The build record (what dist/ was built from, for `plan-kg serve`) is not published.
+    assert (built.out_dir / ".plan-kg-build.json").is_file() and not (out / "downloads" / ".plan-kg-build.json").exists()
     for name in ("catalog.ttl", "catalog.jsonld", "catalog.rdf", ".well-known/void", "ontology.html", "index.html"):
         assert (out / name).is_file(), name
     locs = [e.text for e in ElementTree.parse(out / "sitemap.xml").getroot().iter(

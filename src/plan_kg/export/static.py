@@ -120,7 +120,7 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
     writer.page(client.get("/ontology.html").text, ONTOLOGY_HTML)
     for query in load_named_queries(settings):
         writer.file(f"queries/{query.name}.rq", query.text.encode("utf-8"))
-    for path in sorted(p for p in settings.dist_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in settings.dist_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
         relative = f"downloads/{path.relative_to(settings.dist_dir).as_posix()}"
         if path.suffix == ".html":
             writer.page(path.read_text(encoding="utf-8"), relative)

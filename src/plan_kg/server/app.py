@@ -30,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import dcat, web
 from ..config import Settings
-from ..errors import ServeError
+from ..errors import BuildError, PlanKgError, ServeError
 from ..web.results import error_page
 from ..conditional import etag_matches, precondition_response, request_preconditions
 from .cache import is_repeatable
@@ -389,20 +389,41 @@ class AllowAnyOrigin:
 
 
 def ensure_built(settings: Settings) -> None:
-    """Run `plan-kg build` when `dist/plan-kg.nq` is missing (and the build module is installed)."""
-    if (settings.dist_dir / DUMP_NAME).is_file():
-        return
+    """Run `plan-kg build` when `dist/plan-kg.nq` is missing, or when `dist/` was built from other
+    inputs than there are now (its build record says which: `plan_kg.build_record`).
+
+    A `dist/` without a record (made by hand, or by a plan-kg that kept none) is used as it is. When
+    building again fails, the error says so and the previous `dist/` is left as it was.
+    """
     try:
         build = importlib.import_module("plan_kg.build")
+        build_record = importlib.import_module("plan_kg.build_record")
     except ModuleNotFoundError as exc:
-        if exc.name != "plan_kg.build":
+        if exc.name not in ("plan_kg.build", "plan_kg.build_record"):
             raise
         return  # load_store then says what is missing
-    build.build(settings)
+    changed = None
+    if (settings.dist_dir / DUMP_NAME).is_file():
+        changed = build_record.changed_inputs(settings)
+        if changed is None:
+            logger.warning("%s has no build record (made by hand or by an earlier plan-kg): serving it as it is; "
+                           "`plan-kg build` builds it again from the sources", settings.dist_dir)
+            return
+        if not changed:
+            return
+        logger.warning("%s was built from other inputs than there are now (%s changed): building it again",
+                       settings.dist_dir, ", ".join(changed))
+    try:
+        build.build(settings)
+    except PlanKgError as exc:
+        if not changed:
+            raise
+        raise BuildError(f"{settings.dist_dir} is out of date ({', '.join(changed)} changed since it was built), "
+                        f"and building it again failed; the previous build is unchanged.\n{exc}") from exc
 
 
 def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None) -> None:
-    """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing.
+    """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing or out of date.
 
     The store is kept in `<root>/.cache/store` (reused while the dump is unchanged) unless `store_dir` is given.
     """

@@ -15,7 +15,7 @@ from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 @click.option("--port", default=8000, type=int, show_default=True, help="Port to listen on.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the SPARQL endpoint (/sparql) and the pages; builds dist/ first if it is missing."""
+    """Serve the SPARQL endpoint (/sparql) and the pages; builds dist/ first if it is missing or out of date."""
     from ..cli import fail
     from .app import run_serve
 

@@ -1,0 +1,111 @@
+"""What a build was made from, recorded in its output, so that a stale `dist/` can be told and built again.
+
+`plan-kg build` writes `.plan-kg-build.json` into the output folder with everything else (so it is
+swapped in with them, or not at all): a digest of each input that decides the output's bytes. Those
+are the sources (the data folder), the ontology and the shapes, the settings the output mentions
+(base IRI, public base IRI), plan-kg's own build code and the versions of the libraries that
+write the files. `plan-kg serve` and `plan-kg query` compare it with what is there now
+(`changed_inputs`) and build again when any differs: after a `git pull` or an edited source they
+serve what the sources say, not an old build (one such build kept a broken JSON-LD reference).
+
+The reasoning engine is not an input: both give byte-identical output (tests/test_build.py).
+The record holds digests only, never a path, so a build is byte-identical wherever it is written.
+It is not a download: its name starts with a dot, and no listing or copy of `dist/` takes those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+
+RECORD_NAME = ".plan-kg-build.json"
+
+#: The libraries whose writers and reasoners shape the output's bytes.
+_LIBRARIES = ("rdflib", "owlrl", "pyshacl", "pyoxigraph", "pylode", "matplotlib")
+
+#: Subpackages the build never imports (tests/test_build_record.py checks it): serving, pages and
+#: exports do not change what is built, so editing them does not make `dist/` stale.
+_NOT_BUILD_CODE = ("server", "web", "export")
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def current_inputs(settings: Settings) -> dict[str, str]:
+    """A digest of each input of a build with `settings`, by a name that says where it is."""
+    versions = {name: _version(name) for name in _LIBRARIES}
+    code = [path for path in _files(_PACKAGE) if path.suffix == ".py"
+            and path.relative_to(_PACKAGE).parts[0] not in _NOT_BUILD_CODE]
+    return {
+        f"the sources ({_shown(settings, settings.data_dir)})": _digest(settings.data_dir, _files(settings.data_dir)),
+        f"the ontology ({_shown(settings, settings.ontology_dir)})":
+            _digest(settings.ontology_dir, _files(settings.ontology_dir)),
+        f"the shapes ({_shown(settings, settings.shapes_dir)})": _digest(settings.shapes_dir, _files(settings.shapes_dir)),
+        "the base IRI": _text_digest(json.dumps([settings.base_iri, settings.public_base_iri])),
+        f"plan-kg's build code (version {__version__})": _digest(_PACKAGE, code),
+        "the RDF libraries' versions": _text_digest(json.dumps(versions, sort_keys=True)),
+    }
+
+
+def write_record(settings: Settings, out_dir: Path) -> Path:
+    """Write the record of a build with `settings` into `out_dir` (the folder being built); its path."""
+    path = out_dir / RECORD_NAME
+    record = {"plan_kg": __version__, "inputs": current_inputs(settings)}
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def changed_inputs(settings: Settings) -> tuple[str, ...] | None:
+    """The inputs that differ from those `settings.dist_dir` was built from: () when none does;
+    None when it has no readable record (built by hand, or by a plan-kg that kept none)."""
+    try:
+        recorded = json.loads((settings.dist_dir / RECORD_NAME).read_text(encoding="utf-8"))["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    current = current_inputs(settings)
+    # An input named differently then (another version of plan-kg, another folder) counts as changed.
+    return tuple(name for name, digest in current.items() if recorded.get(name) != digest)
+
+
+def _files(folder: Path) -> list[Path]:
+    """The files under `folder` in a fixed order, without hidden ones and Python's byte code."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.rglob("*") if path.is_file()
+                  and not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(folder).parts))
+
+
+def _digest(folder: Path, files: list[Path]) -> str:
+    """SHA-256 over each file's path under `folder` and its bytes (a renamed file changes it too)."""
+    digest = hashlib.sha256()
+    for path in files:
+        content = path.read_bytes()
+        name = path.relative_to(folder).as_posix().encode("utf-8")
+        digest.update(b"%d:%s%d:" % (len(name), name, len(content)))
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _shown(settings: Settings, folder: Path) -> str:
+    """`folder` as the user knows it: relative to the project root when inside it (never in the digest)."""
+    try:
+        return folder.resolve().relative_to(settings.root.resolve()).as_posix() + "/"
+    except ValueError:
+        return folder.name + "/"
