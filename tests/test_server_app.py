@@ -451,6 +451,36 @@ def test_other_methods_are_refused(endpoint: str) -> None:
     assert httpx.delete(endpoint).status_code == 405
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/", {"GET", "HEAD", "OPTIONS"}),
+        ("/id/132292/basic-plan-3", {"GET", "HEAD", "OPTIONS"}),
+        ("/downloads/plan-kg.nq", {"GET", "HEAD", "OPTIONS"}),
+        ("/catalog.ttl", {"GET", "HEAD", "OPTIONS"}),
+        ("/.well-known/void", {"GET", "HEAD", "OPTIONS"}),
+        ("/assets/site/style.css", {"GET", "HEAD", "OPTIONS"}),
+        ("/sparql", {"GET", "HEAD", "POST", "OPTIONS"}),
+    ],
+)
+def test_plain_options_says_what_each_path_allows(endpoint: str, path: str, allowed: set[str]) -> None:
+    """RFC 9110 9.3.7: OPTIONS asks what a resource allows; it is not a method the resource refuses (405)."""
+    response = httpx.options(endpoint.removesuffix("/sparql") + path)  # no Origin: not a CORS preflight
+    assert response.status_code == 204, response.text
+    assert {method.strip() for method in response.headers["allow"].split(",")} == allowed
+    assert "content-length" not in response.headers and not response.content
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_options_on_no_route_is_404_and_a_preflight_stays_cors(endpoint: str) -> None:
+    root = endpoint.removesuffix("/sparql")
+    assert httpx.options(root + "/no-such-path").status_code == 404
+    preflight = httpx.options(root + "/catalog.ttl", headers={"Origin": "https://example.org",
+                                                              "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 200 and "GET" in preflight.headers["access-control-allow-methods"]
+    assert httpx.put(root + "/catalog.ttl").status_code == 405
+
+
 def test_results_over_the_row_limit_are_refused_with_the_limit(endpoint: str) -> None:
     ok = httpx.get(endpoint, params={"query": "SELECT * { GRAPH ?g { ?s ?p ?o } } LIMIT 5", "format": "csv"})
     assert ok.status_code == 200

@@ -36,6 +36,7 @@ from ..conditional import etag_matches, precondition_response, request_precondit
 from .cache import is_repeatable
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
+from .options import AnswerOptions
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
 from .service import QueryRequest, QueryService
@@ -107,6 +108,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 expose_headers=list(_EXPOSED),
                 max_age=86400,
             ),
+            # Inside CORSMiddleware, which answers a preflight: a plain OPTIONS gets what the path allows.
+            Middleware(AnswerOptions, routes=routes),
         ],
     )
     app.state.settings = settings
