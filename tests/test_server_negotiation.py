@@ -59,6 +59,31 @@ def test_a_malformed_accept_is_an_error() -> None:
         negotiate("garbage;;;")
 
 
+@pytest.mark.parametrize("weight", ["q=abc", "q=", "q=0x1", "q=nan", "q=1e-1", "Q=inf"])
+def test_a_weight_that_is_not_a_number_is_an_error_not_the_highest_preference(weight: str) -> None:
+    with pytest.raises(NegotiationError, match="is not a q-value, a number from 0 to 1"):
+        negotiate(f"text/csv;{weight}, application/sparql-results+json")
+
+
+@pytest.mark.parametrize(
+    ("accept", "results"),
+    [
+        ("text/csv;q=2, application/sparql-results+json", "json"),  # 2 is 1: a tie, the first of the table wins
+        ("text/csv;q=1.5, application/sparql-results+json;q=0.9", "csv"),
+        ("text/csv;q=-1, application/sparql-results+json;q=0.1", "json"),  # below 0 is 0: not acceptable
+        ("text/csv;q=0.1236, application/sparql-results+json;q=0.123", "csv"),  # read as 0.124
+        ("text/csv;Q=0.125, application/sparql-results+json;q=0.12", "csv"),
+        ("text/csv;q=0., application/sparql-results+json;q=0.001", "json"),
+        ("text/csv;q=1.000;charset=utf-8, application/sparql-results+json;q=0.5", "csv"),
+        # Java's HttpURLConnection: `q=.2` is outside the grammar, but means 0.2
+        ("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2", "html"),
+        ("text/csv; q=.3, application/sparql-results+json; q=.2", "csv"),
+    ],
+)
+def test_weights_are_read_as_the_numbers_they_are(accept: str, results: str) -> None:
+    assert negotiate(accept).results.name == results
+
+
 def test_graphs_default_to_turtle_and_go_to_a_page_only_for_a_client_that_prefers_one() -> None:
     # The service description is negotiated as a CONSTRUCT's answer is.
     assert negotiate(None).graph.name == "turtle"

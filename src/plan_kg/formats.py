@@ -7,6 +7,8 @@ the SPARQL endpoint and the resource pages alike) use it.
 from __future__ import annotations
 
 import functools
+import math
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -102,12 +104,17 @@ def by_media_type(media_type: str, kind: Kind) -> Format | None:
 #: header: 8.7-15 ms a request).
 MAX_ACCEPT_RANGES = 32
 MAX_ACCEPT_CHARS = 1024
+#: RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 
 
 def read_accept(accept: str | None) -> str:
     """An Accept header as python-mimeparse should read it: each media range in lower case (type and
     subtype are case-insensitive, RFC 9110 8.3.1), empty list elements dropped (5.6.1), `*/*` if none.
-    ValueError if it lists more than `MAX_ACCEPT_RANGES` or is longer than `MAX_ACCEPT_CHARS`."""
+    A weight outside the q-value grammar is read as the number it is, within 0 and 1 (`_weight`).
+    ValueError if it lists more than `MAX_ACCEPT_RANGES`, is longer than `MAX_ACCEPT_CHARS` or has a weight
+    that is not a number (`q=abc`, which python-mimeparse would read as 1, the highest preference)."""
     if len(accept or "") > MAX_ACCEPT_CHARS:
         raise ValueError(f"the Accept header is longer than {MAX_ACCEPT_CHARS} characters, this endpoint's "
                          "limit; list the formats you want")
@@ -119,8 +126,24 @@ def read_accept(accept: str | None) -> str:
     for element in (accept or "").split(","):
         media_range, semicolon, parameters = element.strip().partition(";")
         if media_range.strip() or semicolon:  # a bare ";...": kept, for mimeparse to refuse
+            if "q" in parameters.lower():
+                parameters = ";".join(_weight(parameter, media_range) for parameter in parameters.split(";"))
             ranges.append(media_range.strip().lower() + semicolon + parameters)
     return ", ".join(ranges) or "*/*"
+
+
+def _weight(parameter: str, media_range: str) -> str:
+    """A media range's parameter, its weight as a q-value python-mimeparse reads as meant: it reads one
+    outside the grammar (`q=abc`, `q=2`) as 1, the highest preference. Java's default Accept header sends
+    `q=.2`: a number is read, within 0 and 1; anything else is a ValueError."""
+    name, _, value = parameter.strip().partition("=")
+    if name.lower() != "q" or _QVALUE.fullmatch(value):
+        return parameter
+    weight = float(value) if _NUMBER.fullmatch(value) else math.nan
+    if math.isnan(weight):
+        raise ValueError(f"the Accept header's weight {parameter.strip()!r} (of {media_range.strip()!r}) is not a "
+                         "q-value, a number from 0 to 1 (RFC 9110 12.4.2)")
+    return f"q={min(max(weight, 0.0), 1.0):.3f}"
 
 
 def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
