@@ -30,8 +30,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Star
 @pytest.fixture()
 def cache(served: tuple[str, Starlette]) -> ResponseCache:
     kept = served[1].state.query_service.cache
-    kept._entries.clear()  # each test starts from an empty cache on the shared server
-    kept.size = 0
+    kept.clear()  # each test starts from an empty cache on the shared server
     return kept
 
 
@@ -76,8 +75,7 @@ def test_a_repeated_get_is_sent_again_before_the_framework_with_the_same_headers
     assert httpx.get(url, params={"query": long_query}, headers=JSON).content == first.content
     assert index.hits == hits + 1
     # Once the response cache lets the answer go, the request is run again, the full way.
-    cache._entries.clear()
-    cache.size = 0
+    cache.clear()
     again = httpx.get(url, params={"query": LABELS}, headers=JSON)
     assert again.content == first.content and index.hits == hits + 1
 
@@ -99,8 +97,7 @@ def test_a_plain_get_answered_without_the_framework_is_what_the_framework_sends(
     before = endpoint.direct_answers
     direct = httpx.get(url, params={"query": query}, headers=headers)
     assert endpoint.direct_answers == before + 1
-    cache._entries.clear()  # the full path runs the query too, instead of taking the kept answer
-    cache.size = 0
+    cache.clear()  # the full path runs the query too, instead of taking the kept answer
     full = httpx.get(url, params={"query": query}, headers={**headers, "Origin": "https://portal.example"})
     assert endpoint.direct_answers == before + 1
     assert direct.status_code == full.status_code == status

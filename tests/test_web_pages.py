@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 
 from plan_kg.config import Settings
 from plan_kg.web import SECURITY_HEADERS, compress, pages, routes
-from plan_kg.web.compress import accepts_gzip, gzip_file
+from plan_kg.web.compress import gzip_file
 from plan_kg.web.describe import Describer
 from plan_kg.web.pages import Site
 
@@ -469,16 +469,6 @@ def test_a_download_that_goes_away_while_it_is_compressed_is_a_404(
     monkeypatch.setattr(compress, "gzip_file", removed_meanwhile)
     response = client.get("/downloads/plans/132292-basic-plan-3.ttl", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 404 and not dump.exists()
-
-
-@pytest.mark.parametrize(
-    ("header", "accepted"),
-    [(None, False), ("", False), ("gzip", True), ("GZIP;q=0.5", True), ("gzip;q=0", False), ("x-gzip", True),
-     ("br, deflate", False), ("*", True), ("*;q=0", False), ("gzip;q=0, *", False), ("identity, *;q=0.1", True),
-     ("gzip;q=nonsense", False)],
-)
-def test_accept_encoding_is_read_with_its_q_values(header: str | None, accepted: bool) -> None:
-    assert accepts_gzip(header) is accepted
 
 
 def test_clients_asking_at_once_share_one_compression(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,12 +33,14 @@ from ..config import Settings
 from ..errors import BuildError, PlanKgError, ServeError
 from ..web.results import error_page
 from ..conditional import etag_matches, precondition_response, request_preconditions
+from ..content_coding import accepts_gzip, gzip_tag
 from .cache import is_repeatable
+from .compress import AnswerCompression
 from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
 from .options import AnswerOptions
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
-from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_accept
+from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .worker import QueryRejected
@@ -46,6 +48,8 @@ from .worker import QueryRejected
 logger = logging.getLogger(__name__)
 
 _VARY = "Accept"
+#: A query's answer may be sent gzip-compressed: every one of them (and its 304) says so, the small ones too.
+_VARY_ANSWER = "Accept, Accept-Encoding"
 _ALLOW = "GET, HEAD, POST, OPTIONS"
 #: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
 #: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one. A script
@@ -127,6 +131,7 @@ class SparqlEndpoint:
         self.settings = settings
         self.store = store
         self.service = service
+        self.compression = AnswerCompression(service)
         self._running: Counter[str] = Counter()
         self.direct_answers = 0  # plain GETs answered by answer_get, without the framework
         self._max_age = f"public, max-age={settings.response_max_age_s}"
@@ -152,7 +157,8 @@ class SparqlEndpoint:
                 return refused
             return response
         response, key = await self.answer(
-            request.method, parsed, accept=request.headers.get("accept"), client=_client(request.scope),
+            request.method, parsed, accept=request.headers.get("accept"),
+            accept_encoding=request.headers.get("accept-encoding"), client=_client(request.scope),
             if_match=if_match, if_none_match=if_none_match,
         )  # fmt: skip
         if key is not None:
@@ -172,21 +178,25 @@ class SparqlEndpoint:
             return None
         if parsed.query is None:
             return None
-        raw = raw_accept(scope)  # the header RepeatedRequests keys its index by, as the full path reads it
-        accept = raw.decode("latin-1") if raw is not None else None
-        answered = await self.answer("GET", parsed, accept=accept, client=_client(scope))
+        # The headers RepeatedRequests keys its index by, as the full path reads them.
+        accept, accept_encoding = (raw.decode("latin-1") if raw is not None else None for raw in raw_negotiation(scope))
+        answered = await self.answer("GET", parsed, accept=accept, accept_encoding=accept_encoding,
+                                     client=_client(scope))
         self.direct_answers += 1
         return answered
 
     async def answer(
-        self, method: str, parsed: ProtocolRequest, *, accept: str | None, client: str,
-        if_match: str | None = None, if_none_match: str | None = None,
+        self, method: str, parsed: ProtocolRequest, *, accept: str | None, accept_encoding: str | None = None,
+        client: str, if_match: str | None = None, if_none_match: str | None = None,
     ) -> tuple[Response, str | None]:
         """The response to the query in `parsed`, and the request key of its kept answer (None if none).
 
-        The preconditions (`if_match`, `if_none_match`: the header fields, None when not sent) are
-        evaluated once there is an answer (RFC 9110 13.2.2), except that an If-None-Match listing the
-        answer's ETag gets a 304 at once: the tag says the answer exists, and the client has its bytes.
+        An answer `compress.AnswerCompression` compresses goes gzip-compressed to a client whose
+        `accept_encoding` accepts it, with its own ETag (`gzip_tag`: RFC 9110 8.8.3, another representation). The
+        preconditions (`if_match`, `if_none_match`: the header fields, None when not sent) are evaluated
+        once there is an answer (RFC 9110 13.2.2), except that an If-None-Match listing the ETag of the
+        answer this request would get gets a 304 at once: the tag says the answer exists, and the client
+        has its bytes.
         """
         # A kept answer needs no worker, so a client at its limit may still get one; only a
         # repeatable query can have one (and needs no slow SERVICE check to find out).
@@ -204,14 +214,16 @@ class SparqlEndpoint:
             ))
             # Every answer allows every origin, not only those to requests with Origin: a cached
             # answer to a plain request may be reused for a cross-origin one (no Vary: Origin then).
-            headers = {"Vary": _VARY, "Cache-Control": "no-store", **_ANY_ORIGIN}
+            headers = {"Vary": _VARY_ANSWER, "Cache-Control": "no-store", **_ANY_ORIGIN}
+            gzip_accepted = accepts_gzip(accept_encoding)
             if (key := self.service.key(job)) is not None:
                 tag = self.service.etag(key)
                 headers["ETag"] = tag
                 headers["Cache-Control"] = self._max_age
                 # The store never changes while served: a client holding the tag holds these very bytes.
-                if method in ("GET", "HEAD") and if_match is None and etag_matches(if_none_match, tag):
-                    return Response(status_code=304, headers=headers), None
+                if method in ("GET", "HEAD") and if_match is None and etag_matches(
+                        if_none_match, held := self.compression.tag_before_answer(key, tag, gzip_accepted)):
+                    return Response(status_code=304, headers={**headers, "ETag": held}), None
             if (result := self.service.cached(key)) is None:
                 if at_limit:
                     return self._too_many(parsed, accept), None
@@ -221,18 +233,25 @@ class SparqlEndpoint:
             return self._refusal(exc, parsed, accept, retry), None
         finally:
             self._leave(client)
+        compressed = gzip_accepted and self.compression.compresses(result)
+        if compressed and "ETag" in headers:
+            headers["ETag"] = gzip_tag(headers["ETag"])
         if method in ("GET", "HEAD") and (refused := precondition_response(
                 if_match=if_match, if_none_match=if_none_match, tag=headers.get("ETag"), headers=headers)) is not None:
-            return refused, None
+            return refused, None  # without Content-Encoding: it has no body
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
         if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
-        if len(result.body) > SEND_CHUNK_BYTES:
+        body = await self.compression.gzipped(key, result) if compressed else result.body
+        if len(body) > SEND_CHUNK_BYTES:
             # The client's place is held until the answer is sent: one that does not read its answers
             # cannot have more of them in the server's memory than it may run queries at once.
             self._running[client] += 1
-            return SentInChunks(result.body, media_type=result.media_type, headers=headers,
+            return SentInChunks(body, media_type=result.media_type, headers=headers,
                                 done=lambda: self._leave(client), timeout_s=self.settings.send_timeout_s), key
-        return Response(result.body, media_type=result.media_type, headers=headers), key
+        return Response(body, media_type=result.media_type, headers=headers), key
+
 
     def _leave(self, client: str) -> None:
         self._running[client] -= 1

@@ -59,8 +59,9 @@ ENTRY_OVERHEAD = 300
 class ResponseCache:
     """Least-recently-used answers by request key, at most `max_bytes` in all and `max_entry_bytes` each (0: off).
 
-    The key is `job_digest(job)`; an entry's size is its body and key plus `ENTRY_OVERHEAD`, what
-    Python's objects around them take (measured with tracemalloc: ~280 bytes). Entries are kept as
+    The key is `job_digest(job)`; an entry's size is its body and key, its gzip copy if one is kept with
+    it (`put_gzipped`), plus `ENTRY_OVERHEAD`, what Python's objects around them take (measured with
+    tracemalloc: ~280 bytes). Entries are kept as
     tuples of bytes and strings, which the garbage collector does not need to traverse, so a
     full cache does not slow down every collection.
     """
@@ -69,7 +70,7 @@ class ResponseCache:
         self.max_bytes = max(0, max_bytes)
         self.max_entry_bytes = min(max(0, max_entry_bytes), self.max_bytes)
         self.size = 0
-        self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, bytes, bytes | None]] = OrderedDict()  # type, body, gzip copy
 
     @property
     def enabled(self) -> bool:
@@ -77,6 +78,11 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def clear(self) -> None:
+        """Let every answer go."""
+        self._entries.clear()
+        self.size = 0
 
     def get(self, key: str) -> QueryResult | None:
         """The cached answer for `key`, if any (and mark it recently used)."""
@@ -86,16 +92,40 @@ class ResponseCache:
         self._entries.move_to_end(key)
         return QueryResult(media_type=entry[0], body=entry[1])
 
+    def gzipped(self, key: str) -> bytes | None:
+        """The gzip copy kept with the answer for `key`, if any (and mark it recently used)."""
+        entry = self._entries.get(key)
+        if entry is None or entry[2] is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[2]
+
     def put(self, key: str, result: QueryResult) -> None:
         """Keep `result` unless it is larger than one entry may be; evict the oldest beyond the total."""
-        size = len(key) + len(result.body) + ENTRY_OVERHEAD
+        self._keep(key, result.media_type, result.body, None)
+
+    def put_gzipped(self, key: str, body: bytes, gzipped: bytes) -> None:
+        """Keep `gzipped`, the gzip copy of `body`, with the answer kept for `key` if that is `body` and the
+        entry stays within its limit (the copy counts in its size); else nothing."""
+        entry = self._entries.get(key)
+        # `body`, not a re-run's (a CONSTRUCT's blank nodes get new labels): the copy must decode to what is kept.
+        if entry is not None and (entry[1] is body or entry[1] == body):
+            self._keep(key, entry[0], entry[1], gzipped)
+
+    def _keep(self, key: str, media_type: str, body: bytes, gzipped: bytes | None) -> None:
+        size = _size(key, body, gzipped)
         if size > self.max_entry_bytes:
             return
         old = self._entries.pop(key, None)
         if old is not None:
-            self.size -= len(key) + len(old[1]) + ENTRY_OVERHEAD
-        self._entries[key] = (result.media_type, result.body)
+            self.size -= _size(key, old[1], old[2])
+        self._entries[key] = (media_type, body, gzipped)
         self.size += size
         while self.size > self.max_bytes:
-            evicted_key, (_, body) = self._entries.popitem(last=False)
-            self.size -= len(evicted_key) + len(body) + ENTRY_OVERHEAD
+            evicted_key, (_, evicted, evicted_gzipped) = self._entries.popitem(last=False)
+            self.size -= _size(evicted_key, evicted, evicted_gzipped)
+
+
+def _size(key: str, body: bytes, gzipped: bytes | None) -> int:
+    """What an entry counts against the cache's budget."""
+    return len(key) + len(body) + (len(gzipped) if gzipped is not None else 0) + ENTRY_OVERHEAD

@@ -1,7 +1,8 @@
 """GET /sparql answered before the web framework: the same bytes and headers, sooner.
 
-A client that sends the very same GET /sparql request again (same query string, same Accept
-header) gets an answer kept in the `ResponseCache`. The full path (Starlette's middleware,
+A client that sends the very same GET /sparql request again (same query string, same Accept and
+Accept-Encoding headers) gets an answer kept in the `ResponseCache`, gzip-compressed or not as the
+first time. The full path (Starlette's middleware,
 routing, protocol parsing, negotiation, the request key's hash) costs about as much again as
 uvicorn itself; `RepeatedRequests` looks up the raw request instead and sends what was sent the
 first time. A plain GET it has not seen goes to the endpoint directly (`direct`, the endpoint's
@@ -23,7 +24,7 @@ from starlette.responses import Response
 
 from .service import QueryService
 
-_Entry = tuple[str, list[tuple[bytes, bytes]], int]  # request key, headers as sent, body length
+_Entry = tuple[str, list[tuple[bytes, bytes]], int, bool]  # request key, headers as sent, body length, gzip
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,12 +39,15 @@ KEPT_KEY = "plan_kg.kept_answer"
 _FULL_PATH_HEADERS = frozenset({b"origin", b"if-match", b"if-none-match"})
 
 
-def raw_accept(scope: Scope) -> bytes | None:
-    """The request's first Accept header as sent (the one Starlette's `request.headers` reads)."""
+def raw_negotiation(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """The request's first Accept and Accept-Encoding headers as sent (those Starlette's `request.headers` reads)."""
+    accept = accept_encoding = None
     for name, value in scope["headers"]:
-        if name == b"accept":
-            return value
-    return None
+        if name == b"accept" and accept is None:
+            accept = value
+        elif name == b"accept-encoding" and accept_encoding is None:
+            accept_encoding = value
+    return accept, accept_encoding
 
 
 def takes_full_path(scope: Scope) -> bool:
@@ -55,42 +59,55 @@ def takes_full_path(scope: Scope) -> bool:
 
 
 class RepeatedRequestIndex:
-    """Raw request (query string, Accept) -> the request key and headers of the answer sent for it; bounded LRU."""
+    """Raw request (query string, Accept, Accept-Encoding) -> the request key and headers of the answer sent for it;
+    bounded LRU. The headers say whether that answer was the kept answer's gzip copy (Content-Encoding)."""
 
     def __init__(self, service: QueryService, *, max_entries: int = 4096, max_query_bytes: int = 4096) -> None:
         self.service = service
         self.max_entries = max_entries
         self.max_query_bytes = max_query_bytes  # at most ~32 MB of raw requests in all
         self.hits = 0  # answers sent from here
-        self._entries: OrderedDict[tuple[bytes, bytes | None], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[bytes, bytes | None, bytes | None], _Entry] = OrderedDict()
 
-    def record(self, query_string: bytes, accept: bytes | None, key: str, headers: list[tuple[bytes, bytes]]) -> None:
-        """Remember that this raw request was answered with the kept answer `key`, sent with `headers`."""
-        if len(query_string) > self.max_query_bytes or (accept and len(accept) > self.max_query_bytes):
+    def record(self, query_string: bytes, accept: bytes | None, accept_encoding: bytes | None, key: str,
+               headers: list[tuple[bytes, bytes]]) -> None:
+        """Remember that this raw request was answered with the kept answer `key` (or its gzip copy), sent with `headers`."""
+        if len(query_string) > self.max_query_bytes or any(
+                header and len(header) > self.max_query_bytes for header in (accept, accept_encoding)):
             return  # the index holds raw requests: long ones would make it large (they take the full path)
-        kept = self.service.cached(key)
+        gzipped = any(name.lower() == b"content-encoding" for name, _ in headers)
+        kept = self._body(key, gzipped)
         if kept is None or self.max_entries <= 0:  # not kept (too large, or the cache is off)
             return
         # A re-run after eviction may give other bytes (a CONSTRUCT's fresh blank node labels):
         # the headers hold only while the kept body has the length they state.
-        self._entries[(query_string, accept)] = (key, headers, len(kept.body))
-        self._entries.move_to_end((query_string, accept))
+        request = (query_string, accept, accept_encoding)
+        self._entries[request] = (key, headers, len(kept), gzipped)
+        self._entries.move_to_end(request)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def lookup(self, query_string: bytes, accept: bytes | None) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+    def lookup(self, query_string: bytes, accept: bytes | None,
+               accept_encoding: bytes | None) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         """The headers and body to send again for this raw request, if its answer is still kept."""
-        entry = self._entries.get((query_string, accept))
+        request = (query_string, accept, accept_encoding)
+        entry = self._entries.get(request)
         if entry is None:
             return None
-        key, headers, length = entry
-        result = self.service.cached(key)
-        if result is None or len(result.body) != length:  # let go, or replaced by a re-run
-            del self._entries[(query_string, accept)]
+        key, headers, length, gzipped = entry
+        body = self._body(key, gzipped)
+        if body is None or len(body) != length:  # let go, or replaced by a re-run
+            del self._entries[request]
             return None
-        self._entries.move_to_end((query_string, accept))
+        self._entries.move_to_end(request)
         self.hits += 1
-        return headers, result.body
+        return headers, body
+
+    def _body(self, key: str, gzipped: bool) -> bytes | None:
+        if gzipped:
+            return self.service.cached_gzip(key)
+        kept = self.service.cached(key)
+        return kept.body if kept is not None else None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -111,8 +128,8 @@ class RepeatedRequests:
                 and scope["query_string"]) or takes_full_path(scope):
             await self.app(scope, receive, send)
             return
-        accept = raw_accept(scope)
-        found = self.index.lookup(scope["query_string"], accept)
+        accept, accept_encoding = raw_negotiation(scope)
+        found = self.index.lookup(scope["query_string"], accept, accept_encoding)
         if found is not None:
             headers, body = found
             await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -122,7 +139,7 @@ class RepeatedRequests:
             response, key = answered
             await response(scope, receive, send)
             if key is not None and response.status_code == 200:
-                self.index.record(scope["query_string"], accept, key, list(response.raw_headers))
+                self.index.record(scope["query_string"], accept, accept_encoding, key, list(response.raw_headers))
             return
         sent: list[Message] = []
 
@@ -135,4 +152,4 @@ class RepeatedRequests:
         key = scope.get(KEPT_KEY)
         if key is not None and sent and sent[0]["status"] == 200:
             # The headers as the full path sent them, every middleware included.
-            self.index.record(scope["query_string"], accept, key, sent[0]["headers"])
+            self.index.record(scope["query_string"], accept, accept_encoding, key, sent[0]["headers"])

@@ -152,6 +152,15 @@ class QueryService:
         """The kept answer for `key`, if there is one (no worker involved)."""
         return self.cache.get(key) if key is not None and self.cache.enabled else None
 
+    def cached_gzip(self, key: str | None) -> bytes | None:
+        """The gzip copy kept with the answer for `key`, if there is one."""
+        return self.cache.gzipped(key) if key is not None and self.cache.enabled else None
+
+    def keep_gzip(self, key: str | None, result: QueryResult, gzipped: bytes) -> None:
+        """Keep `gzipped`, the gzip copy of `result`, with the kept answer for `key` (if `result` is what is kept)."""
+        if key is not None and self.cache.enabled:
+            self.cache.put_gzipped(key, result.body, gzipped)
+
     async def answer(self, job: QueryJob, *, key: str | None, client: str | None = None) -> QueryResult:
         """The answer to a prepared `job` with request key `key`: kept, or from a worker within the time limit.
 

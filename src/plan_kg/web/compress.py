@@ -20,42 +20,19 @@ import os
 import shutil
 from pathlib import Path
 
+from ..content_coding import GZIP_LEVEL
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 
 #: Larger files are sent as they are: compressing one would hold a thread for seconds and its copy much memory.
 MAX_INPUT_BYTES = 64_000_000
-_LEVEL = 6  # zlib's default: most of level 9's gain at a third of its time
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding header accepts gzip (by name, `x-gzip`, or `*`; q=0 refuses; RFC 9110 §12.5.3)."""
-    if not accept_encoding:
-        return False
-    star = False
-    for item in accept_encoding.split(","):
-        coding, _, parameters = item.partition(";")
-        quality = 1.0
-        for parameter in parameters.split(";"):
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0  # unreadable: not an acceptance
-        coding = coding.strip().lower()
-        if coding in ("gzip", "x-gzip"):
-            return quality > 0
-        if coding == "*":
-            star = quality > 0
-    return star
 
 
 def gzip_file(path: Path) -> bytes:
     """`path`'s content as gzip, the same bytes on every call."""
     buffer = io.BytesIO()
     with path.open("rb") as source, gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0,
-                                                   compresslevel=_LEVEL) as target:
+                                                   compresslevel=GZIP_LEVEL) as target:
         shutil.copyfileobj(source, target, 1 << 20)
     return buffer.getvalue()
 

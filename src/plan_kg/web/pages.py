@@ -34,9 +34,10 @@ from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
 from ..conditional import content_tag, precondition_failed, precondition_response, request_preconditions
+from ..content_coding import accepts_gzip
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
-from .compress import GzipCopies, accepts_gzip
+from .compress import GzipCopies
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
 
 logger = logging.getLogger(__name__)
