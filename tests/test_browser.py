@@ -40,7 +40,7 @@ _SERVE = """
 import sys
 from pathlib import Path
 from plan_kg.config import Settings
-from plan_kg.server.app import run_serve
+from plan_kg.server.run import run_serve
 dist, store, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 run_serve(Settings(dist_dir=dist), host="127.0.0.1", port=port, store_dir=store)
 """

@@ -17,7 +17,7 @@ from plan_kg.build import build
 from plan_kg.build_record import RECORD_NAME, changed_inputs
 from plan_kg.config import Settings
 from plan_kg.errors import BuildError
-from plan_kg.server.app import ensure_built
+from plan_kg.server.run import ensure_built
 from plan_kg.web.pages import Site
 
 from conftest import NISHITOKYO

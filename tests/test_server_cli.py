@@ -5,7 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
+
+import httpx
 
 from click.testing import CliRunner
 
@@ -127,3 +134,39 @@ def test_serve_on_a_port_in_use_says_so_before_building(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"127.0.0.1:{port} is already in use" in result.output and "--port" in result.output
     assert not (tmp_path / "dist").exists()
+
+
+def test_serve_on_a_number_that_is_not_a_port_says_so_before_building(tmp_path: Path) -> None:
+    config = tmp_path / "plan-kg.toml"  # no dist/: a build would start if the port were taken as given
+    config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")
+    for port in ("99999", "65536", "-1"):
+        result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", port], catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert f"port {port} is not a TCP port (0 to 65535" in result.output and "--port" in result.output
+    assert not (tmp_path / "dist").exists()
+
+
+def test_serve_says_the_address_it_serves_also_for_any_free_port(tmp_path: Path) -> None:
+    """`plan-kg serve --port 0` as a user runs it: the log names the URL, and the endpoint answers there."""
+    write_dump(tmp_path / "dist")  # made by hand: served as it is, with a warning
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0"],
+                               stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+    seen = []
+    try:
+        while True:
+            line = lines.get(timeout=120)
+            seen.append(line)
+            if found := re.search(r"plan-kg serves (http://127\.0\.0\.1:(\d+)/) \(SPARQL endpoint: /sparql\)", line):
+                break
+        assert int(found.group(2)) > 0
+        assert any("has no build record" in line for line in seen), seen
+        answer = httpx.get(found.group(1) + "sparql", params={"query": "ASK { ?s ?p ?o }"},
+                           headers={"Accept": "application/sparql-results+json"}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["boolean"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -4,7 +4,8 @@
 and `QueryService` answers queries for the CLI and the web pages.
 """
 
-from .app import create_app, run_serve
+from .app import create_app
+from .run import run_serve
 from .service import QueryRequest, QueryService
 from .store import LoadedStore, StoreError, load_store
 from .worker import QueryRejected, QueryResult

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import gc
-import importlib
 import ipaddress
 import logging
-import resource
 import shutil
-import socket
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -26,11 +22,9 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import dcat, web
 from ..config import Settings
-from ..errors import BuildError, PlanKgError, ServeError
 from ..web.results import error_page
 from ..conditional import etag_matches, precondition_response, request_preconditions
 from ..content_coding import accepts_gzip, gzip_tag
@@ -42,7 +36,7 @@ from .options import AnswerOptions
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .service import QueryRequest, QueryService
-from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
+from .store import DUMP_NAME, LoadedStore, load_store
 from .worker import QueryRejected
 
 logger = logging.getLogger(__name__)
@@ -252,7 +246,6 @@ class SparqlEndpoint:
                                 done=lambda: self._leave(client), timeout_s=self.settings.send_timeout_s), key
         return Response(body, media_type=result.media_type, headers=headers), key
 
-
     def _leave(self, client: str) -> None:
         self._running[client] -= 1
         if not self._running[client]:
@@ -408,109 +401,3 @@ class AllowAnyOrigin:
             await send(message)
 
         await self.app(scope, receive, send_allowing_any_origin)
-
-
-def ensure_built(settings: Settings) -> None:
-    """Run `plan-kg build` when `dist/plan-kg.nq` is missing, or when `dist/` was built from other
-    inputs than there are now (its build record says which: `plan_kg.build_record`).
-
-    A `dist/` without a record (made by hand, or by a plan-kg that kept none) is used as it is. When
-    building again fails, the error says so and the previous `dist/` is left as it was.
-    """
-    try:
-        build = importlib.import_module("plan_kg.build")
-        build_record = importlib.import_module("plan_kg.build_record")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("plan_kg.build", "plan_kg.build_record"):
-            raise
-        return  # load_store then says what is missing
-    changed = None
-    if (settings.dist_dir / DUMP_NAME).is_file():
-        changed = build_record.changed_inputs(settings)
-        if changed is None:
-            logger.warning("%s has no build record (made by hand or by an earlier plan-kg): serving it as it is; "
-                           "`plan-kg build` builds it again from the sources", settings.dist_dir)
-            return
-        if not changed:
-            return
-        logger.warning("%s was built from other inputs than there are now (%s changed): building it again",
-                       settings.dist_dir, ", ".join(changed))
-    try:
-        build.build(settings)
-    except PlanKgError as exc:
-        if not changed:
-            raise
-        raise BuildError(f"{settings.dist_dir} is out of date ({', '.join(changed)} changed since it was built), "
-                        f"and building it again failed; the previous build is unchanged.\n{exc}") from exc
-
-
-def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None) -> None:
-    """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing or out of date.
-
-    The store is kept in `<root>/.cache/store` (reused while the dump is unchanged) unless `store_dir` is given.
-    """
-    import uvicorn
-
-    listener = _listen(host, port)  # first: a port in use is said before minutes of building
-    # Each connection takes a file descriptor: the usual soft limit (1,024) is reached by that many
-    # stalled clients, and then nobody is answered. Raised to what the system allows this process.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        with contextlib.suppress(ValueError, OSError):  # e.g. an unlimited hard limit (macOS)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    try:
-        ensure_built(settings)
-        app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
-        # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False,
-                                http=HttpProtocol)
-        uvicorn.Server(config).run(sockets=[listener])
-    finally:
-        listener.close()
-
-
-#: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
-MAX_URL_BYTES = 65_535
-
-
-class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools), but a URL too long to parse gets 414 URI Too Long saying to send
-    the query by POST (SPARQLWrapper raises URITooLong), not a bare 400 (read as a malformed query)."""
-
-    def send_400_response(self, msg: str) -> None:
-        if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
-            super().send_400_response(msg)
-            return
-        body = (f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
-                "(a form with query=..., or application/sparql-query)\n").encode("ascii")
-        self.transport.write(b"".join([
-            b"HTTP/1.1 414 URI Too Long\r\n",
-            *[name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers],
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"access-control-allow-origin: *\r\n",
-            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
-            b"connection: close\r\n\r\n",
-            body,
-        ]))
-        self.transport.close()
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to `host`:`port`, for uvicorn to listen on once the app is loaded (until then a
-    client is refused, not kept waiting); ServeError saying what to do if there can be none."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"{host}:{port} is already in use (by another plan-kg serve?): stop that server, "
-                             f"or serve on another port with --port") from exc
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port") from exc

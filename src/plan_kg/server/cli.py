@@ -17,7 +17,7 @@ from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the SPARQL endpoint (/sparql) and the pages; builds dist/ first if it is missing or out of date."""
     from ..cli import fail
-    from .app import run_serve
+    from .run import run_serve
 
     try:
         run_serve(ctx.obj["settings"], host=host, port=port)
@@ -41,7 +41,7 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
     """
     from ..cli import fail
     from ..named_queries import find_named_query
-    from .app import ensure_built
+    from .run import ensure_built
     from .service import QueryRequest, QueryService
     from .worker import QueryRejected
 

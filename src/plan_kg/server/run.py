@@ -1,0 +1,142 @@
+"""`plan-kg serve`: build `dist/` when needed, listen, and serve the app of `create_app` with uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import logging
+import resource
+import socket
+from pathlib import Path
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from ..config import Settings
+from ..errors import BuildError, PlanKgError, ServeError
+from .app import create_app
+from .store import DUMP_NAME, default_store_dir
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_built(settings: Settings) -> None:
+    """Run `plan-kg build` when `dist/plan-kg.nq` is missing, or when `dist/` was built from other
+    inputs than there are now (its build record says which: `plan_kg.build_record`).
+
+    A `dist/` without a record (made by hand, or by a plan-kg that kept none) is used as it is. When
+    building again fails, the error says so and the previous `dist/` is left as it was.
+    """
+    try:
+        build = importlib.import_module("plan_kg.build")
+        build_record = importlib.import_module("plan_kg.build_record")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("plan_kg.build", "plan_kg.build_record"):
+            raise
+        return  # load_store then says what is missing
+    changed = None
+    if (settings.dist_dir / DUMP_NAME).is_file():
+        changed = build_record.changed_inputs(settings)
+        if changed is None:
+            logger.warning("%s has no build record (made by hand or by an earlier plan-kg): serving it as it is; "
+                           "`plan-kg build` builds it again from the sources", settings.dist_dir)
+            return
+        if not changed:
+            return
+        logger.warning("%s was built from other inputs than there are now (%s changed): building it again",
+                       settings.dist_dir, ", ".join(changed))
+    try:
+        build.build(settings)
+    except PlanKgError as exc:
+        if not changed:
+            raise
+        raise BuildError(f"{settings.dist_dir} is out of date ({', '.join(changed)} changed since it was built), "
+                        f"and building it again failed; the previous build is unchanged.\n{exc}") from exc
+
+
+def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None) -> None:
+    """Serve the endpoint with uvicorn until interrupted; builds `dist/` first if it is missing or out of date.
+
+    The store is kept in `<root>/.cache/store` (reused while the dump is unchanged) unless `store_dir` is given.
+    """
+    listener = _listen(host, port)  # first: a port in use is said before minutes of building
+    # Each connection takes a file descriptor: the usual soft limit (1,024) is reached by that many
+    # stalled clients, and then nobody is answered. Raised to what the system allows this process.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):  # e.g. an unlimited hard limit (macOS)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        ensure_built(settings)
+        app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
+        # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False,
+                                http=HttpProtocol)
+        _Server(config).run(sockets=[listener])
+    finally:
+        listener.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says the address to open once it answers there (uvicorn names only the socket;
+    the port may have been 0: any free one)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.should_exit:  # the app did not start: uvicorn says why
+            return
+        for sock in sockets or ():
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            logging.getLogger("uvicorn.error").info("plan-kg serves http://%s:%d/ (SPARQL endpoint: /sparql)",
+                                                    shown, port)
+
+
+#: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
+MAX_URL_BYTES = 65_535
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools), but a URL too long to parse gets 414 URI Too Long saying to send
+    the query by POST (SPARQLWrapper raises URITooLong), not a bare 400 (read as a malformed query)."""
+
+    def send_400_response(self, msg: str) -> None:
+        if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
+            super().send_400_response(msg)
+            return
+        body = (f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
+                "(a form with query=..., or application/sparql-query)\n").encode("ascii")
+        self.transport.write(b"".join([
+            b"HTTP/1.1 414 URI Too Long\r\n",
+            *[name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers],
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"access-control-allow-origin: *\r\n",
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+            body,
+        ]))
+        self.transport.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, for uvicorn to listen on once the app is loaded (until then a
+    client is refused, not kept waiting); ServeError saying what to do if there can be none."""
+    if not 0 <= port <= 65535:  # getaddrinfo would take the number modulo 65,536, and listen elsewhere
+        raise ServeError(f"port {port} is not a TCP port (0 to 65535; 0: any free port); check --port")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"{host}:{port} is already in use (by another plan-kg serve?): stop that server, "
+                             f"or serve on another port with --port") from exc
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port") from exc
