@@ -37,3 +37,29 @@ def test_a_setting_that_cannot_be_used_names_the_file_and_the_setting(tmp_path: 
         _load(tmp_path, line + "\n")
     assert str(failed.value).startswith(str(tmp_path / "plan-kg.toml") + ": ")
     assert said in str(failed.value)
+
+
+def test_a_settings_file_named_but_not_there_is_an_error_not_the_defaults(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such settings file; check the path given to --config"):
+        Settings.load(tmp_path / "nonexistent.toml")
+
+
+@pytest.mark.parametrize("iri", ["not a url/", "a b/", "urn:plan-kg/", "https://example.org/a b/", "https://ex.org/<x>/"])
+def test_a_base_iri_that_is_not_an_absolute_http_iri_is_refused_at_once(iri: str) -> None:
+    with pytest.raises(ValueError, match="base_iri must be an absolute IRI"):
+        Settings(base_iri=iri)
+    with pytest.raises(ValueError, match="public_base_iri must be an absolute IRI"):
+        Settings(public_base_iri=iri)
+
+
+def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from plan_kg.cli import main
+
+    out = tmp_path / "dist"
+    bad_iri = CliRunner().invoke(main, ["--base-iri", "not a url/", "--out", str(out), "build"])
+    assert bad_iri.exit_code == 2 and "base_iri must be an absolute IRI" in bad_iri.output
+    assert "Traceback" not in bad_iri.output and not out.exists()  # before any building
+    missing = CliRunner().invoke(main, ["--config", str(tmp_path / "nope.toml"), "--out", str(out), "build"])
+    assert missing.exit_code == 2 and "no such settings file" in missing.output and not out.exists()

@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+import pyoxigraph
+
 from .errors import SourceError
 
 #: The documented default base of every data IRI. A deployment may set its own
@@ -75,6 +77,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
             raise ValueError(f"base_iri must end with '/' or '#': {self.base_iri!r}")
+        for name in ("base_iri", "public_base_iri"):
+            iri = getattr(self, name)
+            if iri is not None and not _is_absolute_iri(iri):
+                raise ValueError(f"{name} must be an absolute IRI such as 'https://example.org/plans/': {iri!r}")
         if self.reasoning_engine not in ("owlrl", "reasonable"):
             raise ValueError(f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
 
@@ -87,6 +93,8 @@ class Settings:
     def load(cls, path: Path | None = None, **overrides: object) -> "Settings":
         """Settings from `path` (default: plan-kg.toml at the root, if any), the environment, then overrides."""
         values: dict[str, object] = {}
+        if path is not None and not path.is_file():  # named by the user: not there is a mistake, not the defaults
+            raise SourceError(path, "no such settings file; check the path given to --config")
         path = path or PROJECT_ROOT / "plan-kg.toml"
         if path.exists():
             try:
@@ -122,6 +130,15 @@ _TOML_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "Path": ((str,), "a path (a string)"),
     "tuple[str, ...]": ((list,), "a list of strings"),
 }
+
+
+def _is_absolute_iri(iri: str) -> bool:
+    """Whether `iri` is an absolute IRI (RFC 3987) with an http or https scheme: what the build mints IRIs under."""
+    try:
+        pyoxigraph.NamedNode(iri)
+    except ValueError:
+        return False
+    return iri.lower().startswith(("http://", "https://")) and not any(c in iri for c in " <>\"{}|\\^`")
 
 
 def workers_per_client(workers: int, setting: int = 0) -> int:
