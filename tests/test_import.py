@@ -180,6 +180,22 @@ def test_an_existing_folder_is_kept_unless_replace_is_given(tmp_path: Path, sett
                 replace_existing=True)
 
 
+@pytest.mark.parametrize("folder", ["../escape", "../../tmp/escape", "a/b", "..", ".hidden", "/tmp/escape", ""])
+def test_a_folder_is_one_name_under_the_data_folder(tmp_path: Path, settings: Settings, folder: str) -> None:
+    items, meta = write_inputs(tmp_path)
+    with pytest.raises(SourceError, match="is not a folder name under") as info:
+        import_plan(items, municipality_code="131202", metadata_path=meta, settings=settings, folder=folder or ".")
+    assert "--folder" in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "items.csv", "meta.toml"]  # nothing written
+    assert not list(settings.data_dir.iterdir())
+
+
+def test_a_folder_name_may_be_japanese(tmp_path: Path, settings: Settings) -> None:
+    items, meta = write_inputs(tmp_path)
+    result = import_plan(items, municipality_code="131202", metadata_path=meta, settings=settings, folder="練馬区-vision_3")
+    assert result.folder == settings.data_dir / "練馬区-vision_3"
+
+
 def test_the_command_reports_success_and_errors(tmp_path: Path, settings: Settings) -> None:
     items, meta = write_inputs(tmp_path)
     runner = CliRunner()

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import tempfile
 import tomllib
 from dataclasses import dataclass, replace
@@ -31,6 +32,9 @@ from ..rdf import plan_graph
 from ..reasoning import infer
 from ..source import LEVEL_CLASSES, REQUIRED_COLUMNS, PlanSource, decode_table, read_items, read_metadata
 from ..validation import ValidationReport, load_shapes, validate
+
+#: A plan's folder under data/: one name, never a path (letters of any script, digits, '-', '_').
+_FOLDER = re.compile(r"\w[\w-]*")
 
 #: Column order of the items.csv the importer writes.
 COLUMNS = ("code", "level", "label", "parent", "field", "notes")
@@ -181,6 +185,9 @@ def import_plan(items_path: Path, *, municipality_code: str, metadata_path: Path
             raise SourceError(metadata_path, exc.message, exc.row, exc.column) from None
     items = read_plan_items(items_path, dict(metadata.levels))
     name = folder or municipality_code
+    if not _FOLDER.fullmatch(name):
+        raise SourceError("--folder", f"{name!r} is not a folder name under {settings.data_dir}: use letters, digits, "
+                          "'-' and '_' only (no '/', no '..'), e.g. --folder nerima")
     target = settings.data_dir / name
     plan = PlanSource(metadata=metadata, items=items, items_path=target / "items.csv")
     if target.exists() and not replace_existing:
