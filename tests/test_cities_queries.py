@@ -52,6 +52,16 @@ def test_the_city_queries_exist_with_bilingual_headers() -> None:
         assert queries[name].title_ja and queries[name].description_ja, name
 
 
+def test_each_plans_sdg_coverage_counts_the_elements_that_carry_links_in_every_city(store: ox.Store) -> None:
+    """sdg-coverage (per plan, every goal) agrees with cities-sdg-coverage (per city, non-empty cells): other
+    cities' linked elements are pkg:PlanElement, not pkg:Initiative, and count too (they were all 0)."""
+    per_plan = {(r["plan"].split("/id/")[1].split("/")[0], int(r["goalNumber"])): int(r["elements"])
+                for r in run(store, "sdg-coverage")}
+    per_city = {(r["code"], int(r["goal"])): int(r["items"]) for r in run(store, "cities-sdg-coverage")}
+    assert per_city and {cell: n for cell, n in per_plan.items() if n} == per_city
+    assert per_plan[("131202", 3)] > 0  # Nerima's elements serving goal 3
+
+
 def test_sdg_coverage_has_a_row_per_goal_of_nishitokyo_and_none_for_plans_without_links(store: ox.Store) -> None:
     rows = run(store, "cities-sdg-coverage")
     # Higashimurayama's three goals get no suggestion (data/*/sdg-links.csv): no row for it

@@ -55,7 +55,7 @@ def test_the_sdg_queries_are_named_queries_with_headers() -> None:
 def test_coverage_counts_initiatives_per_goal_including_zero(store: ox.Store) -> None:
     rows = run(store, "sdg-coverage")
     assert [int(r["goalNumber"]) for r in rows] == list(range(1, 18))
-    counts = {int(r["goalNumber"]): int(r["initiatives"]) for r in rows}
+    counts = {int(r["goalNumber"]): int(r["elements"]) for r in rows}
     assert counts[6] == 0
     assert counts[11] == max(counts.values())
     assert counts[3] > counts[7] > 0
