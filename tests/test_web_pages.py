@@ -788,3 +788,24 @@ def test_the_folders_of_the_iris_lead_to_the_home_page(client: TestClient) -> No
         assert (client.get(path.rstrip("/") + "/", follow_redirects=False).headers["location"] == location), path
     assert 'id="downloads"' in client.get("/").text
     assert client.get("/downloads/plans").status_code == 404  # a folder inside is still no download
+
+
+def test_each_page_credits_the_plan_it_comes_from(built) -> None:
+    """CC BY: a page of another city's plan names that plan and its source, not Nishitokyo's (it did, on every page)."""
+    store = ox.Store()
+    store.load(path=str(built.out_dir / "plan-kg.nq"), format=ox.RdfFormat.N_QUADS)
+    client = TestClient(Starlette(routes=routes(Settings.load(dist_dir=built.out_dir), store)))
+
+    def footer(path: str) -> str:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        return page.text.split("<footer>", 1)[1].split("</p>", 1)[0]
+
+    nerima = footer("/id/131202/vision-3/S6.html")
+    assert "出典：練馬区 第3次みどりの風吹くまちビジョン" in nerima and "Source: Nerima City, Nerima Third Vision" in nerima
+    assert 'href="http://www.city.nerima.tokyo.jp/' in nerima and "西東京市" not in nerima
+    nishitokyo = footer("/id/132292/basic-plan-3/1-1-1.html")
+    assert "出典：西東京市第3次総合計画 基本計画（中間のまとめ）" in nishitokyo  # the city's name once
+    assert 'href="http://www.city.nishitokyo.lg.jp/' in nishitokyo
+    assert footer("/id/132292/basic-plan-3.html") == nishitokyo  # the plan itself
+    assert "各自治体の総合計画" in footer("/") and "Sources: the municipalities' comprehensive plans" in footer("/id/131202.html")

@@ -32,6 +32,7 @@ _CODE = ox.NamedNode(PKG + "code")
 _LEVEL_NAME = ox.NamedNode(PKG + "levelName")
 _IN_PLAN = ox.NamedNode(PKG + "inPlan")
 _MUNICIPALITY = ox.NamedNode(PKG + "municipality")
+_PRIMARY_SOURCE = ox.NamedNode("http://www.w3.org/ns/prov#hadPrimarySource")
 #: The classes a page names as the resource's level, most specific first.
 LEVELS = tuple(PKG + name for name in ("BasicGoal", "Policy", "Measure", "Initiative", "Plan", "Municipality"))
 #: Statements shown as links out of the dataset (SDGs, other cities' plans).
@@ -127,6 +128,16 @@ class ResourceView:
     links_out: tuple[Statement, ...]
     statements: tuple[Statement, ...]
     definitions: tuple[Text, ...]
+    source: Attribution | None = None  # the plan the resource is (in), for the page's attribution
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a plan's data comes from, as CC BY asks a page to say: the plan, its municipality, its source document."""
+
+    plan: Link
+    municipality: Link | None
+    document: str | None  # prov:hadPrimarySource: an http(s) address, or None
 
 
 @dataclass(frozen=True)
@@ -264,7 +275,25 @@ class Describer:
             ),
             statements=self.statements(triples),
             definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
+            source=self._attribution(iri, types),
         )
+
+    def _attribution(self, iri: str, types: set[str]) -> Attribution | None:
+        """The plan `iri` is, or is part of (pkg:inPlan), with its municipality and source document; None if neither."""
+        if PKG + "Plan" in types:
+            plan: ox.NamedNode | None = ox.NamedNode(iri)
+        else:
+            plan = next((q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _IN_PLAN, None, None)
+                         if isinstance(q.object, ox.NamedNode)), None)
+        if plan is None:
+            return None
+        city = next((q.object for q in self.store.quads_for_pattern(plan, _MUNICIPALITY, None, None)
+                     if isinstance(q.object, ox.NamedNode)), None)
+        document = next((q.object.value for q in self.store.quads_for_pattern(plan, _PRIMARY_SOURCE, None, None)
+                         if isinstance(q.object, ox.NamedNode) and q.object.value.startswith(("http://", "https://"))),
+                        None)
+        return Attribution(plan=self.link(plan.value), municipality=self.link(city.value) if city else None,
+                           document=document)
 
     def _placed(self, value: Link | Text) -> Link | Text:
         """`value` with the name of the city whose plan it belongs to, when it is a plan element."""
