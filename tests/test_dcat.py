@@ -92,6 +92,12 @@ def test_distributions_describe_the_built_files(built: BuildResult, catalog: Gra
         assert str(catalog.value(dist, DCTERMS.format)).endswith("/" + FILE_TYPES[fmt.name])
         assert int(catalog.value(dist, DCAT.byteSize)) == (out / relative).stat().st_size
         assert catalog.value(dist, DCAT.accessURL) == download
+        # A portal names the resource by its title: the dataset's, in both languages, and the format (not a path).
+        titles = {t.language: str(t) for t in catalog.objects(dist, DCTERMS.title)}
+        dataset = next(catalog.subjects(DCAT.distribution, dist))
+        dataset_titles = {t.language: str(t) for t in catalog.objects(dataset, DCTERMS.title)}
+        label = fmt.w3c or fmt.extension.upper()
+        assert titles == {"ja": f"{dataset_titles['ja']}（{label}）", "en": f"{dataset_titles['en']} ({label})"}
     assert files == 3 + 3 * len(built.plans)
 
 

@@ -27,6 +27,9 @@ def test_void_file_describes_the_dataset(built: BuildResult) -> None:
     assert str(void.value(dataset, VOID.sparqlEndpoint)).endswith("/sparql")
     dumps = {str(d).rsplit("/", 1)[-1] for d in void.objects(dataset, VOID.dataDump)}
     assert dumps == {"plan-kg.nq", "plan-kg.trig", "plan-kg.nt"}
+    # The formats it comes in: its dumps' and the documents' of /id/ (it listed JSON-LD but not TriG or N-Triples).
+    features = {str(f).rsplit("/", 1)[-1] for f in void.objects(dataset, VOID.feature)}
+    assert features == {"N-Quads", "TriG", "N-Triples", "Turtle", "JSON-LD", "RDF_XML"}
     vocabularies = {str(v) for v in void.objects(dataset, VOID.vocabulary)}
     assert str(PKG) in vocabularies and str(SKOS) in vocabularies
     lines = (built.out_dir / "plan-kg.nt").read_text(encoding="utf-8").splitlines()

@@ -259,18 +259,25 @@ def _sparql_service(g: Graph, settings: Settings, plans: Sequence[PlanSource], c
     _describe_common(g, service, common)
 
 
+_ALL_PLANS_TITLE = ("plan-kg 全データ", "plan-kg: all plans")
+
+
 def _plan(settings: Settings, plan: PlanSource) -> URIRef:
     return plan_iri(settings.base_iri, plan.metadata.municipality.code, plan.metadata.plan_id)
 
 
 def _distribution(g: Graph, settings: Settings, dataset: URIRef, fragment: str, relative_path: str,
-                  fmt_name: str, note: tuple[str, str], file_sizes: Mapping[str, int], common: _Common) -> None:
+                  fmt_name: str, note: tuple[str, str], file_sizes: Mapping[str, int], common: _Common, *,
+                  title: tuple[str, str]) -> None:
+    """A file of `dataset`, titled by the dataset's `title` (ja, en) and the file's format: a portal (CKAN)
+    shows a distribution's title as the resource's name."""
     fmt = formats.by_name(fmt_name)
     dist = _hash(settings, fragment)
     url = download_url(settings, relative_path)
     g.add((dataset, DCAT.distribution, dist))
     g.add((dist, RDF.type, DCAT.Distribution))
-    g.add((dist, DCTERMS.title, Literal(relative_path)))
+    label = fmt.w3c or fmt.extension.upper()
+    _both(g, dist, DCTERMS.title, (f"{title[0]}（{label}）", f"{title[1]} ({label})"))
     _both(g, dist, DCTERMS.description, note)
     g.add((dist, DCAT.accessURL, url))
     g.add((dist, DCAT.downloadURL, url))
@@ -307,7 +314,7 @@ def _all_plans(g: Graph, settings: Settings, plans: Sequence[PlanSource], file_s
                common: _Common, modified: dt.date) -> None:
     dataset = all_plans_iri(settings)
     g.add((dataset, RDF.type, DCAT.Dataset))
-    _both(g, dataset, DCTERMS.title, ("plan-kg 全データ", "plan-kg: all plans"))
+    _both(g, dataset, DCTERMS.title, _ALL_PLANS_TITLE)
     _both(g, dataset, DCTERMS.description, (
         "全計画の名前付きグラフ（記述・推論）とオントロジーをまとめたデータ。",
         "Every plan's named graphs (asserted and inferred) and the ontology, together."))
@@ -326,7 +333,7 @@ def _all_plans(g: Graph, settings: Settings, plans: Sequence[PlanSource], file_s
     for name, note in _DUMP_NOTES.items():
         fmt = formats.by_name(name)
         _distribution(g, settings, dataset, f"dump-{fmt.extension}", f"plan-kg.{fmt.extension}", name, note,
-                      file_sizes, common)
+                      file_sizes, common, title=_ALL_PLANS_TITLE)
     _sparql_distribution(g, settings, dataset, "sparql", common)
 
 
@@ -370,5 +377,5 @@ def _plan_dataset(g: Graph, settings: Settings, plan: PlanSource, file_sizes: Ma
     for name, note in _PLAN_FILE_NOTES.items():
         fmt = formats.by_name(name)
         _distribution(g, settings, dataset, f"{plan.slug}-{fmt.extension}", f"plans/{plan.slug}.{fmt.extension}",
-                      name, note, file_sizes, common)
+                      name, note, file_sizes, common, title=(meta.title_ja, meta.title_en))
     _sparql_distribution(g, settings, dataset, f"{plan.slug}-sparql", common)

@@ -76,7 +76,8 @@ def void_graph(settings: Settings, *, graphs: Sequence[Graph], plans: Sequence[P
     for name in DUMP_FORMATS:
         g.add((dataset, VOID.dataDump, download_url(settings, f"plan-kg.{formats.by_name(name).extension}")))
     g.add((dataset, VOID.uriSpace, Literal(f"{settings.base_iri}id/")))
-    for name in ("nquads", "turtle", "jsonld"):
+    # The formats it is available in: its dumps', and those of the documents each IRI dereferences to.
+    for name in sorted({*DUMP_FORMATS, *(fmt.name for fmt in formats.for_kind(formats.Kind.GRAPH))}):
         g.add((dataset, VOID.feature, URIRef(formats.by_name(name).iri)))
     vocabularies = {_namespace(str(p)) for _, p, _ in every} | {_namespace(str(o)) for _, p, o in every if p == RDF.type}
     for vocabulary in sorted(vocabularies):
