@@ -37,6 +37,8 @@ def test_counts_per_level(built):
 def test_only_warning_is_the_planned_measure(built):
     warnings = [w.focus for w in built.report.warnings if "/132292/" in w.focus]
     assert [focus.rsplit("/", 1)[-1] for focus in warnings] == ["1-3-3"]
+    text = built.report.text()  # the focus said once, not `… = …` with itself as the value
+    assert f"- Warning: {warnings[0]}\n" in text and f"{warnings[0]} = {warnings[0]}" not in text
     g = plan_data(built)
     planned = next(g.subjects(PKG.code, Literal("1-3-3")))
     assert (planned, RDF.type, PKG.Measure) in g

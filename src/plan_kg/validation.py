@@ -42,7 +42,9 @@ class ValidationReport:
         head = "conforms" if self.conforms else f"{len(self.violations)} violation(s)"
         lines = [f"SHACL: {head}, {len(self.warnings)} warning(s)"]
         for f in self.findings:
-            where = f.focus + (f" {f.path}" if f.path else "") + (f" = {f.value}" if f.value else "")
+            # A node shape's finding names the focus node as its value too: said once.
+            shown_value = f.value if f.value and (f.path or f.value != f.focus) else None
+            where = f.focus + (f" {f.path}" if f.path else "") + (f" = {shown_value}" if shown_value else "")
             lines.append(f"- {f.severity}: {where}\n    {f.message_en}\n    {f.message_ja}")
         return "\n".join(lines)
 
