@@ -35,6 +35,14 @@ def test_link_writes_a_review_table_for_the_whole_plan(tmp_path: Path) -> None:
     assert "written to" in result.output
 
 
+def test_link_on_a_plan_without_initiatives_says_what_to_run_instead(tmp_path: Path) -> None:
+    out = tmp_path / "review.csv"
+    result = CliRunner().invoke(sdg, ["link", "--plan", str(DATA / "higashimurayama"), "--out", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert "has no initiatives (pkg:Initiative)" in result.output
+    assert f"plan-kg sdg suggest-links --plan {DATA / 'higashimurayama'} --date YYYY-MM-DD" in result.output
+
+
 def test_merge_adds_accepted_rows_and_reports_counts(tmp_path: Path) -> None:
     review, links = tmp_path / "review.csv", tmp_path / "links.csv"
     shutil.copyfile(DATA / "sdg" / "links.csv", links)

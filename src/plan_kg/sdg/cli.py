@@ -61,6 +61,12 @@ def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
     links_csv = links_csv or settings.data_dir / "sdg" / "links.csv"
     try:
         plan = read_plan(plan_dir or settings.data_dir / "nishitokyo")
+        if not initiative_texts(plan):  # nothing to review: say so, not "0 suggestions"
+            folder = plan_dir or settings.data_dir / "nishitokyo"
+            raise click.ClickException(
+                f"{folder}: the plan has no initiatives (pkg:Initiative), the level 'sdg link' suggests targets for; "
+                f"to link the leaves of a plan with levels of its own, run 'plan-kg sdg suggest-links --plan {folder} "
+                "--date YYYY-MM-DD'")
         existing = frozenset((i, t) for i, targets in (curated_targets(links_csv) if links_csv.is_file() else {}).items()
                              for t, _ in targets)
         rows = review_rows(default_suggester(settings.data_dir), initiative_texts(plan), existing=existing)
