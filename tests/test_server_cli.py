@@ -136,6 +136,15 @@ def test_serve_on_a_port_in_use_says_so_before_building(tmp_path: Path) -> None:
     assert not (tmp_path / "dist").exists()
 
 
+def test_a_query_file_that_is_not_utf_8_says_where_and_what_to_do(tmp_path: Path) -> None:
+    query = tmp_path / "labels.rq"
+    query.write_bytes("SELECT ?l { ?s ?p \"練馬\" }".encode("cp932"))
+    result = run(tmp_path, str(query))
+    assert result.exit_code == 2
+    assert f"{query}: not UTF-8 text (byte 20 is 0x97); save the query file as UTF-8" in result.output
+    assert "codec" not in result.output
+
+
 def test_serve_on_a_number_that_is_not_a_port_says_so_before_building(tmp_path: Path) -> None:
     config = tmp_path / "plan-kg.toml"  # no dist/: a build would start if the port were taken as given
     config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")

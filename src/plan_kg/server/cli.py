@@ -64,7 +64,10 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
             fail(QueryError(f"{name}: this query returns {kind}, which --format {format_name} does not write; "
                             f"use --format table, {', '.join(f.name for f in offered)}"))
         fail(QueryError(f"{name}: {exc.message}"))
-    except (PlanKgError, UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        fail(QueryError(f"{name}: not UTF-8 text (byte {exc.start + 1} is {exc.object[exc.start]:#04x}); "
+                        "save the query file as UTF-8"))
+    except (PlanKgError, OSError) as exc:
         fail(exc if isinstance(exc, PlanKgError) else QueryError(f"{name}: {exc}"))
     if as_table and result.media_type.startswith("application/sparql-results+json"):
         click.echo(_table(result.body))
