@@ -790,6 +790,16 @@ def test_the_folders_of_the_iris_lead_to_the_home_page(client: TestClient) -> No
     assert client.get("/downloads/plans").status_code == 404  # a folder inside is still no download
 
 
+def test_another_citys_element_shows_its_level_by_the_sources_name(built) -> None:
+    store = ox.Store()
+    store.load(path=str(built.out_dir / "plan-kg.nq"), format=ox.RdfFormat.N_QUADS)
+    page = TestClient(Starlette(routes=routes(Settings.load(dist_dir=built.out_dir), store))).get(
+        "/id/131202/vision-3/S6.html").text
+    facts = page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    assert '<span lang="en" class="en">Level</span>' in facts
+    assert '<span lang="ja">戦略計画</span> · ' in facts and "ontology#PlanElement" in facts
+
+
 def test_each_page_credits_the_plan_it_comes_from(built) -> None:
     """CC BY: a page of another city's plan names that plan and its source, not Nishitokyo's (it did, on every page)."""
     store = ox.Store()

@@ -33,8 +33,10 @@ _LEVEL_NAME = ox.NamedNode(PKG + "levelName")
 _IN_PLAN = ox.NamedNode(PKG + "inPlan")
 _MUNICIPALITY = ox.NamedNode(PKG + "municipality")
 _PRIMARY_SOURCE = ox.NamedNode("http://www.w3.org/ns/prov#hadPrimarySource")
-#: The classes a page names as the resource's level, most specific first.
-LEVELS = tuple(PKG + name for name in ("BasicGoal", "Policy", "Measure", "Initiative", "Plan", "Municipality"))
+#: The classes a page names as the resource's level, most specific first (the first four are Nishitokyo's
+#: levels, counted on the home page; another city's element is a PlanElement, its level named by pkg:levelName).
+LEVELS = tuple(PKG + name for name in ("BasicGoal", "Policy", "Measure", "Initiative", "PlanElement", "Plan",
+                                       "Municipality"))
 #: Statements shown as links out of the dataset (SDGs, other cities' plans).
 LINKS_OUT = tuple(
     [PKG + "contributesToGoal", PKG + "contributesToTarget"]
