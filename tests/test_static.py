@@ -8,7 +8,8 @@ from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
-from rdflib import Graph
+from rdflib import RDF, Graph, URIRef
+from rdflib.namespace import FOAF
 
 from plan_kg.build import BuildResult
 from plan_kg.cli import main
@@ -83,6 +84,20 @@ def test_dumps_catalog_void_docs_sitemap_and_robots(site: StaticSite, built: Bui
     assert SITE in locs and f"{SITE}id/132292/basic-plan-3.html" in locs
     assert len(locs) == len(site.pages)
     assert f"Sitemap: {SITE}sitemap.xml" in (out / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_the_catalogs_publisher_is_a_document_of_the_folder_too(site: StaticSite, built: BuildResult) -> None:
+    """The server sends a client asking for the publisher's IRI to the catalog (303) and people home; the
+    static site has the same at the IRI's path (a crawler of the catalog got a 404 there)."""
+    agent = site.out_dir / "id" / "agent" / "plan-kg"
+    for extension in ("ttl", "jsonld", "rdf"):
+        assert agent.with_suffix(f".{extension}").read_bytes() == (built.out_dir / f"catalog.{extension}").read_bytes()
+    publisher = f"{Settings().base_iri}id/agent/plan-kg"
+    assert (URIRef(publisher), RDF.type, FOAF.Agent) in Graph().parse(agent.with_suffix(".ttl"), format="turtle")
+    page = agent.with_suffix(".html").read_text(encoding="utf-8")  # the home page, its links from two folders down
+    home = (site.out_dir / "index.html").read_text(encoding="utf-8")
+    assert page.count("<h1") == home.count("<h1") == 1 and 'href="../../downloads/catalog.ttl"' in page
+    assert "id/agent/plan-kg.html" in site.pages
 
 
 def test_the_query_form_points_at_the_endpoint(site: StaticSite) -> None:

@@ -73,6 +73,8 @@ _DUMP_NOTES = {
     "nquads": ("全名前付きグラフ（N-Quads）", "Every named graph in N-Quads"),
     "ntriples": ("全トリプルを併合（N-Triples）", "Every triple of every graph, merged, in N-Triples"),
 }
+#: The catalog's publisher, under the base IRI; described by the catalog alone.
+PUBLISHER_PATH = "id/agent/plan-kg"
 
 
 def site_url(settings: Settings) -> str:
@@ -120,7 +122,7 @@ def catalog_graph(settings: Settings, *, plans: Sequence[PlanSource], file_sizes
     g.bind("vcard", VCARD)
     site = site_url(settings)
     cat = catalog_iri(settings)
-    publisher = URIRef(f"{settings.base_iri}id/agent/plan-kg")
+    publisher = URIRef(settings.base_iri + PUBLISHER_PATH)
     contact = _hash(settings, "contact")
     licence = URIRef(CC_BY_4)
     rights = _hash(settings, "rights")

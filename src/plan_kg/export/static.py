@@ -30,7 +30,7 @@ from .. import formats
 from ..config import Settings
 from ..errors import BuildError, PlanKgError
 from ..named_queries import load_named_queries
-from ..dcat.catalog import site_url
+from ..dcat.catalog import PUBLISHER_PATH, site_url
 from ..dcat.serialize import DOCUMENT_FORMATS
 from ..dcat.docs import STYLESHEET_PATH
 from ..dcat.write import CATALOG_STEM, ONTOLOGY_CSS, ONTOLOGY_HTML, VOID_FILE
@@ -127,7 +127,12 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
         else:
             writer.file(relative, path.read_bytes())
     for fmt in DOCUMENT_FORMATS:
-        writer.file(f"{CATALOG_STEM}.{fmt.extension}", (settings.dist_dir / f"{CATALOG_STEM}.{fmt.extension}").read_bytes())
+        catalog = (settings.dist_dir / f"{CATALOG_STEM}.{fmt.extension}").read_bytes()
+        writer.file(f"{CATALOG_STEM}.{fmt.extension}", catalog)
+        # The catalog's publisher (id/agent/plan-kg) is described by the catalog alone: the server sends a
+        # client there (303), and people to the home page; a static host serves the same as its documents.
+        writer.file(f"{PUBLISHER_PATH}.{fmt.extension}", catalog)
+    writer.page(client.get("/").text, f"{PUBLISHER_PATH}.html")
     writer.file(".well-known/void", (settings.dist_dir / VOID_FILE).read_bytes())
     writer.file(VOID_FILE, (settings.dist_dir / VOID_FILE).read_bytes())
     shutil.copytree(STATIC_DIR, out_dir / "assets" / "site")
