@@ -171,8 +171,13 @@ def test_the_gzip_copy_is_kept_with_its_answer_within_the_budget() -> None:
     assert cache.gzipped("a") == b"z" * 100
     cache.put_gzipped("b", answer.body, b"z")  # no answer kept for "b": no copy either
     assert cache.gzipped("b") is None and len(cache) == 1
-    cache.put_gzipped("a", answer.body, b"z" * 2_500)  # the entry would pass its limit: the copy is not kept
-    assert cache.gzipped("a") == b"z" * 100 and cache.get("a") == answer
+    # The entry's limit is the answer's: a copy that takes the two past it is kept (else an answer just under
+    # the limit would be compressed again for every request), one that would not fit the whole cache is not.
+    cache.put_gzipped("a", answer.body, b"z" * 2_500)
+    assert cache.gzipped("a") == b"z" * 2_500 and cache.get("a") == answer and cache.size == size + 2_500
+    cache.put_gzipped("a", answer.body, b"z" * 7_000)
+    assert cache.gzipped("a") is None and cache.get("a") == answer and cache.size == size
+    cache.put_gzipped("a", answer.body, b"z" * 100)
     for key in "bcd":  # the oldest entry goes, its copy with it
         cache.put(key, answer)
     assert cache.get("a") is None and cache.gzipped("a") is None and cache.size <= cache.max_bytes

@@ -57,10 +57,11 @@ ENTRY_OVERHEAD = 300
 
 
 class ResponseCache:
-    """Least-recently-used answers by request key, at most `max_bytes` in all and `max_entry_bytes` each (0: off).
+    """Least-recently-used answers by request key, at most `max_bytes` in all and answers of at most
+    `max_entry_bytes` each (0: off); an answer's gzip copy (`put_gzipped`) is kept beside it, within the total.
 
     The key is `job_digest(job)`; an entry's size is its body and key, its gzip copy if one is kept with
-    it (`put_gzipped`), plus `ENTRY_OVERHEAD`, what Python's objects around them take (measured with
+    it, plus `ENTRY_OVERHEAD`, what Python's objects around them take (measured with
     tracemalloc: ~280 bytes). Entries are kept as
     tuples of bytes and strings, which the garbage collector does not need to traverse, so a
     full cache does not slow down every collection.
@@ -105,17 +106,21 @@ class ResponseCache:
         self._keep(key, result.media_type, result.body, None)
 
     def put_gzipped(self, key: str, body: bytes, gzipped: bytes) -> None:
-        """Keep `gzipped`, the gzip copy of `body`, with the answer kept for `key` if that is `body` and the
-        entry stays within its limit (the copy counts in its size); else nothing."""
+        """Keep `gzipped`, the gzip copy of `body`, with the answer kept for `key` if that is `body`; else nothing.
+
+        The copy is counted in the cache's total, not in the entry's limit, which is the answer's: an answer
+        just under the limit whose copy was dropped would be compressed again for every request."""
         entry = self._entries.get(key)
         # `body`, not a re-run's (a CONSTRUCT's blank nodes get new labels): the copy must decode to what is kept.
         if entry is not None and (entry[1] is body or entry[1] == body):
             self._keep(key, entry[0], entry[1], gzipped)
 
     def _keep(self, key: str, media_type: str, body: bytes, gzipped: bytes | None) -> None:
-        size = _size(key, body, gzipped)
-        if size > self.max_entry_bytes:
+        if _size(key, body, None) > self.max_entry_bytes:
             return
+        if gzipped is not None and _size(key, body, gzipped) > self.max_bytes:
+            gzipped = None  # the two would not fit in the whole cache: the answer alone is kept
+        size = _size(key, body, gzipped)
         old = self._entries.pop(key, None)
         if old is not None:
             self.size -= _size(key, old[1], old[2])
