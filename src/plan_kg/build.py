@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rdflib import RDF, Graph, Namespace, URIRef
 
-from .build_record import write_record
+from .build_record import current_inputs, write_record
 from .config import Settings
 from .dcat import write_metadata
 from .errors import BuildError
@@ -167,6 +167,7 @@ def build(settings: Settings, *, out_dir: Path | None = None) -> BuildResult:
     in both cases `out_dir` is left untouched.
     """
     out_dir = (out_dir or settings.dist_dir).resolve()
+    inputs = current_inputs(settings)  # before reading them: a source edited meanwhile makes this build stale
     assembly = assemble(settings)
     graphs, built, ontology, timings = assembly.graphs, assembly.built, assembly.ontology, assembly.timings
 
@@ -183,7 +184,7 @@ def build(settings: Settings, *, out_dir: Path | None = None) -> BuildResult:
     staging.chmod(0o755)  # mkdtemp makes it private; the output is for publishing
     try:
         files = _write_all(settings, staging, graphs, built, ontology)
-        write_record(settings, staging)  # what it was built from: `plan-kg serve` builds again when that changes
+        write_record(staging, inputs)  # what it was built from: `plan-kg serve` builds again when that changes
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

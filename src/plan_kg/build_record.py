@@ -3,8 +3,9 @@
 `plan-kg build` writes `.plan-kg-build.json` into the output folder with everything else (so it is
 swapped in with them, or not at all): a digest of each input that decides the output's bytes. Those
 are the sources (the data folder), the ontology and the shapes, the settings the output mentions
-(base IRI, public base IRI), plan-kg's own build code and the versions of the libraries that
-write the files. `plan-kg serve` and `plan-kg query` compare it with what is there now
+(base IRI, public base IRI), plan-kg's own build code (the modules the build imports: `build_modules`)
+and the versions of the libraries that write the files, taken before the build reads them (a source
+edited meanwhile makes the build stale). `plan-kg serve` and `plan-kg query` compare it with what is there now
 (`changed_inputs`) and build again when any differs: after a `git pull` or an edited source they
 serve what the sources say, not an old build (one such build kept a broken JSON-LD reference).
 
@@ -15,6 +16,7 @@ It is not a download: its name starts with a dot, and no listing or copy of `dis
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import json
@@ -28,18 +30,13 @@ RECORD_NAME = ".plan-kg-build.json"
 #: The libraries whose writers and reasoners shape the output's bytes.
 _LIBRARIES = ("rdflib", "owlrl", "pyshacl", "pyoxigraph", "pylode", "matplotlib")
 
-#: Subpackages the build never imports (tests/test_build_record.py checks it): serving, pages and
-#: exports do not change what is built, so editing them does not make `dist/` stale.
-_NOT_BUILD_CODE = ("server", "web", "export")
-
 _PACKAGE = Path(__file__).resolve().parent
 
 
 def current_inputs(settings: Settings) -> dict[str, str]:
     """A digest of each input of a build with `settings`, by a name that says where it is."""
     versions = {name: _version(name) for name in _LIBRARIES}
-    code = [path for path in _files(_PACKAGE) if path.suffix == ".py"
-            and path.relative_to(_PACKAGE).parts[0] not in _NOT_BUILD_CODE]
+    code = list(build_modules())
     return {
         f"the sources ({_shown(settings, settings.data_dir)})": _digest(settings.data_dir, _files(settings.data_dir)),
         f"the ontology ({_shown(settings, settings.ontology_dir)})":
@@ -51,10 +48,47 @@ def current_inputs(settings: Settings) -> dict[str, str]:
     }
 
 
-def write_record(settings: Settings, out_dir: Path) -> Path:
-    """Write the record of a build with `settings` into `out_dir` (the folder being built); its path."""
+def build_modules() -> tuple[Path, ...]:
+    """The files of the package's modules `plan_kg.build` imports, directly or not, sorted: read from their
+    import statements (those inside functions too), so that editing the server, the pages, the exports
+    or the command line does not make a build stale."""
+    found: dict[str, Path] = {}
+    todo = ["plan_kg.build"]
+    while todo:
+        name = todo.pop()
+        if name in found or (path := _module_file(name)) is None:
+            continue
+        found[name] = path
+        todo += [name.rsplit(".", depth)[0] for depth in range(1, name.count(".") + 1)]  # its packages' __init__
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1]) if node.level else ""
+                module = ".".join(part for part in (base, node.module or "") if part)
+                todo += [module, *(f"{module}.{alias.name}" for alias in node.names)]  # `from . import x`: x may be one
+    return tuple(sorted(found.values()))
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of the package's module `name` (plan_kg.x.y), or None for another package's or a name in a module."""
+    parts = name.split(".")
+    if parts[0] != "plan_kg":
+        return None
+    folder = _PACKAGE.joinpath(*parts[1:])
+    for path in (folder / "__init__.py", folder.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def write_record(out_dir: Path, inputs: dict[str, str]) -> Path:
+    """Write the record of a build from `inputs` (`current_inputs`, taken before the build read them) into
+    `out_dir` (the folder being built); its path."""
     path = out_dir / RECORD_NAME
-    record = {"plan_kg": __version__, "inputs": current_inputs(settings)}
+    record = {"plan_kg": __version__, "inputs": inputs}
     path.write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 
