@@ -96,7 +96,8 @@ def test_distributions_describe_the_built_files(built: BuildResult, catalog: Gra
         titles = {t.language: str(t) for t in catalog.objects(dist, DCTERMS.title)}
         dataset = next(catalog.subjects(DCAT.distribution, dist))
         dataset_titles = {t.language: str(t) for t in catalog.objects(dataset, DCTERMS.title)}
-        label = fmt.w3c or fmt.extension.upper()
+        label = {"ttl": "Turtle", "jsonld": "JSON-LD", "csv": "CSV", "nq": "N-Quads", "trig": "TriG",
+                 "nt": "N-Triples"}[fmt.extension]
         assert titles == {"ja": f"{dataset_titles['ja']}（{label}）", "en": f"{dataset_titles['en']} ({label})"}
     assert files == 3 + 3 * len(built.plans)
 
