@@ -59,7 +59,7 @@ def test_a_malformed_accept_is_an_error() -> None:
         negotiate("garbage;;;")
 
 
-@pytest.mark.parametrize("weight", ["q=abc", "q=", "q=0x1", "q=nan", "q=1e-1", "Q=inf"])
+@pytest.mark.parametrize("weight", ["q=abc", "q=0x1", "q=nan", "Q=inf", "q=0.5.1"])
 def test_a_weight_that_is_not_a_number_is_an_error_not_the_highest_preference(weight: str) -> None:
     with pytest.raises(NegotiationError, match="is not a q-value, a number from 0 to 1"):
         negotiate(f"text/csv;{weight}, application/sparql-results+json")
@@ -78,6 +78,9 @@ def test_a_weight_that_is_not_a_number_is_an_error_not_the_highest_preference(we
         # Java's HttpURLConnection: `q=.2` is outside the grammar, but means 0.2
         ("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2", "html"),
         ("text/csv; q=.3, application/sparql-results+json; q=.2", "csv"),
+        ("text/csv; q= 0.9, application/sparql-results+json;q=0.1", "csv"),  # spaces around the number
+        ("text/csv;q=1e-1, application/sparql-results+json;q=0.2", "json"),  # 0.1
+        ("text/csv;q=, application/sparql-results+json;q=0.9", "csv"),  # no weight: the default, 1
     ],
 )
 def test_weights_are_read_as_the_numbers_they_are(accept: str, results: str) -> None:

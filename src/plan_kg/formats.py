@@ -106,7 +106,6 @@ MAX_ACCEPT_RANGES = 32
 MAX_ACCEPT_CHARS = 1024
 #: RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
 _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 
 
 def read_accept(accept: str | None) -> str:
@@ -137,10 +136,16 @@ def _weight(parameter: str, media_range: str) -> str:
     outside the grammar (`q=abc`, `q=2`) as 1, the highest preference. Java's default Accept header sends
     `q=.2`: a number is read, within 0 and 1; anything else is a ValueError."""
     name, _, value = parameter.strip().partition("=")
-    if name.lower() != "q" or _QVALUE.fullmatch(value):
-        return parameter
-    weight = float(value) if _NUMBER.fullmatch(value) else math.nan
-    if math.isnan(weight):
+    value = value.strip()  # `q= 0.9`: outside the grammar, but plain enough
+    if name.strip().lower() != "q" or _QVALUE.fullmatch(value):
+        return f"q={value}" if name.strip().lower() == "q" else parameter
+    if not value:  # `q=`: no weight given, the default one
+        return "q=1"
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = math.nan
+    if not math.isfinite(weight):
         raise ValueError(f"the Accept header's weight {parameter.strip()!r} (of {media_range.strip()!r}) is not a "
                          "q-value, a number from 0 to 1 (RFC 9110 12.4.2)")
     return f"q={min(max(weight, 0.0), 1.0):.3f}"
