@@ -87,6 +87,20 @@ def test_every_way_of_accepting_gzip_gets_it(url: str, accept_encoding: str) -> 
     assert response.headers["content-encoding"] == "gzip" and LONG in gzip.decompress(body).decode()
 
 
+def test_header_fields_on_several_lines_are_read_as_one_list(url: str) -> None:
+    """RFC 9110 5.3: `Accept-Encoding: *` and `Accept-Encoding: gzip;q=0` on two lines refuse gzip, as on one line;
+    two Accept lines choose among both. The same again from the kept answer (before the framework)."""
+    for _ in range(2):
+        with httpx.Client() as client:
+            del client.headers["accept-encoding"]
+            with client.stream("GET", url, params={"query": SELECT}, headers=[
+                    ("Accept", "text/csv;q=0.1"), ("Accept", "text/tab-separated-values"),
+                    ("Accept-Encoding", "*"), ("Accept-Encoding", "gzip;q=0")]) as response:
+                body = b"".join(response.iter_raw())
+        assert response.status_code == 200 and "content-encoding" not in response.headers
+        assert response.headers["content-type"].startswith("text/tab-separated-values") and LONG in body.decode()
+
+
 def test_a_small_answer_goes_as_it_is(url: str) -> None:
     response, body = fetch(url, SMALL, "application/sparql-results+json", "gzip")
     assert response.status_code == 200 and "content-encoding" not in response.headers

@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
-from ..conditional import content_tag, precondition_response, request_preconditions
+from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from .. import formats
 from ..formats import Format
 from .docs import STYLESHEET_PATH
@@ -69,8 +69,8 @@ class MetadataDocuments:
             if fmt is None:
                 return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
-        fmt = best_format(request.headers.get("accept"))
-        if wants_page(request.headers.get("accept"), fmt):  # people: the home page tells of the data and its files
+        fmt = best_format(header_list(request.headers, "accept"))
+        if wants_page(header_list(request.headers, "accept"), fmt):  # people: the home page tells of the data and its files
             return RedirectResponse("/", status_code=303, headers={"Vary": "Accept"})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)

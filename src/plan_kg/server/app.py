@@ -26,7 +26,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from .. import dcat, web
 from ..config import Settings
 from ..web.results import error_page
-from ..conditional import etag_matches, precondition_response, request_preconditions
+from ..conditional import etag_matches, header_list, precondition_response, request_preconditions
 from ..content_coding import accepts_gzip, gzip_tag
 from .cache import is_repeatable
 from .compress import AnswerCompression
@@ -141,7 +141,7 @@ class SparqlEndpoint:
             except ProtocolError:
                 asked = None
             unread = ProtocolRequest(query=None, default_graphs=None, named_graphs=None, format=asked)
-            return self._refusal(QueryRejected(exc.status, exc.message), unread, request.headers.get("accept"),
+            return self._refusal(QueryRejected(exc.status, exc.message), unread, header_list(request.headers, "accept"),
                                  exc.headers)
         if_match, if_none_match = request_preconditions(request.headers)
         if parsed.query is None:
@@ -151,8 +151,8 @@ class SparqlEndpoint:
                 return refused
             return response
         response, key = await self.answer(
-            request.method, parsed, accept=request.headers.get("accept"),
-            accept_encoding=request.headers.get("accept-encoding"), client=_client(request.scope),
+            request.method, parsed, accept=header_list(request.headers, "accept"),
+            accept_encoding=header_list(request.headers, "accept-encoding"), client=_client(request.scope),
             if_match=if_match, if_none_match=if_none_match,
         )  # fmt: skip
         if key is not None:
@@ -275,7 +275,7 @@ class SparqlEndpoint:
         try:
             # The same rule as for a CONSTRUCT's answer: an RDF format, or the page only for a client that
             # wants it more than every RDF format (a browser) or says format=html.
-            fmt = negotiate(request.headers.get("accept"), format_param).graph
+            fmt = negotiate(header_list(request.headers, "accept"), format_param).graph
         except NegotiationError as exc:
             return _error(400, str(exc))
         if fmt == PAGE:  # the endpoint for people is the query editor on the home page

@@ -40,14 +40,16 @@ _FULL_PATH_HEADERS = frozenset({b"origin", b"if-match", b"if-none-match"})
 
 
 def raw_negotiation(scope: Scope) -> tuple[bytes | None, bytes | None]:
-    """The request's first Accept and Accept-Encoding headers as sent (those Starlette's `request.headers` reads)."""
-    accept = accept_encoding = None
+    """The request's Accept and Accept-Encoding fields as sent, each one's lines joined as one list (RFC 9110
+    5.3), as `conditional.header_list` reads them on the full path; None for a field not sent."""
+    accept: list[bytes] = []
+    accept_encoding: list[bytes] = []
     for name, value in scope["headers"]:
-        if name == b"accept" and accept is None:
-            accept = value
-        elif name == b"accept-encoding" and accept_encoding is None:
-            accept_encoding = value
-    return accept, accept_encoding
+        if name == b"accept":
+            accept.append(value)
+        elif name == b"accept-encoding":
+            accept_encoding.append(value)
+    return (b", ".join(accept) if accept else None), (b", ".join(accept_encoding) if accept_encoding else None)
 
 
 def takes_full_path(scope: Scope) -> bool:

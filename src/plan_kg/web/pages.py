@@ -33,7 +33,8 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..conditional import content_tag, precondition_failed, precondition_response, request_preconditions
+from ..conditional import (content_tag, header_list, precondition_failed, precondition_response,
+                           request_preconditions)
 from ..content_coding import accepts_gzip
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
@@ -252,7 +253,7 @@ class Site:
             # so is any Range on a method other than GET (a HEAD gets the whole file's fields).
             request.scope["headers"] = [(name, value) for name, value in request.scope["headers"] if name != b"range"]
             ranged = False
-        if fmt not in _COMPRESSED and not ranged and accepts_gzip(request.headers.get("accept-encoding")):
+        if fmt not in _COMPRESSED and not ranged and accepts_gzip(header_list(request.headers, "accept-encoding")):
             if (body := await self._gzipped.get(target, stat)) is not None:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
                 headers.update({"Content-Encoding": "gzip", "ETag": tag,
@@ -273,7 +274,7 @@ class Site:
         name = request.path_params["name"]
         for query in load_named_queries(self.settings):
             if query.name == name:
-                media_type = negotiation.query_media_type(request.headers.get("accept"))
+                media_type = negotiation.query_media_type(header_list(request.headers, "accept"))
                 return _secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
                                         headers={"Vary": "Accept"}))
         return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: /\n", status_code=404))
@@ -302,7 +303,7 @@ class Site:
 
     def about_in_catalog(self, request: Request) -> Response:
         """303 from a thing the catalog describes to the catalog in the format that fits (the home page for people)."""
-        accept = request.headers.get("accept")
+        accept = header_list(request.headers, "accept")
         document = best_catalog_format(accept)
         if wants_page(accept, document):
             target = "/"
@@ -317,7 +318,7 @@ class Site:
     async def shapes(self, request: Request) -> Response:
         """/shapes : the SHACL shapes' namespace, a 303 to their documentation (people) or their Turtle."""
         page = self.settings.dist_dir / "ontology.html"
-        accept = request.headers.get("accept")
+        accept = header_list(request.headers, "accept")
         if page.is_file() and wants_page(accept, formats.by_name("turtle")):
             target = "/downloads/ontology.html#shapes"
         else:
@@ -473,7 +474,7 @@ class Site:
     # -- responses shared by the handlers -------------------------------------------
     def see_other(self, request: Request, path: str) -> Response:
         """303 from a thing's IRI to the document about it that best fits the Accept header."""
-        fmt = negotiation.from_accept(request.headers.get("accept"))
+        fmt = negotiation.from_accept(header_list(request.headers, "accept"))
         headers = {"Vary": "Accept", **_link(path)}
         if fmt is None:
             offered = ", ".join(f.media_type for f in negotiation.OFFERED)
@@ -493,7 +494,7 @@ class Site:
         that asked for RDF, by suffix or by Accept)."""
         vary: dict[str, str] = {}
         if fmt is None and request is not None:  # chosen by Accept: a cache must know (RFC 9110 12.5.5)
-            fmt, vary = negotiation.from_accept(request.headers.get("accept")), {"Vary": "Accept"}
+            fmt, vary = negotiation.from_accept(header_list(request.headers, "accept")), {"Vary": "Accept"}
         if fmt is not None and fmt.name != "html":
             message = f"This dataset says nothing about <{iri}>. See the home page, /, for what it holds.\n"
             return _secure(PlainTextResponse(message, status_code=404, headers=vary))
