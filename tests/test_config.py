@@ -44,12 +44,20 @@ def test_a_settings_file_named_but_not_there_is_an_error_not_the_defaults(tmp_pa
         Settings.load(tmp_path / "nonexistent.toml")
 
 
-@pytest.mark.parametrize("iri", ["not a url/", "a b/", "urn:plan-kg/", "https://example.org/a b/", "https://ex.org/<x>/"])
+@pytest.mark.parametrize("iri", ["not a url/", "a b/", "urn:plan-kg/", "https://example.org/a b/", "https://ex.org/<x>/",
+                                 "https://", "http:///"])
 def test_a_base_iri_that_is_not_an_absolute_http_iri_is_refused_at_once(iri: str) -> None:
-    with pytest.raises(ValueError, match="base_iri must be an absolute IRI"):
+    with pytest.raises(ValueError, match="base_iri must be an absolute http"):
         Settings(base_iri=iri)
-    with pytest.raises(ValueError, match="public_base_iri must be an absolute IRI"):
+    with pytest.raises(ValueError, match="public_base_iri must be an absolute http"):
         Settings(public_base_iri=iri)
+
+
+def test_a_public_base_iri_ends_with_a_slash_and_empty_means_not_set() -> None:
+    with pytest.raises(ValueError, match="public_base_iri must end with '/'"):
+        Settings(public_base_iri="https://example.org")  # it would serve https://example.orgsparql
+    assert Settings(public_base_iri="").public_base_iri == ""  # TOML's way of leaving it unset
+    assert Settings(base_iri="http://[::1]:8000/kg/").base_iri == "http://[::1]:8000/kg/"
 
 
 def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(tmp_path: Path) -> None:
@@ -59,7 +67,7 @@ def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(
 
     out = tmp_path / "dist"
     bad_iri = CliRunner().invoke(main, ["--base-iri", "not a url/", "--out", str(out), "build"])
-    assert bad_iri.exit_code == 2 and "base_iri must be an absolute IRI" in bad_iri.output
+    assert bad_iri.exit_code == 2 and "base_iri must be an absolute http(s) IRI" in bad_iri.output
     assert "Traceback" not in bad_iri.output and not out.exists()  # before any building
     missing = CliRunner().invoke(main, ["--config", str(tmp_path / "nope.toml"), "--out", str(out), "build"])
     assert missing.exit_code == 2 and "no such settings file" in missing.output and not out.exists()

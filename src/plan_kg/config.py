@@ -9,6 +9,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyoxigraph
 
@@ -79,8 +80,11 @@ class Settings:
             raise ValueError(f"base_iri must end with '/' or '#': {self.base_iri!r}")
         for name in ("base_iri", "public_base_iri"):
             iri = getattr(self, name)
-            if iri is not None and not _is_absolute_iri(iri):
-                raise ValueError(f"{name} must be an absolute IRI such as 'https://example.org/plans/': {iri!r}")
+            if iri and not _is_absolute_iri(iri):  # public_base_iri "" (or None): not set, the base IRI is served here
+                raise ValueError(f"{name} must be an absolute http(s) IRI with a host, such as "
+                                 f"'https://example.org/plans/': {iri!r}")
+        if self.public_base_iri and not self.public_base_iri.endswith("/"):  # paths are appended to it
+            raise ValueError(f"public_base_iri must end with '/': {self.public_base_iri!r}")
         if self.reasoning_engine not in ("owlrl", "reasonable"):
             raise ValueError(f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
 
@@ -138,7 +142,8 @@ def _is_absolute_iri(iri: str) -> bool:
         pyoxigraph.NamedNode(iri)
     except ValueError:
         return False
-    return iri.lower().startswith(("http://", "https://")) and not any(c in iri for c in " <>\"{}|\\^`")
+    parts = urlsplit(iri)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not any(c in iri for c in " <>\"{}|\\^`")
 
 
 def workers_per_client(workers: int, setting: int = 0) -> int:
