@@ -88,6 +88,8 @@ class _Server(uvicorn.Server):
             return
         for sock in sockets or ():
             host, port = sock.getsockname()[:2]
+            # Listening on every address: this machine's own is one to open (0.0.0.0 is not an address to visit).
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
             shown = f"[{host}]" if ":" in host else host
             logging.getLogger("uvicorn.error").info("plan-kg serves http://%s:%d/ (SPARQL endpoint: /sparql)",
                                                     shown, port)
