@@ -1,17 +1,18 @@
 """OPTIONS on any path the server answers: 204 with the methods allowed there (RFC 9110 9.3.7).
 
 Starlette answers OPTIONS on a route that does not list it with 405, as if the path refused the
-method that asks what it accepts. A CORS preflight never gets here (CORSMiddleware answers it
-first), and a route that lists OPTIONS itself (`/sparql`) answers it as it likes.
+method that asks what it accepts. Whether the resource exists is asked of the app with a HEAD of the
+same target: a path no resource has gets the 404 a GET would. A CORS preflight never gets here
+(CORSMiddleware answers it first), and a route that lists OPTIONS itself (`/sparql`) answers it as it likes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: What a mounted app (static files) answers besides OPTIONS.
 _MOUNTED = ("GET", "HEAD")
@@ -31,10 +32,26 @@ class AnswerOptions:
         if scope["type"] == "http" and scope["method"] == "OPTIONS":
             allowed = _SERVER if scope["path"] == "*" else self._allowed(scope)
             if allowed is not None:
+                if scope["path"] != "*" and (status := await self._head_status(scope, receive)) >= 400:
+                    # The route's path, but no such resource (/id/nothing, /downloads/nope.ttl): as GET says.
+                    await PlainTextResponse("No such resource.\n", status_code=status)(scope, receive, send)
+                    return
                 methods = ", ".join((*allowed, "OPTIONS"))
                 await Response(status_code=204, headers={"Allow": methods})(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _head_status(self, scope: Scope, receive: Receive) -> int:
+        """The status a HEAD of the same target gets (no body is built for it or sent)."""
+        status = 500
+
+        async def keep_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app({**scope, "method": "HEAD"}, receive, keep_status)
+        return status
 
     def _allowed(self, scope: Scope) -> tuple[str, ...] | None:
         """The methods of the first route whose path matches, in a fixed order; None if it takes OPTIONS
