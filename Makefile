@@ -21,6 +21,9 @@ setup:
 
 setup-test: setup
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@# CKAN with ckanext-dcat in a virtual environment of its own, for the harvesting test (tests/test_dcat_ckan.py)
+	@test -x .cache/ckan-venv/bin/python || $(PYTHON) -m venv .cache/ckan-venv
+	.cache/ckan-venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/ckan-requirements.txt
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
