@@ -1,24 +1,19 @@
-"""Request handlers: the home page, resource pages and documents, the ontology, downloads."""
+"""Request handlers: the home page, resource pages and documents, the ontology (downloads: `downloads`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from stat import S_ISREG
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -33,13 +28,11 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import negotiation, templating
-from ..conditional import (content_tag, header_list, precondition_failed, precondition_response,
-                           request_preconditions)
-from ..content_coding import accepts_gzip
+from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
-from .compress import GzipCopies
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
+from .downloads import Download, Downloads
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +72,6 @@ class Alternate:
     label: str
 
 
-@dataclass(frozen=True)
-class Download:
-    name: str
-    href: str
-    media_type: str
-    size: str
-
-
 #: How long the home page, once built, is sent as it is (building it takes ~5 ms: a flood of requests
 #: for it would otherwise keep the event loop busy). Its lists of downloads and queries are this fresh.
 HOME_KEPT_S = 1.0
@@ -96,47 +81,6 @@ GRAPH_PAGE_SUBJECTS = 1000
 #: Documents built at once, each in a thread; more requests for new documents wait their turn, so the
 #: event loop shares the interpreter with at most this many builds.
 DOCUMENT_BUILDERS = 2
-#: Formats already compressed: sent as they are.
-_COMPRESSED = (formats.by_name("png"),)
-_RANGE_SPEC = re.compile(r"\s*(?:(\d{1,18})-(\d{0,18})|-\d{1,18})\s*")  # longer numbers: no file is that large
-
-
-def _precondition(request_headers: Headers, etag: str, last_modified: str) -> int | None:
-    """412, 304 or None (send it) for a GET of a download whose validators are `etag` and `last_modified`,
-    in RFC 9110 13.2.2's order: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
-    A date that cannot be read is ignored, as the RFC says."""
-    if_match, if_none_match = request_preconditions(request_headers)
-    modified = parsedate_to_datetime(last_modified)
-    if if_match is None and (since := _date(request_headers, "if-unmodified-since")) is not None and modified > since:
-        return 412
-    if (status := precondition_failed(if_match=if_match, if_none_match=if_none_match, tag=etag)) is not None:
-        return status
-    if if_none_match is None and (since := _date(request_headers, "if-modified-since")) is not None and modified <= since:
-        return 304
-    return None
-
-
-def _date(request_headers: Headers, name: str) -> datetime | None:
-    """The HTTP date in a header field; None when it is not sent or is not one (ignored, as RFC 9110 13.1.3
-    asks): not a date, or one without a time zone (`-0000`, which made the comparison raise: a 500)."""
-    try:
-        date = parsedate_to_datetime(request_headers[name]) if name in request_headers else None
-    except (TypeError, ValueError):
-        return None
-    return date if date is not None and date.tzinfo is not None else None
-
-
-def _readable_range(value: str) -> bool:
-    """Whether a Range header is a byte range set (RFC 9110 14.1.1), each range's last byte not before its first."""
-    unit, equals, specs = value.partition("=")
-    if unit.strip().lower() != "bytes" or not equals:
-        return False
-    listed = [spec for spec in specs.split(",") if spec.strip()]  # empty list elements are allowed
-    matches = [_RANGE_SPEC.fullmatch(spec) for spec in listed]
-    return bool(listed) and all(
-        match is not None and not (match[2] and int(match[2]) < int(match[1])) for match in matches)
-
-
 def _secure(response: Response, headers: dict[str, str] = SECURITY_HEADERS) -> Response:
     response.headers.update(headers)
     return response
@@ -156,8 +100,7 @@ class Site:
         self._home: tuple[float, bool, str] | None = None  # when built, with the query editor or not, the page
         self._building: dict[str, asyncio.Future[Response]] = {}  # documents being built, by path
         self._builders = asyncio.Semaphore(DOCUMENT_BUILDERS)
-        # Downloads as gzip (`compress`): all of the bundled build's take ~1.5 MB compressed.
-        self._gzipped = GzipCopies(settings.response_cache_bytes)
+        self.files = Downloads(settings)
         self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
@@ -219,55 +162,12 @@ class Site:
         )
 
     def downloads(self) -> list[Download]:
-        """The built files in dist/ that have a format in the format table."""
-        dist = self.settings.dist_dir
-        if not dist.is_dir():
-            return []
-        found = []
-        for path in sorted(p for p in dist.rglob("*") if p.is_file()):
-            fmt = _file_format(path)
-            if fmt is not None:
-                relative = path.relative_to(dist).as_posix()
-                found.append(Download(relative, "/downloads/" + relative, fmt.media_type, _size(path.stat().st_size)))
-        return found
+        """The built files in dist/ that have a format in the format table (for the home page)."""
+        return self.files.listed()
 
     async def download(self, request: Request) -> Response:
-        """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`);
-        /downloads/ itself is the list on the home page."""
-        if not request.path_params["path"]:
-            return _secure(RedirectResponse("/#downloads", status_code=303))
-        dist = self.settings.dist_dir.resolve()
-        missing = _secure(PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404))
-        try:
-            target = (dist / request.path_params["path"]).resolve()
-            stat = target.stat()  # once: a new build may replace the file while it is served
-        except (OSError, ValueError):  # not there (or gone), or not a path at all (a NUL byte)
-            return missing
-        fmt = _file_format(target)
-        if not target.is_relative_to(dist) or not S_ISREG(stat.st_mode) or fmt is None:
-            return missing
-        headers = {"Vary": "Accept-Encoding"}
-        ranged = "range" in request.headers
-        if ranged and (request.method != "GET" or not _readable_range(request.headers["range"])):
-            # RFC 9110 14.2: a Range of another unit or that cannot be read is ignored (Starlette: 400), and
-            # so is any Range on a method other than GET (a HEAD gets the whole file's fields).
-            request.scope["headers"] = [(name, value) for name, value in request.scope["headers"] if name != b"range"]
-            ranged = False
-        if fmt not in _COMPRESSED and not ranged and accepts_gzip(header_list(request.headers, "accept-encoding")):
-            if (body := await self._gzipped.get(target, stat)) is not None:
-                tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
-                headers.update({"Content-Encoding": "gzip", "ETag": tag,
-                                "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
-                if (status := _precondition(request.headers, tag, headers["Last-Modified"])) is not None:
-                    return _secure(Response(status_code=status, headers=headers))
-                return _secure(Response(body, media_type=fmt.media_type, headers=headers))
-            if not target.is_file():  # it went away while it was being compressed
-                return missing
-        response = FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat)
-        if (status := _precondition(request.headers, response.headers["etag"], response.headers["last-modified"])):
-            kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}
-            return _secure(Response(status_code=status, headers=kept))
-        return _secure(response)
+        """/downloads/… : a file of dist/ (`downloads.Downloads.serve`), under the site's policy."""
+        return _secure(await self.files.serve(request))
 
     async def named_query(self, request: Request) -> Response:
         """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""
@@ -556,18 +456,3 @@ def _raw_path(request: Request) -> str:
 
 def _link(path: str) -> dict[str, str]:
     return {"Link": negotiation.alternates(path)}
-
-
-def _file_format(path: Path) -> Format | None:
-    try:
-        return formats.by_extension(path.suffix.lstrip("."))
-    except KeyError:
-        return None
-
-
-def _size(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return str(size)
