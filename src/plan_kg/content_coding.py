@@ -14,13 +14,15 @@ GZIP_LEVEL = 6
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding header accepts gzip (by name, `x-gzip`, or `*`; q=0 refuses; RFC 9110 §12.5.3).
+    """Whether to send gzip to a client with this Accept-Encoding header (RFC 9110 12.5.3): it accepts gzip (by
+    name, `x-gzip`, or `*`; q=0 refuses), and does not weigh the plain bytes (`identity`, or `*` when
+    identity is not named) more than gzip: `identity, gzip;q=0.1` gets them plain. A tie goes to gzip.
 
     No header: no (a client that sends none may not decode it, whatever the RFC allows).
     """
     if not accept_encoding:
         return False
-    star = False
+    weights: dict[str, float] = {}
     for item in accept_encoding.split(","):
         coding, _, parameters = item.partition(";")
         quality = 1.0
@@ -32,11 +34,10 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
                 except ValueError:
                     quality = 0.0  # unreadable: not an acceptance
         coding = coding.strip().lower()
-        if coding in ("gzip", "x-gzip"):
-            return quality > 0
-        if coding == "*":
-            star = quality > 0
-    return star
+        weights.setdefault("gzip" if coding == "x-gzip" else coding, quality)
+    gzip_weight = weights.get("gzip", weights.get("*", 0.0))
+    identity_weight = weights.get("identity", weights.get("*", 0.0))  # not named: it does not compete
+    return gzip_weight > 0 and gzip_weight >= identity_weight
 
 
 def gzip_bytes(body: bytes) -> bytes:
