@@ -137,13 +137,14 @@ _TOML_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 
 
 def _is_absolute_iri(iri: str) -> bool:
-    """Whether `iri` is an absolute IRI (RFC 3987) with an http or https scheme: what the build mints IRIs under."""
+    """Whether `iri` is an absolute IRI (RFC 3987: pyoxigraph refuses a space, <, >, \" and the like, which
+    rdflib's writer also refuses) with an http or https scheme and a host: what the build mints IRIs under."""
     try:
         pyoxigraph.NamedNode(iri)
     except ValueError:
         return False
     parts = urlsplit(iri)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not any(c in iri for c in " <>\"{}|\\^`")
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def workers_per_client(workers: int, setting: int = 0) -> int:

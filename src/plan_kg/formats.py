@@ -34,6 +34,7 @@ class Format:
     rdflib: str | None = None  # rdflib serializer / parser name
     aliases: tuple[str, ...] = ()  # other media types clients send for it
     w3c: str | None = None  # its name in the W3C's registry of format IRIs, https://www.w3.org/ns/formats/
+    label: str = ""  # its name for people: links to it, a distribution's title
 
     @property
     def media_types(self) -> tuple[str, ...]:
@@ -51,22 +52,24 @@ W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
 FORMATS: tuple[Format, ...] = (
     # Turtle is also N3 (N3 extends it); JSON-LD is also JSON.
-    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3"), "Turtle"),
-    Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",), "N-Triples"),
-    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld", ("application/json",), "JSON-LD"),
-    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",), "RDF_XML"),
-    Format("trig", "application/trig", "trig", frozenset({_D}), "trig", w3c="TriG"),
-    Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads", w3c="N-Quads"),
+    Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3"), "Turtle",
+           "Turtle"),
+    Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",), "N-Triples", "N-Triples"),
+    Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld", ("application/json",), "JSON-LD",
+           "JSON-LD"),
+    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",), "RDF_XML", "RDF/XML"),
+    Format("trig", "application/trig", "trig", frozenset({_D}), "trig", w3c="TriG", label="TriG"),
+    Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads", w3c="N-Quads", label="N-Quads"),
     Format("json", "application/sparql-results+json", "srj", frozenset({_R}), None, ("application/json",),
-           "SPARQL_Results_JSON"),
+           "SPARQL_Results_JSON", "SPARQL JSON"),
     Format("xml", "application/sparql-results+xml", "srx", frozenset({_R}), None, ("application/xml", "text/xml"),
-           "SPARQL_Results_XML"),
-    Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None, w3c="SPARQL_Results_CSV"),
-    Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None, w3c="SPARQL_Results_TSV"),
-    Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",)),
-    Format("png", "image/png", "png", frozenset({Kind.IMAGE}), None),
-    Format("svg", "image/svg+xml", "svg", frozenset({Kind.IMAGE}), None),
-    Format("sparql", "application/sparql-query", "rq", frozenset({Kind.QUERY}), None),
+           "SPARQL_Results_XML", "SPARQL XML"),
+    Format("csv", "text/csv", "csv", frozenset({_R, Kind.TABLE}), None, w3c="SPARQL_Results_CSV", label="CSV"),
+    Format("tsv", "text/tab-separated-values", "tsv", frozenset({_R}), None, w3c="SPARQL_Results_TSV", label="TSV"),
+    Format("html", "text/html", "html", frozenset({Kind.PAGE}), None, ("application/xhtml+xml",), label="HTML"),
+    Format("png", "image/png", "png", frozenset({Kind.IMAGE}), None, label="PNG"),
+    Format("svg", "image/svg+xml", "svg", frozenset({Kind.IMAGE}), None, label="SVG"),
+    Format("sparql", "application/sparql-query", "rq", frozenset({Kind.QUERY}), None, label="SPARQL query"),
 )
 
 _BY_NAME = {f.name: f for f in FORMATS}
@@ -131,24 +134,31 @@ def read_accept(accept: str | None) -> str:
     return ", ".join(ranges) or "*/*"
 
 
+def q_value(text: str) -> float | None:
+    """A q parameter's value as a weight from 0 to 1, for Accept and Accept-Encoding alike: a number outside
+    RFC 9110's grammar (Java's `.2`, `1e-1`, `2`) is read as the number it is, within 0 and 1; None if it
+    is not a finite number (`abc`, `nan`, ``)."""
+    try:
+        weight = float(text)
+    except ValueError:
+        return None
+    return min(max(weight, 0.0), 1.0) if math.isfinite(weight) else None
+
+
 def _weight(parameter: str, media_range: str) -> str:
     """A media range's parameter, its weight as a q-value python-mimeparse reads as meant: it reads one
-    outside the grammar (`q=abc`, `q=2`) as 1, the highest preference. Java's default Accept header sends
-    `q=.2`: a number is read, within 0 and 1; anything else is a ValueError."""
+    outside the grammar (`q=abc`, `q=2`) as 1, the highest preference. A number is read (`q_value`), `q=`
+    is the default weight; anything else is a ValueError."""
     name, _, value = parameter.strip().partition("=")
     value = value.strip()  # `q= 0.9`: outside the grammar, but plain enough
     if name.strip().lower() != "q" or _QVALUE.fullmatch(value):
         return f"q={value}" if name.strip().lower() == "q" else parameter
     if not value:  # `q=`: no weight given, the default one
         return "q=1"
-    try:
-        weight = float(value)
-    except ValueError:
-        weight = math.nan
-    if not math.isfinite(weight):
+    if (weight := q_value(value)) is None:
         raise ValueError(f"the Accept header's weight {parameter.strip()!r} (of {media_range.strip()!r}) is not a "
                          "q-value, a number from 0 to 1 (RFC 9110 12.4.2)")
-    return f"q={min(max(weight, 0.0), 1.0):.3f}"
+    return f"q={weight:.3f}"
 
 
 def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:

@@ -278,9 +278,7 @@ def _distribution(g: Graph, settings: Settings, dataset: URIRef, fragment: str, 
     url = download_url(settings, relative_path)
     g.add((dataset, DCAT.distribution, dist))
     g.add((dist, RDF.type, DCAT.Distribution))
-    # The plan tables are CSV files, not SPARQL results (the W3C's name of the csv format in the table).
-    label = "CSV" if fmt.name == "csv" else fmt.w3c or fmt.extension.upper()
-    _both(g, dist, DCTERMS.title, (f"{title[0]}（{label}）", f"{title[1]} ({label})"))
+    _both(g, dist, DCTERMS.title, (f"{title[0]}（{fmt.label}）", f"{title[1]} ({fmt.label})"))
     _both(g, dist, DCTERMS.description, note)
     g.add((dist, DCAT.accessURL, url))
     g.add((dist, DCAT.downloadURL, url))

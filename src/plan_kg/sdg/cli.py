@@ -59,17 +59,17 @@ def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
 
     settings = _settings()
     links_csv = links_csv or settings.data_dir / "sdg" / "links.csv"
+    folder = plan_dir or settings.data_dir / "nishitokyo"
     try:
-        plan = read_plan(plan_dir or settings.data_dir / "nishitokyo")
-        if not initiative_texts(plan):  # nothing to review: say so, not "0 suggestions"
-            folder = plan_dir or settings.data_dir / "nishitokyo"
+        texts = initiative_texts(read_plan(folder))
+        if not texts:  # nothing to review: say so, not "0 suggestions"
             raise click.ClickException(
                 f"{folder}: the plan has no initiatives (pkg:Initiative), the level 'sdg link' suggests targets for; "
                 f"to link the leaves of a plan with levels of its own, run 'plan-kg sdg suggest-links --plan {folder} "
                 "--date YYYY-MM-DD'")
         existing = frozenset((i, t) for i, targets in (curated_targets(links_csv) if links_csv.is_file() else {}).items()
                              for t, _ in targets)
-        rows = review_rows(default_suggester(settings.data_dir), initiative_texts(plan), existing=existing)
+        rows = review_rows(default_suggester(settings.data_dir), texts, existing=existing)
     except PlanKgError as exc:
         raise click.ClickException(str(exc)) from exc
     write_review(rows, out)

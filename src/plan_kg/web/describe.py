@@ -282,31 +282,30 @@ class Describer:
 
     def _attribution(self, iri: str, types: set[str]) -> Attribution | None:
         """The plan `iri` is, or is part of (pkg:inPlan), with its municipality and source document; None if neither."""
-        if PKG + "Plan" in types:
-            plan: ox.NamedNode | None = ox.NamedNode(iri)
-        else:
-            plan = next((q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _IN_PLAN, None, None)
-                         if isinstance(q.object, ox.NamedNode)), None)
+        plan = ox.NamedNode(iri) if PKG + "Plan" in types else self._object(ox.NamedNode(iri), _IN_PLAN)
         if plan is None:
             return None
-        city = next((q.object for q in self.store.quads_for_pattern(plan, _MUNICIPALITY, None, None)
-                     if isinstance(q.object, ox.NamedNode)), None)
-        document = next((q.object.value for q in self.store.quads_for_pattern(plan, _PRIMARY_SOURCE, None, None)
-                         if isinstance(q.object, ox.NamedNode) and q.object.value.startswith(("http://", "https://"))),
-                        None)
+        city = self._object(plan, _MUNICIPALITY)
+        document = self._object(plan, _PRIMARY_SOURCE)
         return Attribution(plan=self.link(plan.value), municipality=self.link(city.value) if city else None,
-                           document=document)
+                           document=document.value if document and document.value.startswith(("http://", "https://"))
+                           else None)
 
     def _placed(self, value: Link | Text) -> Link | Text:
         """`value` with the name of the city whose plan it belongs to, when it is a plan element."""
         if not isinstance(value, Link):
             return value
-        plans = [q.object for q in self.store.quads_for_pattern(ox.NamedNode(value.iri), _IN_PLAN, None, None)]
-        cities = [q.object for p in plans[:1] for q in self.store.quads_for_pattern(p, _MUNICIPALITY, None, None)]
-        if not cities or not isinstance(cities[0], ox.NamedNode):
+        plan = self._object(ox.NamedNode(value.iri), _IN_PLAN)
+        city = self._object(plan, _MUNICIPALITY) if plan is not None else None
+        if city is None:
             return value
-        city = self.link(cities[0].value)
-        return replace(value, place=city.label_ja or city.label_en)
+        link = self.link(city.value)
+        return replace(value, place=link.label_ja or link.label_en)
+
+    def _object(self, subject: ox.NamedNode, predicate: ox.NamedNode) -> ox.NamedNode | None:
+        """The first IRI `subject` has as `predicate` in any graph, if any (a plan's municipality, an element's plan)."""
+        return next((q.object for q in self.store.quads_for_pattern(subject, predicate, None, None)
+                     if isinstance(q.object, ox.NamedNode)), None)
 
     def _ancestors(self, iri: str) -> list[Link]:
         ancestors: list[Link] = []

@@ -59,7 +59,6 @@ YASGUI_MISSING = (
     "The query editor (@zazuko/yasgui) is not installed on this server. To install it, run `npm ci` "
     "in the plan-kg repository root. Until then the home page offers a plain query form.\n"
 )
-_FORMAT_LABELS = {"html": "HTML", "turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
 _EXAMPLE = ("132292", "basic-plan-3", "1-3-2")
 
 
@@ -439,7 +438,7 @@ def _json_ld(triples: list[ox.Triple]) -> bytes:
 
 def _alternates(path: str) -> tuple[Alternate, ...]:
     return tuple(
-        Alternate(f"{path}.{fmt.extension}", fmt.media_type, _FORMAT_LABELS.get(fmt.name, fmt.name))
+        Alternate(f"{path}.{fmt.extension}", fmt.media_type, fmt.label)
         for fmt in negotiation.OFFERED
     )
 

@@ -22,15 +22,16 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
+from .. import formats
 from .describe import RDF, XSD, local_href, qname
 from .templating import environment
 
 #: The endpoint's path on this server, which the page's form and format links use.
 ENDPOINT = "/sparql"
 _PLAIN = (XSD + "string", RDF + "langString")
-#: The machine formats offered as links, per kind of answer: (format= name, label).
-_RESULT_LINKS = (("json", "SPARQL JSON"), ("xml", "SPARQL XML"), ("csv", "CSV"), ("tsv", "TSV"))
-_GRAPH_LINKS = (("turtle", "Turtle"), ("jsonld", "JSON-LD"), ("ntriples", "N-Triples"), ("rdfxml", "RDF/XML"))
+#: The machine formats offered as links, per kind of answer (format= names, in this order).
+_RESULT_LINKS = ("json", "xml", "csv", "tsv")
+_GRAPH_LINKS = ("turtle", "jsonld", "ntriples", "rdfxml")
 _TRIPLE_COLUMNS = ("subject", "predicate", "object")
 #: Longer links are not offered: HTTP servers and proxies refuse long URLs (nginx at 8 KB, uvicorn at 64 KB).
 MAX_LINK_CHARS = 4000
@@ -104,8 +105,9 @@ def render(
         variables = _TRIPLE_COLUMNS
     dataset = _dataset(default_graphs, named_graphs)
     links = tuple(
-        FormatLink(name, label, ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
-        for name, label in (_GRAPH_LINKS if graph else _RESULT_LINKS)
+        FormatLink(name, formats.by_name(name).label,
+                   ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
+        for name in (_GRAPH_LINKS if graph else _RESULT_LINKS)
     )
     chunks: list[bytes] = []
     size = 0
