@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rdflib import OWL, RDF, Graph, Namespace
 
@@ -21,6 +23,23 @@ def test_every_class_and_property_is_documented(built: BuildResult) -> None:
     terms = set(ontology.subjects(RDF.type, OWL.Class)) | set(ontology.subjects(RDF.type, OWL.ObjectProperty))
     missing = [str(t) for t in terms if str(t).startswith("https://w3id.org/plan-kg/") and str(t) not in page]
     assert not missing
+
+
+def test_every_term_has_an_anchor_named_after_its_fragment() -> None:
+    """`…/ontology#BasicGoal` lands on its entry: pyLODE names a class's block after its label (`Basicgoal`), and
+    does not render concept schemes (plan status, completeness, link methods) or their concepts at all."""
+    settings = Settings()
+    page = ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl")
+    ontology = Graph()
+    for path in settings.ontology_dir.glob("*.ttl"):
+        ontology.parse(path)
+    namespace = "https://w3id.org/plan-kg/ontology#"
+    fragments = {str(t)[len(namespace):] for t in ontology.subjects() if str(t).startswith(namespace)}
+    assert {"BasicGoal", "SdgLinkMethod", "StatusScheme", "Draft", "curated"} <= fragments
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    assert sorted(fragments - ids) == []
+    concepts = page[page.index('<section id="concepts">'):]
+    assert "素案 / Draft" in concepts and "SDG 対応づけの方法の体系 / SDG link methods" in concepts
 
 
 def test_every_shape_is_summarised() -> None:

@@ -1,4 +1,5 @@
-"""Ontology documentation in HTML: pyLODE's OntPub page of ontology/*.ttl, plus a summary of the shapes.
+"""Ontology documentation in HTML: pyLODE's OntPub page of ontology/*.ttl, plus its concept schemes and a summary
+of the shapes.
 
 Written to dist/ontology.html at build and served as a download (/downloads/ontology.html);
 where the ontology IRI dereferences (/ontology, HTML) the web side shows its own list of every
@@ -22,11 +23,12 @@ from pathlib import Path
 from rdflib import OWL, RDF, SKOS, Graph, Namespace, URIRef
 from rdflib.namespace import RDFS
 
-from ..iris import ONTOLOGY_IRI
+from ..iris import ONTOLOGY_IRI, PKG
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 #: Where the documentation's stylesheet is served (and lies in a static site).
 STYLESHEET_PATH = "/assets/ontology/pylode.css"
+PKG_NAMESPACE = str(PKG)
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
@@ -85,6 +87,13 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     # ontology declares (plan status, completeness …) are listed by the web side's term list instead.
     for module in set(ontology.subjects(RDF.type, OWL.Ontology)) - {URIRef(ONTOLOGY_IRI)}:
         ontology.remove((module, None, None))
+    schemes = Graph()
+    for prefix, namespace in ontology.namespaces():
+        schemes.bind(prefix, namespace)
+    for scheme in set(ontology.subjects(RDF.type, SKOS.ConceptScheme)):
+        for concept in {scheme, *ontology.subjects(SKOS.inScheme, scheme)}:
+            for triple in ontology.triples((concept, None, None)):
+                schemes.add(triple)
     ontology.remove((None, RDF.type, SKOS.ConceptScheme))
     with _root_logger_kept():
         OntPub = _import_ontpub()
@@ -93,8 +102,62 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     # (pyLODE links a file only when it writes the page itself.)
     page = re.sub(r"<style>.*?</style>", f'<link href="{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
                   page, count=1, flags=re.DOTALL)
-    summary = shapes_summary(Graph().parse(shapes_path, format="turtle"))
+    page = _local_name_anchors(page)
+    summary = concepts_summary(schemes) + "\n" + shapes_summary(Graph().parse(shapes_path, format="turtle"))
     return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
+
+
+#: pyLODE's block for one term: its id (made from the term's label, e.g. `Basicgoal`) and, soon after, its IRI.
+_ENTITY = re.compile(r'(<div class="[a-z ]*entity" id="([^"]*)">)(.{0,2000}?)<code>(' + re.escape(PKG_NAMESPACE)
+                     + r'[A-Za-z0-9_-]+)</code>', re.DOTALL)
+
+
+def _local_name_anchors(page: str) -> str:
+    """`page` with an anchor named after each term's local name (`#BasicGoal`) where pyLODE's own id, made from
+    the label, differs: the IRI's fragment is what the data and the web side's term list link to."""
+    ids = set(re.findall(r'\bid="([^"]*)"', page))
+
+    def anchored(match: re.Match[str]) -> str:
+        local = match.group(4)[len(PKG_NAMESPACE):]
+        if local == match.group(2) or local in ids:
+            return match.group(0)
+        return f'{match.group(1)}<span id="{html.escape(local)}"></span>{match.group(3)}<code>{match.group(4)}</code>'
+
+    return _ENTITY.sub(anchored, page)
+
+
+def concepts_summary(schemes: Graph) -> str:
+    """An HTML section listing the ontology's concept schemes and their concepts (plan status, completeness, link
+    methods), which pyLODE does not render: each with an anchor named after its local name, labels and definition."""
+    out = ['<section id="concepts"><h2>Concept schemes / 概念スキーム</h2>',
+           "<p>The values some properties take (<code>pkg:status</code>, <code>pkg:completeness</code>, "
+           "<code>pkg:linkMethod</code>).</p>"]
+    for scheme in sorted(set(schemes.subjects(RDF.type, SKOS.ConceptScheme)), key=str):
+        out.append(f'<h3 id="{html.escape(_local(scheme))}">{_labels(schemes, scheme)} '
+                   f"<code>{html.escape(_name(schemes, scheme))}</code></h3><dl>")
+        for concept in sorted(set(schemes.subjects(SKOS.inScheme, scheme)), key=str):
+            definitions = " / ".join(html.escape(str(d)) for d in sorted(schemes.objects(concept, SKOS.definition),
+                                                                            key=_language_order))
+            out.append(f'<dt id="{html.escape(_local(concept))}">{_labels(schemes, concept)} '
+                       f"<code>{html.escape(_name(schemes, concept))}</code></dt><dd>{definitions}</dd>")
+        out.append("</dl>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _local(term: object) -> str:
+    return str(term).rpartition("#")[2]
+
+
+def _language_order(literal: object) -> tuple[int, str]:
+    """Japanese first, then English, then the rest, as the pages show labels."""
+    language = getattr(literal, "language", None) or ""
+    return ({"ja": 0, "en": 1}.get(language, 2), str(literal))
+
+
+def _labels(g: Graph, term: object) -> str:
+    labels = list(g.objects(term, SKOS.prefLabel)) or list(g.objects(term, RDFS.label))
+    return " / ".join(html.escape(str(label)) for label in sorted(labels, key=_language_order))
 
 
 def _name(g: Graph, term: object) -> str:

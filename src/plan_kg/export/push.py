@@ -19,8 +19,8 @@ import pyoxigraph as ox
 
 from .. import formats
 from ..errors import PlanKgError
+from ..server.store import DUMP_NAME
 
-DUMP_NAME = "plan-kg.nq"
 
 
 class PushError(PlanKgError):

@@ -34,8 +34,8 @@ from ..dcat.catalog import PUBLISHER_PATH, site_url
 from ..dcat.serialize import DOCUMENT_FORMATS
 from ..dcat.docs import STYLESHEET_PATH
 from ..dcat.write import CATALOG_STEM, ONTOLOGY_CSS, ONTOLOGY_HTML, VOID_FILE
+from ..server.store import DUMP_NAME
 
-DUMP_NAME = "plan-kg.nq"
 _ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
 #: Paths whose documents are negotiated on the server: a link without a suffix means its HTML page.
 _NEGOTIATED = ("/id/", "/graph/", "/ontology")
