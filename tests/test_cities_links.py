@@ -17,8 +17,8 @@ from plan_kg.build import load_ontology
 from plan_kg.cli import main
 from plan_kg.config import PROJECT_ROOT, Settings
 from plan_kg.errors import SourceError
-from plan_kg.cities.links import (link_cities, links_graph, read_links, records_from_pairs,
-                                  write_links)
+from plan_kg.cities.links import (REJECTED_TABLE, cross_city_graph, link_cities, links_graph, read_links,
+                                  read_rejections, records_from_pairs, write_links)
 from plan_kg.cities.similarity import (SDG_WEIGHT, SUGGESTED_SDG_WEIGHT, LinkItem, Scorer, candidate_pairs, combine,
                                       features, plan_items, sdg_weight)
 from plan_kg.iris import PKG
@@ -180,3 +180,56 @@ def test_link_cities_command_rewrites_the_table(tmp_path: Path) -> None:
 def test_link_cities_refuses_a_bad_date() -> None:
     result = CliRunner().invoke(main, ["link-cities", "--date", "tomorrow"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+@pytest.mark.parametrize(("line", "column", "words"), [
+    ("131202/p/1,132292/p/2,,2026-11-29", "reason", "say why"),
+    ("132292/p/2,131202/p/1,not the same,2026-11-29", "b", "smaller path"),
+    ("131202/p/1,131202/p/2,not the same,2026-11-29", "b", "same municipality"),
+    ("131202/p/1,132292/p/2,not the same,yesterday", "date", "YYYY-MM-DD"),
+])
+def test_a_bad_rejection_is_reported_with_row_and_column(tmp_path: Path, line: str, column: str, words: str) -> None:
+    path = tmp_path / "rejected.csv"
+    path.write_text("a,b,reason,date\n131202/p/0,132292/p/0,ok,2026-11-29\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        read_rejections(path)
+    assert (caught.value.row, caught.value.column) == (3, column) and words in str(caught.value)
+
+
+def test_a_rejected_pair_is_left_out_however_high_it_scores(tmp_path: Path) -> None:
+    """G3 くらしの質の向上 and 4-1-2-3 みどりの質の向上 share only 質の向上: the best-scoring pair of the method, and false."""
+    data = tmp_path / "data"
+    for name in ("nishitokyo", "higashimurayama", "sdg"):
+        shutil.copytree(DATA / name, data / name)
+    settings = replace(Settings(), data_dir=data)
+    pair = ("132136/comprehensive-plan-5/G3", "132292/basic-plan-3/4-1-2-3")
+    link_cities(settings, date=dt.date(2026, 11, 28))
+    linked = {(r.a, r.b): r for r in read_links(data / "links" / "cross-city.csv")}
+    assert linked[pair].relation == "closeMatch"  # what the method finds on its own
+    shutil.copy(DATA / REJECTED_TABLE, data / REJECTED_TABLE)
+    result = CliRunner().invoke(main, ["--data", str(data), "link-cities", "--date", "2026-11-29"])
+    assert result.exit_code == 0, result.output
+    assert "1 pair(s) left out as rejected" in result.output
+    again = {(r.a, r.b) for r in read_links(data / "links" / "cross-city.csv")}
+    assert again == set(linked) - {pair}
+
+
+def test_the_build_refuses_a_links_table_with_a_rejected_pair(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "links").mkdir(parents=True)
+    (data / "links" / "cross-city.csv").write_text(
+        "a,b,relation,score,method,date\n131202/p/1,132292/p/2,relatedMatch,0.4,m,2026-11-28\n"
+        "131202/p/1,132292/p/3,closeMatch,0.8,m,2026-11-28\n", encoding="utf-8")
+    (data / REJECTED_TABLE).write_text("a,b,reason,date\n131202/p/1,132292/p/3,only a stock phrase shared,2026-11-29\n",
+                                       encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        cross_city_graph(replace(Settings(), data_dir=data), known_items=frozenset({"131202/p/1", "132292/p/2",
+                                                                                   "132292/p/3"}))
+    assert (caught.value.row, caught.value.column) == (3, "b")
+    assert "rejected on row 2" in str(caught.value) and "only a stock phrase shared" in str(caught.value)
+
+
+def test_no_committed_link_is_a_rejected_pair() -> None:
+    rejected = read_rejections(DATA / REJECTED_TABLE)
+    assert rejected, "data/links/cross-city-rejected.csv holds the reviewed false matches"
+    assert not {(r.a, r.b) for r in read_links(DATA / "links" / "cross-city.csv")} & set(rejected)

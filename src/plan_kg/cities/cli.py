@@ -57,7 +57,7 @@ def import_command(ctx: click.Context, items: Path, municipality_code: str, meta
 @click.pass_context
 def link_cities_command(ctx: click.Context, date_text: str | None) -> None:
     """Recompute the links between items of different cities' plans (data/links/cross-city.csv)."""
-    from .links import link_cities
+    from .links import REJECTED_TABLE, link_cities
 
     try:
         date = dt.date.fromisoformat(date_text) if date_text else dt.date.today()
@@ -68,4 +68,6 @@ def link_cities_command(ctx: click.Context, date_text: str | None) -> None:
     except PlanKgError as exc:
         _fail(exc)
     click.echo(f"{result.links} links ({result.close} closeMatch, {result.related} relatedMatch), "
-               f"{result.changed} new or changed, written to {result.path}")
+               f"{result.changed} new or changed, written to {result.path}"
+               + (f"; {result.rejected} pair(s) left out as rejected in {result.path.with_name(REJECTED_TABLE.name)}"
+                  if result.rejected else ""))

@@ -5,14 +5,19 @@ One row per pair of items of different municipalities: a, b (item paths such as
 Each row becomes a qualified node pkg:CrossCityLink under a's IRI
 (`{a}/match/{b-path}`) plus the SKOS mapping triple in both directions (SKOS mapping
 relations are symmetric). The date comes from the table, so builds stay byte-identical.
+
+Pairs a person reviewed and found not to be counterparts go into data/links/cross-city-rejected.csv
+(a, b, reason, date): `plan-kg link-cities` leaves them out however high they score, and the build
+refuses a links table that still has one.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -32,6 +37,8 @@ PROV = Namespace("http://www.w3.org/ns/prov#")
 COLUMNS = ("a", "b", "relation", "score", "method", "date")
 RELATIONS = ("closeMatch", "relatedMatch")
 LINKS_TABLE = Path("links") / "cross-city.csv"
+REJECTED_TABLE = Path("links") / "cross-city-rejected.csv"
+REJECTED_COLUMNS = ("a", "b", "reason", "date")
 
 
 @dataclass(frozen=True)
@@ -83,31 +90,9 @@ def read_links(path: Path, *, known_items: frozenset[str] | None = None) -> tupl
 
     `known_items` (item paths) checks that every link names an item of a plan under data/.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return ()
-    except UnicodeDecodeError:
-        raise SourceError(path, "not UTF-8; save it as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(COLUMNS)}", row=1)
     records, seen = [], {}
-    for number, row in enumerate(reader, start=2):
-        def fail(column: str, message: str) -> SourceError:
-            return SourceError(path, message, row=number, column=column)
-
-        a, b = clean_cell(row["a"]), clean_cell(row["b"])
-        for column, value in (("a", a), ("b", b)):
-            if value.count("/") < 2:
-                raise fail(column, f"'{value}' is not an item path such as 132292/basic-plan-3/3-1-1")
-            if known_items is not None and value not in known_items:
-                raise fail(column, f"'{value}' is not an item of any plan under data/; run `plan-kg link-cities` again")
-        if a.split("/")[0] == b.split("/")[0]:
-            raise fail("b", "both items belong to the same municipality; cross-city links join different ones")
-        if not a < b:
-            raise fail("b", "write each pair once, the smaller path in column a")
+    for number, row, fail in _rows(path, COLUMNS):
+        a, b = _pair(row, fail, known_items=known_items)
         relation = clean_cell(row["relation"])
         if relation not in RELATIONS:
             raise fail("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
@@ -120,16 +105,83 @@ def read_links(path: Path, *, known_items: frozenset[str] | None = None) -> tupl
         method = clean_cell(row["method"])
         if not method:
             raise fail("method", "empty; name the method and its version")
-        try:
-            date = dt.date.fromisoformat(clean_cell(row["date"]))
-        except ValueError:
-            raise fail("date", f"'{row['date']}' is not a date; write YYYY-MM-DD") from None
+        date = _date(row, fail)
         if (a, b) in seen:
             raise fail("b", f"the pair is already on row {seen[(a, b)]}")
         seen[(a, b)] = number
         records.append(CrossCityLinkRecord(a=a, b=b, relation=relation, score=score, method=method, date=date,
                                            row=number))
     return tuple(records)
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], Callable[[str, str], SourceError]]]:
+    """The rows of the CSV table at `path` (none if there is no file), each with its number (the header is row 1)
+    and a maker of the SourceError that names it and a column; SourceError if the file is not UTF-8 or lacks a column."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return
+    except UnicodeDecodeError:
+        raise SourceError(path, "not UTF-8; save it as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(columns)}", row=1)
+    for number, row in enumerate(reader, start=2):
+        yield number, row, functools.partial(_row_error, path, number)
+
+
+def _row_error(path: Path, row: int, column: str, message: str) -> SourceError:
+    return SourceError(path, message, row=row, column=column)
+
+
+def _pair(row: dict[str, str], fail: Callable[[str, str], SourceError], *,
+          known_items: frozenset[str] | None) -> tuple[str, str]:
+    """Columns a and b of a row of either table: two item paths of different municipalities, the smaller first."""
+    a, b = clean_cell(row["a"]), clean_cell(row["b"])
+    for column, value in (("a", a), ("b", b)):
+        if value.count("/") < 2:
+            raise fail(column, f"'{value}' is not an item path such as 132292/basic-plan-3/3-1-1")
+        if known_items is not None and value not in known_items:
+            raise fail(column, f"'{value}' is not an item of any plan under data/; run `plan-kg link-cities` again")
+    if a.split("/")[0] == b.split("/")[0]:
+        raise fail("b", "both items belong to the same municipality; cross-city links join different ones")
+    if not a < b:
+        raise fail("b", "write each pair once, the smaller path in column a")
+    return a, b
+
+
+def _date(row: dict[str, str], fail: Callable[[str, str], SourceError]) -> dt.date:
+    try:
+        return dt.date.fromisoformat(clean_cell(row["date"]))
+    except ValueError:
+        raise fail("date", f"'{row['date']}' is not a date; write YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A pair a person reviewed and found not to be counterparts: never linked, however high it scores."""
+
+    a: str
+    b: str
+    reason: str
+    date: dt.date
+    row: int = 0  # its row in the rejections table (the header is row 1)
+
+
+def read_rejections(path: Path, *, known_items: frozenset[str] | None = None) -> dict[tuple[str, str], Rejection]:
+    """The rejections table at `path` by pair (empty if there is none); SourceError names the row and column."""
+    rejected: dict[tuple[str, str], Rejection] = {}
+    for number, row, fail in _rows(path, REJECTED_COLUMNS):
+        a, b = _pair(row, fail, known_items=known_items)
+        reason = clean_cell(row["reason"])
+        if not reason:
+            raise fail("reason", "empty; say why the two are not counterparts, for the next reviewer")
+        date = _date(row, fail)
+        if (a, b) in rejected:
+            raise fail("b", f"the pair is already on row {rejected[(a, b)].row}")
+        rejected[(a, b)] = Rejection(a=a, b=b, reason=reason, date=date, row=number)
+    return rejected
 
 
 def links_graph(records: tuple[CrossCityLinkRecord, ...], *, base: str) -> Graph:
@@ -165,6 +217,7 @@ class LinkingResult:
     close: int
     related: int
     changed: int  # links new or changed since the previous table
+    rejected: int = 0  # pairs that scored high enough but are in the rejections table
 
 
 def link_cities(settings: Settings, *, date: dt.date, per_plan: int = PER_PLAN, related: float = RELATED_THRESHOLD,
@@ -172,13 +225,16 @@ def link_cities(settings: Settings, *, date: dt.date, per_plan: int = PER_PLAN, 
     """Recompute the cross-city links of every plan under settings.data_dir and rewrite the links table."""
     path = settings.data_dir / LINKS_TABLE
     previous = read_links(path)
+    rejected = read_rejections(settings.data_dir / REJECTED_TABLE)
     pairs = candidate_pairs(plan_items(settings), per_plan=per_plan, related=related, close=close)
-    records = records_from_pairs(pairs, date=date, previous=previous)
+    kept = [pair for pair in pairs if (pair.a.key, pair.b.key) not in rejected]
+    records = records_from_pairs(kept, date=date, previous=previous)
     write_links(records, path)
     before = {(r.a, r.b, r.relation, r.score, r.method) for r in previous}
     return LinkingResult(path=path, links=len(records), close=sum(r.relation == "closeMatch" for r in records),
                          related=sum(r.relation == "relatedMatch" for r in records),
-                         changed=sum((r.a, r.b, r.relation, r.score, r.method) not in before for r in records))
+                         changed=sum((r.a, r.b, r.relation, r.score, r.method) not in before for r in records),
+                         rejected=len(pairs) - len(kept))
 
 
 def cross_city_graph(settings: Settings, *, known_items: frozenset[str]) -> Graph | None:
@@ -186,4 +242,12 @@ def cross_city_graph(settings: Settings, *, known_items: frozenset[str]) -> Grap
     path = settings.data_dir / LINKS_TABLE
     if not path.exists():
         return None
-    return links_graph(read_links(path, known_items=known_items), base=settings.base_iri)
+    records = read_links(path, known_items=known_items)
+    rejections = settings.data_dir / REJECTED_TABLE
+    rejected = read_rejections(rejections, known_items=known_items)
+    for record in records:
+        if (found := rejected.get((record.a, record.b))) is not None:
+            raise SourceError(path, f"the pair is rejected on row {found.row} of {rejections} ({found.reason}); "
+                                    "run `plan-kg link-cities` again, or delete the rejection if it no longer holds",
+                              row=record.row, column="b")
+    return links_graph(records, base=settings.base_iri)
