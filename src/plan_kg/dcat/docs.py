@@ -102,7 +102,7 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
     # (pyLODE links a file only when it writes the page itself.)
     page = re.sub(r"<style>.*?</style>", f'<link href="{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
                   page, count=1, flags=re.DOTALL)
-    page = _local_name_anchors(page)
+    page = _local_name_anchors(_unique_ids(page))
     summary = concepts_summary(schemes) + "\n" + shapes_summary(Graph().parse(shapes_path, format="turtle"))
     return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
 
@@ -110,6 +110,19 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
 #: pyLODE's block for one term: its id (made from the term's label, e.g. `Basicgoal`) and, soon after, its IRI.
 _ENTITY = re.compile(r'(<div class="[a-z ]*entity" id="([^"]*)">)(.{0,2000}?)<code>(' + re.escape(PKG_NAMESPACE)
                      + r'[A-Za-z0-9_-]+)</code>', re.DOTALL)
+
+
+def _unique_ids(page: str) -> str:
+    """`page` with every element id used once: pyLODE lists a functional property again under "Functional
+    Properties", with the id of its first entry; a repeat becomes `{id}-2` (links to the id land on the first)."""
+    seen: dict[str, int] = {}
+
+    def renamed(match: re.Match[str]) -> str:
+        name = match.group(1)
+        seen[name] = seen.get(name, 0) + 1
+        return match.group(0) if seen[name] == 1 else f' id="{name}-{seen[name]}"'
+
+    return re.sub(r' id="([^"]*)"', renamed, page)
 
 
 def _local_name_anchors(page: str) -> str:
