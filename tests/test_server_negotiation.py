@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import mimeparse
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from plan_kg.server.negotiation import NegotiationError, negotiate
+from plan_kg import formats
+from plan_kg.dcat.routes import best_format as catalog_format
+from plan_kg.server.negotiation import GRAPH_FORMATS, NegotiationError, negotiate
+from plan_kg.web import negotiation as web_negotiation
 
 
 @pytest.mark.parametrize(
@@ -136,3 +142,58 @@ def test_an_accept_header_longer_than_any_client_sends_is_an_error_that_says_so(
     with pytest.raises(NegotiationError, match="longer than 1024 characters"):
         negotiate(long)
     assert negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8").results
+
+
+def sent_weight(accept: str, fmt: formats.Format) -> float:
+    """The weight `accept` gives the media type `fmt` is sent as (python-mimeparse, not the code under test)."""
+    return mimeparse.quality(fmt.media_type, accept)
+
+
+# Every format of the endpoint, the resource pages and the catalog, by the media types clients send for it.
+_TYPES = sorted({media_type for fmt in formats.FORMATS for media_type in fmt.media_types}
+                | {"*/*", "text/*", "application/*"})
+
+
+@pytest.mark.parametrize(
+    ("accept", "refused"),
+    [
+        ("*/*;q=0.5, text/turtle;q=0", "turtle"),  # text/n3, Turtle's alias, is under */* too
+        ("application/*;q=0.5, application/ld+json;q=0", "jsonld"),  # and application/json, JSON-LD's
+        ("application/*;q=0.5, application/ld+json;q=0, application/n-triples;q=0, application/rdf+xml;q=0", "rdfxml"),
+    ],
+)
+def test_a_format_refused_with_q_0_is_not_sent_for_an_alias_under_a_wildcard(accept: str, refused: str) -> None:
+    """RFC 9110 12.4.2: q=0 is "not acceptable". A format is sent as its canonical type: a wildcard that
+    also covers one of its aliases does not make it acceptable again (the catalog, /id/ and CONSTRUCT sent
+    exactly the refused types for these headers)."""
+    assert negotiate(accept).graph is not formats.by_name(refused)
+    for chosen in (web_negotiation.from_accept(accept), catalog_format(accept)):  # something acceptable, or 406
+        assert chosen is None or chosen is not formats.by_name(refused) and sent_weight(accept, chosen) > 0
+
+
+def test_a_client_that_names_an_alias_gets_its_format() -> None:
+    assert negotiate("application/x-turtle").graph is formats.by_name("turtle")
+    assert negotiate("application/json").results is formats.by_name("json")
+    assert web_negotiation.from_accept("application/json;q=0.9, text/turtle;q=0.5") is formats.by_name("jsonld")
+
+
+def test_only_results_accepted_gives_a_graph_in_a_format_not_refused() -> None:
+    """The RFC 9110 12.5.1 fallback for SPARQLStore-like clients skips the graph formats the header refuses."""
+    assert negotiate("application/sparql-results+json, text/turtle;q=0").graph is formats.by_name("ntriples")
+    every_graph_refused = ", ".join(["application/sparql-results+json"]
+                                    + [f"{fmt.media_type};q=0" for fmt in GRAPH_FORMATS])
+    assert negotiate(every_graph_refused).graph is None
+
+
+@given(st.lists(st.tuples(st.sampled_from(_TYPES), st.sampled_from(["", ";q=0", ";q=0.5", ";q=1"])),
+                min_size=1, max_size=6))
+def test_no_format_is_chosen_whose_own_media_type_the_header_refuses(ranges: list[tuple[str, str]]) -> None:
+    accept = ", ".join(media_type + weight for media_type, weight in ranges)
+    negotiated = negotiate(accept)
+    chosen = [negotiated.results, negotiated.graph, web_negotiation.from_accept(accept), catalog_format(accept)]
+    for fmt in chosen:
+        if fmt is not None:
+            assert not formats.refuses(accept, fmt), (accept, fmt.name)
+            named_alias = any(media_type in fmt.aliases and weight != ";q=0" for media_type, weight in ranges)
+            fallback = fmt is negotiated.graph and fmt in GRAPH_FORMATS  # 12.5.1: a graph for a results-only client
+            assert sent_weight(accept, fmt) > 0 or named_alias or fallback, (accept, fmt.name)

@@ -6,7 +6,6 @@ the SPARQL endpoint and the resource pages alike) use it.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -162,31 +161,59 @@ def _weight(parameter: str, media_range: str) -> str:
 
 
 def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
-    """The candidate that best fits an Accept header (q-values, wildcards and aliases honoured).
+    """The candidate that best fits an Accept header (q-values, wildcards and aliases honoured, see `_standing`).
 
     The first candidate wins ties and answers a missing or empty header; None when nothing
     fits. ValueError when the header cannot be parsed.
     """
-    accept = read_accept(accept)
-    try:
-        match = mimeparse.best_match(_ranked(candidates), accept)
-    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
-        raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
-    if not match:
-        return None
-    return next(fmt for fmt in candidates if match in fmt.media_types)
+    ranges = _media_ranges(accept)
+    best, standing = None, (0.0, -1.0)
+    for fmt in candidates:  # the first of equals stays: only a better one replaces it
+        if (this := _standing(fmt, ranges)) > standing:
+            best, standing = fmt, this
+    return best if standing[0] > 0 else None
 
 
 def quality(accept: str | None, fmt: Format) -> float:
-    """How much an Accept header wants `fmt` (the best q-value any of its media types gets; 0: not at all).
+    """How much an Accept header wants `fmt` (its q-value, see `_standing`; 0: not at all).
 
     ValueError when the header cannot be parsed.
     """
-    accept = read_accept(accept)
+    return _standing(fmt, _media_ranges(accept))[0]
+
+
+def refuses(accept: str | None, fmt: Format) -> bool:
+    """Whether an Accept header refuses `fmt` in so many words: the range that decides its weight says q=0 (RFC 9110
+    12.4.2, "not acceptable"); a type it merely does not list is not refused. ValueError when it cannot be parsed."""
+    weight, fitness = _standing(fmt, _media_ranges(accept))
+    return weight == 0 and fitness >= 0
+
+
+_MediaRange = tuple[str, str, dict[str, str]]  # type, subtype, parameters (q among them), as python-mimeparse parses one
+
+
+def _media_ranges(accept: str | None) -> list[_MediaRange]:
+    """The media ranges of an Accept header (`read_accept`); ValueError when the header cannot be parsed."""
     try:
-        return max(mimeparse.quality(media_type, accept) for media_type in fmt.media_types)
+        return [mimeparse.parse_media_range(element) for element in read_accept(accept).split(",") if element.strip()]
     except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
         raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
+
+
+def _standing(fmt: Format, ranges: list[_MediaRange]) -> tuple[float, float]:
+    """How much `ranges` want `fmt`, as (q-value, fitness): python-mimeparse's reading of RFC 9110 12.5.1 (the most
+    specific range that matches a media type gives its weight) for the media type `fmt` is sent as, its canonical one.
+
+    An alias (application/x-turtle, application/json) counts only where the header names it itself: a client that
+    asks for it gets the format (as its canonical type). A wildcard stands for the canonical type alone, so
+    `*/*;q=0.5, text/turtle;q=0` refuses Turtle, which text/n3 under `*/*` does not bring back.
+    """
+    standing = mimeparse.quality_and_fitness_parsed(fmt.media_type, ranges)
+    for alias in fmt.aliases:
+        kind, _, subtype = alias.partition("/")
+        if any(named == kind and named_subtype == subtype for named, named_subtype, _ in ranges):
+            standing = max(standing, mimeparse.quality_and_fitness_parsed(alias, ranges))
+    return standing
 
 
 def prefers_html(accept: str | None, best: Format | None) -> bool:
@@ -194,10 +221,3 @@ def prefers_html(accept: str | None, best: Format | None) -> bool:
     it (None: none fits); a tie goes to the machine format. ValueError when the header cannot be parsed."""
     page = quality(accept, by_name("html"))
     return page > 0 and (best is None or page > quality(accept, best))
-
-
-@functools.lru_cache(maxsize=16)
-def _ranked(candidates: tuple[Format, ...]) -> list[str]:
-    # python-mimeparse prefers the later of equally good types: aliases first (so `text/*`
-    # picks text/csv, not the text/xml alias), then canonical types, the preferred one last.
-    return [alias for fmt in candidates for alias in fmt.aliases] + [fmt.media_type for fmt in reversed(candidates)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mimeparse
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,14 +21,12 @@ _BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
 
 
 def best_format(accept: str | None) -> Format | None:
-    """The catalog format that best fits `accept`: Turtle when the client states no preference."""
-    # python-mimeparse prefers the later of equally good matches: list the default last.
-    supported = [mt for fmt in reversed(DOCUMENT_FORMATS) for mt in reversed(fmt.media_types)]
+    """The catalog format that best fits `accept` (`formats.best_for_accept`): Turtle when the client states no
+    preference; None when nothing fits or the header cannot be read."""
     try:
-        match = mimeparse.best_match(supported, formats.read_accept(accept))
-    except (ValueError, IndexError):
+        return formats.best_for_accept(accept, DOCUMENT_FORMATS)
+    except ValueError:
         return None
-    return next((fmt for fmt in DOCUMENT_FORMATS if match and match in fmt.media_types), None)
 
 
 def wants_page(accept: str | None, document: Format | None) -> bool:

@@ -65,8 +65,9 @@ def _negotiate(accept: str | None, format_param: str | None) -> Negotiated:
     if graph is None and results is not None and results != PAGE:
         # RFC 9110 12.5.1 lets a server disregard Accept: a client that accepts only SPARQL results (rdflib's
         # SPARQLStore with returnFormat "json" or "csv") gets a CONSTRUCT's graph in Turtle, which it reads
-        # by its Content-Type, rather than a 406 it cannot use. `format=` is never disregarded.
-        graph = GRAPH_FORMATS[0]
+        # by its Content-Type, rather than a 406 it cannot use; or in the first format it has not refused with
+        # q=0 (none: 406). `format=` is never disregarded.
+        graph = next((fmt for fmt in GRAPH_FORMATS if not formats.refuses(accept, fmt)), None)
     return Negotiated(results, graph)
 
 
