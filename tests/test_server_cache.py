@@ -276,9 +276,20 @@ def test_preconditions_are_evaluated_once_the_answer_exists(served, cache: Respo
     # A request that would not succeed ignores its preconditions.
     assert status("SELECT ?x WHERE {", **{"If-None-Match": "*"}) == 400
     assert status("SELECT ?x WHERE {", **{"If-Match": '"other"'}) == 400
-    # A query sent by POST is not a representation of the endpoint: its answer is sent in full.
-    posted = httpx.post(url, data={"query": LABELS}, headers={**JSON, "If-Match": '"other"', "If-None-Match": "*"})
-    assert posted.status_code == 200 and posted.content
+    # A query sent by POST is checked against the endpoint itself (its service description, which has no tag),
+    # before it runs: RFC 9110 13.1.1 and 13.1.2 say not to perform a method whose precondition fails.
+    def posted(**fields: str) -> int:
+        return httpx.post(url, data={"query": LABELS}, headers={**JSON, **fields}).status_code
+
+    assert posted(**{"If-Match": '"other"'}) == 412
+    assert posted(**{"If-Match": tag}) == 412  # the tag of a GET's answer is not the endpoint's
+    assert posted(**{"If-None-Match": "*"}) == 412  # the endpoint exists: not 304, which is for GET and HEAD
+    assert posted(**{"If-Match": "*"}) == 200
+    assert posted(**{"If-None-Match": tag}) == 200
+    direct = httpx.post(url, content=LABELS, headers={**JSON, "Content-Type": "application/sparql-query",
+                                                      "If-Match": '"other"'})
+    assert direct.status_code == 412 and direct.headers["cache-control"] == "no-store"
+    assert direct.headers["access-control-allow-origin"] == "*"
 
 
 def test_preconditions_read_every_line_of_a_field_and_bypass_the_repeated_request_index(served, cache) -> None:

@@ -150,6 +150,9 @@ class SparqlEndpoint:
                     if_match=if_match, if_none_match=if_none_match, tag=None, headers={"Vary": _VARY})) is not None:
                 return refused
             return response
+        if request.method == "POST" and (refused := precondition_response(
+                if_match=if_match, if_none_match=if_none_match, tag=None, headers=dict(_ANY_ORIGIN), safe=False)):
+            return refused  # checked against the endpoint itself, before the query runs (RFC 9110 13.1.1, 13.1.2)
         response, key = await self.answer(
             request.method, parsed, accept=header_list(request.headers, "accept"),
             accept_encoding=header_list(request.headers, "accept-encoding"), client=_client(request.scope),
