@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,102 @@ def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(
     assert "Traceback" not in bad_iri.output and not out.exists()  # before any building
     missing = CliRunner().invoke(main, ["--config", str(tmp_path / "nope.toml"), "--out", str(out), "build"])
     assert missing.exit_code == 2 and "no such settings file" in missing.output and not out.exists()
+
+
+#: Values of the right type that no server could run with, each with what the error says to write.
+OUT_OF_RANGE = [
+    ("max_concurrent_per_client", "0", "it must be a whole number above 0, such as 4 (the default)"),
+    ("max_body_bytes", "-1", "it must be a whole number above 0, such as 1000000"),
+    ("max_result_rows", "-5", "it must be a whole number above 0"),
+    ("query_workers", "0", "it must be a whole number above 0, such as 3"),
+    ("response_cache_entry_bytes", "0", "it must be a whole number above 0"),
+    ("query_timeout_s", "-1", "it must be a number above 0, such as 30.0 (the default)"),
+    ("query_timeout_s", "0", "it must be a number above 0"),
+    ("query_timeout_s", "nan", "it must be a number above 0"),
+    ("query_timeout_s", "inf", "it must be a number above 0"),
+    ("send_timeout_s", "0.0", "it must be a number above 0, such as 60.0"),
+    ("preempt_after_s", "-0.5", "a number of at least 0 (0: a query waits for a worker up to the time limit)"),
+    ("preempt_after_s", "inf", "it must be a number of at least 0"),
+    ("max_response_bytes", "-1", "it must be a whole number of at least 0 (0: no limit), such as 64000000"),
+    ("max_workers_per_client", "-1", "of at least 0 (0: all workers but one)"),
+    ("worker_memory_store_quads", "-1", "of at least 0 (0: every query reads the on-disk store)"),
+    ("in_process_rows", "-100", "of at least 0 (0: every query goes to a worker)"),
+    ("query_memory_bytes", "-2000000000", "of at least 0 (0: no limit)"),
+    ("response_cache_bytes", "-1", "of at least 0 (0: no cache)"),
+    ("response_max_age_s", "-300", "of at least 0"),
+    ("trusted_proxies", '["127.0.0.1", "not-an-ip"]', "has 'not-an-ip'; each entry must be an IP address or a CIDR"),
+    ("trusted_proxies", '["10.0.0.0/33"]', "has '10.0.0.0/33'; each entry must be an IP address or a CIDR range"),
+    ("trusted_proxies", '["10.0.0.1/8"]', "this one would be '10.0.0.0/8'"),  # uvicorn would never match it
+    ("trusted_proxies", '["*"]', "each entry must be an IP address or a CIDR range, such as '127.0.0.1'"),
+    ("trusted_proxies", '[" 127.0.0.1"]', "has ' 127.0.0.1'"),
+    ("service_allow_list", '["not an iri"]', "has 'not an iri'; each entry must be an endpoint's absolute http(s) IRI"),
+    ("service_allow_list", '["urn:x:sparql"]', "has 'urn:x:sparql'"),
+    ("service_allow_list", '["https://ok.example/sparql", "https:///sparql"]', "has 'https:///sparql'"),
+]
+
+
+def _python(text: str) -> object:
+    """A TOML value as Python, for the same setting built in code."""
+    import tomllib
+
+    value = tomllib.loads(f"v = {text}")["v"]
+    return tuple(value) if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("name, value, said", OUT_OF_RANGE)
+def test_a_setting_out_of_range_in_the_file_names_the_file_the_setting_and_what_to_write(
+        tmp_path: Path, name: str, value: str, said: str) -> None:
+    with pytest.raises(SourceError) as failed:
+        _load(tmp_path, f"{name} = {value}\n")
+    assert str(failed.value).startswith(f"{tmp_path / 'plan-kg.toml'}: setting '{name}' ")
+    assert said in str(failed.value)
+    assert "PLAN_KG_BASE_IRI" not in str(failed.value)  # the file's own value: the file is where to fix it
+
+
+@pytest.mark.parametrize("name, value, said", OUT_OF_RANGE)
+def test_a_setting_out_of_range_built_in_code_is_refused_the_same_way(name: str, value: str, said: str) -> None:
+    with pytest.raises(ValueError) as failed:
+        Settings(**{name: _python(value)})
+    assert str(failed.value).startswith(f"setting '{name}' ") and said in str(failed.value)
+
+
+def test_a_value_out_of_range_given_to_load_is_not_blamed_on_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "plan-kg.toml"
+    config.write_text("max_body_bytes = 1000\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="setting 'max_body_bytes' is -1; .*or the command line"):
+        Settings.load(config, max_body_bytes=-1)
+
+
+@pytest.mark.parametrize("name, value", [("query_workers", True), ("max_result_rows", 5.0), ("query_timeout_s", "30"),
+                                         ("trusted_proxies", "127.0.0.1"), ("service_allow_list", ("x", 1))])
+def test_a_setting_of_the_wrong_type_built_in_code_is_refused(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"setting '{name}' is .*; it must be a"):
+        Settings(**{name: value})
+
+
+def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_take_their_least(tmp_path: Path) -> None:
+    zeros = ["max_response_bytes", "max_workers_per_client", "preempt_after_s", "worker_memory_store_quads",
+             "in_process_rows", "query_memory_bytes", "response_cache_bytes", "response_max_age_s"]
+    numbers = [f.name for f in fields(Settings) if f.type in ("int", "float")]
+    least = {name: 0 if name in zeros else 1 for name in numbers}
+    settings = _load(tmp_path, "".join(f"{name} = {value}\n" for name, value in least.items())
+                     + 'trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fe80::/10", "192.168.1.7/32"]\n'
+                     + 'service_allow_list = ["https://other-city.example/sparql", "http://[::1]:8000/sparql"]\n')
+    assert {name: getattr(settings, name) for name in numbers} == least
+    assert Settings(query_timeout_s=0.5, send_timeout_s=0.01, preempt_after_s=0.5).query_timeout_s == 0.5
+    for name, value in least.items():  # every number has a least value, a new one too
+        with pytest.raises(ValueError, match=f"setting '{name}' is {value - 1}; it must be"):
+            Settings(**{name: value - 1})
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["query", "counts-per-level"]])
+def test_the_command_line_says_what_is_wrong_with_a_setting_and_exits_without_a_traceback(
+        tmp_path: Path, command: list[str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\nmax_concurrent_per_client = 0\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "plan_kg", "--config", str(config), *command],
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (f"{config}: setting 'max_concurrent_per_client' is 0; it must be a whole number above 0, such as 4"
+            in " ".join(done.stderr.split()))  # click may wrap the line
+    assert "Traceback" not in done.stderr and not (tmp_path / "dist").exists()  # refused before any building

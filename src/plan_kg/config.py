@@ -5,6 +5,8 @@ Read from `plan-kg.toml` at the project root when present; every field has a def
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +22,14 @@ from .errors import SourceError
 DEFAULT_BASE_IRI = "https://w3id.org/plan-kg/"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class UnusableSetting(ValueError):
+    """A setting whose value cannot be used (out of range, not an address): `setting` names it."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -77,16 +87,27 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
-            raise ValueError(f"base_iri must end with '/' or '#': {self.base_iri!r}")
+            raise UnusableSetting("base_iri", f"base_iri must end with '/' or '#': {self.base_iri!r}")
         for name in ("base_iri", "public_base_iri"):
             iri = getattr(self, name)
             if iri and not _is_absolute_iri(iri):  # public_base_iri "" (or None): not set, the base IRI is served here
-                raise ValueError(f"{name} must be an absolute http(s) IRI with a host, such as "
-                                 f"'https://example.org/plans/': {iri!r}")
+                raise UnusableSetting(name, f"{name} must be an absolute http(s) IRI with a host, such as "
+                                            f"'https://example.org/plans/': {iri!r}")
         if self.public_base_iri and not self.public_base_iri.endswith("/"):  # paths are appended to it
-            raise ValueError(f"public_base_iri must end with '/': {self.public_base_iri!r}")
+            raise UnusableSetting("public_base_iri", f"public_base_iri must end with '/': {self.public_base_iri!r}")
         if self.reasoning_engine not in ("owlrl", "reasonable"):
-            raise ValueError(f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
+            raise UnusableSetting("reasoning_engine",
+                                  f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
+        for setting in fields(self):
+            if setting.type in ("int", "float"):
+                _check_number(setting.name, getattr(self, setting.name), setting.type, setting.default)
+        for proxy in _entries(self, "trusted_proxies"):
+            _check_proxy(proxy)
+        for endpoint in _entries(self, "service_allow_list"):
+            if not _is_absolute_iri(endpoint):
+                raise UnusableSetting("service_allow_list", f"setting 'service_allow_list' has {endpoint!r}; each "
+                                      "entry must be an endpoint's absolute http(s) IRI, such as "
+                                      "'https://other-city.example/sparql'")
 
     @property
     def workers_per_client(self) -> int:
@@ -97,6 +118,7 @@ class Settings:
     def load(cls, path: Path | None = None, **overrides: object) -> "Settings":
         """Settings from `path` (default: plan-kg.toml at the root, if any), the environment, then overrides."""
         values: dict[str, object] = {}
+        from_file: set[str] = set()
         if path is not None and not path.is_file():  # named by the user: not there is a mistake, not the defaults
             raise SourceError(path, "no such settings file; check the path given to --config")
         path = path or PROJECT_ROOT / "plan-kg.toml"
@@ -115,12 +137,18 @@ class Settings:
                 elif isinstance(value, list):
                     value = tuple(value)
                 values[key] = value
+            from_file = set(raw)
         if env_base := os.environ.get("PLAN_KG_BASE_IRI"):
             values["base_iri"] = env_base
-        values.update({k: v for k, v in overrides.items() if v is not None})
+            from_file.discard("base_iri")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        from_file -= set(given)
         try:
             return replace(cls(), **values)  # type: ignore[arg-type]
         except ValueError as exc:  # __post_init__: a value of the right type that cannot be used
+            if getattr(exc, "setting", None) in from_file:  # the file's own value: the file is where to fix it
+                raise SourceError(path, str(exc)) from exc
             where = path if path.exists() else "settings"
             raise SourceError(where, f"{exc} (from this file, PLAN_KG_BASE_IRI or the command line)") from exc
 
@@ -145,6 +173,57 @@ def _is_absolute_iri(iri: str) -> bool:
         return False
     parts = urlsplit(iri)
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+#: What 0 means for the numeric settings that may be 0 (each as documented beside its field). Every
+#: other number must be above 0; none may be negative, and a time must be finite.
+_ZERO_MEANS: dict[str, str] = {
+    "max_response_bytes": "no limit",
+    "max_workers_per_client": "all workers but one",
+    "preempt_after_s": "a query waits for a worker up to the time limit",
+    "worker_memory_store_quads": "every query reads the on-disk store",
+    "in_process_rows": "every query goes to a worker",
+    "query_memory_bytes": "no limit",
+    "response_cache_bytes": "no cache",
+    "response_max_age_s": "clients must ask again every time",
+}
+
+
+def _check_number(name: str, value: object, declared: str, default: object) -> None:
+    """UnusableSetting unless `value` is a number of the setting's type (true is none) in its range."""
+    allowed, described = _TOML_TYPES[declared]
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise UnusableSetting(name, f"setting '{name}' is {value!r}; it must be {described}")
+    zero = _ZERO_MEANS.get(name)
+    if (isinstance(value, float) and not math.isfinite(value)) or value < 0 or (value == 0 and zero is None):
+        least = f"of at least 0 (0: {zero})" if zero else "above 0"
+        raise UnusableSetting(name, f"setting '{name}' is {value!r}; it must be {described} {least}, "
+                                    f"such as {default!r} (the default)")
+
+
+def _entries(settings: Settings, name: str) -> tuple[str, ...]:
+    """The entries of a list setting, each a string (UnusableSetting if not)."""
+    entries = getattr(settings, name)
+    if isinstance(entries, str) or not all(isinstance(entry, str) for entry in entries):
+        raise UnusableSetting(name, f"setting '{name}' is {entries!r}; it must be a list of strings")
+    return tuple(entries)
+
+
+def _check_proxy(proxy: str) -> None:
+    """UnusableSetting unless uvicorn's ProxyHeadersMiddleware reads `proxy` as an address or a network: it
+    takes anything else for the name of a socket, which no client from the network ever has."""
+    try:
+        ipaddress.ip_network(proxy) if "/" in proxy else ipaddress.ip_address(proxy)
+        return
+    except ValueError:
+        pass
+    try:  # a range with host bits set ("10.0.0.1/8"): say how its range is written
+        hint = f"; this one would be '{ipaddress.ip_network(proxy, strict=False)}' (a range ends in zero bits)"
+    except ValueError:
+        hint = ""
+    raise UnusableSetting("trusted_proxies", f"setting 'trusted_proxies' has {proxy!r}; each entry must be an IP "
+                                             "address or a CIDR range, such as '127.0.0.1', '::1' or '10.0.0.0/8'"
+                                             + hint)
 
 
 def workers_per_client(workers: int, setting: int = 0) -> int:
