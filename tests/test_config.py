@@ -63,6 +63,15 @@ def test_a_public_base_iri_ends_with_a_slash_and_empty_means_not_set() -> None:
     assert Settings(base_iri="http://[::1]:8000/kg/").base_iri == "http://[::1]:8000/kg/"
 
 
+def test_the_site_is_served_under_the_path_of_the_public_base_iri() -> None:
+    assert Settings(public_base_iri="https://data.example.jp/nishitokyo/").public_path == "/nishitokyo"
+    assert Settings(public_base_iri="https://data.example.jp/a/b/").public_path == "/a/b"
+    assert Settings(public_base_iri="https://data.example.jp/").public_path == ""
+    assert Settings().public_path == ""
+    # As links and Location headers need it: a URI path, percent-encoded.
+    assert Settings(public_base_iri="https://data.example.jp/西東京/").public_path == "/%E8%A5%BF%E6%9D%B1%E4%BA%AC"
+
+
 def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

@@ -56,6 +56,15 @@ def test_the_page_is_the_same_every_time() -> None:
     assert ontology_html(*args) == ontology_html(*args)
 
 
+def test_the_pages_links_to_the_site_start_with_the_path_it_is_served_under() -> None:
+    """Served behind a reverse proxy at /nishitokyo/ (`public_base_iri`), as /nishitokyo/downloads/ontology.html."""
+    settings = Settings()
+    page = ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl", root="/nishitokyo")
+    site = [link for link in re.findall(r'\b(?:href|src)="(/[^"]*)"', page) if not link.startswith("//")]
+    assert "/nishitokyo/assets/ontology/pylode.css" in site and "/nishitokyo/downloads/shapes.ttl" in site
+    assert [link for link in site if not link.startswith("/nishitokyo/")] == []
+
+
 def test_pylode_leaves_the_applications_logging_alone() -> None:
     import logging
     import subprocess

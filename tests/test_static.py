@@ -27,6 +27,14 @@ def site(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> Static
                           endpoint="https://example.org/sparql")
 
 
+@pytest.fixture(scope="module")
+def site_under_a_path(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> StaticSite:
+    """Published by a deployment whose server is behind a proxy at /nishitokyo/: its pages' links start with that."""
+    out = tmp_path_factory.mktemp("static") / "site"
+    settings = Settings.load(dist_dir=built.out_dir, public_base_iri="https://data.example.jp/nishitokyo/")
+    return publish_static(settings, out_dir=out, site=SITE, endpoint="https://example.org/sparql")
+
+
 def _links(page: Path) -> list[str]:
     return _LINK.findall(page.read_text(encoding="utf-8"))
 
@@ -43,6 +51,15 @@ def test_every_local_link_resolves_to_a_file_in_the_folder(site: StaticSite) -> 
                 broken.append(f"{page.relative_to(site.out_dir)} -> {link}")
     assert checked > 1000
     assert not broken, broken[:20]
+
+
+def test_the_path_the_server_is_served_under_changes_no_link_of_the_folder(
+        site: StaticSite, site_under_a_path: StaticSite) -> None:
+    """The folder's links are relative, wherever the server's pages are served."""
+    assert site_under_a_path.pages == site.pages
+    differ = [page for page in site.pages
+              if _links(site_under_a_path.out_dir / page) != _links(site.out_dir / page)]
+    assert not differ, differ[:10]
 
 
 def test_every_link_into_the_ontology_page_lands_on_an_anchor(site: StaticSite) -> None:

@@ -5,13 +5,14 @@ Read from `plan-kg.toml` at the project root when present; every field has a def
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pyoxigraph
 
@@ -108,6 +109,15 @@ class Settings:
                 raise UnusableSetting("service_allow_list", f"setting 'service_allow_list' has {endpoint!r}; each "
                                       "entry must be an endpoint's absolute http(s) IRI, such as "
                                       "'https://other-city.example/sparql'")
+
+    @functools.cached_property  # read for every query's job: worked out once
+    def public_path(self) -> str:
+        """The path the site is served under: `public_base_iri`'s without its last slash (`/nishitokyo`), or ""
+        (unset, or at a host's root). Every path the server sends starts with it; a URI path (non-ASCII
+        percent-encoded), as a Location header must be."""
+        if not self.public_base_iri:
+            return ""
+        return quote(urlsplit(self.public_base_iri).path, safe="/%!$&'()*+,;=:@~").rstrip("/")
 
     @property
     def workers_per_client(self) -> int:

@@ -76,8 +76,9 @@ def _root_logger_kept() -> Iterator[None]:
         root.setLevel(level)
 
 
-def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
-    """The documentation page: pyLODE's rendering of every ontology module, then the shapes."""
+def ontology_html(ontology_dir: Path, shapes_path: Path, *, root: str = "") -> str:
+    """The documentation page: pyLODE's rendering of every ontology module, then the shapes; its links to the
+    site start with `root`, the path the site is served under (`Settings.public_path`)."""
     ontology = Graph()
     for path in sorted(ontology_dir.glob("*.ttl")):
         ontology.parse(path, format="turtle")
@@ -100,10 +101,10 @@ def ontology_html(ontology_dir: Path, shapes_path: Path) -> str:
         page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
     # The stylesheet as a file, not inline: the site's Content-Security-Policy allows no inline style.
     # (pyLODE links a file only when it writes the page itself.)
-    page = re.sub(r"<style>.*?</style>", f'<link href="{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
+    page = re.sub(r"<style>.*?</style>", f'<link href="{root}{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
                   page, count=1, flags=re.DOTALL)
     page = _local_name_anchors(_unique_ids(page))
-    summary = concepts_summary(schemes) + "\n" + shapes_summary(Graph().parse(shapes_path, format="turtle"))
+    summary = concepts_summary(schemes) + "\n" + shapes_summary(Graph().parse(shapes_path, format="turtle"), root=root)
     return page.replace("</body>", summary + "\n</body>", 1) if "</body>" in page else page + summary
 
 
@@ -188,8 +189,9 @@ def _path(shapes: Graph, path: object) -> str:
     return _name(shapes, path)
 
 
-def shapes_summary(shapes: Graph) -> str:
-    """An HTML section listing each node shape: its target, and per property path the constraints."""
+def shapes_summary(shapes: Graph, *, root: str = "") -> str:
+    """An HTML section listing each node shape: its target, and per property path the constraints (links to the
+    site start with `root`)."""
     rows = []
     for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
         targets = [_name(shapes, t) for t in shapes.objects(shape, SH.targetClass)]
@@ -219,9 +221,9 @@ def shapes_summary(shapes: Graph) -> str:
         rows.append((_name(shapes, shape), label, ", ".join(targets), sorted(props)))
     out = ['<section id="shapes"><h2>Shapes / 制約 (SHACL)</h2>',
            "<p>The constraints every build is validated against (<code>shapes/plan-kg.ttl</code>, published as "
-           '<a href="/downloads/shapes.ttl">shapes.ttl</a>). A violation stops the build; a warning is reported.</p>',
-           '<p>The ontology as data: <a href="/downloads/ontology.ttl">ontology.ttl</a>. '
-           'The data it describes: <a href="/">plan-kg</a>.</p>']
+           f'<a href="{root}/downloads/shapes.ttl">shapes.ttl</a>). A violation stops the build; a warning is reported.</p>',
+           f'<p>The ontology as data: <a href="{root}/downloads/ontology.ttl">ontology.ttl</a>. '
+           f'The data it describes: <a href="{root}/">plan-kg</a>.</p>']
     for name, label, targets, props in rows:
         anchor = html.escape(name.replace(":", "-"))
         out.append(f'<h3 id="shape-{anchor}">{html.escape(name)}</h3>')

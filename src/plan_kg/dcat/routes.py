@@ -40,9 +40,10 @@ def wants_page(accept: str | None, document: Format | None) -> bool:
 class MetadataDocuments:
     """Serves the catalog and VoID files of `dist_dir` as they were built."""
 
-    def __init__(self, dist_dir: Path, max_age_s: int = 0) -> None:
+    def __init__(self, dist_dir: Path, max_age_s: int = 0, root: str = "") -> None:
         self.dist_dir = dist_dir
         self.max_age_s = max_age_s
+        self.root = root  # the path the site is served under (Settings.public_path)
 
     def _file(self, request: Request, name: str, fmt: Format, headers: dict[str, str] | None = None) -> Response:
         """The built file, with a strong ETag (a hash of its bytes) and the 304 or 412 its preconditions ask for."""
@@ -68,11 +69,12 @@ class MetadataDocuments:
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         fmt = best_format(header_list(request.headers, "accept"))
         if wants_page(header_list(request.headers, "accept"), fmt):  # people: the home page tells of the data and its files
-            return RedirectResponse("/", status_code=303, headers={"Vary": "Accept"})
+            return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept"})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
             return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406, headers={"Vary": "Accept"})
-        headers = {"Vary": "Accept", "Content-Location": f"/{CATALOG_STEM}.{fmt.extension}", "Link": _alternates()}
+        headers = {"Vary": "Accept", "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}",
+                   "Link": _alternates(self.root)}
         return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
 
     async def void(self, request: Request) -> Response:
@@ -85,13 +87,14 @@ class MetadataDocuments:
         return Response(path.read_bytes(), media_type="text/css")
 
 
-def _alternates() -> str:
-    return ", ".join(f'</{CATALOG_STEM}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS)
+def _alternates(root: str) -> str:
+    return ", ".join(f'<{root}/{CATALOG_STEM}.{f.extension}>; rel="alternate"; type="{f.media_type}"'
+                     for f in DOCUMENT_FORMATS)
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     """The catalog and VoID routes, reading the files of `settings.dist_dir`."""
-    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s)
+    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s, settings.public_path)
     return [
         Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
         Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),

@@ -38,7 +38,8 @@ def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource]
     files.append(void)
     if pylode_available():
         page = out / ONTOLOGY_HTML
-        page.write_text(ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl"), encoding="utf-8")
+        page.write_text(ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl",
+                                       root=settings.public_path), encoding="utf-8")
         (out / ONTOLOGY_CSS).write_bytes(stylesheet())
         files += [page, out / ONTOLOGY_CSS]
     return files

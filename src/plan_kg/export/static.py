@@ -187,6 +187,9 @@ class _Writer:
 
     def _target(self, value: str, page: str) -> str:
         """`value` (a link on the server) as a link from `page` in the folder."""
+        root = self.settings.public_path  # the server's links start with it; the folder's are relative
+        if root and value.startswith(root + "/"):
+            value = value[len(root):]
         if value == "/sparql" or value.startswith("/sparql?"):
             return self.endpoint + value[len("/sparql"):]
         if not value.startswith("/") or value.startswith("//"):

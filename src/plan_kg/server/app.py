@@ -34,6 +34,7 @@ from .description import serialize_description, service_description
 from .negotiation import PAGE, NegotiationError, negotiate
 from .options import AnswerOptions
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
+from .public_path import PublicPath
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, load_store
@@ -90,6 +91,9 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # Behind a reverse proxy at public_base_iri's path, which may forward the path with it or without:
+            # everything below sees the site's own paths (RepeatedRequests looks for /sparql).
+            *([Middleware(PublicPath, prefix=settings.public_path)] if settings.public_path else []),
             # The per-client limit counts the socket's address unless it is a trusted reverse
             # proxy, whose X-Forwarded-For then names the client (uvicorn's own parser).
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
@@ -264,7 +268,7 @@ class SparqlEndpoint:
             wants_page = False
         if not wants_page:
             return _error(refused.status, refused.message, headers)
-        page = error_page(parsed.query or "", refused.status, refused.message,
+        page = error_page(parsed.query or "", refused.status, refused.message, root=self.settings.public_path,
                           default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
                         headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
@@ -282,7 +286,7 @@ class SparqlEndpoint:
         except NegotiationError as exc:
             return _error(400, str(exc))
         if fmt == PAGE:  # the endpoint for people is the query editor on the home page
-            return RedirectResponse("/#query", status_code=303, headers={"Vary": _VARY})
+            return RedirectResponse(f"{self.settings.public_path}/#query", status_code=303, headers={"Vary": _VARY})
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
         triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)

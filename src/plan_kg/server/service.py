@@ -138,6 +138,7 @@ class QueryService:
             graph_format=wanted.graph.name if wanted.graph else None,
             service_allow_list=tuple(self.settings.service_allow_list),
             page_base_iri=self.settings.base_iri if PAGE in (wanted.results, wanted.graph) else "",
+            page_root=self.settings.public_path,
         )
 
     def key(self, job: QueryJob) -> str | None:

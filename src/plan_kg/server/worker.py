@@ -38,6 +38,7 @@ class QueryJob:
     graph_format: str | None = None  # ... for CONSTRUCT/DESCRIBE
     service_allow_list: tuple[str, ...] = ()  # the endpoints SERVICE may name (guard.check_services)
     page_base_iri: str = ""  # the data's base IRI: an HTML answer links IRIs under it to this server's pages
+    page_root: str = ""  # the path this server is served under (Settings.public_path): its pages' links start with it
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _page(job: QueryJob, max_bytes: int, **answer: object) -> bytes:
     from ..web.results import PageTooLarge, render
 
     try:
-        return render(job.query, base_iri=job.page_base_iri, default_graphs=job.default_graphs,
+        return render(job.query, base_iri=job.page_base_iri, root=job.page_root, default_graphs=job.default_graphs,
                       named_graphs=job.named_graphs, max_bytes=max_bytes, **answer)  # type: ignore[arg-type]
     except PageTooLarge:
         raise _too_large(max_bytes) from None

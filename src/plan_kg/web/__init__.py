@@ -16,6 +16,9 @@ How IRIs are served (W3C "Cool URIs for the Semantic Web", the 303 pattern):
   (`/ontology/0.1.0`) answer 303 to the ontology's documents, of which they are part.
   An IRI the dataset says nothing about gets a 404 page that points to the nearest
   resource above it.
+* Behind a reverse proxy at the path of `public_base_iri` (`Settings.public_path`, e.g.
+  `/nishitokyo`), every path these routes send (links, `Location`, `Link`) starts with it;
+  the server answers with or without it (`server.public_path`).
 
 Every response of these routes carries a strict Content-Security-Policy: scripts and
 styles only from this server's static files, nothing inline, nothing from other hosts.

@@ -174,14 +174,15 @@ class LevelCount:
 class Describer:
     """Reads one store for pages and documents; maps IRIs to this server's paths."""
 
-    def __init__(self, store: ox.Store, base_iri: str) -> None:
+    def __init__(self, store: ox.Store, base_iri: str, root: str = "") -> None:
         self.store = store
         self.base_iri = base_iri
+        self.root = root  # the path this server is served under (Settings.public_path)
 
     # -- IRIs and paths --------------------------------------------------------
     def href(self, iri: str) -> tuple[str, bool]:
         """Where `iri` can be looked up: a path on this server when it is ours, else the IRI itself."""
-        return local_href(iri, self.base_iri)
+        return local_href(iri, self.base_iri, self.root)
 
     def iri(self, path: str) -> str:
         """The IRI a request path (without a suffix) stands for."""
@@ -431,15 +432,15 @@ def _reading_order(value: Link | Text) -> tuple:
     return (1, (), value.iri if isinstance(value, Link) else value.value)
 
 
-def local_href(iri: str, base_iri: str) -> tuple[str, bool]:
-    """Where `iri` can be looked up: a path on this server when it is under `base_iri` or the
-    ontology's, else the IRI itself; and whether it is such a path."""
+def local_href(iri: str, base_iri: str, root: str = "") -> tuple[str, bool]:
+    """Where `iri` can be looked up: a path on this server (served under `root`, `Settings.public_path`) when
+    it is under `base_iri` or the ontology's, else the IRI itself; and whether it is such a path."""
     if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
-        return "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
+        return root + "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
     # Not when the rest begins with a slash: "//host/…" is a link to another host (a crafted IRI such
     # as {base}/evil.example/ would be shown as ours and lead there).
     if iri.startswith(base_iri) and not iri[len(base_iri):].startswith(("/", "\\")):
-        return "/" + iri[len(base_iri):], True
+        return root + "/" + iri[len(base_iri):], True
     return iri, False
 
 

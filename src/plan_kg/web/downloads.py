@@ -90,16 +90,18 @@ class Downloads:
             fmt = _file_format(path)
             if fmt is not None:
                 relative = path.relative_to(dist).as_posix()
-                found.append(Download(relative, "/downloads/" + relative, fmt.media_type, _size(path.stat().st_size)))
+                found.append(Download(relative, f"{self.settings.public_path}/downloads/{relative}", fmt.media_type,
+                                      _size(path.stat().st_size)))
         return found
 
     async def serve(self, request: Request) -> Response:
         """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`);
         /downloads/ itself is the list on the home page."""
         if not request.path_params["path"]:
-            return RedirectResponse("/#downloads", status_code=303)
+            return RedirectResponse(f"{self.settings.public_path}/#downloads", status_code=303)
         dist = self.settings.dist_dir.resolve()
-        missing = PlainTextResponse("No such download. The list is on the home page: /\n", status_code=404)
+        missing = PlainTextResponse(f"No such download. The list is on the home page: {self.settings.public_path}/\n",
+                                    status_code=404)
         try:
             target = (dist / request.path_params["path"]).resolve()
             stat = target.stat()  # once: a new build may replace the file while it is served

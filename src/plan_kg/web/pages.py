@@ -90,7 +90,8 @@ class Site:
 
     def __init__(self, settings: Settings, store: ox.Store) -> None:
         self.settings = settings
-        self.describer = Describer(store, settings.base_iri)
+        self.root = settings.public_path  # every path this site sends starts with it ("" at a host's root)
+        self.describer = Describer(store, settings.base_iri, self.root)
         self.templates = templating.environment()
         # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
@@ -130,7 +131,7 @@ class Site:
         **context: object,
     ) -> Response:
         context.setdefault("alternates", ())
-        html = self.templates.get_template(template).render(**context)
+        html = self.templates.get_template(template).render(root=self.root, **context)
         return _secure(HTMLResponse(html, status_code=status_code, headers=headers), security)
 
     # -- the home page ------------------------------------------------------------
@@ -156,7 +157,8 @@ class Site:
             downloads=downloads,
             charts=[d for d in downloads if d.name.endswith(("sdg-coverage.svg", "by-city.svg"))],
             queries=queries,
-            endpoint="/sparql",
+            root=self.root,
+            endpoint=self.root + "/sparql",
             yasgui=yasgui,
         )
 
@@ -176,14 +178,15 @@ class Site:
                 media_type = negotiation.query_media_type(header_list(request.headers, "accept"))
                 return _secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
                                         headers={"Vary": "Accept"}))
-        return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: /\n", status_code=404))
+        return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: {self.root}/\n",
+                                         status_code=404))
 
     # -- linked data --------------------------------------------------------------------
     async def resource(self, request: Request) -> Response:
         """/id/… : the municipality, plan or plan element with that IRI under the base; an IRI that only
         the catalog describes (its publisher) is a 303 to the catalog."""
         if not request.path_params["path"]:  # /id/ names nothing: the home page lists the plans
-            return _secure(RedirectResponse("/", status_code=303))
+            return _secure(RedirectResponse(self.root + "/", status_code=303))
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
                 and not self.describer.describes(iri) and not _encoded_slash(request):
@@ -205,9 +208,9 @@ class Site:
         accept = header_list(request.headers, "accept")
         document = best_catalog_format(accept)
         if wants_page(accept, document):
-            target = "/"
+            target = self.root + "/"
         elif document is not None:
-            target = f"/{CATALOG_STEM}.{document.extension}"
+            target = f"{self.root}/{CATALOG_STEM}.{document.extension}"
         else:
             offered = ", ".join(f.media_type for f in CATALOG_FORMATS)
             return _secure(PlainTextResponse(f"Described by the catalog, offered as {offered} and HTML\n", 406,
@@ -219,15 +222,15 @@ class Site:
         page = self.settings.dist_dir / "ontology.html"
         accept = header_list(request.headers, "accept")
         if page.is_file() and wants_page(accept, formats.by_name("turtle")):
-            target = "/downloads/ontology.html#shapes"
+            target = self.root + "/downloads/ontology.html#shapes"
         else:
-            target = "/downloads/shapes.ttl"
+            target = self.root + "/downloads/shapes.ttl"
         return _secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
         if not request.path_params["path"]:  # /graph/ names no graph: the home page lists the plans
-            return _secure(RedirectResponse("/", status_code=303))
+            return _secure(RedirectResponse(self.root + "/", status_code=303))
         return await self._kept(request, self._graph, lambda path: self.describer.is_graph(self.describer.iri(path)))
 
     async def ontology(self, request: Request) -> Response:
@@ -251,7 +254,8 @@ class Site:
         if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
         if (kept := self._documents.get(key)) is not None:
-            return self._validated(request, _secure(Response(kept.body, media_type=kept.media_type, headers=_link(path))))
+            return self._validated(request, _secure(Response(kept.body, media_type=kept.media_type,
+                                                             headers=self._link(path))))
         if await request.is_disconnected():
             return Response(status_code=204)
         building = self._building.get(key)
@@ -301,7 +305,7 @@ class Site:
         view = self.describer.resource(iri)
         assert view is not None  # it has statements (describes), and the store does not change while served
         return self._page("resource.html", view=view, chart=self.plan_chart(path),
-                          alternates=_alternates(path), headers=_link(path))
+                          alternates=self._alternates(path), headers=self._link(path))
 
     def plan_chart(self, path: str) -> str | None:
         """The download path of a plan's SDG coverage chart (`/id/{municipality}/{plan}` only), if built."""
@@ -309,7 +313,7 @@ class Site:
         if len(parts) != 3 or parts[0] != "id":
             return None
         relative = f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
-        return "/downloads/" + relative if (self.settings.dist_dir / relative).is_file() else None
+        return f"{self.root}/downloads/{relative}" if (self.settings.dist_dir / relative).is_file() else None
 
     def _graph(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
@@ -330,9 +334,9 @@ class Site:
             size=len(triples),
             subject_count=len(subjects),
             subjects=[self.describer.link(s) for s in subjects[:GRAPH_PAGE_SUBJECTS]],
-            every_subject="/sparql?" + urlencode({"query": every_subject}),
-            alternates=_alternates(path),
-            headers=_link(path),
+            every_subject=f"{self.root}/sparql?" + urlencode({"query": every_subject}),
+            alternates=self._alternates(path),
+            headers=self._link(path),
         )
 
     def _ontology(self, request: Request) -> Response:
@@ -355,8 +359,8 @@ class Site:
                       ("individual", "個体・概念", "Individuals and concepts"),
                       ("other", "その他の語", "Other terms")],
             terms_by_kind={kind: [t for t in terms if t.kind == kind] for kind in TERM_KINDS},
-            alternates=_alternates(path),
-            headers=_link(path),
+            alternates=self._alternates(path),
+            headers=self._link(path),
         )
 
     async def ontology_module(self, request: Request) -> Response:
@@ -371,14 +375,23 @@ class Site:
         return self.see_other(request, "/ontology")
 
     # -- responses shared by the handlers -------------------------------------------
+    def _alternates(self, path: str) -> tuple[Alternate, ...]:
+        """Each document of the resource at `path` (a site path without a suffix), for its page."""
+        return tuple(Alternate(f"{self.root}{path}.{fmt.extension}", fmt.media_type, fmt.label)
+                     for fmt in negotiation.OFFERED)
+
+    def _link(self, path: str) -> dict[str, str]:
+        """The Link header field listing each document of the resource at `path`."""
+        return {"Link": negotiation.alternates(self.root + path)}
+
     def see_other(self, request: Request, path: str) -> Response:
         """303 from a thing's IRI to the document about it that best fits the Accept header."""
         fmt = negotiation.from_accept(header_list(request.headers, "accept"))
-        headers = {"Vary": "Accept", **_link(path)}
+        headers = {"Vary": "Accept", **self._link(path)}
         if fmt is None:
             offered = ", ".join(f.media_type for f in negotiation.OFFERED)
             return _secure(PlainTextResponse(f"Not available in the type you asked for. Offered: {offered}\n", 406, headers=headers))
-        return _secure(RedirectResponse(f"{path}.{fmt.extension}", status_code=303, headers=headers))
+        return _secure(RedirectResponse(f"{self.root}{path}.{fmt.extension}", status_code=303, headers=headers))
 
     def rdf(self, triples: list[ox.Triple], fmt: Format, path: str) -> Response:
         if fmt.name == "jsonld":
@@ -386,7 +399,7 @@ class Site:
         else:
             prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
             body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
-        return _secure(Response(body, media_type=fmt.media_type, headers=_link(path)))
+        return _secure(Response(body, media_type=fmt.media_type, headers=self._link(path)))
 
     def not_found(self, iri: str, fmt: Format | None, request: Request | None = None) -> Response:
         """404: a page that says what was looked for and where to go instead (plain text to a client
@@ -395,7 +408,7 @@ class Site:
         if fmt is None and request is not None:  # chosen by Accept: a cache must know (RFC 9110 12.5.5)
             fmt, vary = negotiation.from_accept(header_list(request.headers, "accept")), {"Vary": "Accept"}
         if fmt is not None and fmt.name != "html":
-            message = f"This dataset says nothing about <{iri}>. See the home page, /, for what it holds.\n"
+            message = f"This dataset says nothing about <{iri}>. See the home page, {self.root}/, for what it holds.\n"
             return _secure(PlainTextResponse(message, status_code=404, headers=vary))
         return self._page(
             "not_found.html",
@@ -436,13 +449,6 @@ def _json_ld(triples: list[ox.Triple]) -> bytes:
     return jsonld_text(canonical(graph), context, context_ref=context["@context"]).encode("utf-8")
 
 
-def _alternates(path: str) -> tuple[Alternate, ...]:
-    return tuple(
-        Alternate(f"{path}.{fmt.extension}", fmt.media_type, fmt.label)
-        for fmt in negotiation.OFFERED
-    )
-
-
 def _encoded_slash(request: Request) -> bool:
     """Whether the path as sent has a percent-encoded slash, which Starlette decodes into a separator."""
     return b"%2f" in request.scope.get("raw_path", b"").lower()
@@ -452,6 +458,3 @@ def _raw_path(request: Request) -> str:
     """The path as sent (percent-encoded): the IRI a 404 names."""
     return request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
 
-
-def _link(path: str) -> dict[str, str]:
-    return {"Link": negotiation.alternates(path)}

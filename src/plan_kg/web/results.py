@@ -26,7 +26,7 @@ from .. import formats
 from .describe import RDF, XSD, local_href, qname
 from .templating import environment
 
-#: The endpoint's path on this server, which the page's form and format links use.
+#: The endpoint's path on this server (below the path it is served under), which the page's form and format links use.
 ENDPOINT = "/sparql"
 _PLAIN = (XSD + "string", RDF + "langString")
 #: The machine formats offered as links, per kind of answer (format= names, in this order).
@@ -63,13 +63,14 @@ class FormatLink:
     href: str
 
 
-def cell(term: object, base_iri: str) -> Cell | None:
-    """`term` (a pyoxigraph term, or None for an unbound variable) as a table cell."""
+def cell(term: object, base_iri: str, root: str = "") -> Cell | None:
+    """`term` (a pyoxigraph term, or None for an unbound variable) as a table cell; `root`: the path this
+    server is served under (`Settings.public_path`), which its links start with."""
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):
         iri = term.value
-        href, local = local_href(iri, base_iri)
+        href, local = local_href(iri, base_iri, root)
         if not local and not iri.startswith(("http://", "https://")):
             href = None  # urn:, mailto:, javascript: ... are shown, never followed
         return Cell(qname(iri) or iri, "iri", href, local)
@@ -86,6 +87,7 @@ def render(
     query: str,
     *,
     base_iri: str,
+    root: str = "",
     variables: Sequence[str] = (),
     rows: Iterable[Sequence[object]] = (),
     count: int = 0,
@@ -100,22 +102,25 @@ def render(
     `rows` is read once, as the page is written. `graph` marks CONSTRUCT/DESCRIBE triples (rows
     of subject, predicate, object). The dataset (`default_graphs`, `named_graphs`) is carried into
     the format links and the form. PageTooLarge once the page is over `max_bytes` (0: no limit).
+    `root`: the path this server is served under (`Settings.public_path`), which its links start with.
     """
     if graph:
         variables = _TRIPLE_COLUMNS
     dataset = _dataset(default_graphs, named_graphs)
+    endpoint = root + ENDPOINT
     links = tuple(
         FormatLink(name, formats.by_name(name).label,
-                   ENDPOINT + "?" + urlencode([("query", query), *dataset, ("format", name)]))
+                   endpoint + "?" + urlencode([("query", query), *dataset, ("format", name)]))
         for name in (_GRAPH_LINKS if graph else _RESULT_LINKS)
     )
     chunks: list[bytes] = []
     size = 0
     for chunk in environment().get_template("results.html").generate(
         query=query,
-        endpoint=ENDPOINT,
+        endpoint=endpoint,
+        root=root,
         variables=tuple(variables),
-        rows=([cell(term, base_iri) for term in row] for row in rows),
+        rows=([cell(term, base_iri, root) for term in row] for row in rows),
         count=count,
         boolean=boolean,
         graph=graph,
@@ -137,6 +142,7 @@ def error_page(
     status: int,
     message: str,
     *,
+    root: str = "",
     default_graphs: Sequence[str] | None = None,
     named_graphs: Sequence[str] | None = None,
 ) -> bytes:
@@ -146,7 +152,8 @@ def error_page(
     omitted = len(query) if len(query) > MAX_REPEATED_CHARS else 0
     query = "" if omitted else query
     return environment().get_template("query_error.html").render(
-        query=query, status=status, message=message, endpoint=ENDPOINT, dataset=dataset, omitted=omitted,
+        query=query, status=status, message=message, endpoint=root + ENDPOINT, root=root, dataset=dataset,
+        omitted=omitted,
         # The query's own length first: encoding a long one only to find it long took 45 ms a megabyte.
         post=len(query) > MAX_LINK_CHARS or len(urlencode([("query", query), *dataset])) > MAX_LINK_CHARS,
         alternates=(),
