@@ -171,6 +171,34 @@ def test_a_format_refused_with_q_0_is_not_sent_for_an_alias_under_a_wildcard(acc
         assert chosen is None or chosen is not formats.by_name(refused) and sent_weight(accept, chosen) > 0
 
 
+@pytest.mark.parametrize(
+    ("accept", "kind"),
+    [
+        ("text/turtle;q=0, text/n3", "graph"),  # the canonical type refused: naming an alias does not undo it
+        ("application/sparql-results+json;q=0, application/json", "results"),
+        ("application/sparql-results+xml;q=0, application/xml", "results"),
+        ("text/html;q=0, application/xhtml+xml", "results"),
+        ("text/csv;level=1;q=0.5, text/csv;q=0", "results"),  # a range with a parameter is for another representation
+        ("text/turtle;foo=bar, text/turtle;q=0, application/n-triples;q=0.5", "graph"),
+    ],
+)
+def test_a_canonical_type_refused_with_q_0_stays_refused(accept: str, kind: str) -> None:
+    refused = {formats.by_media_type(range_.partition(";")[0].strip(), kind_)
+               for range_ in accept.split(",") if range_.strip().endswith(";q=0")
+               for kind_ in (formats.Kind.GRAPH, formats.Kind.RESULTS, formats.Kind.PAGE)} - {None}
+    assert refused
+    negotiated = negotiate(accept)
+    for chosen in (getattr(negotiated, kind), web_negotiation.from_accept(accept), catalog_format(accept)):
+        assert chosen not in refused, (accept, chosen)
+
+
+def test_a_range_with_a_parameter_alone_stands_for_its_type() -> None:
+    compacted = 'application/ld+json;profile="http://www.w3.org/ns/json-ld#compacted"'
+    assert negotiate(compacted).graph is formats.by_name("jsonld")
+    assert negotiate("text/turtle;foo=bar, text/turtle;q=0, application/n-triples;q=0.5").graph is \
+        formats.by_name("ntriples")
+
+
 def test_a_client_that_names_an_alias_gets_its_format() -> None:
     assert negotiate("application/x-turtle").graph is formats.by_name("turtle")
     assert negotiate("application/json").results is formats.by_name("json")
@@ -194,6 +222,9 @@ def test_no_format_is_chosen_whose_own_media_type_the_header_refuses(ranges: lis
     for fmt in chosen:
         if fmt is not None:
             assert not formats.refuses(accept, fmt), (accept, fmt.name)
+            # Its own type named, the first time with q=0 (python-mimeparse's and RFC 9110's first of equals).
+            own = next((weight for media_type, weight in ranges if media_type == fmt.media_type), None)
+            assert own != ";q=0", (accept, fmt.name)
             named_alias = any(media_type in fmt.aliases and weight != ";q=0" for media_type, weight in ranges)
             fallback = fmt is negotiated.graph and fmt in GRAPH_FORMATS  # 12.5.1: a graph for a results-only client
             assert sent_weight(accept, fmt) > 0 or named_alias or fallback, (accept, fmt.name)

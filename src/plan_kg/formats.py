@@ -167,7 +167,7 @@ def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Forma
     fits. ValueError when the header cannot be parsed.
     """
     ranges = _media_ranges(accept)
-    best, standing = None, (0.0, -1.0)
+    best, standing = None, (0.0, -1)
     for fmt in candidates:  # the first of equals stays: only a better one replaces it
         if (this := _standing(fmt, ranges)) > standing:
             best, standing = fmt, this
@@ -185,8 +185,8 @@ def quality(accept: str | None, fmt: Format) -> float:
 def refuses(accept: str | None, fmt: Format) -> bool:
     """Whether an Accept header refuses `fmt` in so many words: the range that decides its weight says q=0 (RFC 9110
     12.4.2, "not acceptable"); a type it merely does not list is not refused. ValueError when it cannot be parsed."""
-    weight, fitness = _standing(fmt, _media_ranges(accept))
-    return weight == 0 and fitness >= 0
+    weight, specificity = _standing(fmt, _media_ranges(accept))
+    return weight == 0 and specificity >= 0
 
 
 _MediaRange = tuple[str, str, dict[str, str]]  # type, subtype, parameters (q among them), as python-mimeparse parses one
@@ -200,20 +200,51 @@ def _media_ranges(accept: str | None) -> list[_MediaRange]:
         raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
 
 
-def _standing(fmt: Format, ranges: list[_MediaRange]) -> tuple[float, float]:
-    """How much `ranges` want `fmt`, as (q-value, fitness): python-mimeparse's reading of RFC 9110 12.5.1 (the most
-    specific range that matches a media type gives its weight) for the media type `fmt` is sent as, its canonical one.
+def _standing(fmt: Format, ranges: list[_MediaRange]) -> tuple[float, int]:
+    """How much `ranges` want `fmt`, as (q-value, specificity of the range that gave it; -1: none applies), for the
+    media type `fmt` is sent as, its canonical one (`_decides`).
 
-    An alias (application/x-turtle, application/json) counts only where the header names it itself: a client that
-    asks for it gets the format (as its canonical type). A wildcard stands for the canonical type alone, so
-    `*/*;q=0.5, text/turtle;q=0` refuses Turtle, which text/n3 under `*/*` does not bring back.
+    An alias (application/x-turtle, application/json) counts only where the header names it and not the canonical
+    type: a client that asks for the alias gets the format (sent as its canonical type), but a wildcard stands for
+    the canonical type alone, and a canonical type refused with q=0 stays refused (`text/turtle;q=0, text/n3`).
     """
-    standing = mimeparse.quality_and_fitness_parsed(fmt.media_type, ranges)
-    for alias in fmt.aliases:
-        kind, _, subtype = alias.partition("/")
-        if any(named == kind and named_subtype == subtype for named, named_subtype, _ in ranges):
-            standing = max(standing, mimeparse.quality_and_fitness_parsed(alias, ranges))
+    standing = _decides(fmt.media_type, ranges)
+    if standing[1] < _NAMED:
+        for alias in fmt.aliases:
+            if (named := _decides(alias, ranges))[1] >= _NAMED:
+                standing = max(standing, named)
     return standing
+
+
+#: Specificity of a media range for a media type without parameters: `*/*`, `type/*`, the type with parameters
+#: other than q (`text/html;level=1`), the type itself.
+_ANY, _TYPE, _NAMED, _EXACT = 0, 1, 2, 3
+
+
+def _decides(media_type: str, ranges: list[_MediaRange]) -> tuple[float, int]:
+    """The q-value of the range that decides `media_type`'s weight, and its specificity: the most specific range that
+    applies (RFC 9110 12.5.1), the first of equals; (0, -1) when none applies.
+
+    A range with parameters besides q (`text/csv;level=1`) is for a representation with those parameters, which this
+    server does not send, so one without them decides where the header has both; alone, it stands for the type
+    (`application/ld+json;profile=…` asks for JSON-LD).
+    """
+    kind, _, subtype = media_type.partition("/")
+    best = (0.0, -1)
+    for named_kind, named_subtype, parameters in ranges:
+        if named_kind == "*" and named_subtype == "*":
+            specificity = _ANY
+        elif named_kind != kind:
+            continue
+        elif named_subtype == "*":
+            specificity = _TYPE
+        elif named_subtype == subtype:
+            specificity = _NAMED if len(parameters) > 1 else _EXACT  # q is always among them
+        else:
+            continue
+        if specificity > best[1]:
+            best = (float(parameters["q"]), specificity)
+    return best
 
 
 def prefers_html(accept: str | None, best: Format | None) -> bool:
