@@ -133,3 +133,19 @@ def test_every_link_on_a_page_stays_under_the_prefix_and_leads_somewhere(client:
         if (status := client.get(value).status_code) == 404 or status >= 500:
             broken[value] = status
     assert not broken, broken
+
+
+@pytest.mark.parametrize("path", ["/id", "/graph", "/downloads", "/catalog/", "/sparql/?query=ASK%7B%7D"])
+@pytest.mark.parametrize("prefix", [ROOT, ""])
+def test_a_path_without_its_trailing_slash_is_redirected_within_the_prefix(
+        client: httpx.Client, served: Served, path: str, prefix: str) -> None:
+    """Starlette redirects /id to /id/ (and /sparql/ to /sparql) from the path the routes see, which has no
+    prefix: behind the proxy that led to https://data.example.jp/id/, outside the mount."""
+    for headers in ({"Host": "data.example.jp"}, {}):
+        answer = client.get(prefix + path, headers=headers, follow_redirects=False)
+        assert 300 <= answer.status_code < 400, (path, answer.status_code)
+        location = httpx.URL(answer.headers["location"])
+        assert location.path.startswith(ROOT + "/"), (path, str(location))
+        assert location.host in ("", "data.example.jp", "127.0.0.1")
+        # Where it leads, as the proxy forwards it (keeping the prefix), answers.
+        assert client.get(location.raw_path.decode(), follow_redirects=True).status_code == 200

@@ -6,9 +6,9 @@ the same. Every path it sends carries the prefix (`Settings.public_path`), which
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class PublicPath:
@@ -25,7 +25,10 @@ class PublicPath:
         self.raw_prefix = prefix.encode("ascii")  # as raw_path has it, when the client encoded it the same way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and _under(path := scope["path"], self.prefix):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _under(path := scope["path"], self.prefix):
             scope = {**scope, "path": path[len(self.prefix):] or "/"}
             raw = scope.get("raw_path")
             if raw is not None:
@@ -33,7 +36,42 @@ class PublicPath:
                     scope["raw_path"] = raw[len(self.raw_prefix):] or b"/"
                 else:  # the prefix spelled another way (%7E for ~): the decoded path stands for the raw one
                     del scope["raw_path"]
-        await self.app(scope, receive, send)
+        own = _authorities(scope)
+
+        async def send_within(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message = {**message, "headers": [
+                    (name, self._within(value, own) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", ())]}
+            await send(message)
+
+        await self.app(scope, receive, send_within)
+
+    def _within(self, location: bytes, own: set[str]) -> bytes:
+        """`location` under the prefix if it leads to this site outside it: Starlette's redirect of a path
+        without its trailing slash (/id -> /id/) is built from the path the app sees, which has no prefix."""
+        parts = urlsplit(location.decode("latin-1"))
+        if parts.scheme or parts.netloc:
+            if parts.netloc.lower() not in own:
+                return location  # another site's
+        elif not parts.path.startswith("/"):
+            return location  # relative: it resolves against the request's URL, which has the prefix
+        if _under(parts.path, self.raw_prefix.decode("ascii")):
+            return location
+        return urlunsplit(parts._replace(path=self.raw_prefix.decode("ascii") + parts.path)).encode("latin-1")
+
+
+def _authorities(scope: Scope) -> set[str]:
+    """The authorities (host[:port], lower case) a request reached this server by: its Host header, the socket's."""
+    own = set()
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            own.add(value.decode("latin-1").lower())
+    if server := scope.get("server"):
+        host, port = server
+        host = f"[{host}]" if ":" in host else host
+        own.update({f"{host}:{port}".lower(), host.lower()})
+    return own
 
 
 def _under(path: str | bytes, prefix: str | bytes) -> bool:
