@@ -61,6 +61,42 @@ def test_a_public_base_iri_ends_with_a_slash_and_empty_means_not_set() -> None:
         Settings(public_base_iri="https://example.org")  # it would serve https://example.orgsparql
     assert Settings(public_base_iri="").public_base_iri == ""  # TOML's way of leaving it unset
     assert Settings(base_iri="http://[::1]:8000/kg/").base_iri == "http://[::1]:8000/kg/"
+    assert Settings(base_iri="https://example.org/plans#").base_iri == "https://example.org/plans#"  # a hash namespace
+    assert Settings(public_base_iri="https://data.example.jp:8443/.well/a..b/").public_path == "/.well/a..b"
+
+
+@pytest.mark.parametrize("iri, said", [
+    ("https://data.example.jp/a#/", "public_base_iri must have no fragment ('#')"),  # every path would name /a
+    ("https://data.example.jp/nishitokyo/?x=/", "public_base_iri must have no query ('?')"),
+    ("https://data.example.jp/?/", "public_base_iri must have no query ('?')"),
+    ("https://data.example.jp:99999/a/", "public_base_iri has port '99999'; write a port from 1 to 65535, or none"),
+    ("https://data.example.jp:0/a/", "public_base_iri has port '0'"),
+    ("https://data.example.jp/a/../b/", "no '.' or '..' segment in its path; write the path they stand for, "
+                                        "here 'https://data.example.jp/b/'"),
+    ("https://data.example.jp/a/./", "here 'https://data.example.jp/a/'"),
+    ("https://data.example.jp/%2E%2E/a/", "no '.' or '..' segment"),
+])
+def test_a_public_base_iri_that_would_not_be_where_the_site_is_is_refused(tmp_path: Path, iri: str, said: str) -> None:
+    with pytest.raises(ValueError) as failed:
+        Settings(public_base_iri=iri)
+    assert said in str(failed.value) and str(failed.value).endswith(repr(iri))
+    with pytest.raises(SourceError) as failed:  # the file's value: the file is named
+        _load(tmp_path, f'public_base_iri = "{iri}"\n')
+    assert str(failed.value).startswith(f"{tmp_path / 'plan-kg.toml'}: public_base_iri ") and said in str(failed.value)
+
+
+@pytest.mark.parametrize("iri, said", [
+    ("https://data.example.jp/a#/", "base_iri must have a '#' only at its end; write the namespace"),
+    ("https://data.example.jp/a?x#", "base_iri must have no query ('?')"),
+    ("https://data.example.jp/?x=/", "base_iri must have no query ('?')"),
+    ("https://data.example.jp:99999/a/", "base_iri has port '99999'"),
+    ("https://data.example.jp/a/../b#", "base_iri must have no '.' or '..' segment in its path; write the path "
+                                        "they stand for, here 'https://data.example.jp/b#'"),
+])
+def test_a_base_iri_with_a_query_a_fragment_within_a_bad_port_or_dot_segments_is_refused(iri: str, said: str) -> None:
+    with pytest.raises(ValueError) as failed:
+        Settings(base_iri=iri)
+    assert str(failed.value).startswith(said) and str(failed.value).endswith(repr(iri))
 
 
 def test_the_site_is_served_under_the_path_of_the_public_base_iri() -> None:
@@ -114,6 +150,19 @@ OUT_OF_RANGE = [
     ("service_allow_list", '["not an iri"]', "has 'not an iri'; each entry must be an endpoint's absolute http(s) IRI"),
     ("service_allow_list", '["urn:x:sparql"]', "has 'urn:x:sparql'"),
     ("service_allow_list", '["https://ok.example/sparql", "https:///sparql"]', "has 'https:///sparql'"),
+    ("service_allow_list", '["https://other-city.example:99999/sparql"]', "with a port from 1 to 65535 or none, not "
+                                                                          "'99999'"),
+    # The largest TOML integer: the server took it and then failed (islice, setrlimit); no setting needs more.
+    ("in_process_rows", "9223372036854775807", "it must be a whole number of at most 9,007,199,254,740,992, "
+                                               "such as 100 (the default)"),
+    ("max_result_rows", "9007199254740993", "it must be a whole number of at most 9,007,199,254,740,992"),
+    ("query_memory_bytes", "9223372036854775807", "of at most 9,007,199,254,740,992, such as 2000000000"),
+    ("max_body_bytes", "9223372036854775807", "of at most 9,007,199,254,740,992"),
+    ("query_timeout_s", "1e300", "it must be a number of at most 1,000,000 (seconds, about 11.6 days), such as 30.0"),
+    ("send_timeout_s", "9223372036854775807", "it must be a number of at most 1,000,000 (seconds"),
+    ("preempt_after_s", "1_000_000.5", "it must be a number of at most 1,000,000"),
+    ("response_max_age_s", "2147483649", "it must be a whole number of at most 2,147,483,648 (seconds; a cache reads "
+                                         "a larger max-age as this), such as 300"),
 ]
 
 
@@ -169,6 +218,18 @@ def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_tak
     for name, value in least.items():  # every number has a least value, a new one too
         with pytest.raises(ValueError, match=f"setting '{name}' is {value - 1}; it must be"):
             Settings(**{name: value - 1})
+
+
+def test_every_number_has_a_most_that_is_taken_and_nothing_above_it(tmp_path: Path) -> None:
+    numbers = {f.name: f.type for f in fields(Settings) if f.type in ("int", "float")}
+    most = {name: 10**6 if kind == "float" else 2**53 for name, kind in numbers.items()}
+    most["response_max_age_s"] = 2**31  # RFC 9111 1.2.2
+    settings = _load(tmp_path, "".join(f"{name} = {value}\n" for name, value in most.items()))
+    assert {name: getattr(settings, name) for name in numbers} == most
+    for name, value in most.items():  # every number has a most, a new one too
+        over = value + 1 if numbers[name] == "int" else value * (1 + 1e-15)
+        with pytest.raises(ValueError, match=f"setting '{name}' is {over!r}; it must be .* of at most"):
+            Settings(**{name: over})
 
 
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["query", "counts-per-level"]])

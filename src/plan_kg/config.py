@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import pyoxigraph
 
@@ -96,6 +96,11 @@ class Settings:
                                             f"'https://example.org/plans/': {iri!r}")
         if self.public_base_iri and not self.public_base_iri.endswith("/"):  # paths are appended to it
             raise UnusableSetting("public_base_iri", f"public_base_iri must end with '/': {self.public_base_iri!r}")
+        # Data IRIs are minted under base_iri, which may be a hash namespace ('#' at its end); the site's paths
+        # are appended to public_base_iri, past a '#' or '?' they would all name one page.
+        _check_base("base_iri", self.base_iri, hash_at_end=True)
+        if self.public_base_iri:
+            _check_base("public_base_iri", self.public_base_iri, hash_at_end=False)
         if self.reasoning_engine not in ("owlrl", "reasonable"):
             raise UnusableSetting("reasoning_engine",
                                   f"reasoning_engine must be 'owlrl' or 'reasonable', not {self.reasoning_engine!r}")
@@ -105,10 +110,13 @@ class Settings:
         for proxy in _entries(self, "trusted_proxies"):
             _check_proxy(proxy)
         for endpoint in _entries(self, "service_allow_list"):
-            if not _is_absolute_iri(endpoint):
+            absolute = _is_absolute_iri(endpoint)
+            port = _bad_port(endpoint) if absolute else None
+            if not absolute or port is not None:
                 raise UnusableSetting("service_allow_list", f"setting 'service_allow_list' has {endpoint!r}; each "
                                       "entry must be an endpoint's absolute http(s) IRI, such as "
-                                      "'https://other-city.example/sparql'")
+                                      "'https://other-city.example/sparql'"
+                                      + (f", with a port from 1 to 65535 or none, not {port!r}" if port else ""))
 
     @functools.cached_property  # read for every query's job: worked out once
     def public_path(self) -> str:
@@ -185,6 +193,41 @@ def _is_absolute_iri(iri: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def _bad_port(iri: str) -> str | None:
+    """The port of `iri` as written if no server can have it (not from 1 to 65535), else None."""
+    try:
+        if urlsplit(iri).port != 0:  # None (no port) or one a server can have
+            return None
+    except ValueError:  # urllib: out of range, or not a number
+        pass
+    return urlsplit(iri).netloc.rpartition(":")[2]
+
+
+#: What to write for each base IRI setting (for a message saying what is wrong with it).
+_BASE_EXAMPLES = {
+    "base_iri": "write the namespace the data's IRIs start with, such as 'https://example.org/plans/'",
+    "public_base_iri": "write the IRI the site is served at, such as 'https://data.example.jp/nishitokyo/'",
+}
+
+
+def _check_base(name: str, iri: str, *, hash_at_end: bool) -> None:
+    """UnusableSetting if the absolute IRI `iri`, setting `name`, cannot be a base: it has a query, a fragment
+    (but a '#' at its end if `hash_at_end`), a port no server has, or a '.' or '..' path segment."""
+    write = _BASE_EXAMPLES[name]
+    if "?" in iri:
+        raise UnusableSetting(name, f"{name} must have no query ('?'); {write}: {iri!r}")
+    if "#" in (iri[:-1] if hash_at_end else iri):
+        where = "a '#' only at its end" if hash_at_end else "no fragment ('#')"
+        raise UnusableSetting(name, f"{name} must have {where}; {write}: {iri!r}")
+    if (port := _bad_port(iri)) is not None:
+        raise UnusableSetting(name, f"{name} has port {port!r}; write a port from 1 to 65535, or none: {iri!r}")
+    path = urlsplit(iri).path.replace("%2e", ".").replace("%2E", ".")  # RFC 3986 6.2.2.2: the same segments
+    if {".", ".."} & set(path.split("/")):  # a client resolves them away: the IRI would not be the one written
+        resolved = urljoin(iri, path) + ("#" if iri.endswith("#") else "")
+        raise UnusableSetting(name, f"{name} must have no '.' or '..' segment in its path; write the path they "
+                                    f"stand for, here {resolved!r}: {iri!r}")
+
+
 #: What 0 means for the numeric settings that may be 0 (each as documented beside its field). Every
 #: other number must be above 0; none may be negative, and a time must be finite.
 _ZERO_MEANS: dict[str, str] = {
@@ -199,6 +242,22 @@ _ZERO_MEANS: dict[str, str] = {
 }
 
 
+#: The most a numeric setting may be, by type, and how to say so. A whole number is at most 2**53 (the
+#: largest every JSON reader takes exactly), far below sys.maxsize, past which itertools.islice over a
+#: lookup's rows (max_result_rows + 1) and resource.setrlimit of a worker's heap (query_memory_bytes plus
+#: what it holds) fail. A float is a time in seconds, at most 1e6 (about 11.6 days): asyncio's wait_for and
+#: call_at take it, and so would threading's waits (TIMEOUT_MAX, about 292 years) and epoll (2**31 ms).
+_MOST: dict[str, tuple[int | float, str]] = {
+    "int": (2**53, "9,007,199,254,740,992"),
+    "float": (1e6, "1,000,000 (seconds, about 11.6 days)"),
+}
+#: Settings with a smaller most than their type's.
+_MOST_OF: dict[str, tuple[int | float, str]] = {
+    # RFC 9111 1.2.2: a cache takes a larger delta-seconds for 2**31.
+    "response_max_age_s": (2**31, "2,147,483,648 (seconds; a cache reads a larger max-age as this)"),
+}
+
+
 def _check_number(name: str, value: object, declared: str, default: object) -> None:
     """UnusableSetting unless `value` is a number of the setting's type (true is none) in its range."""
     allowed, described = _TOML_TYPES[declared]
@@ -208,6 +267,10 @@ def _check_number(name: str, value: object, declared: str, default: object) -> N
     if (isinstance(value, float) and not math.isfinite(value)) or value < 0 or (value == 0 and zero is None):
         least = f"of at least 0 (0: {zero})" if zero else "above 0"
         raise UnusableSetting(name, f"setting '{name}' is {value!r}; it must be {described} {least}, "
+                                    f"such as {default!r} (the default)")
+    most, said = _MOST_OF.get(name) or _MOST[declared]
+    if value > most:
+        raise UnusableSetting(name, f"setting '{name}' is {value!r}; it must be {described} of at most {said}, "
                                     f"such as {default!r} (the default)")
 
 
