@@ -17,8 +17,8 @@ from plan_kg.build import load_ontology
 from plan_kg.cli import main
 from plan_kg.config import PROJECT_ROOT, Settings
 from plan_kg.errors import SourceError
-from plan_kg.cities.links import (REJECTED_TABLE, cross_city_graph, link_cities, links_graph, read_links,
-                                  read_rejections, records_from_pairs, write_links)
+from plan_kg.cities.links import (REJECTED_TABLE, KnownItems, cross_city_graph, link_cities, links_graph,
+                                  read_links, read_rejections, records_from_pairs, write_links)
 from plan_kg.cities.similarity import (SDG_WEIGHT, SUGGESTED_SDG_WEIGHT, LinkItem, Scorer, candidate_pairs, combine,
                                       features, plan_items, sdg_weight)
 from plan_kg.iris import PKG
@@ -136,7 +136,38 @@ def test_a_link_to_an_unknown_item_is_refused(tmp_path: Path) -> None:
     path.write_text("a,b,relation,score,method,date\n131202/p/1,132292/p/2,closeMatch,0.5,m,2026-11-28\n",
                     encoding="utf-8")
     with pytest.raises(SourceError, match="link-cities"):
-        read_links(path, known_items=frozenset({"131202/p/1"}))
+        read_links(path, known_items=KnownItems(paths=frozenset({"131202/p/1"}), data_dir=tmp_path))
+
+
+def _tables(data: Path, links: str, rejections: str) -> None:
+    (data / "links").mkdir(parents=True)
+    (data / "links" / "cross-city.csv").write_text("a,b,relation,score,method,date\n" + links, encoding="utf-8")
+    (data / REJECTED_TABLE).write_text("a,b,reason,date\n" + rejections, encoding="utf-8")
+
+
+def test_a_link_to_a_gone_item_names_the_data_folder_given_and_link_cities(tmp_path: Path) -> None:
+    data = tmp_path / "elsewhere"  # --data: not the project's data/
+    _tables(data, "131202/p/1,132292/p/9,closeMatch,0.8,m,2026-11-28\n", "")
+    with pytest.raises(SourceError) as caught:
+        cross_city_graph(replace(Settings(), data_dir=data), known_items=frozenset({"131202/p/1", "132292/p/2"}))
+    assert (caught.value.path, caught.value.row, caught.value.column) == (data / "links" / "cross-city.csv", 2, "b")
+    assert (f"'132292/p/9' is not an item of any plan under {data}; run `plan-kg link-cities` again"
+            in str(caught.value))
+
+
+def test_a_rejection_of_a_gone_item_says_to_correct_or_delete_the_row_not_to_run_link_cities(tmp_path: Path) -> None:
+    """link-cities never rewrites the rejections table (people write it): running it again would not help."""
+    data = tmp_path / "elsewhere"
+    _tables(data, "131202/p/1,132292/p/2,closeMatch,0.8,m,2026-11-28\n",
+            "131202/p/1,132292/p/3,only a stock phrase shared,2026-11-29\n"
+            "131202/p/9,132292/p/2,only a stock phrase shared,2026-11-29\n")
+    with pytest.raises(SourceError) as caught:
+        cross_city_graph(replace(Settings(), data_dir=data),
+                         known_items=frozenset({"131202/p/1", "132292/p/2", "132292/p/3"}))
+    assert (caught.value.path, caught.value.row, caught.value.column) == (data / REJECTED_TABLE, 3, "a")
+    assert (f"'131202/p/9' is not an item of any plan under {data}; correct the row to name the item as it is now, "
+            "or delete the row" in str(caught.value))
+    assert "link-cities" not in str(caught.value)
 
 
 def test_the_committed_links_graph_conforms_to_the_shapes() -> None:

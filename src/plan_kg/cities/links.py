@@ -85,14 +85,23 @@ def write_links(records: tuple[CrossCityLinkRecord, ...], path: Path) -> None:
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-def read_links(path: Path, *, known_items: frozenset[str] | None = None) -> tuple[CrossCityLinkRecord, ...]:
+@dataclass(frozen=True)
+class KnownItems:
+    """The item paths (132292/basic-plan-3/3-1-1) of every plan under `data_dir`: what a pair may name."""
+
+    paths: frozenset[str]
+    data_dir: Path
+
+
+def read_links(path: Path, *, known_items: KnownItems | None = None) -> tuple[CrossCityLinkRecord, ...]:
     """The links table at `path`; SourceError names the row and column of the first problem.
 
-    `known_items` (item paths) checks that every link names an item of a plan under data/.
+    `known_items` checks that every link names an item of a plan under its data folder.
     """
     records, seen = [], {}
     for number, row, fail in _rows(path, COLUMNS):
-        a, b = _pair(row, fail, known_items=known_items)
+        # `plan-kg link-cities` writes this table from the plans: running it again drops a link to a gone item.
+        a, b = _pair(row, fail, known_items=known_items, unknown="run `plan-kg link-cities` again")
         relation = clean_cell(row["relation"])
         if relation not in RELATIONS:
             raise fail("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
@@ -136,14 +145,15 @@ def _row_error(path: Path, row: int, column: str, message: str) -> SourceError:
 
 
 def _pair(row: dict[str, str], fail: Callable[[str, str], SourceError], *,
-          known_items: frozenset[str] | None) -> tuple[str, str]:
-    """Columns a and b of a row of either table: two item paths of different municipalities, the smaller first."""
+          known_items: KnownItems | None, unknown: str) -> tuple[str, str]:
+    """Columns a and b of a row of either table: two item paths of different municipalities, the smaller first.
+    `unknown` says what to do about an item not in `known_items`."""
     a, b = clean_cell(row["a"]), clean_cell(row["b"])
     for column, value in (("a", a), ("b", b)):
         if value.count("/") < 2:
             raise fail(column, f"'{value}' is not an item path such as 132292/basic-plan-3/3-1-1")
-        if known_items is not None and value not in known_items:
-            raise fail(column, f"'{value}' is not an item of any plan under data/; run `plan-kg link-cities` again")
+        if known_items is not None and value not in known_items.paths:
+            raise fail(column, f"'{value}' is not an item of any plan under {known_items.data_dir}; {unknown}")
     if a.split("/")[0] == b.split("/")[0]:
         raise fail("b", "both items belong to the same municipality; cross-city links join different ones")
     if not a < b:
@@ -169,11 +179,13 @@ class Rejection:
     row: int = 0  # its row in the rejections table (the header is row 1)
 
 
-def read_rejections(path: Path, *, known_items: frozenset[str] | None = None) -> dict[tuple[str, str], Rejection]:
+def read_rejections(path: Path, *, known_items: KnownItems | None = None) -> dict[tuple[str, str], Rejection]:
     """The rejections table at `path` by pair (empty if there is none); SourceError names the row and column."""
     rejected: dict[tuple[str, str], Rejection] = {}
     for number, row, fail in _rows(path, REJECTED_COLUMNS):
-        a, b = _pair(row, fail, known_items=known_items)
+        # People write this table (link-cities only reads it): a row naming a gone item is theirs to fix.
+        a, b = _pair(row, fail, known_items=known_items,
+                     unknown="correct the row to name the item as it is now, or delete the row")
         reason = clean_cell(row["reason"])
         if not reason:
             raise fail("reason", "empty; say why the two are not counterparts, for the next reviewer")
@@ -242,9 +254,10 @@ def cross_city_graph(settings: Settings, *, known_items: frozenset[str]) -> Grap
     path = settings.data_dir / LINKS_TABLE
     if not path.exists():
         return None
-    records = read_links(path, known_items=known_items)
+    known = KnownItems(paths=known_items, data_dir=settings.data_dir)
+    records = read_links(path, known_items=known)
     rejections = settings.data_dir / REJECTED_TABLE
-    rejected = read_rejections(rejections, known_items=known_items)
+    rejected = read_rejections(rejections, known_items=known)
     for record in records:
         if (found := rejected.get((record.a, record.b))) is not None:
             raise SourceError(path, f"the pair is rejected on row {found.row} of {rejections} ({found.reason}); "
