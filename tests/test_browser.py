@@ -234,3 +234,39 @@ def test_without_javascript_the_query_form_answers_with_a_page_of_rows(
     assert watch.errors == [], watch.errors
     assert watch.foreign == [], watch.foreign
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/downloads/sdg-coverage-by-city.svg",
+                                  "/downloads/plans/132292-basic-plan-3-sdg-coverage.svg"])
+def test_a_chart_opened_on_its_own_is_drawn_with_its_styles(server: str, browser: object, shots: Path,
+                                                           path: str) -> None:
+    """As from the catalog's downloadURL: the SVG alone, under its own policy. Under the site's, Chromium
+    refused its <style> and ~100 style attributes (CSP errors, a black background, labels piled up)."""
+    page = browser.new_page()
+    watch = Watch(page, server)
+    response = page.goto(server + path)
+    assert response is not None and response.status == 200
+    drawn = page.evaluate("""() => ({
+        sheets: document.styleSheets.length,
+        background: getComputedStyle(document.querySelector('#patch_1 path')).fill,
+        label: getComputedStyle(document.querySelector('text')).fontSize,
+        origin: window.origin,
+    })""")
+    page.screenshot(path=str(shots / (path.rsplit("/", 1)[1] + ".png")))
+    assert watch.errors == [], watch.errors
+    assert watch.foreign == [], watch.foreign
+    assert drawn["sheets"] == 1  # matplotlib's <style>
+    assert drawn["background"] == "rgb(255, 255, 255)"  # style="fill: #ffffff" (unstyled: black)
+    assert drawn["label"] == "10px"  # style="font-size: 10px; …" (unstyled: 16px, labels overlap)
+    assert drawn["origin"] == "null"  # sandboxed: not this site's origin, should a script ever run
+    page.close()
+
+
+def test_a_chart_as_png_opened_on_its_own_breaks_no_policy(server: str, browser: object) -> None:
+    """Chromium shows a PNG on a page it styles inline: that is allowed too, and the picture loads."""
+    page = browser.new_page()
+    watch = Watch(page, server)
+    page.goto(server + "/downloads/sdg-coverage-by-city.png")
+    assert page.evaluate("() => document.querySelector('img').naturalWidth") > 0
+    assert watch.errors == [], watch.errors
+    page.close()

@@ -181,6 +181,45 @@ def test_the_query_editor_page_allows_only_the_result_tables_own_style(client: T
     assert "unsafe" not in str(directives)
 
 
+def _directives(policy: str) -> dict[str, str]:
+    """A Content-Security-Policy as {directive: its value} (`sandbox` alone: "")."""
+    return {name: value for name, _, value in (part.strip().partition(" ") for part in policy.split(";"))}
+
+
+def test_charts_get_an_image_documents_policy_and_other_downloads_the_sites(settings: Settings,
+                                                                             client: TestClient) -> None:
+    """A chart opened on its own is a document styled inline (matplotlib's SVG, Chromium's page for a PNG):
+    inline style allowed, nothing fetched but data: images, nothing run, in a sandbox. So on every answer
+    about it, 304 included (a cache takes its headers for the stored chart's). Other downloads, a
+    missing chart and the pages keep the site's policy."""
+    svg = settings.dist_dir / "sdg-coverage-by-city.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><style>text{fill:red}</style>'
+                   + '<text style="font-size:10px">1</text>' * 500 + "</svg>", encoding="utf-8")
+    (settings.dist_dir / "plans" / "132292-basic-plan-3-sdg-coverage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    (settings.dist_dir / "ontology.html").write_text("<!DOCTYPE html><title>pyLODE</title>", encoding="utf-8")
+    answers = []
+    for path in ("/downloads/sdg-coverage-by-city.svg", "/downloads/plans/132292-basic-plan-3-sdg-coverage.png"):
+        for encoding in ("gzip", "identity"):
+            first = client.get(path, headers={"Accept-Encoding": encoding})
+            answers += [first, client.head(path, headers={"Accept-Encoding": encoding}),
+                        client.get(path, headers={"Accept-Encoding": encoding, "If-None-Match": first.headers["etag"]}),
+                        client.get(path, headers={"Accept-Encoding": encoding, "If-Match": '"other"'})]
+        answers.append(client.get(path, headers={"Range": "bytes=0-9"}))
+    assert [a.status_code for a in answers] == [200, 200, 304, 412] * 2 + [206] + [200, 200, 304, 412] * 2 + [206]
+    assert answers[0].headers["content-encoding"] == "gzip"
+    for answer in answers:
+        directives = _directives(answer.headers["content-security-policy"])
+        assert directives["default-src"] == "'none'" and directives["style-src"] == "'unsafe-inline'", answer.url
+        assert directives["img-src"] == "data:" and "sandbox" in directives, answer.url
+        assert "script-src" not in directives and "allow-scripts" not in directives["sandbox"], answer.url
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == SECURITY_HEADERS["Referrer-Policy"]
+    for path in ("/downloads/plan-kg.nq", "/downloads/plans/132292-basic-plan-3.ttl", "/downloads/ontology.html",
+                 "/downloads/missing.svg", "/downloads/", "/", f"{MEASURE}.html"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert "'self'" in _directives(policy)["style-src"] and "unsafe-inline" not in policy, path
+
+
 def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
     for path in ("/", f"{MEASURE}.html", "/ontology.html", "/id/132292/nothing"):
         html = client.get(path).text

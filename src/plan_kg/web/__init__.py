@@ -22,6 +22,8 @@ How IRIs are served (W3C "Cool URIs for the Semantic Web", the 303 pattern):
 
 Every response of these routes carries a strict Content-Security-Policy: scripts and
 styles only from this server's static files, nothing inline, nothing from other hosts.
+A chart download (SVG, PNG) is the exception, as a document a browser opens on its own: inline
+style only, no script, sandboxed (`security.IMAGE_SECURITY_HEADERS`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..config import Settings
-from .pages import SECURITY_HEADERS, Site
+from .pages import Site
+from .security import SECURITY_HEADERS
 
 __all__ = ["SECURITY_HEADERS", "routes"]
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formatdate, parsedate_to_datetime
+from os import stat_result
 from pathlib import Path
 from stat import S_ISREG
 
@@ -19,6 +20,7 @@ from ..config import Settings
 from ..content_coding import accepts_gzip
 from ..formats import Format
 from .compress import GzipCopies
+from .security import download_headers, secure
 
 
 @dataclass(frozen=True)
@@ -96,20 +98,32 @@ class Downloads:
 
     async def serve(self, request: Request) -> Response:
         """/downloads/… : a file of dist/, gzip-compressed for a client that accepts it (`compress`);
-        /downloads/ itself is the list on the home page."""
+        /downloads/ itself is the list on the home page.
+
+        Every answer about a file (200, 206, 304, 412) carries the security headers of its format
+        (`security.download_headers`): a 304 updates the headers a cache stored with the file (RFC 9111
+        4.3.4), so one under another policy would break the chart it keeps. Anything else: the site's."""
         if not request.path_params["path"]:
-            return RedirectResponse(f"{self.settings.public_path}/#downloads", status_code=303)
+            return secure(RedirectResponse(f"{self.settings.public_path}/#downloads", status_code=303))
         dist = self.settings.dist_dir.resolve()
-        missing = PlainTextResponse(f"No such download. The list is on the home page: {self.settings.public_path}/\n",
-                                    status_code=404)
         try:
             target = (dist / request.path_params["path"]).resolve()
             stat = target.stat()  # once: a new build may replace the file while it is served
         except (OSError, ValueError):  # not there (or gone), or not a path at all (a NUL byte)
-            return missing
+            return self._missing()
         fmt = _file_format(target)
         if not target.is_relative_to(dist) or not S_ISREG(stat.st_mode) or fmt is None:
-            return missing
+            return self._missing()
+        if (response := await self._file(request, target, stat, fmt)) is None:
+            return self._missing()
+        return secure(response, download_headers(fmt))
+
+    def _missing(self) -> Response:
+        return secure(PlainTextResponse(
+            f"No such download. The list is on the home page: {self.settings.public_path}/\n", status_code=404))
+
+    async def _file(self, request: Request, target: Path, stat: stat_result, fmt: Format) -> Response | None:
+        """The file at `target` (`stat` as found), as the request asks; None if it went away meanwhile."""
         headers = {"Vary": "Accept-Encoding"}
         ranged = "range" in request.headers
         if ranged and (request.method != "GET" or not _readable_range(request.headers["range"])):
@@ -126,7 +140,7 @@ class Downloads:
                     return Response(status_code=status, headers=headers)
                 return Response(body, media_type=fmt.media_type, headers=headers)
             if not target.is_file():  # it went away while it was being compressed
-                return missing
+                return None
         response = FileResponse(target, media_type=fmt.media_type, headers=headers, stat_result=stat)
         if (status := _precondition(request.headers, response.headers["etag"], response.headers["last-modified"])):
             kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}

@@ -33,27 +33,10 @@ from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
 from .downloads import Download, Downloads
+from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
 logger = logging.getLogger(__name__)
 
-#: Sent with every response of these routes. No inline script or style, nothing from other hosts.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-#: The home page's query editor: YASR's result table adds one fixed <style> element (its column
-#: resizer). Allow exactly that element by its hash, and nothing else inline. A new YASGUI version
-#: that changes it shows up as a CSP error in tests/test_browser.py.
-YASR_RESIZER_STYLE = "'sha256-zCK2EVMoPc04mRF/g5CotUvxbJPWS+8V0b+s9ptqQIk='"
-EDITOR_SECURITY_HEADERS = {
-    **SECURITY_HEADERS,
-    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + f"; style-src-elem 'self' {YASR_RESIZER_STYLE}",
-}
 #: The answer to /assets/yasgui/… when `npm ci` has not been run: the home page then offers a plain query form.
 YASGUI_MISSING = (
     "The query editor (@zazuko/yasgui) is not installed on this server. To install it, run `npm ci` "
@@ -80,9 +63,6 @@ GRAPH_PAGE_SUBJECTS = 1000
 #: Documents built at once, each in a thread; more requests for new documents wait their turn, so the
 #: event loop shares the interpreter with at most this many builds.
 DOCUMENT_BUILDERS = 2
-def _secure(response: Response, headers: dict[str, str] = SECURITY_HEADERS) -> Response:
-    response.headers.update(headers)
-    return response
 
 
 class Site:
@@ -120,7 +100,7 @@ class Site:
         if self.yasgui_dir.is_dir():
             await self._yasgui_files(scope, receive, send)
         else:
-            await _secure(PlainTextResponse(YASGUI_MISSING, status_code=404))(scope, receive, send)
+            await secure(PlainTextResponse(YASGUI_MISSING, status_code=404))(scope, receive, send)
 
     def _page(
         self,
@@ -132,7 +112,7 @@ class Site:
     ) -> Response:
         context.setdefault("alternates", ())
         html = self.templates.get_template(template).render(root=self.root, **context)
-        return _secure(HTMLResponse(html, status_code=status_code, headers=headers), security)
+        return secure(HTMLResponse(html, status_code=status_code, headers=headers), security)
 
     # -- the home page ------------------------------------------------------------
     async def home(self, request: Request) -> Response:
@@ -142,7 +122,7 @@ class Site:
         now = time.monotonic()
         if self._home is None or self._home[1] != yasgui or now - self._home[0] >= HOME_KEPT_S:
             self._home = (now, yasgui, self._home_page(yasgui))
-        return _secure(HTMLResponse(self._home[2]), security)
+        return secure(HTMLResponse(self._home[2]), security)
 
     def _home_page(self, yasgui: bool) -> str:
         try:
@@ -167,8 +147,8 @@ class Site:
         return self.files.listed()
 
     async def download(self, request: Request) -> Response:
-        """/downloads/… : a file of dist/ (`downloads.Downloads.serve`), under the site's policy."""
-        return _secure(await self.files.serve(request))
+        """/downloads/… : a file of dist/ (`downloads.Downloads.serve`, which sends its security headers)."""
+        return await self.files.serve(request)
 
     async def named_query(self, request: Request) -> Response:
         """/queries/{name}.rq : a named query, as SPARQL, or as plain text to a browser, which would download SPARQL."""
@@ -176,9 +156,9 @@ class Site:
         for query in load_named_queries(self.settings):
             if query.name == name:
                 media_type = negotiation.query_media_type(header_list(request.headers, "accept"))
-                return _secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
+                return secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
                                         headers={"Vary": "Accept"}))
-        return _secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: {self.root}/\n",
+        return secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: {self.root}/\n",
                                          status_code=404))
 
     # -- linked data --------------------------------------------------------------------
@@ -186,7 +166,7 @@ class Site:
         """/id/… : the municipality, plan or plan element with that IRI under the base; an IRI that only
         the catalog describes (its publisher) is a 303 to the catalog."""
         if not request.path_params["path"]:  # /id/ names nothing: the home page lists the plans
-            return _secure(RedirectResponse(self.root + "/", status_code=303))
+            return secure(RedirectResponse(self.root + "/", status_code=303))
         path, fmt = negotiation.split_suffix(request.url.path)
         if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
                 and not self.describer.describes(iri) and not _encoded_slash(request):
@@ -213,9 +193,9 @@ class Site:
             target = f"{self.root}/{CATALOG_STEM}.{document.extension}"
         else:
             offered = ", ".join(f.media_type for f in CATALOG_FORMATS)
-            return _secure(PlainTextResponse(f"Described by the catalog, offered as {offered} and HTML\n", 406,
+            return secure(PlainTextResponse(f"Described by the catalog, offered as {offered} and HTML\n", 406,
                                              headers={"Vary": "Accept"}))
-        return _secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
+        return secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
 
     async def shapes(self, request: Request) -> Response:
         """/shapes : the SHACL shapes' namespace, a 303 to their documentation (people) or their Turtle."""
@@ -225,12 +205,12 @@ class Site:
             target = self.root + "/downloads/ontology.html#shapes"
         else:
             target = self.root + "/downloads/shapes.ttl"
-        return _secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
+        return secure(RedirectResponse(target, status_code=303, headers={"Vary": "Accept"}))
 
     async def graph(self, request: Request) -> Response:
         """/graph/… : a named graph, as a summary page or all of its statements."""
         if not request.path_params["path"]:  # /graph/ names no graph: the home page lists the plans
-            return _secure(RedirectResponse(self.root + "/", status_code=303))
+            return secure(RedirectResponse(self.root + "/", status_code=303))
         return await self._kept(request, self._graph, lambda path: self.describer.is_graph(self.describer.iri(path)))
 
     async def ontology(self, request: Request) -> Response:
@@ -254,7 +234,7 @@ class Site:
         if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
         if (kept := self._documents.get(key)) is not None:
-            return self._validated(request, _secure(Response(kept.body, media_type=kept.media_type,
+            return self._validated(request, secure(Response(kept.body, media_type=kept.media_type,
                                                              headers=self._link(path))))
         if await request.is_disconnected():
             return Response(status_code=204)
@@ -277,7 +257,7 @@ class Site:
         if_match, if_none_match = request_preconditions(request.headers)
         if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
                                              headers={**kept, **headers})) is not None:
-            return _secure(refused)
+            return secure(refused)
         response.headers.update(headers)
         return response
 
@@ -390,8 +370,8 @@ class Site:
         headers = {"Vary": "Accept", **self._link(path)}
         if fmt is None:
             offered = ", ".join(f.media_type for f in negotiation.OFFERED)
-            return _secure(PlainTextResponse(f"Not available in the type you asked for. Offered: {offered}\n", 406, headers=headers))
-        return _secure(RedirectResponse(f"{self.root}{path}.{fmt.extension}", status_code=303, headers=headers))
+            return secure(PlainTextResponse(f"Not available in the type you asked for. Offered: {offered}\n", 406, headers=headers))
+        return secure(RedirectResponse(f"{self.root}{path}.{fmt.extension}", status_code=303, headers=headers))
 
     def rdf(self, triples: list[ox.Triple], fmt: Format, path: str) -> Response:
         if fmt.name == "jsonld":
@@ -399,7 +379,7 @@ class Site:
         else:
             prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
             body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
-        return _secure(Response(body, media_type=fmt.media_type, headers=self._link(path)))
+        return secure(Response(body, media_type=fmt.media_type, headers=self._link(path)))
 
     def not_found(self, iri: str, fmt: Format | None, request: Request | None = None) -> Response:
         """404: a page that says what was looked for and where to go instead (plain text to a client
@@ -409,7 +389,7 @@ class Site:
             fmt, vary = negotiation.from_accept(header_list(request.headers, "accept")), {"Vary": "Accept"}
         if fmt is not None and fmt.name != "html":
             message = f"This dataset says nothing about <{iri}>. See the home page, {self.root}/, for what it holds.\n"
-            return _secure(PlainTextResponse(message, status_code=404, headers=vary))
+            return secure(PlainTextResponse(message, status_code=404, headers=vary))
         return self._page(
             "not_found.html",
             status_code=404,
