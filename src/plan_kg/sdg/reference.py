@@ -1,8 +1,8 @@
 """The SDG reference data: 17 goals and 169 targets with UN SDG KOS IRIs, English and Japanese text.
 
 Sources are vendored in `data/sdg/reference/` (provenance: `data/sdg/README.md`). The Japanese
-text is a third-party copy of the MOFA provisional translation; it is normalised here (NFKC,
-stray spaces removed) and the known copy errors are fixed or flagged by `data/sdg/ja-corrections.csv`,
+text is a third-party copy of the MOFA provisional translation; it is normalised here (full-width
+digits made half-width, stray spaces removed; nothing else) and the known copy errors are fixed or flagged by `data/sdg/ja-corrections.csv`,
 each with a skos:editorialNote.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ KOS_FILES = ("sdg-kos-goals-targets-indicators.ttl", "sdgs-ontology.ttl")
 
 _TARGET_CODE = re.compile(r"^(1[0-7]|[1-9])\.([0-9]{1,2}|[a-e])$")
 _SPACES = re.compile(r"\s+")
+_FULL_WIDTH_DIGITS = {0xFF10 + digit: str(digit) for digit in range(10)}
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SdgGoal:
     title_en: str
     short_en: str
     title_ja: str  # normalised
-    short_ja: str  # NFKC only: the official short names have deliberate spaces
+    short_ja: str  # as the source has it: the official short names have deliberate spaces
     notes: tuple[EditorialNote, ...]
 
 
@@ -72,16 +72,13 @@ class SdgReference:
 
 
 def normalise_sdg_ja(text: str) -> str:
-    """NFKC, then every space removed: Japanese sentences need none, and the source's are stray.
+    """`text` with its full-width digits half-width and every space removed, otherwise as the source has it.
 
-    Repeated until stable: NFKC turns a spacing mark such as ¯ into space + combining mark, and
-    once the space is gone the mark composes with the letter before it.
+    Japanese sentences need no spaces, and the source's are stray; its two full-width digits (targets 1.1
+    and 2.2) are copy errors, flagged in ja-corrections.csv. Its full-width brackets （…） are the MOFA
+    translation's own typography and are kept (NFKC would make them ASCII).
     """
-    while True:
-        normalised = _SPACES.sub("", unicodedata.normalize("NFKC", text))
-        if normalised == text:
-            return normalised
-        text = normalised
+    return _SPACES.sub("", text.translate(_FULL_WIDTH_DIGITS))
 
 
 def is_target_code(code: str) -> bool:
@@ -136,7 +133,7 @@ def load_reference(data_dir: Path) -> SdgReference:
     corrections = _corrections(data_dir / "sdg" / "ja-corrections.csv")
     goals = tuple(
         SdgGoal(number=int(row["goal"]), iri=URIRef(row["uri"]), title_en=row["title_en"], short_en=row["short_en"],
-                title_ja=normalise_sdg_ja(row["title_ja"]), short_ja=unicodedata.normalize("NFKC", row["short_ja"]),
+                title_ja=normalise_sdg_ja(row["title_ja"]), short_ja=row["short_ja"],
                 notes=(EditorialNote(ja="", en=row["ja_note"]),) if row["ja_note"] else ())
         for row in _rows(folder / "sdg-goals.csv"))
     targets = []
