@@ -146,6 +146,23 @@ def test_values_are_listed_by_code_as_people_count() -> None:
     assert [v.code for v in row.values] == ["1-3", "1-3-2", "1-3-2-1", "1-3-10", "1-10"]
 
 
+def test_codes_with_letters_and_iris_without_codes_are_listed_as_people_count() -> None:
+    """Nerima's strategic plans S7 … S11 read S10, S11, S7 …; SDG goals 10, 2, 3 and targets 10.2, 16.b, 4.7."""
+    store = ox.Store()
+    whole, has_part = ox.NamedNode("http://example.org/plan"), ox.NamedNode("http://purl.org/dc/terms/hasPart")
+    for code in ("S10", "S11", "S7", "S9", "S8"):
+        item = ox.NamedNode(f"http://example.org/{code}")
+        store.add(ox.Quad(item, ox.NamedNode("https://w3id.org/plan-kg/ontology#code"), ox.Literal(code)))
+        store.add(ox.Quad(whole, has_part, item))
+    goal = ox.NamedNode("https://w3id.org/plan-kg/ontology#contributesToGoal")
+    for number in ("10", "2", "3", "16.b", "4.7"):
+        store.add(ox.Quad(whole, goal, ox.NamedNode(f"http://metadata.un.org/sdg/{number}")))
+    rows = Describer(store, BASE).statements(q.triple for q in store.quads_for_pattern(whole, None, None, None))
+    by_predicate = {row.predicate.iri: row.values for row in rows}
+    assert [v.code for v in by_predicate[has_part.value]] == ["S7", "S8", "S9", "S10", "S11"]
+    assert [v.iri.rpartition("/")[2] for v in by_predicate[goal.value]] == ["2", "3", "4.7", "10", "16.b"]
+
+
 def test_a_planned_measure_without_a_name_says_so(client: TestClient) -> None:
     html = client.get("/id/132292/basic-plan-3/1-3-3.html").text
     assert "名称未定" in html and "no name yet" in html

@@ -425,11 +425,20 @@ def _term_kind(types: Iterable[str]) -> str:
 
 
 def _reading_order(value: Link | Text) -> tuple:
-    """Plan elements by code as people count (1-3-2 before 1-3-10, parents before children), then the rest."""
+    """Plan elements by code as people count (1-3-2 before 1-3-10, S9 before S10, parents before children), then
+    the rest by IRI or text, numbers in them counted too (SDG goal 2 before 10, target 4.7 before 10.2)."""
     if isinstance(value, Link) and value.code:
-        parts = re.split(r"[-.]", value.code)
-        return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), value.iri)
-    return (1, (), value.iri if isinstance(value, Link) else value.value)
+        return (0, natural_key(value.code), value.iri)
+    return (1, natural_key(value.iri if isinstance(value, Link) else value.value), ())
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """`text` to sort by as people read it: each run of digits by its number (`S9` before `S10`, `.../sdg/4.7` before
+    `.../sdg/10.2`), the rest by its characters; a text before the longer ones it begins (1-3 before 1-3-1)."""
+    return tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _RUNS.findall(text))
+
+
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
 
 
 def local_href(iri: str, base_iri: str, root: str = "") -> tuple[str, bool]:

@@ -31,7 +31,7 @@ from . import negotiation, templating
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
-from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link
+from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link, natural_key
 from .downloads import Download, Downloads
 from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
@@ -305,7 +305,7 @@ class Site:
         triples = self.describer.graph_triples(iri)
         if fmt.name != "html":
             return self.rdf(triples, fmt, path)
-        subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)})
+        subjects = sorted({t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}, key=natural_key)
         every_subject = (f"SELECT DISTINCT ?subject WHERE {{ GRAPH <{iri}> {{ ?subject ?p ?o }} "
                          "FILTER(isIRI(?subject)) } ORDER BY ?subject")
         return self._page(
