@@ -6,6 +6,7 @@ counts per class); arbitrary SPARQL belongs to the endpoint's worker pool.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from typing import Iterable
@@ -31,6 +32,13 @@ _DEFINITIONS = tuple(ox.NamedNode(p) for p in (SKOS + "definition", RDFS + "comm
 _CODE = ox.NamedNode(PKG + "code")
 _LEVEL_NAME = ox.NamedNode(PKG + "levelName")
 _IN_PLAN = ox.NamedNode(PKG + "inPlan")
+_LINKED_ELEMENT = ox.NamedNode(PKG + "linkedElement")
+_HAS_SDG_LINK = ox.NamedNode(PKG + "hasSdgLink")
+#: Statements shown on the page of their object: an SDG link's element (its one way back), the cross-city link
+#: nodes naming an element (their score, method and date are theirs alone).
+_REFERRING = (_HAS_SDG_LINK, _LINKED_ELEMENT)
+#: The most resources listed as linking to one.
+MOST_LINKED_FROM = 100
 _MUNICIPALITY = ox.NamedNode(PKG + "municipality")
 _PRIMARY_SOURCE = ox.NamedNode("http://www.w3.org/ns/prov#hadPrimarySource")
 #: The classes a page names as the resource's level, most specific first (the first four are Nishitokyo's
@@ -131,6 +139,8 @@ class ResourceView:
     statements: tuple[Statement, ...]
     definitions: tuple[Text, ...]
     source: Attribution | None = None  # the plan the resource is (in), for the page's attribution
+    caption: tuple[str, str] | None = None  # (ja, en): what an unlabelled link node joins (`Describer.caption`)
+    linked_from: tuple[Statement, ...] = ()  # the link nodes naming it, and an SDG link's element (`_REFERRING`)
 
 
 @dataclass(frozen=True)
@@ -279,7 +289,57 @@ class Describer:
             statements=self.statements(triples),
             definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
             source=self._attribution(iri, types),
+            caption=self.caption(iri, types),
+            linked_from=self._linked_from(iri),
         )
+
+    def caption(self, iri: str, types: set[str] | None = None) -> tuple[str, str] | None:
+        """(ja, en) naming a cross-city or SDG link node by what it joins (it has no label); None for anything else."""
+        node = ox.NamedNode(iri)
+        if types is None:
+            types = {q.object.value for q in self.store.quads_for_pattern(node, TYPE, None, None)}
+        if PKG + "CrossCityLink" in types:
+            ends = sorted({q.object.value for q in self.store.quads_for_pattern(node, _LINKED_ELEMENT, None, None)},
+                          key=natural_key)
+            names = " ↔ ".join(self._short(end) for end in ends)
+            relation = self._object(node, ox.NamedNode(PKG + "matchRelation"))
+            scores = [q.object.value for q in self.store.quads_for_pattern(node, ox.NamedNode(PKG + "similarityScore"),
+                                                                            None, None)]
+            how = ", ".join(filter(None, [qname(relation.value) if relation else None, scores[0] if scores else None]))
+            return f"他自治体との対応 {names}（{how}）", f"Cross-city link {names} ({how})"
+        if PKG + "SdgLink" in types:
+            element = next((q.subject.value for q in self.store.quads_for_pattern(None, _HAS_SDG_LINK, node, None)
+                            if isinstance(q.subject, ox.NamedNode)), None)
+            target = self._object(node, ox.NamedNode(PKG + "sdgTarget"))
+            ends = (self._short(element) if element else "?", target.value.rpartition("/")[2] if target else "?")
+            return f"SDGs との対応 {ends[0]} → ターゲット {ends[1]}", f"SDG link {ends[0]} → target {ends[1]}"
+        return None
+
+    def _short(self, iri: str) -> str:
+        """An element as a caption names it: its code (or name), with its city for another city's element."""
+        link = self._placed(self.link(iri))
+        return f"{link.place} {link.code or link.name}" if link.place else link.code or link.name
+
+    def _linked_from(self, iri: str) -> tuple[Statement, ...]:
+        """The `_REFERRING` statements whose object is `iri`: property, then the resources (at most `MOST_LINKED_FROM`)."""
+        node = _named_node(iri)
+        if node is None:
+            return ()
+        rows = []
+        for predicate in _REFERRING:
+            subjects = sorted({q.subject.value for q in itertools.islice(
+                self.store.quads_for_pattern(None, predicate, node, None), MOST_LINKED_FROM * 2)
+                if isinstance(q.subject, ox.NamedNode)}, key=natural_key)[:MOST_LINKED_FROM]
+            if subjects:
+                rows.append(Statement(self.link(predicate.value), tuple(self._captioned(s) for s in subjects)))
+        return tuple(rows)
+
+    def _captioned(self, iri: str) -> Link:
+        """`link(iri)`, a link node labelled by its caption."""
+        link = self.link(iri)
+        if link.label_ja or link.label_en or (caption := self.caption(iri)) is None:
+            return self._placed(link)
+        return replace(link, label_ja=caption[0], label_en=caption[1])
 
     def _attribution(self, iri: str, types: set[str]) -> Attribution | None:
         """The plan `iri` is, or is part of (pkg:inPlan), with its municipality and source document; None if neither."""
