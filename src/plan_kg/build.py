@@ -215,7 +215,7 @@ def _write_all(settings: Settings, out: Path, graphs: list[Graph], built: list, 
         merged += inferred
         stem = out / "plans" / plan.slug
         write_turtle(merged, stem.with_suffix(".ttl"))
-        write_jsonld(merged, stem.with_suffix(".jsonld"), context, context_file=out / CONTEXT_FILE)
+        write_jsonld(merged, stem.with_suffix(".jsonld"), context)
         iri = plan_iri(settings.base_iri, plan.metadata.municipality.code, plan.metadata.plan_id)
         stem.with_suffix(".csv").write_bytes(plan_table(merged, URIRef(iri)))
         files += [stem.with_suffix(s) for s in (".ttl", ".jsonld", ".csv")]

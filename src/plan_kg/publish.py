@@ -5,7 +5,7 @@ Layout of the output folder (dist/ by default):
     plan-kg.trig, plan-kg.nq      every named graph (asserted, inferred, ontology, reference)
     plan-kg.nt                    every triple of every graph, merged
     plans/{slug}.ttl / .jsonld    one plan, asserted and inferred merged (JSON-LD compacted
-                                  with context.jsonld)
+                                  with context.jsonld, which it holds inline)
     plans/{slug}.csv              one plan as a flat table (UTF-8 with BOM, CRLF: opens in Excel)
     context.jsonld                the JSON-LD context
     ontology.ttl, shapes.ttl      the vocabulary and the constraints
@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
@@ -63,10 +62,10 @@ def write_turtle(graph: Graph, path: Path) -> None:
     path.write_bytes(canonical(graph).serialize(format=by_name("turtle").rdflib, encoding="utf-8"))
 
 
-def write_jsonld(graph: Graph, path: Path, context: dict, *, context_file: Path) -> None:
-    """`graph` as JSON-LD in `path`, its "@context" the relative reference to `context_file` (e.g. `../context.jsonld`)."""
-    reference = Path(os.path.relpath(context_file, path.parent)).as_posix()
-    path.write_text(jsonld_text(graph, context, context_ref=reference), encoding="utf-8")
+def write_jsonld(graph: Graph, path: Path, context: dict) -> None:
+    """`graph` as JSON-LD in `path`, its "@context" inline (as in context.jsonld): the file stands alone, read from a
+    portal's copy or a mirror as well as from here (a reference to ../context.jsonld resolved only beside it)."""
+    path.write_text(jsonld_text(graph, context, context_ref=context["@context"]), encoding="utf-8")
 
 
 def jsonld_text(graph: Graph, context: dict, *, context_ref: object) -> str:
