@@ -74,8 +74,13 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
                           "save it again from Excel as .xlsx") from exc
     try:
         sheet = workbook.worksheets[0]
-        rows = [[_xlsx_cell(value, path, number, column) for column, value in enumerate(row)]
-                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        header: list[str] = []  # the first row's names, for errors about the cells below them
+        rows = []
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows.append([_xlsx_cell(value, path, number, _column_name(header, column))
+                         for column, value in enumerate(row)])
+            if number == 1:
+                header = [cell.strip().lower() for cell in rows[0]]
     finally:
         workbook.close()
     while rows and not any(rows[-1]):
@@ -83,7 +88,13 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     return rows
 
 
-def _xlsx_cell(value: object, path: Path, row: int, column: int) -> str:
+def _column_name(header: list[str], index: int) -> str:
+    """A workbook column as errors name it: its header and letter (`parent (D)`), or the letter alone."""
+    letter = _column_letter(index)
+    return f"{header[index]} ({letter})" if index < len(header) and header[index] else letter
+
+
+def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
     """A cell as the text Excel shows: whole numbers without '.0' (a code typed as 1 is read as 1.0)."""
     if value is None:
         return ""
@@ -92,7 +103,7 @@ def _xlsx_cell(value: object, path: Path, row: int, column: int) -> str:
     if isinstance(value, dt.datetime | dt.date):
         # Excel turns a code such as 1-3 into a date; the code is lost, so say how to keep it.
         raise SourceError(path, f"the cell holds a date ({value}); Excel turned a code into a date: "
-                          "format the column as text and type the code again", row, _column_letter(column))
+                          "format the column as text and type the code again", row, column)
     return str(value)
 
 
