@@ -250,5 +250,6 @@ def _decides(media_type: str, ranges: list[_MediaRange]) -> tuple[float, int]:
 def prefers_html(accept: str | None, best: Format | None) -> bool:
     """Whether `accept` wants HTML (a page for people) strictly more than `best`, the best machine format for
     it (None: none fits); a tie goes to the machine format. ValueError when the header cannot be parsed."""
-    page = quality(accept, by_name("html"))
-    return page > 0 and (best is None or page > quality(accept, best))
+    ranges = _media_ranges(accept)
+    page = _standing(by_name("html"), ranges)[0]
+    return page > 0 and (best is None or page > _standing(best, ranges)[0])

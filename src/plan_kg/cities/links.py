@@ -98,10 +98,10 @@ def read_links(path: Path, *, known_items: KnownItems | None = None) -> tuple[Cr
 
     `known_items` checks that every link names an item of a plan under its data folder.
     """
-    records, seen = [], {}
-    for number, row, fail in _rows(path, COLUMNS):
-        # `plan-kg link-cities` writes this table from the plans: running it again drops a link to a gone item.
-        a, b = _pair(row, fail, known_items=known_items, unknown="run `plan-kg link-cities` again")
+    records = []
+    # `plan-kg link-cities` writes this table from the plans: running it again drops a link to a gone item.
+    for number, row, fail, (a, b) in _pair_rows(path, COLUMNS, known_items=known_items,
+                                                unknown="run `plan-kg link-cities` again"):
         relation = clean_cell(row["relation"])
         if relation not in RELATIONS:
             raise fail("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
@@ -115,15 +115,29 @@ def read_links(path: Path, *, known_items: KnownItems | None = None) -> tuple[Cr
         if not method:
             raise fail("method", "empty; name the method and its version")
         date = _date(row, fail)
-        if (a, b) in seen:
-            raise fail("b", f"the pair is already on row {seen[(a, b)]}")
-        seen[(a, b)] = number
         records.append(CrossCityLinkRecord(a=a, b=b, relation=relation, score=score, method=method, date=date,
                                            row=number))
     return tuple(records)
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], Callable[[str, str], SourceError]]]:
+_RowError = Callable[[str, str], SourceError]  # (column, message) -> the error naming the row and column
+
+
+def _pair_rows(path: Path, columns: tuple[str, ...], *, known_items: KnownItems | None,
+               unknown: str) -> Iterator[tuple[int, dict[str, str], _RowError, tuple[str, str]]]:
+    """The rows of a table of pairs at `path` (none if there is no file): each with its number (the header is
+    row 1), a maker of the SourceError that names it and a column, and its pair (`_pair`), each pair once;
+    SourceError if the file is not UTF-8, lacks a column, or a pair is bad or written again."""
+    seen: dict[tuple[str, str], int] = {}
+    for number, row, fail in _rows(path, columns):
+        pair = _pair(row, fail, known_items=known_items, unknown=unknown)
+        if pair in seen:
+            raise fail("b", f"the pair is already on row {seen[pair]}")
+        seen[pair] = number
+        yield number, row, fail, pair
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], _RowError]]:
     """The rows of the CSV table at `path` (none if there is no file), each with its number (the header is row 1)
     and a maker of the SourceError that names it and a column; SourceError if the file is not UTF-8 or lacks a column."""
     try:
@@ -144,7 +158,7 @@ def _row_error(path: Path, row: int, column: str, message: str) -> SourceError:
     return SourceError(path, message, row=row, column=column)
 
 
-def _pair(row: dict[str, str], fail: Callable[[str, str], SourceError], *,
+def _pair(row: dict[str, str], fail: _RowError, *,
           known_items: KnownItems | None, unknown: str) -> tuple[str, str]:
     """Columns a and b of a row of either table: two item paths of different municipalities, the smaller first.
     `unknown` says what to do about an item not in `known_items`."""
@@ -161,7 +175,7 @@ def _pair(row: dict[str, str], fail: Callable[[str, str], SourceError], *,
     return a, b
 
 
-def _date(row: dict[str, str], fail: Callable[[str, str], SourceError]) -> dt.date:
+def _date(row: dict[str, str], fail: _RowError) -> dt.date:
     try:
         return dt.date.fromisoformat(clean_cell(row["date"]))
     except ValueError:
@@ -182,16 +196,13 @@ class Rejection:
 def read_rejections(path: Path, *, known_items: KnownItems | None = None) -> dict[tuple[str, str], Rejection]:
     """The rejections table at `path` by pair (empty if there is none); SourceError names the row and column."""
     rejected: dict[tuple[str, str], Rejection] = {}
-    for number, row, fail in _rows(path, REJECTED_COLUMNS):
-        # People write this table (link-cities only reads it): a row naming a gone item is theirs to fix.
-        a, b = _pair(row, fail, known_items=known_items,
-                     unknown="correct the row to name the item as it is now, or delete the row")
+    # People write this table (link-cities only reads it): a row naming a gone item is theirs to fix.
+    for number, row, fail, (a, b) in _pair_rows(path, REJECTED_COLUMNS, known_items=known_items,
+                                                unknown="correct the row to name the item as it is now, or delete the row"):
         reason = clean_cell(row["reason"])
         if not reason:
             raise fail("reason", "empty; say why the two are not counterparts, for the next reviewer")
         date = _date(row, fail)
-        if (a, b) in rejected:
-            raise fail("b", f"the pair is already on row {rejected[(a, b)].row}")
         rejected[(a, b)] = Rejection(a=a, b=b, reason=reason, date=date, row=number)
     return rejected
 
