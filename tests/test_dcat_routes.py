@@ -10,6 +10,8 @@ from starlette.testclient import TestClient
 from plan_kg.build import BuildResult
 from plan_kg.config import Settings
 from plan_kg.dcat import routes
+from plan_kg.dcat.docs import STYLESHEET_PATH
+from plan_kg.web.security import SECURITY_HEADERS
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,24 @@ def test_each_plans_void_statistics_are_those_of_its_dump(built: BuildResult) ->
         triples = int(description.value(subset, void.triples))
         assert triples == len(Graph().parse(built.out_dir / path)), path
     assert plans == len(list((built.out_dir / "plans").glob("*.ttl")))
+
+
+@pytest.mark.parametrize(("path", "accept", "status"), [
+    ("/catalog.ttl", None, 200), ("/catalog.rdf", None, 200), ("/catalog", "application/ld+json", 200),
+    ("/catalog", "text/html", 303), ("/catalog", "image/png", 406), ("/catalog.xyz", None, 404),
+    ("/.well-known/void", None, 200), (STYLESHEET_PATH, None, 200),
+])
+def test_every_catalog_answer_has_the_sites_security_headers(client: TestClient, path: str, accept: str | None,
+                                                             status: int) -> None:
+    # RDF/XML is an XML document a browser may render: under the site's policy nothing in it may run or load.
+    response = client.get(path, headers={"Accept": accept} if accept else {}, follow_redirects=False)
+    assert response.status_code == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value, name
+
+
+def test_a_catalog_304_keeps_the_security_headers(client: TestClient) -> None:
+    tag = client.get("/catalog.ttl").headers["etag"]
+    unchanged = client.get("/catalog.ttl", headers={"If-None-Match": tag})
+    assert unchanged.status_code == 304
+    assert unchanged.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]

@@ -40,20 +40,21 @@ def wants_page(accept: str | None, document: Format | None) -> bool:
 class MetadataDocuments:
     """Serves the catalog and VoID files of `dist_dir` as they were built."""
 
-    def __init__(self, dist_dir: Path, max_age_s: int = 0, root: str = "") -> None:
+    def __init__(self, dist_dir: Path, max_age_s: int = 0, root: str = "",
+                 security: dict[str, str] | None = None) -> None:
         self.dist_dir = dist_dir
         self.max_age_s = max_age_s
         self.root = root  # the path the site is served under (Settings.public_path)
+        self.security = security or {}  # the site's security headers, sent with every answer
 
     def _file(self, request: Request, name: str, fmt: Format, headers: dict[str, str] | None = None) -> Response:
         """The built file, with a strong ETag (a hash of its bytes) and the 304 or 412 its preconditions ask for."""
         path = self.dist_dir / name
         if not path.is_file():
-            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
+            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404, headers=self.security)
         body = path.read_bytes()
         tag = content_tag(body)
-        headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}",
-                   "X-Content-Type-Options": "nosniff"}
+        headers = {**(headers or {}), "ETag": tag, "Cache-Control": f"public, max-age={self.max_age_s}", **self.security}
         if_match, if_none_match = request_preconditions(request.headers)
         if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
                                              headers=headers)) is not None:
@@ -65,14 +66,16 @@ class MetadataDocuments:
         if extension is not None:
             fmt = _BY_EXTENSION.get(extension)
             if fmt is None:
-                return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404)
+                return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404,
+                                         headers=self.security)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         fmt = best_format(header_list(request.headers, "accept"))
         if wants_page(header_list(request.headers, "accept"), fmt):  # people: the home page tells of the data and its files
-            return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept"})
+            return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept", **self.security})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
-            return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406, headers={"Vary": "Accept"})
+            return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406,
+                                     headers={"Vary": "Accept", **self.security})
         headers = {"Vary": "Accept", "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}",
                    "Link": _alternates(self.root)}
         return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
@@ -83,8 +86,8 @@ class MetadataDocuments:
     async def ontology_stylesheet(self, request: Request) -> Response:
         path = self.dist_dir / ONTOLOGY_CSS
         if not path.is_file():
-            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404)
-        return Response(path.read_bytes(), media_type="text/css")
+            return PlainTextResponse("Not built yet: run `plan-kg build`.\n", status_code=404, headers=self.security)
+        return Response(path.read_bytes(), media_type="text/css", headers=self.security)
 
 
 def _alternates(root: str) -> str:
@@ -93,8 +96,11 @@ def _alternates(root: str) -> str:
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
-    """The catalog and VoID routes, reading the files of `settings.dist_dir`."""
-    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s, settings.public_path)
+    """The catalog and VoID routes, reading the files of `settings.dist_dir`; every answer has the site's
+    security headers (RDF documents a browser may open, as the downloads)."""
+    from ..web.security import SECURITY_HEADERS  # here: the web package imports this module
+
+    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s, settings.public_path, SECURITY_HEADERS)
     return [
         Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
         Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),
