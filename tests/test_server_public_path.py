@@ -128,6 +128,8 @@ def test_every_link_on_a_page_stays_under_the_prefix_and_leads_somewhere(client:
     if page == "/":  # the stylesheet, the query editor and the plain query form
         assert {("data-endpoint", f"{ROOT}/sparql"), ("action", f"{ROOT}/sparql"),
                 ("src", f"{ROOT}/assets/yasgui/yasgui.min.js")} <= set(links)
+        # The address a researcher copies into SPARQLWrapper: the public one, not a path on this host.
+        assert f'<code class="endpoint">{PUBLIC}sparql</code>' in response.text
     broken = {}
     for value in sorted({value.partition("#")[0] for _, value in links}):
         if (status := client.get(value).status_code) == 404 or status >= 500:

@@ -120,6 +120,7 @@ def test_the_catalogs_publisher_is_a_document_of_the_folder_too(site: StaticSite
 def test_the_query_form_points_at_the_endpoint(site: StaticSite) -> None:
     home = (site.out_dir / "index.html").read_text(encoding="utf-8")
     assert 'action="https://example.org/sparql"' in home
+    assert '<code class="endpoint">https://example.org/sparql</code>' in home  # the text a reader copies, too
     assert '"/sparql"' not in home
 
 

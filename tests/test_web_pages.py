@@ -407,7 +407,7 @@ def test_the_home_page_shows_counts_downloads_and_named_queries(client: TestClie
     assert 'href="/downloads/plan-kg.nq"' in html and 'href="/downloads/plans/132292-basic-plan-3.ttl"' in html
     assert "notes.txt" not in html
     assert "hierarchy.rq" in html and "計画の体系" in html
-    assert 'data-endpoint="/sparql"' in html
+    assert 'data-endpoint="/sparql"' in html and '<code class="endpoint">/sparql</code>' in html  # no public address set
     assert '<form class="plain-query" method="get" action="/sparql">' in html  # works without JavaScript
 
 

@@ -37,6 +37,8 @@ from ..dcat.write import CATALOG_STEM, ONTOLOGY_CSS, ONTOLOGY_HTML, VOID_FILE
 from ..server.store import DUMP_NAME
 
 _ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
+#: The home page's endpoint, shown as text: in the folder, the endpoint its query form uses.
+_ENDPOINT_SHOWN = re.compile(r'(<code class="endpoint">)[^<]*(</code>)')
 #: Paths whose documents are negotiated on the server: a link without a suffix means its HTML page.
 _NEGOTIATED = ("/id/", "/graph/", "/ontology")
 
@@ -171,6 +173,7 @@ class _Writer:
 
     def finish(self, site: str) -> None:
         for relative, html in self.pending.items():
+            html = _ENDPOINT_SHOWN.sub(lambda m: m.group(1) + escape(self.endpoint) + m.group(2), html)
             self.file(relative, self._relink(html, relative).encode("utf-8"))
         urls = "".join(f"<url><loc>{escape(site + _page_url(p))}</loc></url>\n" for p in sorted(self.pages))
         self.file("sitemap.xml", ('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -139,6 +139,8 @@ class Site:
             queries=queries,
             root=self.root,
             endpoint=self.root + "/sparql",
+            # What a client is given to query: the public address when there is one (the path alone otherwise).
+            endpoint_shown=f"{self.settings.public_base_iri}sparql" if self.settings.public_base_iri else self.root + "/sparql",
             yasgui=yasgui,
         )
 
