@@ -286,6 +286,10 @@ def test_preconditions_are_evaluated_once_the_answer_exists(served, cache: Respo
     assert posted(**{"If-None-Match": "*"}) == 412  # the endpoint exists: not 304, which is for GET and HEAD
     assert posted(**{"If-Match": "*"}) == 200
     assert posted(**{"If-None-Match": tag}) == 200
+    # So a POST's answer carries no ETag to send back: it would tag /sparql, of which it is no representation.
+    answer = httpx.post(url, data={"query": LABELS}, headers={**JSON, "Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and "etag" not in answer.headers
+    assert answer.content == httpx.get(url, params={"query": LABELS}, headers=JSON).content
     direct = httpx.post(url, content=LABELS, headers={**JSON, "Content-Type": "application/sparql-query",
                                                       "If-Match": '"other"'})
     assert direct.status_code == 412 and direct.headers["cache-control"] == "no-store"

@@ -218,11 +218,14 @@ class SparqlEndpoint:
             headers = {"Vary": _VARY_ANSWER, "Cache-Control": "no-store", **_ANY_ORIGIN}
             gzip_accepted = accepts_gzip(accept_encoding)
             if (key := self.service.key(job)) is not None:
+                headers["Cache-Control"] = self._max_age
+            # An ETag tags a representation of the target, /sparql?query=…; a POST's answer is none of
+            # /sparql (RFC 9110 8.8.3, 9.3.3), and a tag sent back on a POST is checked against /sparql (412).
+            if key is not None and method in ("GET", "HEAD"):
                 tag = self.service.etag(key)
                 headers["ETag"] = tag
-                headers["Cache-Control"] = self._max_age
                 # The store never changes while served: a client holding the tag holds these very bytes.
-                if method in ("GET", "HEAD") and if_match is None and etag_matches(
+                if if_match is None and etag_matches(
                         if_none_match, held := self.compression.tag_before_answer(key, tag, gzip_accepted)):
                     return Response(status_code=304, headers={**headers, "ETag": held}), None
             if (result := self.service.cached(key)) is None:
