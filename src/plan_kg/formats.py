@@ -174,12 +174,14 @@ def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Forma
     return best if standing[0] > 0 else None
 
 
-def quality(accept: str | None, fmt: Format) -> float:
-    """How much an Accept header wants `fmt` (its q-value, see `_standing`; 0: not at all).
+def quality(accept: str | None, fmt: Format | str) -> float:
+    """How much an Accept header wants `fmt` (its q-value, see `_standing`; 0: not at all), or a media type
+    that is no format of the table (`text/plain`: the range that decides it, `_decides`).
 
     ValueError when the header cannot be parsed.
     """
-    return _standing(fmt, _media_ranges(accept))[0]
+    ranges = _media_ranges(accept)
+    return _decides(fmt, ranges)[0] if isinstance(fmt, str) else _standing(fmt, ranges)[0]
 
 
 def refuses(accept: str | None, fmt: Format) -> bool:

@@ -6,8 +6,6 @@ Both use `plan_kg.formats`, the one table of formats, media types and suffixes, 
 
 from __future__ import annotations
 
-import mimeparse
-
 from .. import formats
 from ..formats import Format, Kind
 
@@ -27,16 +25,15 @@ def from_accept(accept: str | None) -> Format | None:
 
 
 def query_media_type(accept: str | None) -> str:
-    """The media type to send a SPARQL query as: plain text when the Accept header prefers text/html or
-    text/plain (a browser), else application/sparql-query (also for `*/*`, no header or one that cannot be read).
+    """The media type to send a SPARQL query as: plain text when the Accept header wants text/html or text/plain
+    more than application/sparql-query (a browser), else application/sparql-query (also on a tie, as for `*/*`,
+    no header or one that cannot be read). Weighed as every format is (`formats.quality`).
     """
-    # python-mimeparse prefers the later of equally good types: SPARQL last, so it wins ties (`*/*`).
-    shown = [*formats.by_name("html").media_types, PLAIN_TEXT]
     try:
-        match = mimeparse.best_match([*shown, QUERY.media_type], formats.read_accept(accept))
-    except (mimeparse.MimeTypeParseException, ValueError, IndexError):
+        shown = max(formats.quality(accept, formats.by_name("html")), formats.quality(accept, PLAIN_TEXT))
+        return PLAIN_TEXT if shown > formats.quality(accept, QUERY) else QUERY.media_type
+    except ValueError:
         return QUERY.media_type
-    return PLAIN_TEXT if match in shown else QUERY.media_type
 
 
 def split_suffix(path: str) -> tuple[str, Format | None]:
