@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from plan_kg.config import Settings
 from plan_kg.server import create_app
-from plan_kg.server.run import HttpProtocol
+from plan_kg.server.run import http_protocol
 
 BASE = "https://w3id.org/plan-kg/"
 PLAN_GRAPH = BASE + "graph/132292/basic-plan-3"
@@ -78,7 +78,8 @@ def live_app(app: Starlette) -> Iterator[str]:
     """Serve `app` (from `create_app`) with uvicorn on a free loopback port; yields the /sparql URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
-                            proxy_headers=False, http=HttpProtocol)  # as `plan-kg serve`: trusted_proxies decide
+                            proxy_headers=False,  # as `plan-kg serve`: trusted_proxies decide
+                            http=http_protocol(app.state.sparql_endpoint.settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -207,7 +207,8 @@ def test_a_setting_of_the_wrong_type_built_in_code_is_refused(name: str, value: 
 
 def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_take_their_least(tmp_path: Path) -> None:
     zeros = ["max_response_bytes", "max_workers_per_client", "preempt_after_s", "worker_memory_store_quads",
-             "in_process_rows", "query_memory_bytes", "response_cache_bytes", "response_max_age_s"]
+             "in_process_rows", "query_memory_bytes", "response_cache_bytes", "response_max_age_s",
+             "receive_timeout_s"]
     numbers = [f.name for f in fields(Settings) if f.type in ("int", "float")]
     least = {name: 0 if name in zeros else 1 for name in numbers}
     settings = _load(tmp_path, "".join(f"{name} = {value}\n" for name, value in least.items())

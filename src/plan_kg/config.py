@@ -59,6 +59,10 @@ class Settings:
     # An answer over a megabyte is sent a megabyte at a time, holding its client's place among its
     # concurrent queries; one whose client reads nothing for this long is given up (connection closed).
     send_timeout_s: float = 60.0
+    # A request must arrive whole (headers and body) within this long of its first byte, and a new
+    # connection must begin one within it: else 408 and the connection is closed (slow clients, slowloris).
+    # 0: no limit (a reverse proxy in front sets its own).
+    receive_timeout_s: float = 60.0
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Query worker processes. One client's queries run on at most max_workers_per_client of them at
@@ -239,6 +243,7 @@ _ZERO_MEANS: dict[str, str] = {
     "query_memory_bytes": "no limit",
     "response_cache_bytes": "no cache",
     "response_max_age_s": "clients must ask again every time",
+    "receive_timeout_s": "no limit (a reverse proxy in front sets its own)",
 }
 
 

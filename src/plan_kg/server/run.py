@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import importlib
@@ -72,7 +73,7 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False,
-                                http=HttpProtocol)
+                                http=http_protocol(settings))
         _Server(config).run(sockets=[listener])
     finally:
         listener.close()
@@ -100,17 +101,77 @@ MAX_URL_BYTES = 65_535
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools), but a URL too long to parse gets 414 URI Too Long saying to send
-    the query by POST (SPARQLWrapper raises URITooLong), not a bare 400 (read as a malformed query)."""
+    """uvicorn's HTTP protocol (httptools), with two changes for a public server without a proxy in front.
+
+    - A URL too long to parse gets 414 URI Too Long saying to send the query by POST (SPARQLWrapper
+      raises URITooLong), not a bare 400 (read as a malformed query).
+    - A request must arrive whole, headers and body, within `receive_timeout_s` of its first byte, and a
+      new connection must start one within that time: uvicorn waits for ever, so clients sending a byte now
+      and then (slowloris) or nothing at all could each hold a connection, and together every one this
+      process may open. A late request gets 408 Request Timeout and the connection is closed (RFC 9110
+      15.5.9); a silent connection is closed. While this server holds a request back (a pipelined one waits
+      for the one before it), the time is not counted against it. Idle time between requests is uvicorn's
+      keep-alive limit (5 s). Use `http_protocol` for a class with another limit.
+    """
+
+    receive_timeout_s: float = 60.0  # 0: no limit
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._receive_timer: asyncio.TimerHandle | None = None
+        self._started = False  # whether a request has begun: a connection that sent nothing is closed silently
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._started = True
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        if self.receive_timeout_s > 0:
+            self._receive_timer = self.loop.call_later(self.receive_timeout_s, self._receive_timed_out)
+
+    def _disarm(self) -> None:
+        if self._receive_timer is not None:
+            self._receive_timer.cancel()
+            self._receive_timer = None
+
+    def _receive_timed_out(self) -> None:
+        self._receive_timer = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # this server is not reading: the client is not the one late
+            self._arm()
+            return
+        if self._started and (self.cycle is None or not self.cycle.response_started):
+            self._close_with(408, "Request Timeout", (
+                f"the request did not arrive whole within {self.receive_timeout_s:g} s of its first byte, this "
+                "server's limit; send the whole request at once\n"))
+        else:
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
             super().send_400_response(msg)
             return
-        body = (f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
-                "(a form with query=..., or application/sparql-query)\n").encode("ascii")
+        self._close_with(414, "URI Too Long", (
+            f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
+            "(a form with query=..., or application/sparql-query)\n"))
+
+    def _close_with(self, status: int, reason: str, message: str) -> None:
+        """Send a plain-text answer to the request being read, then close the connection."""
+        body = message.encode("ascii")
         self.transport.write(b"".join([
-            b"HTTP/1.1 414 URI Too Long\r\n",
+            f"HTTP/1.1 {status} {reason}\r\n".encode("ascii"),
             *[name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers],
             b"content-type: text/plain; charset=utf-8\r\n",
             b"access-control-allow-origin: *\r\n",
@@ -119,6 +180,11 @@ class HttpProtocol(HttpToolsProtocol):
             body,
         ]))
         self.transport.close()
+
+
+def http_protocol(settings: Settings) -> type[HttpProtocol]:
+    """`HttpProtocol` with `settings.receive_timeout_s`, for uvicorn's `http`."""
+    return type("HttpProtocol", (HttpProtocol,), {"receive_timeout_s": settings.receive_timeout_s})
 
 
 def _listen(host: str, port: int) -> socket.socket:

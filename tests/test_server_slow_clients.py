@@ -1,0 +1,118 @@
+"""Slow and silent clients on the real server (`run.HttpProtocol`, setting `receive_timeout_s`): a request must
+arrive whole within the limit of its first byte, or it gets 408 and its connection is closed; others are answered."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+
+from plan_kg.build import BuildResult
+from plan_kg.config import Settings
+from plan_kg.errors import SourceError
+from plan_kg.server.app import create_app
+from plan_kg.server.run import http_protocol
+from server_fixtures import live_app
+
+LIMIT_S = 0.3
+JSON = {"Accept": "application/sparql-results+json"}
+ASK = "ASK { ?s ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def url(built: BuildResult) -> Iterator[str]:
+    with live_app(create_app(Settings.load(dist_dir=built.out_dir, receive_timeout_s=LIMIT_S))) as sparql:
+        yield sparql
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    return sock
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_request_sent_a_header_at_a_time_gets_408_and_others_are_answered_meanwhile(url: str) -> None:
+    with _connect(url) as slow:
+        slow.sendall(f"GET /sparql?query={quote(ASK)} HTTP/1.1\r\nHost: test\r\n".encode())
+        began = time.monotonic()
+        slow.settimeout(0.1)
+        answered = []
+        closed_after = None
+        while time.monotonic() - began < 5:
+            answered.append(httpx.get(url, params={"query": ASK}, headers=JSON, timeout=5).status_code)
+            try:
+                slow.sendall(b"X-Slow: 1\r\n")  # one more header line, never the blank line that ends them
+                received = slow.recv(65536)
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            slow.settimeout(5)
+            received += _read_all(slow)
+            closed_after = time.monotonic() - began
+            break
+    assert closed_after is not None and closed_after < 3, "the slow request was not given up"
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"connection: close" in head.lower()
+    assert f"within {LIMIT_S:g} s of its first byte".encode() in body and b"send the whole request at once" in body
+    assert answered and set(answered) == {200}
+
+
+def test_a_connection_that_sends_nothing_is_closed(url: str) -> None:
+    with _connect(url) as silent:
+        began = time.monotonic()
+        assert _read_all(silent) == b""  # closed without a word: there was no request to answer
+        assert time.monotonic() - began < 3
+
+
+def test_a_body_that_stops_coming_gets_408(url: str) -> None:
+    with _connect(url) as slow:
+        slow.sendall(b"POST /sparql HTTP/1.1\r\nHost: test\r\nContent-Type: application/sparql-query\r\n"
+                     b"Accept: application/sparql-results+json\r\nContent-Length: 100\r\n\r\nASK {")
+        received = _read_all(slow)
+    assert received.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert httpx.post(url, content=ASK, headers={**JSON, "Content-Type": "application/sparql-query"}).json() == {
+        "head": {}, "boolean": True}
+
+
+def test_the_limit_counts_receiving_only_not_answering_nor_idle_time_between_requests(url: str) -> None:
+    # A query that runs several times the limit (about 1 s here), then a second request on the same
+    # connection after it was idle for longer than the limit (uvicorn's keep-alive allows 5 s).
+    long = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?q ?x . FILTER(?a != ?b) }"
+    with httpx.Client(headers=JSON, timeout=30) as client:
+        began = time.monotonic()
+        first = client.get(url, params={"query": long})
+        took = time.monotonic() - began
+        time.sleep(3 * LIMIT_S)
+        second = client.get(url, params={"query": ASK})
+    assert first.status_code == 200 and int(first.json()["results"]["bindings"][0]["n"]["value"]) > 0
+    assert took > LIMIT_S, f"the query took {took:.2f} s: too short to show the limit is not counted"
+    assert second.status_code == 200 and second.json()["boolean"] is True
+
+
+def test_pipelined_requests_are_each_answered(url: str) -> None:
+    request = f"GET /sparql?query={quote(ASK)} HTTP/1.1\r\nHost: test\r\nAccept: application/sparql-results+json\r\n\r\n"
+    with _connect(url) as sock:
+        sock.sendall((request * 3 + request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")).encode())
+        received = _read_all(sock)
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == 4
+
+
+def test_the_limit_is_a_setting_and_0_turns_it_off() -> None:
+    assert http_protocol(Settings.load(receive_timeout_s=0)).receive_timeout_s == 0
+    assert http_protocol(Settings.load()).receive_timeout_s == 60
+    with pytest.raises(SourceError, match="'receive_timeout_s' is -1.0; it must be a number of at least 0 "
+                                          r"\(0: no limit \(a reverse proxy in front sets its own\)\)"):
+        Settings.load(receive_timeout_s=-1.0)
