@@ -485,6 +485,48 @@ def test_options_on_no_route_is_404_and_a_preflight_stays_cors(endpoint: str) ->
     assert httpx.put(root + "/ontology").status_code == 405
 
 
+@pytest.mark.parametrize("path", ["/ontology", "/id/132292/basic-plan-3/1", "/sparql", "/downloads/plan-kg.nq"])
+def test_a_405_allows_what_options_says(endpoint: str, path: str) -> None:
+    """RFC 9110 10.2.1: Allow lists the methods the resource takes, OPTIONS among them (it gets 204, not 405)."""
+    url = endpoint.removesuffix("/sparql") + path
+    refused = httpx.request("PATCH", url)
+    assert refused.status_code == 405
+    allowed = {method.strip() for method in refused.headers["allow"].split(",")}
+    assert allowed == {method.strip() for method in httpx.options(url).headers["allow"].split(",")}
+    assert "OPTIONS" in allowed and "PATCH" in refused.text
+    for name, value in SECURITY_HEADERS.items():
+        assert refused.headers[name] == value
+
+
+@pytest.mark.parametrize("path", ["/no-such-path", "/favicon.ico", "/assets/site/nope.css", "/a/b/c.html", "/sitemap.xml"])
+def test_a_path_no_route_has_gets_the_sites_404_in_both_languages(endpoint: str, path: str) -> None:
+    url = endpoint.removesuffix("/sparql") + path
+    page = httpx.get(url, headers={"Accept": BROWSER_ACCEPT}, follow_redirects=True)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "見つかりません" in page.text and "Not found" in page.text
+    assert path.rsplit("/", 1)[-1] in page.text and 'href="/"' in page.text  # what was asked, and the way home
+    plain = httpx.get(url, headers={"Accept": "text/turtle"}, follow_redirects=True)
+    assert plain.status_code == 404 and plain.headers["content-type"].startswith("text/plain")
+    for response in (page, plain):
+        assert response.headers["vary"] == "Accept"
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (path, name)
+    assert httpx.head(url, headers={"Accept": BROWSER_ACCEPT}, follow_redirects=True).status_code == 404
+
+
+def test_a_404_page_escapes_the_path(endpoint: str) -> None:
+    page = httpx.get(endpoint.removesuffix("/sparql") + "/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                     headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 404 and "<script>alert" not in page.text and "&lt;script&gt;alert(1)" in page.text
+
+
+def test_robots_txt_keeps_crawlers_off_the_endpoint(endpoint: str) -> None:
+    robots = httpx.get(endpoint.removesuffix("/sparql") + "/robots.txt")
+    assert robots.status_code == 200 and robots.headers["content-type"].startswith("text/plain")
+    rules = robots.text.splitlines()
+    assert rules[0] == "User-agent: *" and "Disallow: /sparql" in rules and "Allow: /" in rules
+
+
 def test_results_over_the_row_limit_are_refused_with_the_limit(endpoint: str) -> None:
     ok = httpx.get(endpoint, params={"query": "SELECT * { GRAPH ?g { ?s ?p ?o } } LIMIT 5", "format": "csv"})
     assert ok.status_code == 200

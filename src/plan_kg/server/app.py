@@ -68,7 +68,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     repeated = RepeatedRequestIndex(service)
     endpoint = SparqlEndpoint(settings, store, service)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
-    routes += web.routes(settings, store.reader)
+    site = web.Site(settings, store.reader)
+    routes += web.routes(settings, store.reader, site)
     routes += dcat.routes(settings)
 
     @contextlib.asynccontextmanager
@@ -90,6 +91,9 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        # A path no route has, a method a route does not take: answered as the site answers (its security
+        # headers; a page in Japanese and English to a browser), not Starlette's bare "Not Found".
+        exception_handlers={404: site.no_such_path, 405: _method_not_allowed},
         middleware=[
             # Behind a reverse proxy at public_base_iri's path, which may forward the path with it or without:
             # everything below sees the site's own paths (RepeatedRequests looks for /sparql).
@@ -325,6 +329,14 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
     except ValueError:
         return settings.base_iri + "sparql"
     return candidate
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """405 with every method the path allows in Allow, OPTIONS too (AnswerOptions answers it: RFC 9110 10.2.1)."""
+    allowed = [m.strip() for m in getattr(exc, "headers", {}).get("Allow", "GET, HEAD").split(",") if m.strip()]
+    allow = ", ".join([*allowed, *([] if "OPTIONS" in allowed else ["OPTIONS"])])
+    return PlainTextResponse(f"{request.method} is not a method this path takes; it takes {allow}.\n", status_code=405,
+                             headers={"Allow": allow, **web.SECURITY_HEADERS})
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -38,16 +38,18 @@ from ..config import Settings
 from .pages import Site
 from .security import SECURITY_HEADERS
 
-__all__ = ["SECURITY_HEADERS", "routes"]
+__all__ = ["SECURITY_HEADERS", "Site", "routes"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def routes(settings: Settings, store: ox.Store) -> list[BaseRoute]:
-    """The routes of the web side; `store` is only read, with small bounded look-ups."""
-    site = Site(settings, store)
+def routes(settings: Settings, store: ox.Store, site: Site | None = None) -> list[BaseRoute]:
+    """The routes of the web side; `store` is only read, with small bounded look-ups. `site`: the `Site` of
+    these, when the caller uses it too (for the answers to paths no route has, `Site.no_such_path`)."""
+    site = site or Site(settings, store)
     return [
         Route("/", site.home, methods=["GET", "HEAD"], name="home"),
+        Route("/robots.txt", site.robots, methods=["GET", "HEAD"], name="robots"),
         Route("/id/{path:path}", site.resource, methods=["GET", "HEAD"], name="resource"),
         Route("/graph/{path:path}", site.graph, methods=["GET", "HEAD"], name="graph"),
         Route("/shapes", site.shapes, methods=["GET", "HEAD"], name="shapes"),

@@ -402,6 +402,21 @@ class Site:
             plans=self.describer.instances(PKG + "Plan"),
         )
 
+    async def no_such_path(self, request: Request, exc: Exception) -> Response:
+        """404 for a path no route has (/nope, /favicon.ico, /assets/site/nope.css): the site's page in Japanese
+        and English to a browser, plain text to others; with the site's security headers, as every answer."""
+        vary = {"Vary": "Accept"}
+        fmt = negotiation.from_accept(header_list(request.headers, "accept"))
+        if fmt is not None and fmt.name != "html":  # as not_found: RDF asked for, a plain answer
+            message = f"No such path on this server: {request.url.path}. See the home page, {self.root}/, for what it holds.\n"
+            return secure(PlainTextResponse(message, status_code=404, headers=vary))
+        return self._page("not_found.html", status_code=404, headers=vary, path=request.url.path,
+                          plans=self.describer.instances(PKG + "Plan"))
+
+    async def robots(self, request: Request) -> Response:
+        """/robots.txt: every page and document may be crawled; the endpoint not (each link to it runs a query)."""
+        return secure(PlainTextResponse(f"User-agent: *\nDisallow: {self.root}/sparql\nAllow: {self.root}/\n"))
+
     def _nearest(self, iri: str) -> Link | None:
         """The closest known resource above `iri`: drop code parts ("1-3-9" -> "1-3"), then path segments.
 
