@@ -24,6 +24,9 @@ setup-test: setup
 	@# CKAN with ckanext-dcat in a virtual environment of its own, for the harvesting test (tests/test_dcat_ckan.py)
 	@test -x .cache/ckan-venv/bin/python || $(PYTHON) -m venv .cache/ckan-venv
 	.cache/ckan-venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/ckan-requirements.txt
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
+	@# Debian's chromium for the browser tests, nginx for the reverse-proxy tests (in /usr/sbin, off a user's PATH)
+	@missing=; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Install Debian's$$missing (sudo apt-get install$$missing) for the browser and reverse-proxy tests"; fi; fi

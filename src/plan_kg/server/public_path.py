@@ -48,17 +48,23 @@ class PublicPath:
         await self.app(scope, receive, send_within)
 
     def _within(self, location: bytes, own: set[str]) -> bytes:
-        """`location` under the prefix if it leads to this site outside it: Starlette's redirect of a path
-        without its trailing slash (/id -> /id/) is built from the path the app sees, which has no prefix."""
+        """`location` as a path under the prefix if it leads to this site. Starlette's redirect of a path without
+        its trailing slash (/id -> /id/) is a URL built from the path the app sees, which has no prefix, and from
+        the Host the proxy sent: nginx's `$host` has no port, and its default Host, the server's own address, is
+        what its `proxy_redirect default` maps to the prefix, which would then be there twice
+        (/nishitokyo/nishitokyo/id/). A path alone resolves against the URL the client asked for, as the site's
+        other redirects do."""
         parts = urlsplit(location.decode("latin-1"))
         if parts.scheme or parts.netloc:
             if parts.netloc.lower() not in own:
                 return location  # another site's
+            parts = parts._replace(scheme="", netloc="")
         elif not parts.path.startswith("/"):
             return location  # relative: it resolves against the request's URL, which has the prefix
-        if _under(parts.path, self.raw_prefix.decode("ascii")):
-            return location
-        return urlunsplit(parts._replace(path=self.raw_prefix.decode("ascii") + parts.path)).encode("latin-1")
+        prefix = self.raw_prefix.decode("ascii")
+        if not _under(parts.path, prefix):
+            parts = parts._replace(path=prefix + parts.path)
+        return urlunsplit(parts).encode("latin-1")
 
 
 def _authorities(scope: Scope) -> set[str]:
