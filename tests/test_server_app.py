@@ -443,8 +443,10 @@ def test_a_syntax_error_says_where(endpoint: str) -> None:
     assert "1:" in response.text
     undeclared = httpx.get(endpoint, params={"query": "SELECT * WHERE {\n  ?s skos:prefLabel ?o }"})
     assert undeclared.status_code == 400
-    assert undeclared.text == ("the query is not valid SPARQL 1.1: at 2:20, 'skos:' is used but not declared; "
-                               "add a PREFIX declaration for it at the start of the query\n")
+    assert undeclared.text == ("the query is not valid SPARQL 1.1: at 2:6, 'skos:' is used but not declared; "
+                               "add a PREFIX declaration for it at the start of the query\n"
+                               "      ?s skos:prefLabel ?o }\n"
+                               "         ^\n")
 
 
 def test_other_methods_are_refused(endpoint: str) -> None:

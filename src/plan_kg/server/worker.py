@@ -25,6 +25,7 @@ import pyoxigraph
 from .. import formats
 from .guard import ForbiddenQuery, check_nesting, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
+from .syntax import pointer, undeclared_prefix
 
 @dataclass(frozen=True)
 class QueryJob:
@@ -216,16 +217,14 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
         return QueryRejected(400, "the query is empty; send a SELECT, ASK, CONSTRUCT or DESCRIBE query")
     if _UPDATE_START.match(query):
         return QueryRejected(403, "this endpoint is read-only: SPARQL updates are not accepted")
-    if "Prefix not found" in message and (position := _POSITION.match(message)):
-        line, column = int(position[1]), int(position[2])
-        lines = query.splitlines()
-        # The prefixed name that ends where the parser stopped (the last 200 characters suffice: a
-        # search over a whole line of a megabyte would take quadratic time).
-        before = lines[line - 1][max(0, column - 201):column - 1] if line <= len(lines) else ""
-        used = re.search(r"([A-Za-z][\w.-]*)?:[\w.%-]*$", before)
-        prefix = f"'{used[1] or ''}:'" if used else "a prefix"
-        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, {prefix} is used but "
-                                  "not declared; add a PREFIX declaration for it at the start of the query")
+    if (undeclared := undeclared_prefix(query)) is not None:  # the commonest mistake, which the parser misnames
+        prefix, line, column = undeclared
+        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, '{prefix}:' is used but "
+                                  "not declared; add a PREFIX declaration for it at the start of the query\n"
+                                  + pointer(query, line, column))
+    if position := _POSITION.match(message):  # the line it points at, and where: its rule names alone say little
+        return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}\n"
+                                  + pointer(query, int(position[1]), int(position[2])))
     return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}")
 
 

@@ -1,0 +1,67 @@
+"""Saying where a query that pyoxigraph's parser refused goes wrong, in terms its author can act on.
+
+pyoxigraph names the position where its parser gave up and the grammar rules it tried there
+(`error at 2:11: expected OPTIONAL`), which for the commonest mistake, a prefix used but not
+declared, is often neither the place nor the reason: an undeclared prefixed name in subject
+position, or with a short local name, is reported as something else further on. So the text is
+read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), and otherwise the
+parser's message is given with the line it points at and a caret under the place (`pointer`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: What cannot hold a prefixed name: IRIs, strings (long and short) and comments. Each is blanked out with
+#: spaces of its length, so that positions stay where they were. Possessive: linear on any text.
+_NOT_NAMES = re.compile(
+    r'<[^<>"{}|^`\\\x00-\x20]*+>'
+    r'|"""(?:[^"\\]++|\\.|"(?!""))*+(?:"""|$)'
+    r"|'''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|$)"
+    r'|"(?:[^"\\\n\r]++|\\.)*+"?'
+    r"|'(?:[^'\\\n\r]++|\\.)*+'?"
+    r"|\#[^\n\r]*+",
+    re.DOTALL,
+)
+#: A prefixed name's prefix and colon (SPARQL's PNAME_NS), not inside a longer name, a variable or a blank node label.
+_PREFIX_USED = re.compile(r"(?<![\w.:?$\-])((?:[^\W\d_][\w.\-]*+)?):")
+_PREFIX_DECLARED = re.compile(r"\bPREFIX\s++((?:[^\W\d_][\w.\-]*+)?):", re.IGNORECASE)
+#: Characters of the line shown on each side of the place pointed at.
+_SHOWN = 60
+
+
+def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
+    """The first prefix `query` uses that no PREFIX declares, with its line and column (from 1, in characters, as
+    pyoxigraph counts them); None if every prefix used is declared."""
+    text = _NOT_NAMES.sub(lambda found: re.sub(r"[^\n]", " ", found[0]), query)
+    declared = {found[1] for found in _PREFIX_DECLARED.finditer(text)}
+    for used in _PREFIX_USED.finditer(text):
+        prefix = used[1].rstrip(".")  # a name does not end with '.': `ex.:` is no prefix
+        if prefix == used[1] and prefix not in declared and not _declaring(text, used.start()):
+            line = text.count("\n", 0, used.start()) + 1
+            column = used.start() - (text.rfind("\n", 0, used.start()) + 1) + 1
+            return prefix, line, column
+    return None
+
+
+def _declaring(text: str, start: int) -> bool:
+    """Whether the name at `start` is the one a PREFIX declaration declares."""
+    return re.search(r"\bPREFIX\s+$", text[max(0, start - 40):start], re.IGNORECASE) is not None
+
+
+def pointer(query: str, line: int, column: int) -> str:
+    """The line at `line` (from 1) of `query`, cut to the part around `column`, and a caret under that column (counting
+    a wide character, as Japanese text has, as two places); "" if there is no such line."""
+    lines = query.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    text = lines[line - 1].rstrip("\r")
+    index = min(max(column - 1, 0), len(text))
+    start = max(0, index - _SHOWN)
+    shown = text[start:index + _SHOWN]
+    shown = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in shown)  # tabs, controls: one place each
+    before = shown[:index - start]
+    width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in before)
+    lead = "…" if start else ""
+    return f"    {lead}{shown}{'…' if index + _SHOWN < len(text) else ''}\n    {' ' * (len(lead) + width)}^"
