@@ -875,3 +875,30 @@ def test_each_page_credits_the_plan_it_comes_from(built) -> None:
     assert 'href="http://www.city.nishitokyo.lg.jp/' in nishitokyo
     assert footer("/id/132292/basic-plan-3.html") == nishitokyo  # the plan itself
     assert "各自治体の総合計画" in footer("/") and "Sources: the municipalities' comprehensive plans" in footer("/id/131202.html")
+
+
+@pytest.mark.parametrize(("path", "accept", "caching"), [
+    ("/", "text/html", "no-cache"),  # lists what may change: asked again each time, a 304 when unchanged
+    ("/queries/hierarchy.rq", "application/sparql-query", "public, max-age=300"),
+    ("/queries/hierarchy.rq", "text/html", "public, max-age=300"),
+])
+def test_the_home_page_and_named_queries_carry_validators(client: TestClient, path: str, accept: str,
+                                                           caching: str) -> None:
+    """RFC 9110 13.1: a strong ETag, 304 to an If-None-Match that lists it, 412 to an If-Match that does not."""
+    first = client.get(path, headers={"Accept": accept})
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"] == caching
+    unchanged = client.get(path, headers={"Accept": accept, "If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.headers["etag"] == tag and not unchanged.content
+    assert unchanged.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert client.get(path, headers={"Accept": accept, "If-Match": '"other"'}).status_code == 412
+    assert client.get(path, headers={"Accept": accept, "If-Match": tag}).status_code == 200
+
+
+def test_a_named_query_as_sparql_and_as_text_are_two_representations(client: TestClient) -> None:
+    sparql = client.get("/queries/hierarchy.rq", headers={"Accept": "application/sparql-query"})
+    text = client.get("/queries/hierarchy.rq", headers={"Accept": "text/html"})
+    assert sparql.content == text.content and sparql.headers["content-type"] != text.headers["content-type"]
+    assert sparql.headers["etag"] != text.headers["etag"]  # RFC 9110 8.8.3: a strong tag names one representation
+    assert client.get("/queries/hierarchy.rq", headers={"Accept": "text/html",
+                                                        "If-None-Match": sparql.headers["etag"]}).status_code == 200

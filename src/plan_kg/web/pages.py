@@ -122,7 +122,7 @@ class Site:
         now = time.monotonic()
         if self._home is None or self._home[1] != yasgui or now - self._home[0] >= HOME_KEPT_S:
             self._home = (now, yasgui, self._home_page(yasgui))
-        return secure(HTMLResponse(self._home[2]), security)
+        return self._validated(request, secure(HTMLResponse(self._home[2]), security), revalidate=True)
 
     def _home_page(self, yasgui: bool) -> str:
         try:
@@ -158,8 +158,8 @@ class Site:
         for query in load_named_queries(self.settings):
             if query.name == name:
                 media_type = negotiation.query_media_type(header_list(request.headers, "accept"))
-                return secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
-                                        headers={"Vary": "Accept"}))
+                return self._validated(request, secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
+                                                                headers={"Vary": "Accept"})))
         return secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: {self.root}/\n",
                                          status_code=404))
 
@@ -248,18 +248,24 @@ class Site:
         # Shielded: a client that goes away does not stop a build that others may be waiting for.
         return self._validated(request, await asyncio.shield(building))
 
-    def _validated(self, request: Request, response: Response) -> Response:
+    def _validated(self, request: Request, response: Response, *, revalidate: bool = False) -> Response:
         """A document with its validator (a strong ETag: a hash of its bytes, which do not change while
-        served) and Cache-Control, or the 304 or 412 its request's preconditions ask for (RFC 9110 13.2.2)."""
+        served) and Cache-Control, or the 304 or 412 its request's preconditions ask for (RFC 9110 13.2.2).
+        `revalidate`: a cache must ask again each time (no-cache), for a page that lists what may change."""
         if response.status_code != 200:
             return response
-        tag = content_tag(bytes(response.body))
-        headers = {"ETag": tag, "Cache-Control": f"public, max-age={self.settings.response_max_age_s}"}
+        # The media type too: the same bytes sent as another type (a named query as SPARQL or as plain text) are
+        # another representation, with another strong tag (RFC 9110 8.8.3).
+        tag = content_tag(response.headers.get("content-type", "").encode("latin-1") + b"\n" + bytes(response.body))
+        caching = "no-cache" if revalidate else f"public, max-age={self.settings.response_max_age_s}"
+        headers = {"ETag": tag, "Cache-Control": caching}
         kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
         if_match, if_none_match = request_preconditions(request.headers)
         if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
                                              headers={**kept, **headers})) is not None:
-            return secure(refused)
+            # The answer's own policy: a browser updates what it keeps with a 304's headers (the home page's is another).
+            policy = {name: response.headers[name] for name in SECURITY_HEADERS if name in response.headers}
+            return secure(refused, policy or SECURITY_HEADERS)
         response.headers.update(headers)
         return response
 
