@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plan_kg.server import QueryRejected, load_store
-from plan_kg.server.pool import RETRY_AFTER_S, WorkerPool, WorkerStartError
+from plan_kg.server.pool import RETRY_AFTER_S, TIME_LIMIT_ADVICE, WorkerPool, WorkerStartError
 from plan_kg.server.worker import QueryJob
 from server_fixtures import RUNAWAY_QUERY, write_dump
 
@@ -130,7 +130,7 @@ def test_one_client_cannot_hold_every_worker(tmp_path: Path) -> None:
     # The first was stopped by the time limit (a 503 without Retry-After: it would be stopped again); the
     # second either got the freed worker just before its own deadline or gave up waiting behind its own
     # query: a 429 (RFC 6585) that says when to try again.
-    assert outcomes[0] == (503, "the query was stopped after 2 s, this endpoint's time limit", None)
+    assert outcomes[0] == (503, f"the query was stopped after 2 s, this endpoint's time limit; {TIME_LIMIT_ADVICE}", None)
     assert outcomes[1] in (outcomes[0], (429, "this client's queries held every query worker it may use for 2 s (one "
                                               "client's queries run on at most 1 of the 2 workers at once); wait for "
                                               "one to finish", RETRY_AFTER_S))
@@ -214,7 +214,8 @@ def test_a_query_waiting_for_a_worker_stops_the_longest_query_of_the_client_hold
     assert first.startswith("the query was stopped after ") and first.endswith(
         " s to let another client's query run: every query worker was busy, and this client held the most; "
         f"try again later (retry after {RETRY_AFTER_S})"), first  # a's ran longest: it may try again
-    assert second == "the query was stopped after 8 s, this endpoint's time limit (retry after None)"  # b's ran on
+    # b's ran on
+    assert second == f"the query was stopped after 8 s, this endpoint's time limit; {TIME_LIMIT_ADVICE} (retry after None)"
 
 
 def test_a_query_deep_without_brackets_does_not_kill_its_worker(tmp_path: Path) -> None:

@@ -45,6 +45,11 @@ _START_TIMEOUT_S = 120.0
 RETRY_AFTER_S = 5
 
 
+#: What a query stopped at the time limit may do instead (sent again as it is, it would be stopped again).
+TIME_LIMIT_ADVICE = ("ask for less (a LIMIT, a more selective pattern, fewer OPTIONALs), or load the data "
+                     "(the downloads, /downloads/plan-kg.nq) into a store of your own for longer queries")
+
+
 #: What ends an exchange: the worker's message, the deadline, or the worker gone (None).
 _Outcome = tuple | None
 _TIMED_OUT = ("timed out",)
@@ -235,7 +240,8 @@ class WorkerPool:
             self._note_stopped(self._busy.get(worker))
         if outcome is _TIMED_OUT:
             self._discard(worker)
-            error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit")
+            error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit; "
+                                       f"{TIME_LIMIT_ADVICE}")
         elif outcome is _PREEMPTED:
             ran = asyncio.get_running_loop().time() - worker.asked_at
             self._discard(worker, taker)
