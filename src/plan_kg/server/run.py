@@ -119,15 +119,24 @@ class HttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._receive_timer: asyncio.TimerHandle | None = None
         self._started = False  # whether a request has begun: a connection that sent nothing is closed silently
+        self._partial = False  # whether the request being read has begun and not yet ended
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Armed only for a request still incomplete once what came is read: one that arrives whole in one
+        # piece, as nearly every request does, costs no timer.
+        if self._partial and self._receive_timer is None and not self.transport.is_closing():
+            self._arm()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._started = True
-        self._arm()
+        self._started = self._partial = True
+        self._disarm()  # the connection's own wait for a first request is over; the request's begins
 
     def on_message_complete(self) -> None:
+        self._partial = False
         self._disarm()
         super().on_message_complete()
 
