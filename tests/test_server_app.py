@@ -235,6 +235,36 @@ def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) 
     json.loads(jsonld.content)
 
 
+@pytest.mark.parametrize("accept", ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"])
+def test_the_service_description_is_the_same_bytes_each_time_with_a_strong_etag(endpoint: str, accept: str) -> None:
+    """RFC 9110 9.3.2 (a HEAD's fields are its GET's) and 8.8.3: its blank nodes were named at random on each request."""
+    answers = [httpx.get(endpoint, headers={"Accept": accept}) for _ in range(5)]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert len({a.headers["etag"] for a in answers}) == 1
+    first = answers[0]
+    tag = first.headers["etag"]
+    assert tag.startswith('"') and first.headers["cache-control"].startswith("public, max-age=")
+    head = httpx.head(endpoint, headers={"Accept": accept})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == first.headers["content-length"] == str(len(first.content))
+    assert head.headers["etag"] == tag
+    unchanged = httpx.get(endpoint, headers={"Accept": accept, "If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == tag and unchanged.headers["vary"] == "Accept"
+    assert httpx.get(endpoint, headers={"Accept": accept, "If-Match": tag}).status_code == 200
+    assert httpx.get(endpoint, headers={"Accept": accept, "If-Match": '"other"'}).status_code == 412
+
+
+def test_the_service_description_of_another_host_names_that_host_and_has_its_own_tag(endpoint: str) -> None:
+    """Without public_base_iri the endpoint IRI comes from the request: one document per Host, each kept the same."""
+    mine = httpx.get(endpoint, headers={"Accept": "text/turtle"})
+    other = [httpx.get(endpoint, headers={"Accept": "text/turtle", "Host": "data.example.org"}) for _ in range(2)]
+    assert b"<http://data.example.org/sparql>" in other[0].content and other[0].content == other[1].content
+    assert other[0].headers["etag"] == other[1].headers["etag"] != mine.headers["etag"]
+    assert httpx.get(endpoint, headers={"Accept": "text/turtle", "If-None-Match": other[0].headers["etag"]}).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("query", "shown"),
     [

@@ -276,7 +276,7 @@ def test_preconditions_are_evaluated_once_the_answer_exists(served, cache: Respo
     # A request that would not succeed ignores its preconditions.
     assert status("SELECT ?x WHERE {", **{"If-None-Match": "*"}) == 400
     assert status("SELECT ?x WHERE {", **{"If-Match": '"other"'}) == 400
-    # A query sent by POST is checked against the endpoint itself (its service description, which has no tag),
+    # A query sent by POST is checked against the endpoint itself (a POST selects none of its representations),
     # before it runs: RFC 9110 13.1.1 and 13.1.2 say not to perform a method whose precondition fails.
     def posted(**fields: str) -> int:
         return httpx.post(url, data={"query": LABELS}, headers={**JSON, **fields}).status_code

@@ -49,8 +49,8 @@ def precondition_failed(*, if_match: str | None, if_none_match: str | None, tag:
     412 when If-Match lists neither `*` nor `tag` (strong comparison); else, when If-None-Match lists `*` or `tag`
     (weak comparison), 304 for a GET or HEAD (`safe`) and 412 for any other method, which must not be performed
     (§13.1.2); None: go on. For a GET or HEAD, call it only once the answer exists: a request that would not get
-    a 2xx ignores both fields. A query sent by POST is checked before it runs, against the endpoint itself, whose
-    representation (the service description) has no tag: `If-Match: *` lets it run, `If-None-Match: *` does not.
+    a 2xx ignores both fields. A query sent by POST is checked before it runs, against the endpoint itself, of which
+    a POST selects no representation (`tag` None): `If-Match: *` lets it run, `If-None-Match: *` does not.
     """
     if if_match is not None and not any(c.strip() in ("*", tag) for c in if_match.split(",")):
         return 412

@@ -30,7 +30,7 @@ from ..conditional import etag_matches, header_list, precondition_response, requ
 from ..content_coding import accepts_gzip, gzip_tag
 from .cache import is_repeatable
 from .compress import AnswerCompression
-from .description import serialize_description, service_description
+from .description import ServiceDescriptions
 from .negotiation import PAGE, NegotiationError, negotiate
 from .options import AnswerOptions
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
@@ -137,6 +137,7 @@ class SparqlEndpoint:
         self._running: Counter[str] = Counter()
         self.direct_answers = 0  # plain GETs answered by answer_get, without the framework
         self._max_age = f"public, max-age={settings.response_max_age_s}"
+        self.descriptions = ServiceDescriptions(settings, store.graphs)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":  # a CORS preflight is answered before this, by CORSMiddleware
@@ -155,12 +156,15 @@ class SparqlEndpoint:
         if parsed.query is None:
             response = self._describe(request, parsed.format)
             if response.status_code == 200 and (refused := precondition_response(
-                    if_match=if_match, if_none_match=if_none_match, tag=None, headers={"Vary": _VARY})) is not None:
+                    if_match=if_match, if_none_match=if_none_match, tag=response.headers["etag"],
+                    headers={name: response.headers[name] for name in ("vary", "etag", "cache-control")})):
                 return refused
             return response
+        # Checked against the endpoint itself, before the query runs (RFC 9110 13.1.1, 13.1.2). A POST selects
+        # none of its representations (its Accept names a result format): only `*` matches.
         if request.method == "POST" and (refused := precondition_response(
                 if_match=if_match, if_none_match=if_none_match, tag=None, headers=dict(_ANY_ORIGIN), safe=False)):
-            return refused  # checked against the endpoint itself, before the query runs (RFC 9110 13.1.1, 13.1.2)
+            return refused
         response, key = await self.answer(
             request.method, parsed, accept=header_list(request.headers, "accept"),
             accept_encoding=header_list(request.headers, "accept-encoding"), client=_client(request.scope),
@@ -296,8 +300,10 @@ class SparqlEndpoint:
             return RedirectResponse(f"{self.settings.public_path}/#query", status_code=303, headers={"Vary": _VARY})
         if fmt is None:
             return _error(406, "the service description is available as Turtle, N-Triples, JSON-LD and RDF/XML")
-        triples = service_description(_endpoint_iri(request, self.settings), self.settings, self.store.graphs)
-        return Response(serialize_description(triples, fmt), media_type=fmt.media_type, headers={"Vary": _VARY})
+        # The same bytes for the same format and endpoint IRI, so a strong tag (and a HEAD's Content-Length) holds.
+        document = self.descriptions.document(_endpoint_iri(request, self.settings), fmt)
+        return Response(document.body, media_type=fmt.media_type,
+                        headers={"Vary": _VARY, "ETag": document.etag, "Cache-Control": self._max_age})
 
 
 def _client(scope: Scope) -> str:

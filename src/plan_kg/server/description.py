@@ -1,10 +1,19 @@
-"""The SPARQL 1.1 Service Description answered by GET /sparql without a query."""
+"""The SPARQL 1.1 Service Description answered by GET /sparql without a query.
+
+The same settings, graphs, endpoint IRI and format give the same bytes (blank nodes named by their place
+in the description, triples in a fixed order): a HEAD is sent the Content-Length of its GET, and the
+document has a strong ETag (`ServiceDescriptions`).
+"""
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from ..conditional import content_tag
 from ..config import Settings
 from ..formats import W3C_FORMATS, Format
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
@@ -21,9 +30,13 @@ def _sd(name: str) -> NamedNode:
 
 
 def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ...]) -> list[Triple]:
-    """Triples describing the endpoint at `endpoint`: language, formats, dataset and limits."""
+    """Triples describing the endpoint at `endpoint`: language, formats, dataset and limits, in a fixed order.
+
+    Its blank nodes are named by what they are (the dataset, its default graph, its n-th named graph), not
+    at random: the same arguments give the same triples.
+    """
     service = NamedNode(endpoint)
-    dataset, default_graph = BlankNode(), BlankNode()
+    dataset, default_graph = BlankNode("dataset"), BlankNode("defaultGraph")
     limits = (
         f"Read-only: updates are refused. A query that runs longer than {settings.query_timeout_s:g} s is "
         f"stopped (HTTP 503)"
@@ -61,8 +74,8 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
         triples.append(Triple(service, _sd("resultFormat"), NamedNode(_format_iri(fmt))))
     for fmt in GRAPH_FORMATS:
         triples.append(Triple(service, _sd("resultFormat"), NamedNode(_format_iri(fmt))))
-    for graph in graphs:
-        named = BlankNode()
+    for number, graph in enumerate(graphs, start=1):
+        named = BlankNode(f"namedGraph{number}")
         triples += [
             Triple(dataset, _sd("namedGraph"), named),
             Triple(named, _RDF_TYPE, _sd("NamedGraph")),
@@ -92,6 +105,37 @@ def serialize_description(triples: list[Triple], fmt: Format) -> bytes:
     rdf_format = pyoxigraph.RdfFormat.from_media_type(fmt.media_type)
     prefixes = PREFIXES if rdf_format in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.RDF_XML) else None
     return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
+
+
+@dataclass(frozen=True)
+class DescriptionDocument:
+    """The service description written in one format, with its strong entity tag."""
+
+    body: bytes
+    etag: str
+
+
+#: Documents kept per `ServiceDescriptions`: one per format and endpoint IRI, which without public_base_iri
+#: comes from the request's Host (any client's), so only the most recently used are kept.
+KEPT_DOCUMENTS = 32
+
+
+class ServiceDescriptions:
+    """The service description of one endpoint (its settings and named graphs), written once per format and
+    endpoint IRI and kept: the store does not change while served."""
+
+    def __init__(self, settings: Settings, graphs: tuple[str, ...]) -> None:
+        self.settings = settings
+        self.graphs = graphs
+        self._kept = functools.lru_cache(maxsize=KEPT_DOCUMENTS)(self._write)
+
+    def document(self, endpoint: str, fmt: Format) -> DescriptionDocument:
+        """The description of the endpoint at `endpoint` in `fmt` (an RDF graph format): the same bytes each time."""
+        return self._kept(endpoint, fmt)
+
+    def _write(self, endpoint: str, fmt: Format) -> DescriptionDocument:
+        body = serialize_description(service_description(endpoint, self.settings, self.graphs), fmt)
+        return DescriptionDocument(body=body, etag=content_tag(body))
 
 
 def _format_iri(fmt: Format) -> str:
