@@ -62,6 +62,17 @@ def test_the_path_the_server_is_served_under_changes_no_link_of_the_folder(
     assert not differ, differ[:10]
 
 
+def test_the_rdf_documents_are_the_same_bytes_in_every_export(site: StaticSite, site_under_a_path: StaticSite) -> None:
+    """Two exports of one build: each loads the dump afresh, and its load named the blank nodes (the ontology's
+    property chains, the UN KOS's lists) at random, which graph/ontology.ttl, graph/un-sdg-kos.nt … were written with."""
+    documents = sorted(path.relative_to(site.out_dir).as_posix() for path in site.out_dir.rglob("*")
+                       if path.suffix in (".ttl", ".nt", ".rdf", ".jsonld"))
+    assert {"graph/ontology.ttl", "graph/un-sdg-kos.nt", "ontology.rdf"} <= set(documents)
+    differ = [path for path in documents
+              if (site.out_dir / path).read_bytes() != (site_under_a_path.out_dir / path).read_bytes()]
+    assert not differ, differ
+
+
 def test_every_link_into_the_ontology_page_lands_on_an_anchor(site: StaticSite) -> None:
     ontology = site.out_dir / "ontology.html"
     anchors = set(re.findall(r'\bid="([^"]*)"', ontology.read_text(encoding="utf-8")))

@@ -27,11 +27,11 @@ from ..formats import Format
 from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
-from . import negotiation, templating
+from . import documents, negotiation, templating
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
-from .describe import PKG, PREFIXES, TERM_KINDS, Describer, Link, natural_key
+from .describe import PKG, TERM_KINDS, Describer, Link, natural_key
 from .downloads import Download, Downloads
 from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
@@ -382,11 +382,7 @@ class Site:
         return secure(RedirectResponse(f"{self.root}{path}.{fmt.extension}", status_code=303, headers=headers))
 
     def rdf(self, triples: list[ox.Triple], fmt: Format, path: str) -> Response:
-        if fmt.name == "jsonld":
-            body = _json_ld(triples)
-        else:
-            prefixes = PREFIXES if fmt.name in ("turtle", "rdfxml") else None
-            body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(fmt.media_type), prefixes=prefixes)
+        body = _json_ld(triples) if fmt.name == "jsonld" else documents.serialize(triples, fmt)
         return secure(Response(body, media_type=fmt.media_type, headers=self._link(path)))
 
     def not_found(self, iri: str, fmt: Format | None, request: Request | None = None) -> Response:
