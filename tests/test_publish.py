@@ -140,3 +140,51 @@ def test_the_dump_holds_literals_as_the_store_serves_them(built):
     store = ox.Store()
     store.extend(dumped)
     assert sorted(str(q) for q in store) == sorted(str(q) for q in set(dumped))
+
+
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+
+
+def _lists_read_whole(triples: list[ox.Triple]) -> dict[str, tuple[int, int]]:
+    """Each RDF list node (a blank node with rdf:first or rdf:rest): how many of each it has."""
+    counts: dict[str, tuple[int, int]] = {}
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode) and t.predicate.value in (RDF_FIRST, RDF_REST):
+            first, rest = counts.get(t.subject.value, (0, 0))
+            counts[t.subject.value] = (first + (t.predicate.value == RDF_FIRST), rest + (t.predicate.value == RDF_REST))
+    return counts
+
+
+def test_graphs_written_together_keep_their_blank_nodes_apart(tmp_path):
+    """Each graph's blank nodes are labelled alone (publish.canonical), and every such graph has a `cb0`: two lists
+    in two graphs were one node in the N-Quads, TriG and merged N-Triples, with two firsts and two rests."""
+    from plan_kg.publish import write_dataset
+
+    graphs = []
+    for name, members in (("a", "<http://e/a1> <http://e/a2>"), ("b", "<http://e/b1> <http://e/b2> <http://e/b3>")):
+        graph = Graph(identifier=URIRef(f"http://e/graph/{name}"))
+        graph.parse(data=f"<http://e/{name}> <http://e/chain> ( {members} ) .", format="turtle")
+        graphs.append(graph)
+    write_dataset(graphs, tmp_path)
+    quads = list(ox.parse(path=tmp_path / "plan-kg.nq", format=ox.RdfFormat.N_QUADS))
+    graph_of: dict[str, set[str]] = {}
+    for quad in quads:
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.BlankNode):
+                graph_of.setdefault(term.value, set()).add(quad.graph_name.value)
+    assert len(graph_of) == 5 and all(len(names) == 1 for names in graph_of.values()), graph_of
+    merged = list(ox.parse(path=tmp_path / "plan-kg.nt", format=ox.RdfFormat.N_TRIPLES))
+    assert set(_lists_read_whole(merged).values()) == {(1, 1)} and len(_lists_read_whole(merged)) == 5
+    for name in ("trig", "nq"):
+        dataset = Dataset()
+        dataset.parse(tmp_path / f"plan-kg.{name}", format="trig" if name == "trig" else "nquads")
+        for graph in graphs:
+            assert isomorphic(dataset.graph(graph.identifier), graph), (name, graph.identifier)
+
+
+def test_every_list_in_the_merged_dump_has_one_first_and_one_rest(built):
+    """The ontology's property chains and the UN KOS's lists, read from plan-kg.nt as an OWL tool reads them."""
+    lists = _lists_read_whole(list(ox.parse(path=built.out_dir / "plan-kg.nt", format=ox.RdfFormat.N_TRIPLES)))
+    assert len(lists) > 20
+    assert {node: counts for node, counts in lists.items() if counts != (1, 1)} == {}

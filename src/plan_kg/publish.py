@@ -14,6 +14,7 @@ Layout of the output folder (dist/ by default):
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -87,6 +88,20 @@ def canonical(graph: Graph) -> Graph:
     return relabelled
 
 
+def _own_blank_nodes(graph: Graph) -> Graph:
+    """`graph` (relabelled by `canonical`) with labels no other graph of a dataset has: each graph is relabelled
+    alone, and every one with a blank node gets `cb0` (rdflib's label of a node left in the empty colour), so two
+    graphs shared labels, which in one TriG or N-Quads file, and in the merged N-Triples, name one node (the
+    ontology's chain for pkg:contributesToTarget and a UN KOS chain were one list with two firsts and two rests)."""
+    if not any(isinstance(term, BNode) for triple in graph for term in triple):
+        return graph
+    scope = hashlib.sha256(str(graph.identifier).encode("utf-8")).hexdigest()[:12]
+    scoped = new_graph(graph.identifier)
+    for triple in graph:
+        scoped.add(tuple(BNode(f"g{scope}{term}") if isinstance(term, BNode) else term for term in triple))  # type: ignore[arg-type]
+    return scoped
+
+
 def _trig_block(graph: Graph, prefixes: dict[str, str]) -> str:
     """One `<graph> { … }` block of TriG (its Turtle body, indented); its prefixes go to `prefixes`."""
     body = graph.serialize(format="turtle")
@@ -104,7 +119,7 @@ def _trig_block(graph: Graph, prefixes: dict[str, str]) -> str:
 
 def write_dataset(graphs: list[Graph], out_dir: Path, stem: str = "plan-kg") -> list[Path]:
     """TriG, N-Quads and merged N-Triples of the named `graphs`."""
-    graphs = sorted((canonical(g) for g in graphs if len(g)), key=lambda g: str(g.identifier))
+    graphs = sorted((_own_blank_nodes(canonical(g)) for g in graphs if len(g)), key=lambda g: str(g.identifier))
     prefixes: dict[str, str] = {}
     blocks = [_trig_block(g, prefixes) for g in graphs]
     header = "".join(f"@prefix {p} {ns} .\n" for p, ns in sorted(prefixes.items()))
