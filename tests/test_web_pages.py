@@ -401,6 +401,44 @@ def test_every_term_the_ontology_states_anything_about_is_documented_with_an_anc
     assert all(f"pkg:{s}" in scheme for s in ("InterimDraft", "Draft", "Adopted", "Planned"))
 
 
+def test_a_property_chain_is_shown_as_its_properties_in_order_never_as_a_blank_node_label(settings: Settings) -> None:
+    """owl:propertyChainAxiom is an RDF list: the page showed its head's label (`_:cb0`), which names nothing."""
+    page = TestClient(Starlette(routes=routes(settings, ontology_store()))).get("/ontology.html").text
+    assert "_:" not in page
+    target = _term_section(page, "contributesToTarget")
+    assert ('<a href="/ontology#hasSdgLink" title="SDG 対応をもつ / has SDG link"><code>pkg:hasSdgLink</code></a> ∘ '
+            '<a href="/ontology#sdgTarget" title="対応するターゲット / SDG target"><code>pkg:sdgTarget</code></a>') in target
+    assert "（プロパティの連鎖：左からたどる）" in target and "(property chain, followed from the left)" in target
+    goal = _term_section(page, "contributesToGoal")  # a term of the UN's ontology by its own prefix
+    assert ('<code>pkg:contributesToTarget</code></a> ∘ <a href="http://metadata.un.org/sdg/ontology#isTargetOf" '
+            'rel="external"><code>sdgo:isTargetOf</code></a>') in goal
+
+
+def test_lists_and_other_blank_nodes_are_shown_by_what_they_hold(settings: Settings, store: ox.Store) -> None:
+    """Any RDF list is shown as its members in order, a blank node that is none (or a list read twice over, as two
+    graphs sharing a label made it) by its statements: a page never shows a blank node's label."""
+    measure, rdf = BASE + MEASURE.lstrip("/"), "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    store.load(f"""
+        @prefix ex: <http://example.org/> .
+        <{measure}> ex:order ( <{BASE}id/132292/basic-plan-3/1-3> "二番目"@ja ( ex:inner ) ) ;
+                    ex:restriction [ ex:onProperty ex:p ; ex:someValuesFrom ex:C ] ;
+                    ex:empty () .
+        <{measure}> ex:broken _:b1 . _:b1 <{rdf}first> ex:one, ex:two ; <{rdf}rest> <{rdf}nil> .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(BASE + "graph/132292/basic-plan-3"))
+    client = TestClient(Starlette(routes=routes(settings, store)))
+    page = client.get(f"{MEASURE}.html").text
+    assert "_:" not in page
+    assert '<ol class="rdf-list"><li><a href="/id/132292/basic-plan-3/1-3">' in page
+    assert '<li><span class="literal" lang="ja">二番目</span> <span class="tag">@ja</span></li>' in page
+    assert '<li><ol class="rdf-list"><li><a href="http://example.org/inner" rel="external">' in page
+    assert ('<dl class="blank-node"><dt><a href="http://example.org/onProperty" title="http://example.org/onProperty">'
+            '<code>http://example.org/onProperty</code></a></dt><dd><a href="http://example.org/p"') in page
+    assert "（空のリスト）" not in page  # () is rdf:nil, an IRI
+    broken = page[page.index("http://example.org/broken"):]
+    assert broken.index('<dl class="blank-node">') < broken.index("http://example.org/one") < broken.index(
+        "http://example.org/two")
+
+
 @pytest.mark.parametrize("path", ["/ontology/sdg", "/ontology/0.1.0"])
 @pytest.mark.parametrize(("accept", "suffix"), [(BROWSER_ACCEPT, "html"), ("text/turtle", "ttl"), (None, "html")])
 def test_the_ontologys_module_and_version_iris_answer_303_to_its_documents(

@@ -67,6 +67,14 @@ _TERM_KINDS = {
 }
 #: The sections of the ontology page, in order; "other" holds terms the ontology states things about but gives no type.
 TERM_KINDS = ("class", "property", "scheme", "individual", "other")
+_FIRST = ox.NamedNode(RDF + "first")
+_REST = ox.NamedNode(RDF + "rest")
+_NIL = ox.NamedNode(RDF + "nil")
+_PROPERTY_CHAIN = OWL + "propertyChainAxiom"
+_Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+#: The most members of an RDF list a page shows (the rest elided), and how deep it shows blank nodes in blank nodes.
+MOST_LIST_MEMBERS = 100
+BLANK_DEPTH = 3
 _IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
 _OWL_ONTOLOGY = ox.NamedNode(OWL + "Ontology")
 _VERSION_IRI = ox.NamedNode(OWL + "versionIRI")
@@ -122,7 +130,26 @@ class Statement:
     """One property of a resource and all its values."""
 
     predicate: Link
-    values: tuple[Link | Text, ...]
+    values: tuple[Link | Text | Blank, ...]
+
+
+@dataclass(frozen=True)
+class Blank:
+    """A blank node as a page shows it, never by its label (which names it in one document only): an RDF list by
+    its members in order (a property chain's properties, joined by ∘), anything else by what is said about it."""
+
+    members: tuple[Link | Text | Blank, ...] | None  # None: not a list
+    statements: tuple[Statement, ...] = ()
+    chain: bool = False  # the list of an owl:propertyChainAxiom
+    more: bool = False  # a list longer than MOST_LIST_MEMBERS: the rest not shown
+
+    @property
+    def key(self) -> str:
+        """What it says, for ordering values: the same for the same node whatever its label."""
+        if self.members is not None:
+            return "(" + " ".join(_value_key(m) for m in self.members) + ")"
+        return "[" + "; ".join(f"{row.predicate.iri} {' '.join(_value_key(v) for v in row.values)}"
+                               for row in self.statements) + "]"
 
 
 @dataclass(frozen=True)
@@ -245,23 +272,58 @@ class Describer:
             qname=qname(iri),
         )
 
-    def _value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Link | Text:
+    def _value(self, term: _Term, *, chain: bool = False,
+               depth: int = 0) -> Link | Text | Blank:
         if isinstance(term, ox.NamedNode):
             return self.link(term.value)
         if isinstance(term, ox.Literal):
             datatype = term.datatype.value
             shown = None if datatype in (XSD + "string", RDF + "langString") else datatype
             return Text(term.value, term.language, shown)
+        if isinstance(term, ox.BlankNode):
+            return self.blank(term, chain=chain, depth=depth)
         return Text(str(term))
 
-    def statements(self, triples: Iterable[ox.Triple], skip: Iterable[str] = ()) -> tuple[Statement, ...]:
+    def blank(self, node: ox.BlankNode, *, chain: bool = False, depth: int = 0) -> Blank:
+        """`node` as a page shows it: its list's members, or its statements (blank nodes in it `BLANK_DEPTH` deep)."""
+        if depth >= BLANK_DEPTH:
+            return Blank(members=None)
+        if (listed := self._list(node)) is not None:
+            members, more = listed
+            return Blank(members=tuple(self._value(m, depth=depth + 1) for m in members), chain=chain, more=more)
+        triples = {q.triple for q in self.store.quads_for_pattern(node, None, None, None)}
+        return Blank(members=None, statements=self.statements(triples, depth=depth + 1))
+
+    def _list(self, head: ox.BlankNode) -> tuple[list[_Term], bool] | None:
+        """The members of the RDF list starting at `head` (at most MOST_LIST_MEMBERS) and whether there are more;
+        None when it is no well-formed list: a node without exactly one rdf:first and one rdf:rest, or a cycle."""
+        members: list[_Term] = []
+        seen: set[ox.BlankNode] = set()
+        node: _Term = head
+        while node != _NIL:
+            if not isinstance(node, ox.BlankNode) or node in seen:
+                return None
+            if len(members) == MOST_LIST_MEMBERS:
+                return members, True
+            seen.add(node)
+            firsts = {q.object for q in self.store.quads_for_pattern(node, _FIRST, None, None)}
+            rests = {q.object for q in self.store.quads_for_pattern(node, _REST, None, None)}
+            if len(firsts) != 1 or len(rests) != 1:
+                return None
+            members.append(firsts.pop())
+            node = rests.pop()
+        return members, False
+
+    def statements(self, triples: Iterable[ox.Triple], skip: Iterable[str] = (), *,
+                   depth: int = 0) -> tuple[Statement, ...]:
         """Triples grouped by predicate, predicates in IRI order."""
         skipped = set(skip)
-        grouped: dict[str, list[Link | Text]] = {}
+        grouped: dict[str, list[Link | Text | Blank]] = {}
         for triple in triples:
             if triple.predicate.value in skipped:
                 continue
-            grouped.setdefault(triple.predicate.value, []).append(self._value(triple.object))
+            grouped.setdefault(triple.predicate.value, []).append(
+                self._value(triple.object, chain=triple.predicate.value == _PROPERTY_CHAIN, depth=depth))
         return tuple(
             Statement(self.link(p), tuple(sorted(values, key=_reading_order))) for p, values in sorted(grouped.items())
         )
@@ -484,12 +546,23 @@ def _term_kind(types: Iterable[str]) -> str:
     return next((kind for kind in TERM_KINDS if kind in kinds), "other")
 
 
-def _reading_order(value: Link | Text) -> tuple:
+def _reading_order(value: Link | Text | Blank) -> tuple:
     """Plan elements by code as people count (1-3-2 before 1-3-10, S9 before S10, parents before children), then
-    the rest by IRI or text, numbers in them counted too (SDG goal 2 before 10, target 4.7 before 10.2)."""
+    the rest by IRI or text, numbers in them counted too (SDG goal 2 before 10, target 4.7 before 10.2), then
+    blank nodes by what they say."""
     if isinstance(value, Link) and value.code:
         return (0, natural_key(value.code), value.iri)
+    if isinstance(value, Blank):
+        return (2, (), value.key)
     return (1, natural_key(value.iri if isinstance(value, Link) else value.value), ())
+
+
+def _value_key(value: Link | Text | Blank) -> str:
+    if isinstance(value, Link):
+        return f"<{value.iri}>"
+    if isinstance(value, Text):
+        return repr((value.value, value.lang, value.datatype))
+    return value.key
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -522,11 +595,16 @@ def _named_node(iri: str) -> ox.NamedNode | None:
 
 
 def qname(iri: str) -> str | None:
-    """`iri` as prefix:local with a prefix of PREFIXES, if one fits."""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(iri) > len(namespace) and "/" not in iri[len(namespace):]:
-            return f"{prefix}:{iri[len(namespace):]}"
+    """`iri` as prefix:local with a prefix of PREFIXES, if one fits; the longest namespace first (sdgo:isTargetOf,
+    not sdg:ontology#isTargetOf)."""
+    for prefix, namespace in _BY_LENGTH:
+        local = iri[len(namespace):]
+        if iri.startswith(namespace) and local and "/" not in local and "#" not in local:
+            return f"{prefix}:{local}"
     return None
+
+
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
 
 
 def _in_language(literals: list[ox.Literal], language: str) -> str | None:
