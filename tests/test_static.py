@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -14,7 +16,8 @@ from rdflib.namespace import FOAF
 from plan_kg.build import BuildResult
 from plan_kg.cli import main
 from plan_kg.config import Settings
-from plan_kg.export.static import ExportError, StaticSite, publish_static
+from plan_kg.export import static
+from plan_kg.export.static import MANIFEST, ExportError, StaticSite, publish_static
 
 _LINK = re.compile(r'\b(?:href|src)="([^"]*)"')
 SITE = "https://example.org/plans/"
@@ -140,6 +143,76 @@ def test_refuses_to_replace_a_folder_that_is_not_a_site(built: BuildResult, tmp_
     with pytest.raises(ExportError, match="not empty"):
         publish_static(Settings.load(dist_dir=built.out_dir), out_dir=tmp_path)
     assert (tmp_path / "notes.txt").is_file()
+
+
+def test_a_folder_that_merely_holds_a_sitemap_is_left_alone(built: BuildResult, tmp_path: Path) -> None:
+    """A sitemap.xml proves nothing: only the export's own manifest lets it replace a folder."""
+    folder = tmp_path / "scratch"
+    (folder / "blog").mkdir(parents=True)
+    (folder / "important.txt").write_text("keep", encoding="utf-8")
+    (folder / "sitemap.xml").write_text("<urlset/>", encoding="utf-8")
+    (folder / "blog" / "p.html").write_text("post", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--out", str(built.out_dir), "publish", "--static", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert MANIFEST in result.output and "name a new or empty folder" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "blog", "blog/p.html", "important.txt", "sitemap.xml"]
+    assert (folder / "important.txt").read_text(encoding="utf-8") == "keep"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left beside it
+
+
+def test_the_manifest_lists_every_file_of_the_folder(site: StaticSite) -> None:
+    manifest = json.loads((site.out_dir / MANIFEST).read_text(encoding="utf-8"))
+    on_disk = sorted(p.relative_to(site.out_dir).as_posix() for p in site.out_dir.rglob("*") if p.is_file())
+    assert manifest["generator"] == "plan-kg"
+    assert sorted([*manifest["files"], MANIFEST]) == on_disk
+    assert site.files == len(on_disk)
+
+
+def test_a_failed_export_leaves_the_earlier_one_as_it_was(built: BuildResult, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.load(dist_dir=built.out_dir)
+    out = tmp_path / "site"
+    publish_static(settings, out_dir=out)
+    before = _snapshot(out)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(static._Writer, "page", broken)
+    with pytest.raises(OSError):
+        publish_static(settings, out_dir=out)
+    after = _snapshot(out)
+    assert after == before, f"{len(set(after.items()) ^ set(before.items()))} files differ"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the half-written one is gone
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_earlier_export_is_replaced_only_while_it_holds_nothing_else(built: BuildResult, tmp_path: Path) -> None:
+    settings = Settings.load(dist_dir=built.out_dir)
+    out = tmp_path / "site"
+    publish_static(settings, out_dir=out)
+    # A page an earlier export wrote and this one does not (its manifest lists it) goes with the rest.
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    (out / "id" / "gone.html").write_text("old", encoding="utf-8")
+    manifest["files"].append("id/gone.html")
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    publish_static(settings, out_dir=out)
+    assert not (out / "id" / "gone.html").exists() and (out / "index.html").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # nor the earlier one's folder left beside it
+
+    # A file somebody added (a host's CNAME) would be lost: the folder is refused and kept as it is.
+    (out / "CNAME").write_text("plans.example.jp", encoding="utf-8")
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    with pytest.raises(ExportError, match=r"1 file\(s\) the earlier export did not write \(CNAME\)"):
+        publish_static(settings, out_dir=out)
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == files
+    assert (out / "CNAME").read_text(encoding="utf-8") == "plans.example.jp"
 
 
 def test_cli_without_a_build_says_what_to_do(tmp_path: Path) -> None:

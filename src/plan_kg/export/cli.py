@@ -12,7 +12,8 @@ from ..errors import PlanKgError
 
 @click.command()
 @click.option("--static", "static_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder to write the static site into (replaced if it holds an earlier one).")
+              help="Folder to write the static site into: new, empty, or one an earlier export wrote (replaced; "
+                   "a folder holding anything else is refused, never emptied).")
 @click.option("--endpoint", default=None,
               help="SPARQL endpoint the pages' query form uses. Default: the site URL + sparql.")
 @click.option("--site-url", default=None,
@@ -22,7 +23,8 @@ def publish(ctx: click.Context, static_dir: Path, endpoint: str | None, site_url
     """Write the built data as a static web site: pages, dumps, catalog, VoID, ontology docs, sitemap.
 
     Any static host can serve the folder (GitHub Pages, Netlify, S3, `python -m http.server`);
-    every link in it is relative. Run `plan-kg build` first.
+    every link in it is relative. Run `plan-kg build` first. The site is written beside the folder and
+    put in its place once complete, so a failed export leaves the folder as it was.
     """
     from ..cli import fail
     from .static import publish_static

@@ -14,9 +14,13 @@ editor point at `endpoint` (by default the public endpoint under the site URL).
 
 from __future__ import annotations
 
+import json
+import os
 import posixpath
 import re
 import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,7 @@ import pyoxigraph as ox
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from .. import formats
+from .. import __version__, formats
 from ..config import Settings
 from ..errors import BuildError, PlanKgError
 from ..named_queries import load_named_queries
@@ -41,6 +45,9 @@ _ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
 _ENDPOINT_SHOWN = re.compile(r'(<code class="endpoint">)[^<]*(</code>)')
 #: Paths whose documents are negotiated on the server: a link without a suffix means its HTML page.
 _NEGOTIATED = ("/id/", "/graph/", "/ontology")
+#: Written last into every exported folder: what plan-kg wrote there. A folder is replaced only when it holds
+#: this file and nothing it does not list, so a folder that merely looks like a site (a sitemap.xml) is never wiped.
+MANIFEST = ".plan-kg-static.json"
 
 
 class ExportError(PlanKgError):
@@ -76,32 +83,108 @@ def _resource_paths(settings: Settings, store: ox.Store) -> Iterator[str]:
 
 
 def _check_out_dir(settings: Settings, out_dir: Path) -> None:
-    """Refuse to replace a folder that is not an earlier static site (the project, dist/, a home folder …)."""
+    """Refuse a folder that is not new, empty or an earlier export holding only what that export wrote."""
     out_dir = out_dir.resolve()
     if out_dir in (settings.dist_dir.resolve(), *settings.root.resolve().parents) or settings.root.resolve() == out_dir:
         raise ExportError(f"{out_dir} is not a folder to publish into; name a new or earlier static folder")
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "sitemap.xml").is_file():
-        raise ExportError(f"{out_dir} is not empty and holds no earlier static site (no sitemap.xml); "
-                          "name a new folder or empty this one")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder; name a new folder to publish into")
+    if not any(out_dir.iterdir()):
+        return
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        raise ExportError(f"{out_dir} is not empty and was not written by `plan-kg publish --static` (it has no "
+                          f"{MANIFEST}), so it is left as it is; name a new or empty folder (a site an earlier "
+                          "plan-kg wrote, without that file, has to be removed by hand first)")
+    written = _manifest_files(manifest)
+    others = sorted(set(_files(out_dir)) - written - {MANIFEST})
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ExportError(f"{out_dir} holds {len(others)} file(s) the earlier export did not write ({shown}); "
+                          "replacing the folder would delete them, so it is left as it is: move them elsewhere, "
+                          "or name a new folder")
+
+
+def _manifest_files(manifest: Path) -> set[str]:
+    try:
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+        files = content["files"] if content.get("generator") == "plan-kg" else None
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, KeyError, TypeError):
+        files = None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ExportError(f"{manifest} is not the list of files plan-kg writes there, so the folder is left as it "
+                          "is; name a new or empty folder")
+    return set(files)
+
+
+def _files(folder: Path) -> Iterator[str]:
+    """Every entry under `folder` that is not a directory (a symlink counts as a file), relative, posix."""
+    for directory, subdirectories, names in os.walk(folder):
+        for name in [*names, *(d for d in subdirectories if os.path.islink(os.path.join(directory, d)))]:
+            yield Path(directory, name).relative_to(folder).as_posix()
 
 
 def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = None,
                    site: str | None = None) -> StaticSite:
-    """Write the static site of the built data (settings.dist_dir) into `out_dir`, replacing what is there.
+    """Write the static site of the built data (settings.dist_dir) into `out_dir`, replacing an earlier export there.
 
     `endpoint`: the SPARQL endpoint the pages' query form uses (default: `{site}sparql`);
     `site`: the URL the folder will be served at, for sitemap.xml (default: public_base_iri or base_iri).
+    The site is written into a folder beside `out_dir` and put in its place only once complete, so a failed
+    export leaves `out_dir` as it was. A non-empty `out_dir` is replaced only if an earlier export wrote it
+    (its MANIFEST lists every file in it); anything else there is refused with ExportError, never deleted.
     """
-    from ..web import STATIC_DIR, routes as web_routes  # the web side renders every page
-    from ..dcat import routes as dcat_routes
-
     store = _store(settings)
     site = site or site_url(settings)
     endpoint = endpoint or f"{site}sparql"
     _check_out_dir(settings, out_dir)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    target = out_dir.resolve()  # a symlink to the folder keeps pointing at it
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-publishing-", dir=target.parent))
+        staging.chmod(0o755)  # mkdtemp makes it private; the site is for publishing
+    except OSError as exc:
+        raise ExportError(f"cannot write beside {target}: {exc.strerror or exc}; name a folder you may write") from exc
+    try:
+        pages = _write_site(settings, store, staging, endpoint=endpoint, site=site)
+        files = sorted(_files(staging))
+        (staging / MANIFEST).write_text(json.dumps(
+            {"generator": "plan-kg", "version": __version__, "files": files}, ensure_ascii=False, indent=0) + "\n",
+            encoding="utf-8")
+        _check_out_dir(settings, out_dir)  # again: something may have been put there meanwhile
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return StaticSite(out_dir=out_dir, pages=pages, files=len(files) + 1)  # and the manifest
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put `staging` in the place of `target`; the earlier export is removed only once the new one is there."""
+    try:
+        if target.exists():
+            retired = target.with_name(f".{target.name}-old-{time.time_ns()}")
+            target.rename(retired)
+            try:
+                staging.rename(target)
+            except OSError:
+                retired.rename(target)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except OSError as exc:
+        raise ExportError(f"cannot put the new site in place of {target}: {exc.strerror or exc}; "
+                          "the folder is left as it was") from exc
+
+
+def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint: str, site: str) -> tuple[str, ...]:
+    """Write every page and file of the site into the empty folder `out_dir`; return the pages."""
+    from ..web import STATIC_DIR, routes as web_routes  # the web side renders every page
+    from ..dcat import routes as dcat_routes
+
     writer = _Writer(settings, out_dir, endpoint)
     client = TestClient(Starlette(routes=[*web_routes(settings, store), *dcat_routes(settings)]))
 
@@ -144,8 +227,7 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
     if yasgui.is_dir():
         shutil.copytree(yasgui, out_dir / "assets" / "yasgui", ignore=shutil.ignore_patterns("*.map", "ts"))
     writer.finish(site)
-    return StaticSite(out_dir=out_dir, pages=tuple(sorted(writer.pages)),
-                      files=sum(1 for p in out_dir.rglob("*") if p.is_file()))
+    return tuple(sorted(writer.pages))
 
 
 _OFFERED = (formats.by_name("html"), *(f for f in formats.for_kind(formats.Kind.GRAPH)))
