@@ -7,10 +7,16 @@ import json
 import shutil
 from pathlib import Path
 
+from collections.abc import Iterator
+
+import pytest
 from click.testing import CliRunner
 
+from plan_kg.cli import main
 from plan_kg.config import Settings
+from plan_kg.sdg.chart import coverage_chart, goal_counts
 from plan_kg.sdg.cli import sdg
+from plan_kg.sdg.training import curated_targets
 
 DATA = Settings().data_dir
 
@@ -65,3 +71,67 @@ def test_chart_writes_png_and_svg(tmp_path: Path) -> None:
     result = CliRunner().invoke(sdg, ["chart", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "sdg-coverage.png").is_file() and (tmp_path / "sdg-coverage.svg").is_file()
+
+
+@pytest.fixture()
+def data_copy(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the Nishitokyo plan and the SDG folder, given with --data; the project's own links table is
+    checked (and put back) afterwards: a command that writes it instead of the copy's fails the test."""
+    copy = tmp_path / "data"
+    shutil.copytree(DATA / "nishitokyo", copy / "nishitokyo")
+    shutil.copytree(DATA / "sdg", copy / "sdg")
+    project_links = DATA / "sdg" / "links.csv"
+    before = project_links.read_bytes()
+    try:
+        yield copy
+    finally:
+        after = project_links.read_bytes()
+        project_links.write_bytes(before)
+        assert after == before, f"{project_links} was written"
+
+
+def test_link_reads_the_plan_in_the_data_folder_given(data_copy: Path, tmp_path: Path) -> None:
+    items = data_copy / "nishitokyo" / "items.csv"
+    header, *rows = items.read_text(encoding="utf-8").splitlines(keepends=True)
+    items.write_text(header + "".join(r for r in rows if r.split(",")[0] == "1" or r.startswith("1-")), encoding="utf-8")
+    out = tmp_path / "review.csv"
+    result = CliRunner().invoke(main, ["--data", str(data_copy), "sdg", "link", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        initiatives = {r["initiative"] for r in csv.DictReader(handle)}
+    assert initiatives and all(i.startswith("1-") for i in initiatives)  # the copy holds basic goal 1 alone
+
+
+def test_merge_extends_the_links_in_the_data_folder_given(data_copy: Path, tmp_path: Path) -> None:
+    review = tmp_path / "review.csv"
+    review.write_text("initiative,target,score,accept\n5-2-1-3,6.4,0.47,yes\n", encoding="utf-8")
+    links = data_copy / "sdg" / "links.csv"
+    before = links.read_text(encoding="utf-8")
+    result = CliRunner().invoke(main, ["--data", str(data_copy), "sdg", "merge", "--review", str(review),
+                                       "--date", "2026-12-01"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "added 1, already present 0, not accepted 0"
+    added = links.read_text(encoding="utf-8")[len(before):]
+    assert added.startswith("5-2-1-3,6.4,") and "2026-12-01" in added
+
+
+@pytest.mark.parametrize("given", ["--data", "--config"])
+def test_suggest_reads_the_lexicon_in_the_data_folder_given(data_copy: Path, tmp_path: Path, given: str) -> None:
+    lexicon = data_copy / "sdg" / "lexicon-ja.csv"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8").replace("\n14.1,", "\n14.1,火星探査機|"), encoding="utf-8")
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('data_dir = "data"\n', encoding="utf-8")  # relative to the settings file
+    option = ["--data", str(data_copy)] if given == "--data" else ["--config", str(config)]
+    result = CliRunner().invoke(main, [*option, "sdg", "suggest"], input="火星探査機の推進\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["targets"][0]["iri"] == "http://metadata.un.org/sdg/14.1"
+
+
+def test_chart_draws_the_links_in_the_data_folder_given(data_copy: Path, tmp_path: Path) -> None:
+    links = data_copy / "sdg" / "links.csv"
+    links.write_text("".join(links.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
+    result = CliRunner().invoke(main, ["--data", str(data_copy), "sdg", "chart", "--out", str(tmp_path / "chart")])
+    assert result.exit_code == 0, result.output
+    expected = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links).items()}
+    drawn = coverage_chart(goal_counts(expected), tmp_path / "expected")
+    assert (tmp_path / "chart" / "sdg-coverage.svg").read_bytes() == drawn.svg.read_bytes()

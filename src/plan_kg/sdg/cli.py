@@ -16,8 +16,10 @@ from ..config import Settings
 from ..errors import PlanKgError
 
 
-def _settings() -> Settings:
-    return Settings.load()
+def _settings(ctx: click.Context) -> Settings:
+    """The settings `plan-kg` built from --config, --data and --base-iri; the defaults when the group runs alone."""
+    root = ctx.find_root()
+    return root.obj["settings"] if root.obj and "settings" in root.obj else Settings.load()
 
 
 @click.group(name="sdg")
@@ -26,13 +28,14 @@ def sdg() -> None:
 
 
 @sdg.command()
-def suggest() -> None:
+@click.pass_context
+def suggest(ctx: click.Context) -> None:
     """Read Japanese texts (one per line) on stdin; print one JSON object per line with suggested goals and targets."""
     from .suggest import default_suggester
 
     texts = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
     try:
-        suggester = default_suggester(_settings().data_dir)
+        suggester = default_suggester(_settings(ctx).data_dir)
     except PlanKgError as exc:
         raise click.ClickException(str(exc)) from exc
     for suggestion in suggester.suggest(texts):
@@ -45,19 +48,21 @@ def suggest() -> None:
 
 @sdg.command()
 @click.option("--plan", "plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Plan folder (plan.toml + items.csv); default data/nishitokyo.")
+              default=None, help="Plan folder (plan.toml + items.csv); default nishitokyo in the data folder (--data).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Review table to write (CSV); fill its 'accept' column, then run 'plan-kg sdg merge'.")
 @click.option("--links", "links_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Existing links table, to mark suggestions already linked; default data/sdg/links.csv.")
-def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
+              help="Existing links table, to mark suggestions already linked; "
+                   "default sdg/links.csv in the data folder (--data).")
+@click.pass_context
+def link(ctx: click.Context, plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
     """Suggest SDG targets for every initiative of a plan and write them to a review table."""
     from ..source import read_plan
     from .review import review_rows, write_review
     from .suggest import default_suggester
     from .training import curated_targets, initiative_texts
 
-    settings = _settings()
+    settings = _settings(ctx)
     links_csv = links_csv or settings.data_dir / "sdg" / "links.csv"
     folder = plan_dir or settings.data_dir / "nishitokyo"
     try:
@@ -81,13 +86,14 @@ def link(plan_dir: Path | None, out: Path, links_csv: Path | None) -> None:
               help="Plan folder (plan.toml + items.csv); the links go to its sdg-links.csv.")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
               help="Date recorded on every link (YYYY-MM-DD), so that rebuilding gives the same bytes.")
-def suggest_links(plan_dir: Path, date: dt.datetime) -> None:
+@click.pass_context
+def suggest_links(ctx: click.Context, plan_dir: Path, date: dt.datetime) -> None:
     """Link the leaves of a plan nobody has curated yet to the suggester's SDG targets (method 'suggested')."""
     from ..source import read_plan
     from .review import suggested_links, write_links
     from .suggest import default_suggester
 
-    settings = _settings()
+    settings = _settings(ctx)
     try:
         rows = suggested_links(default_suggester(settings.data_dir), read_plan(plan_dir), date=date.date())
     except PlanKgError as exc:
@@ -100,15 +106,16 @@ def suggest_links(plan_dir: Path, date: dt.datetime) -> None:
 @sdg.command()
 @click.option("--review", "review_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Links table to extend; default data/sdg/links.csv.")
+              help="Links table to extend; default sdg/links.csv in the data folder (--data).")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
               help="Date of the review (YYYY-MM-DD), recorded on every added link.")
 @click.option("--method-version", default="1.0", show_default=True)
-def merge(review_csv: Path, links_csv: Path | None, date: dt.datetime, method_version: str) -> None:
+@click.pass_context
+def merge(ctx: click.Context, review_csv: Path, links_csv: Path | None, date: dt.datetime, method_version: str) -> None:
     """Add the accepted rows of a review table to the links table as curated links."""
     from .review import merge_accepted
 
-    links_csv = links_csv or _settings().data_dir / "sdg" / "links.csv"
+    links_csv = links_csv or _settings(ctx).data_dir / "sdg" / "links.csv"
     try:
         result = merge_accepted(review_csv, links_csv, date=date.date(), method_version=method_version)
     except PlanKgError as exc:
@@ -118,13 +125,15 @@ def merge(review_csv: Path, links_csv: Path | None, date: dt.datetime, method_ve
 
 @sdg.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-def chart(out_dir: Path, links_csv: Path | None) -> None:
+@click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Links table to draw; default sdg/links.csv in the data folder (--data).")
+@click.pass_context
+def chart(ctx: click.Context, out_dir: Path, links_csv: Path | None) -> None:
     """Draw the coverage chart (initiatives per SDG goal) as PNG and SVG."""
     from .chart import coverage_chart, goal_counts
     from .training import curated_targets
 
-    links_csv = links_csv or _settings().data_dir / "sdg" / "links.csv"
+    links_csv = links_csv or _settings(ctx).data_dir / "sdg" / "links.csv"
     links = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links_csv).items()}
     files = coverage_chart(goal_counts(links), out_dir)
     click.echo(f"{files.png}\n{files.svg}")
