@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from collections.abc import Iterator
@@ -135,3 +137,34 @@ def test_chart_draws_the_links_in_the_data_folder_given(data_copy: Path, tmp_pat
     expected = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links).items()}
     drawn = coverage_chart(goal_counts(expected), tmp_path / "expected")
     assert (tmp_path / "chart" / "sdg-coverage.svg").read_bytes() == drawn.svg.read_bytes()
+
+
+def test_suggest_reads_shift_jis_and_a_bom_as_the_importer_does() -> None:
+    expected = CliRunner().invoke(sdg, ["suggest"], input="子ども食堂の支援\nフレイル予防の推進\n").output
+    for data in ("子ども食堂の支援\r\nフレイル予防の推進\r\n".encode("cp932"),
+                 "\ufeff子ども食堂の支援\nフレイル予防の推進\n".encode("utf-8")):
+        result = CliRunner().invoke(sdg, ["suggest"], input=data)
+        assert result.exit_code == 0, result.output
+        assert result.output == expected
+    assert json.loads(expected.splitlines()[0])["text"] == "子ども食堂の支援"
+
+
+def test_suggest_on_text_in_another_encoding_says_where_and_what_to_do() -> None:
+    result = CliRunner().invoke(main, ["sdg", "suggest"], input="地域\n".encode() + "子ども食堂の支援\n".encode("euc-jp"))
+    assert result.exit_code == 2, result.output
+    assert "standard input, row 2: cannot be read as UTF-8 or Shift_JIS/CP932 (bad byte at offset" in result.output
+    assert "iconv -f EUC-JP -t UTF-8" in result.output and "Traceback" not in result.output
+
+
+def test_suggest_in_a_pipe_reads_shift_jis_and_refuses_euc_jp_without_a_traceback() -> None:
+    """As a user meets it: the bytes of a real pipe (Python's own stdin decoding turned them into a traceback)."""
+    def run(data: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "plan_kg", "sdg", "suggest"], input=data, capture_output=True,
+                              timeout=120)
+
+    shift_jis = run("子ども食堂の支援\n".encode("cp932"))
+    assert shift_jis.returncode == 0, shift_jis.stderr.decode()
+    assert json.loads(shift_jis.stdout.decode("utf-8"))["text"] == "子ども食堂の支援"
+    euc_jp = run("子ども食堂の支援\n".encode("euc-jp"))
+    assert euc_jp.returncode == 2 and b"Traceback" not in euc_jp.stderr
+    assert b"standard input, row 1: cannot be read as UTF-8 or Shift_JIS/CP932" in euc_jp.stderr

@@ -87,12 +87,20 @@ class PlanSource:
         return f"{self.metadata.municipality.code}-{self.metadata.plan_id}"
 
 
-def decode_table(data: bytes, path: Path) -> str:
-    """Text of a table file: UTF-8 (BOM or not), else CP932 (Shift_JIS as Windows writes it)."""
+#: What to do about a table that is neither UTF-8 nor Shift_JIS/CP932.
+SAVE_AS_UTF8 = "save it as UTF-8 (CSV UTF-8 in Excel)"
+
+
+def decode_table(data: bytes, path: Path | str, *, advice: str = SAVE_AS_UTF8) -> str:
+    """Text of a table file: UTF-8 (BOM or not), else CP932 (Shift_JIS as Windows writes it).
+
+    `path` names the source in messages (a file, or e.g. 'standard input'); `advice` says what to do when
+    the bytes are neither.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ("utf-8-sig",)
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SourceError(path, "the file is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS")
+        raise SourceError(path, f"the text is UTF-16; {advice}")
     else:
         encodings = ("utf-8", "cp932")
     failures = []
@@ -105,8 +113,7 @@ def decode_table(data: bytes, path: Path) -> str:
     line = data[: last.start].count(b"\n") + 1
     raise SourceError(
         path,
-        f"cannot be read as UTF-8 or Shift_JIS/CP932 (bad byte at offset {last.start}); "
-        "save it as UTF-8 (CSV UTF-8 in Excel)",
+        f"cannot be read as UTF-8 or Shift_JIS/CP932 (bad byte at offset {last.start}); {advice}",
         row=line,
     )
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -22,6 +21,11 @@ def _settings(ctx: click.Context) -> Settings:
     return root.obj["settings"] if root.obj and "settings" in root.obj else Settings.load()
 
 
+#: What to do with text on stdin that is neither UTF-8 nor Shift_JIS/CP932.
+_CONVERT_STDIN = ("send the text as UTF-8 (or Shift_JIS/CP932); convert it first, naming the encoding it is in, "
+                  "e.g. `iconv -f EUC-JP -t UTF-8`")
+
+
 @click.group(name="sdg")
 def sdg() -> None:
     """SDG links: suggestions, review tables, coverage chart."""
@@ -30,10 +34,19 @@ def sdg() -> None:
 @sdg.command()
 @click.pass_context
 def suggest(ctx: click.Context) -> None:
-    """Read Japanese texts (one per line) on stdin; print one JSON object per line with suggested goals and targets."""
+    """Read Japanese texts (one per line) on stdin; print one JSON object per line with suggested goals and targets.
+
+    The text is read as the importer reads a table: UTF-8 (with or without BOM), else Shift_JIS/CP932.
+    """
+    from ..cli import fail
+    from ..source import decode_table
     from .suggest import default_suggester
 
-    texts = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    try:
+        text = decode_table(click.get_binary_stream("stdin").read(), "standard input", advice=_CONVERT_STDIN)
+    except PlanKgError as exc:
+        fail(exc)
+    texts = [line.strip() for line in text.splitlines() if line.strip()]
     try:
         suggester = default_suggester(_settings(ctx).data_dir)
     except PlanKgError as exc:
