@@ -116,6 +116,7 @@ CORRUPTIONS = {
     "measure under a goal": lambda d: _edit(d / "items.csv", "1-1-1,基本施策,市民主体のまちづくりの推進,1-1",
                                             "1-1-1,基本施策,市民主体のまちづくりの推進,1"),
     "label removed": lambda d: _edit(d / "items.csv", "地域コミュニティの強化", ""),
+    "control character in a label": lambda d: _edit(d / "items.csv", "地域コミュニティの強化", "地域コミュ\x01ニティの強化"),
 }
 
 
@@ -152,6 +153,25 @@ def test_failed_build_leaves_previous_output_intact(plan_copy, nishitokyo_dist, 
     assert "nishitokyo" in message or "violation" in message
     assert digest(plan_copy.dist_dir) == before
     assert not [p for p in plan_copy.dist_dir.parent.iterdir() if p.name.startswith(".dist-")]
+
+
+@pytest.mark.parametrize(("table", "old", "new", "row", "column", "words"), [
+    ("nishitokyo/items.csv", "地域コミュニティの強化", "地域コミュ\x01ニティの強化\x00", 5, "label",
+     "'地域コミュ<U+0001>ニティの強化<U+0000>' holds the control character U+0001 (character 6)"),
+    ("nishitokyo/plan.toml", 'title_ja = "', 'title_ja = "\\u001b', None, None,
+     "title_ja = '<U+001B>西東京市第3次総合計画 基本計画（中間…' holds the control character U+001B (character 1)"),
+    ("sdg/links.csv", "Community associations take part", "Community\x85associations take part", 2, "rationale",
+     "holds the control character U+0085 (character 10)"),
+])
+def test_a_character_no_published_text_may_hold_is_refused_with_where(plan_copy, table, old, new, row, column, words):
+    """XML cannot carry it: a literal holding one was built, and its RDF/XML served broken."""
+    _edit(plan_copy.data_dir / table, old, new)
+    with pytest.raises(SourceError) as info:
+        build(plan_copy)
+    error = info.value
+    assert (Path(error.path).name, error.row, error.column) == (table.rsplit("/", 1)[1], row, column)
+    assert words in str(error) and "delete it" in str(error)
+    assert not plan_copy.dist_dir.exists()
 
 
 def test_violations_are_reported_with_the_offending_item(plan_copy):

@@ -122,6 +122,7 @@ def test_the_table_round_trips_and_keeps_dates_of_unchanged_links(tmp_path: Path
     ("131202/p/1,132292/p/2,closeMatch,1.5,m,2026-11-28", "score", "outside"),
     ("131202/p/1,132292/p/2,closeMatch,0.5,m,28.11.2026", "date", "YYYY-MM-DD"),
     ("132292/p/2,131202/p/1,closeMatch,0.5,m,2026-11-28", "b", "smaller path"),
+    ("131202/p/1,132292/p/2,closeMatch,0.5,m\x01,2026-11-28", "method", "'m<U+0001>' holds the control character U+0001"),
 ])
 def test_a_bad_row_is_reported_with_row_and_column(tmp_path: Path, line: str, column: str, words: str) -> None:
     path = tmp_path / "links.csv"

@@ -145,6 +145,36 @@ def test_csv_errors_name_the_row_and_column(tmp_path: Path, settings: Settings) 
         import_plan(items, municipality_code="131202", metadata_path=meta, settings=settings)
 
 
+def test_a_control_character_in_a_cell_is_refused_with_its_place(tmp_path: Path, settings: Settings) -> None:
+    """It was imported, and its element's .rdf document served as broken XML."""
+    items = tmp_path / "items.csv"
+    items.write_bytes("code,level,label,parent,notes\nA,柱,テ\x01スト\x00,,\n".encode())
+    _, meta = write_inputs(tmp_path / "..", ITEMS)
+    result = CliRunner().invoke(main, ["--data", str(settings.data_dir), "import", str(items), "--municipality",
+                                       "131202", "--metadata", str(meta)])
+    assert result.exit_code == 2, result.output
+    assert (f"{items}, row 2, column 'label': the cell 'テ<U+0001>スト<U+0000>' holds the control character U+0001 "
+            "(character 2)") in result.output
+    assert "delete it" in result.output and "Traceback" not in result.output
+    assert not any(settings.data_dir.iterdir())
+
+
+def test_a_control_character_in_a_workbook_is_refused_with_its_header_and_letter(tmp_path: Path,
+                                                                                 settings: Settings) -> None:
+    """Excel writes a control character in a cell as _x0001_ (OOXML's escape), which openpyxl leaves as it is."""
+    workbook = write_xlsx(tmp_path / "items.xlsx", [["code", "level", "label", "parent", "notes"],
+                                                    ["P1", "施策の柱", "柱_x005F_x0041_", None, None],
+                                                    ["S1", "戦略計画", "戦略_x0001_計画", "P1", None]])
+    _, meta = write_inputs(tmp_path)
+    with pytest.raises(SourceError, match=r"row 3, column 'label \(C\)': the cell '戦略<U\+0001>計画' holds the "
+                                          r"control character U\+0001"):
+        import_plan(workbook, municipality_code="131202", metadata_path=meta, settings=settings)
+    workbook = write_xlsx(tmp_path / "items.xlsx", [["code", "level", "label", "parent", "notes"],
+                                                    ["P1", "施策の柱", "柱_x005F_x0041_", None, None]])
+    result = import_plan(workbook, municipality_code="131202", metadata_path=meta, settings=settings)
+    assert result.plan.items[0].label == "柱_x0041_"  # the text typed in Excel, its escape undone
+
+
 def test_a_level_missing_from_the_levels_table_is_reported(tmp_path: Path, settings: Settings) -> None:
     items, meta = write_inputs(tmp_path, ITEMS + "S3,章,名称,P1,,\n")
     text = meta.read_text(encoding="utf-8").replace(

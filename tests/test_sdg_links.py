@@ -69,6 +69,8 @@ def test_full_width_codes_are_normalised(tmp_path: Path) -> None:
     ({"method_version": ""}, "method_version", "empty"),
     ({"rationale": ""}, "rationale", "needs a short rationale"),
     ({"date": "28/11/2026"}, "date", "YYYY-MM-DD"),
+    ({"rationale": "高齢者の\x85健康"}, "rationale", r"'高齢者の<U\+0085>健康' holds the control character U\+0085"),
+    ({"rationale": "高齢者の\u2028健康\x01"}, "rationale", r"the control character U\+0001 \(character 8\)"),
 ])
 def test_bad_rows_name_row_column_and_what_to_do(tmp_path: Path, change: dict[str, str], column: str,
                                                   message: str) -> None:

@@ -60,6 +60,15 @@ def test_crlf_and_blank_lines(tmp_path):
     (HEADER + "1,基本目標,a,1-1,f,\n1-1,施策,b,1,,\n", 2, "parent", "cycle"),
     (HEADER + "1,基本目標,a,,f,,extra\n", 2, None, "quote cells that contain commas"),
     ("code,level,label\n1,基本目標,a\n", 1, None, "missing column(s) parent, notes"),
+    # Characters no published text may hold: refused before anything quotes the cell.
+    (HEADER + "1,基本目標,テ\x01スト,,f,\n", 2, "label", "'テ<U+0001>スト' holds the control character U+0001"),
+    (HEADER + "1,基本目標,a,,f,注\x00\n", 2, "notes", "the control character U+0000 (character 2)"),
+    (HEADER + "1\x1b,基本目標,a,,f,\n", 2, "code", "the control character U+001B"),
+    (HEADER + "1,基本目標,a,,f,\x7f\n", 2, "notes", "the control character U+007F"),
+    (HEADER + "1,基本目標,a\x9f,,f,\n", 2, "label", "the control character U+009F"),
+    (HEADER + "1,基本目標,a\uffff,,f,\n", 2, "label", "the non-character U+FFFF"),
+    (HEADER + "1,基本目標,a,,f,,\x0c\n", 2, "G", "the control character U+000C"),  # under no header
+    ("code,level,lab\x01el,parent,notes\n1,基本目標,a,,\n", 1, "C", "the header 'lab<U+0001>el' holds"),
 ])
 def test_bad_rows_name_row_and_column(tmp_path, text, row, column, words):
     with pytest.raises(SourceError) as info:
@@ -102,6 +111,23 @@ def test_metadata_errors_say_what_to_fix(tmp_path):
         read_metadata(bad)
     bad.write_text(text + "\n[[broken", encoding="utf-8")
     with pytest.raises(SourceError, match="not valid TOML"):
+        read_metadata(bad)
+
+
+def test_tab_and_line_breaks_in_a_cell_are_text(tmp_path):
+    items = read_items(write(tmp_path, HEADER + '1,基本目標,"み\tんな\r\nで",,f,\n'), LEVELS)
+    assert items[0].label == "み\tんな\r\nで"
+
+
+def test_metadata_with_a_control_character_is_refused(tmp_path):
+    """TOML lets any character be written as an escape; a title holding U+0001 would be a broken literal."""
+    text = (NISHITOKYO / "plan.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.toml"
+    bad.write_text(text.replace('name_ja = "', 'name_ja = "\\u0001', 1), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"municipality.name_ja = '<U\+0001>西東京市' holds the control character U\+0001"):
+        read_metadata(bad)
+    bad.write_text(text.replace('"基本目標" =', '"基本\\u0007目標" ='), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"a key in \[levels\] '基本<U\+0007>目標' holds"):
         read_metadata(bad)
 
 

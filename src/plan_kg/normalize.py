@@ -1,4 +1,4 @@
-"""Normalisation of what city offices send: the one place codes and cells are cleaned.
+"""Normalisation of what city offices send: the one place codes and cells are cleaned and checked.
 
 Japanese labels are kept exactly as written, apart from spaces at either end.
 """
@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
+
+from .errors import SourceError
 
 # Characters Japanese documents use for the hyphen in codes such as １－３－３.
 # NFKC already maps the full-width hyphen-minus (U+FF0D); these it leaves alone.
 _HYPHENS = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\ufe63\u2043"
 _HYPHEN_RE = re.compile(f"[{_HYPHENS}]")
 _SPACE_RE = re.compile(r"\s+")
+#: Characters no published text may hold. XML 1.0, and so RDF/XML and the pages, cannot carry the C0 controls
+#: other than tab, LF and CR, lone surrogates, U+FFFE or U+FFFF; DEL and the C1 controls (U+007F-U+009F) it
+#: can, but they are never text in a plan (they come from a PDF, a terminal or a file read in the wrong encoding).
+_UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def normalize_code(raw: str) -> str:
@@ -27,3 +34,27 @@ def clean_cell(raw: str | None) -> str:
     if raw is None:
         return ""
     return raw.strip(" \t\r\n\u3000\ufeff")
+
+
+def unusable_character(text: str) -> str | None:
+    """What the first character of `text` that no published text may hold is, for a message; None if there is none."""
+    match = _UNUSABLE.search(text)
+    if match is None:
+        return None
+    char, at = match.group(), match.start()
+    kind = ("a lone surrogate" if "\ud800" <= char <= "\udfff"
+            else "the non-character" if char in "\ufffe\uffff" else "the control character")
+    start, end = max(0, at - 20), at + 20  # enough of a long cell to find the place
+    shown = ("…" if start else "") + _UNUSABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text[start:end]) \
+        + ("…" if end < len(text) else "")
+    return (f"'{shown}' holds {kind} U+{ord(char):04X} (character {at + 1}), which is not text and cannot be "
+            "published (RDF/XML and the pages are XML); delete it (most editors do not show it: retype the text there)")
+
+
+def check_text(text: str, path: Path | str, *, row: int | None = None, column: str | None = None,
+               what: str = "the cell") -> str:
+    """`text` as it is; SourceError naming `path`, `row` and `column` if it holds a character no published text may."""
+    problem = unusable_character(text)
+    if problem is not None:
+        raise SourceError(path, f"{what} {problem}", row, column)
+    return text

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import SourceError
 from .iris import is_item_code
-from .normalize import clean_cell, normalize_code
+from .normalize import check_text, clean_cell, normalize_code
 
 REQUIRED_COLUMNS = ("code", "level", "label", "parent", "notes")
 OPTIONAL_COLUMNS = ("field", "status")
@@ -131,6 +131,8 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         raise SourceError(path, f"is not valid CSV ({exc}); check quotes") from exc
+    for index, name in enumerate(rows[0]):
+        check_text(name, path, row=1, column=column_letter(index), what="the header")
     header = [clean_cell(h).lower() for h in rows[0]]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -145,6 +147,9 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
     items: list[PlanItem] = []
     seen: dict[str, int] = {}
     for line_no, cells in enumerate(rows[1:], start=2):
+        for index, value in enumerate(cells):  # every cell, before anything quotes it in a message
+            check_text(value, path, row=line_no,
+                       column=header[index] if index < len(header) and header[index] else column_letter(index))
         if not any(clean_cell(c) for c in cells):
             continue  # blank lines are allowed
         if len(cells) > len(header):
@@ -191,6 +196,16 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
     return tuple(items)
 
 
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of the column at 0-based `index`: A, B, … Z, AA, …"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def _check_acyclic(items: list[PlanItem], path: Path) -> None:
     parent_of = {i.code: i.parent for i in items}
     for item in items:
@@ -221,6 +236,7 @@ def read_metadata(path: Path) -> PlanMetadata:
         raise SourceError(path, f"cannot be read ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(path, f"is not valid TOML: {exc}") from exc
+    _check_strings(table, path)
     m = _require(table, "municipality", path, dict)
     code = str(_require(m, "code", path, str))
     from .municipality import check_municipality_code  # local: keeps the import graph one-way
@@ -254,6 +270,17 @@ def read_metadata(path: Path) -> PlanMetadata:
         levels=tuple((str(k), str(v)) for k, v in levels.items()), municipality=municipality,
         completeness_note=_completeness_note(table, path, str(completeness)),
         completeness_note_ja=str(table.get("completeness_note_ja", "")))
+
+
+def _check_strings(table: dict, path: Path, prefix: str = "") -> None:
+    """Every key and string of a TOML table holds only characters a published literal may (TOML escapes allow any)."""
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        check_text(key, path, what=f"a key in [{prefix[:-1]}]" if prefix else "a key")
+        if isinstance(value, dict):
+            _check_strings(value, path, f"{name}.")
+        elif isinstance(value, str):
+            check_text(value, path, what=f"{name} =")
 
 
 def _completeness_note(table: dict, path: Path, completeness: str) -> str:

@@ -38,7 +38,8 @@ def import_command(ctx: click.Context, items: Path, municipality_code: str, meta
     """Check a plan (items table as CSV or .xlsx, plus metadata) and add it under data/.
 
     Exit 0: added; 1: it violates the shapes (nothing written); 2: unusable input, with the
-    file, row and column named.
+    file, row and column named (e.g. a cell holding a control character other than tab and line
+    breaks: it is not text, and XML cannot carry it). docs/import-format.md has every rule.
     """
     from .importer import import_plan
 

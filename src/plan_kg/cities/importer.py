@@ -28,9 +28,11 @@ from ..config import Settings
 from ..errors import BuildError, SourceError
 from ..iris import inferred_graph_iri, plan_graph_iri
 from ..municipality import check_municipality_code
+from ..normalize import unusable_character
 from ..rdf import plan_graph
 from ..reasoning import infer
-from ..source import LEVEL_CLASSES, REQUIRED_COLUMNS, PlanSource, decode_table, read_items, read_metadata
+from ..source import (LEVEL_CLASSES, REQUIRED_COLUMNS, PlanSource, column_letter, decode_table, read_items,
+                      read_metadata)
 from ..validation import ValidationReport, load_shapes, validate
 
 #: A plan's folder under data/: one name, never a path (letters of any script, digits, '-', '_').
@@ -90,14 +92,22 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
 
 def _column_name(header: list[str], index: int) -> str:
     """A workbook column as errors name it: its header and letter (`parent (D)`), or the letter alone."""
-    letter = _column_letter(index)
+    letter = column_letter(index)
     return f"{header[index]} ({letter})" if index < len(header) and header[index] else letter
 
 
 def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
-    """A cell as the text Excel shows: whole numbers without '.0' (a code typed as 1 is read as 1.0)."""
+    """A cell as the text Excel shows: whole numbers without '.0' (a code typed as 1 is read as 1.0).
+
+    A string is unescaped as OOXML escapes it (`_x0001_` is U+0001, `_x005F_x0001_` the text `_x0001_`), which
+    openpyxl leaves to its callers: a control character typed in Excel is then refused as it is in a CSV file.
+    """
+    from openpyxl.utils.escape import unescape
+
     if value is None:
         return ""
+    if isinstance(value, str):
+        return unescape(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
@@ -105,15 +115,6 @@ def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
         raise SourceError(path, f"the cell holds a date ({value}); Excel turned a code into a date: "
                           "format the column as text and type the code again", row, column)
     return str(value)
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def read_plan_items(path: Path, levels: dict[str, str]) -> tuple:
@@ -135,7 +136,7 @@ def read_plan_items(path: Path, levels: dict[str, str]) -> tuple:
         except SourceError as exc:
             column = exc.column
             if column is not None and column in header:
-                column = f"{column} ({_column_letter(header.index(column))})"
+                column = f"{column} ({column_letter(header.index(column))})"
             raise SourceError(path, exc.message.replace(str(csv_path), str(path)), exc.row, column) from None
 
 
@@ -157,7 +158,8 @@ def default_levels(path: Path) -> dict[str, str]:
     column = header.index("level")
     levels: dict[str, str] = {}
     for row in rows[1:]:
-        if column < len(row) and (name := row[column].strip(" \t\u3000")):
+        # A name no literal may hold is left out: read_items refuses its row, naming the row and column.
+        if column < len(row) and (name := row[column].strip(" \t\u3000")) and unusable_character(name) is None:
             levels.setdefault(name, "PlanElement")
     return levels
 

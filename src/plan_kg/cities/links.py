@@ -29,7 +29,7 @@ from rdflib.term import Node
 from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG
-from ..normalize import clean_cell
+from ..normalize import check_text, clean_cell
 from ..rdf import decimal_text, literal_maker, new_graph
 from .similarity import CLOSE_THRESHOLD, METHOD, PER_PLAN, RELATED_THRESHOLD, ScoredPair, candidate_pairs, plan_items
 
@@ -151,6 +151,9 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
     if missing:
         raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(columns)}", row=1)
     for number, row in enumerate(reader, start=2):
+        for column, value in row.items():
+            if isinstance(value, str):  # not the list of cells beyond the header (csv's restkey)
+                check_text(value, path, row=number, column=column)
         yield number, row, functools.partial(_row_error, path, number)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG, item_iri
-from ..normalize import clean_cell, normalize_code
+from ..normalize import check_text, clean_cell, normalize_code
 from ..rdf import decimal_text, literal_maker
 from .reference import SdgReference, load_reference
 
@@ -123,12 +124,15 @@ def read_links(path: Path, *, initiatives: frozenset[str], reference: SdgReferen
         raise SourceError(path, "missing; create it with the columns " + ",".join(COLUMNS)) from None
     except UnicodeDecodeError:
         raise SourceError(path, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # not splitlines(): it breaks rows at U+0085, U+2028 …
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(COLUMNS)}", row=1)
     records, seen = [], {}
     for number, row in enumerate(reader, start=2):
+        for column, value in row.items():
+            if isinstance(value, str):  # not the list of cells beyond the header (csv's restkey)
+                check_text(value, path, row=number, column=column)
         record = _record(row, number, path, initiatives=initiatives, reference=reference)
         key = (record.initiative, record.target)
         if key in seen:

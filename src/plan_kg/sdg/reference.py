@@ -19,6 +19,7 @@ from rdflib import RDF, SKOS, Graph, Literal, Namespace, URIRef
 from ..config import Settings
 from ..errors import SourceError
 from ..iris import SDG
+from ..normalize import check_text
 
 SDGO = Namespace("http://metadata.un.org/sdg/ontology#")
 SDG_SCHEME = URIRef("http://metadata.un.org/sdg")
@@ -102,9 +103,14 @@ def reference_dir(settings: Settings) -> Path:
 def _rows(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(encoding="utf-8", newline="") as handle:
-            return list(csv.DictReader(handle))
+            rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         raise SourceError(path, "missing; restore it from git (data/sdg/)") from None
+    for number, row in enumerate(rows, start=2):
+        for column, value in row.items():
+            if isinstance(value, str):  # not the list of cells beyond the header (csv's restkey)
+                check_text(value, path, row=number, column=column)
+    return rows
 
 
 def _corrections(path: Path) -> dict[str, list[dict[str, str]]]:
