@@ -132,6 +132,15 @@ def test_a_bad_row_is_reported_with_row_and_column(tmp_path: Path, line: str, co
     assert (caught.value.row, caught.value.column) == (2, column) and words in str(caught.value)
 
 
+def test_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("a,b,relation,score,method,date,score\n131202/p/1,132292/p/2,closeMatch,0.5,m,2026-11-28,0.9\n",
+                    encoding="utf-8")
+    with pytest.raises(SourceError, match="'score' in columns D and G") as caught:
+        read_links(path)
+    assert caught.value.row == 1
+
+
 def test_a_link_to_an_unknown_item_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "links.csv"
     path.write_text("a,b,relation,score,method,date\n131202/p/1,132292/p/2,closeMatch,0.5,m,2026-11-28\n",

@@ -175,6 +175,22 @@ def test_a_control_character_in_a_workbook_is_refused_with_its_header_and_letter
     assert result.plan.items[0].label == "柱_x0041_"  # the text typed in Excel, its escape undone
 
 
+def test_a_column_named_twice_is_refused_with_both_letters(tmp_path: Path, settings: Settings) -> None:
+    """The second 'code' was ignored, and its cells with it."""
+    items = tmp_path / "items.csv"
+    items.write_text("code,level,label,parent,notes,code\nA,柱,テスト,,,B\n", encoding="utf-8")
+    _, meta = write_inputs(tmp_path / "..", ITEMS)
+    result = CliRunner().invoke(main, ["--data", str(settings.data_dir), "import", str(items), "--municipality",
+                                       "131202", "--metadata", str(meta)])
+    assert result.exit_code == 2, result.output
+    assert f"{items}, row 1: the header names a column more than once: 'code' in columns A and F" in result.output
+    assert "Traceback" not in result.output and not any(settings.data_dir.iterdir())
+    workbook = write_xlsx(tmp_path / "items.xlsx", [["code", "level", "label", "parent", "notes", "Label"],
+                                                    ["P1", "施策の柱", "柱", None, None, "もう一つ"]])
+    with pytest.raises(SourceError, match=r"items.xlsx, row 1: .*'label' in columns C and F"):
+        import_plan(workbook, municipality_code="131202", metadata_path=meta, settings=settings)
+
+
 def test_a_level_missing_from_the_levels_table_is_reported(tmp_path: Path, settings: Settings) -> None:
     items, meta = write_inputs(tmp_path, ITEMS + "S3,章,名称,P1,,\n")
     text = meta.read_text(encoding="utf-8").replace(

@@ -97,6 +97,13 @@ def test_a_missing_column_is_an_error(tmp_path: Path) -> None:
         _read(path)
 
 
+def test_a_column_named_twice_is_an_error(tmp_path: Path) -> None:
+    path = _table(tmp_path, GOOD, columns=(*COLUMNS, "rationale"))
+    with pytest.raises(SourceError, match="'rationale' in columns F and H") as info:
+        _read(path)
+    assert info.value.row == 1
+
+
 def test_link_nodes_are_iris_under_their_initiative(tmp_path: Path) -> None:
     path = _table(tmp_path, GOOD, GOOD | {"target": "2.2", "confidence": "0.6", "rationale": "Older persons' nutrition"})
     graph = link_graph(Settings(), municipality_code="132292", plan_id="basic-plan-3", links_csv=path,

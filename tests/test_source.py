@@ -69,6 +69,10 @@ def test_crlf_and_blank_lines(tmp_path):
     (HEADER + "1,基本目標,a\uffff,,f,\n", 2, "label", "the non-character U+FFFF"),
     (HEADER + "1,基本目標,a,,f,,\x0c\n", 2, "G", "the control character U+000C"),  # under no header
     ("code,level,lab\x01el,parent,notes\n1,基本目標,a,,\n", 1, "C", "the header 'lab<U+0001>el' holds"),
+    # A column named twice: the second was dropped without a word.
+    ("code,level,label,parent,notes,code\n1,基本目標,a,,,B\n", 1, None,
+     "the header names a column more than once: 'code' in columns A and F; keep one column of each name"),
+    ("code,Label,level,label ,parent,notes,LABEL\n1,a,基本目標,b,,,c\n", 1, None, "'label' in columns B, D and G"),
 ])
 def test_bad_rows_name_row_and_column(tmp_path, text, row, column, words):
     with pytest.raises(SourceError) as info:

@@ -58,3 +58,29 @@ def check_text(text: str, path: Path | str, *, row: int | None = None, column: s
     if problem is not None:
         raise SourceError(path, f"{what} {problem}", row, column)
     return text
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of the column at 0-based `index`: A, B, … Z, AA, …"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def check_header(header: list[str], path: Path | str) -> None:
+    """SourceError (row 1) naming every column name `header` holds more than once, with the columns' letters.
+
+    A reader keeps one of them and drops the others' cells without a word; which one is the user's to say.
+    """
+    places: dict[str, list[str]] = {}
+    for index, name in enumerate(header):
+        if name:
+            places.setdefault(name, []).append(column_letter(index))
+    repeated = [f"'{name}' in columns {', '.join(letters[:-1])} and {letters[-1]}"
+                for name, letters in places.items() if len(letters) > 1]
+    if repeated:
+        raise SourceError(path, f"the header names a column more than once: {'; '.join(repeated)}; keep one column "
+                          "of each name (delete or rename the others, after moving what they hold)", row=1)

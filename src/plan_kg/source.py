@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import SourceError
 from .iris import is_item_code
-from .normalize import check_text, clean_cell, normalize_code
+from .normalize import check_header, check_text, clean_cell, column_letter, normalize_code
 
 REQUIRED_COLUMNS = ("code", "level", "label", "parent", "notes")
 OPTIONAL_COLUMNS = ("field", "status")
@@ -134,6 +134,7 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
     for index, name in enumerate(rows[0]):
         check_text(name, path, row=1, column=column_letter(index), what="the header")
     header = [clean_cell(h).lower() for h in rows[0]]
+    check_header(header, path)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise SourceError(
@@ -194,16 +195,6 @@ def read_items(path: Path, levels: dict[str, str]) -> tuple[PlanItem, ...]:
             raise SourceError(path, f"{item.code} names itself as parent", item.row, "parent")
     _check_acyclic(items, path)
     return tuple(items)
-
-
-def column_letter(index: int) -> str:
-    """The spreadsheet letter of the column at 0-based `index`: A, B, … Z, AA, …"""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _check_acyclic(items: list[PlanItem], path: Path) -> None:

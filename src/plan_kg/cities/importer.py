@@ -28,11 +28,10 @@ from ..config import Settings
 from ..errors import BuildError, SourceError
 from ..iris import inferred_graph_iri, plan_graph_iri
 from ..municipality import check_municipality_code
-from ..normalize import unusable_character
+from ..normalize import column_letter, unusable_character
 from ..rdf import plan_graph
 from ..reasoning import infer
-from ..source import (LEVEL_CLASSES, REQUIRED_COLUMNS, PlanSource, column_letter, decode_table, read_items,
-                      read_metadata)
+from ..source import LEVEL_CLASSES, REQUIRED_COLUMNS, PlanSource, decode_table, read_items, read_metadata
 from ..validation import ValidationReport, load_shapes, validate
 
 #: A plan's folder under data/: one name, never a path (letters of any script, digits, '-', '_').

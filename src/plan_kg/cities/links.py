@@ -29,7 +29,7 @@ from rdflib.term import Node
 from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG
-from ..normalize import check_text, clean_cell
+from ..normalize import check_header, check_text, clean_cell
 from ..rdf import decimal_text, literal_maker, new_graph
 from .similarity import CLOSE_THRESHOLD, METHOD, PER_PLAN, RELATED_THRESHOLD, ScoredPair, candidate_pairs, plan_items
 
@@ -147,6 +147,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
     except UnicodeDecodeError:
         raise SourceError(path, "not UTF-8; save it as UTF-8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    check_header(reader.fieldnames or [], path)  # a DictReader keeps the last of two columns of one name
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
         raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(columns)}", row=1)

@@ -23,7 +23,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from ..config import Settings
 from ..errors import SourceError
 from ..iris import PKG, item_iri
-from ..normalize import check_text, clean_cell, normalize_code
+from ..normalize import check_header, check_text, clean_cell, normalize_code
 from ..rdf import decimal_text, literal_maker
 from .reference import SdgReference, load_reference
 
@@ -125,6 +125,7 @@ def read_links(path: Path, *, initiatives: frozenset[str], reference: SdgReferen
     except UnicodeDecodeError:
         raise SourceError(path, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))  # not splitlines(): it breaks rows at U+0085, U+2028 …
+    check_header(reader.fieldnames or [], path)  # a DictReader keeps the last of two columns of one name
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise SourceError(path, f"missing column(s) {', '.join(missing)}; the header must be {','.join(COLUMNS)}", row=1)
