@@ -230,3 +230,20 @@ def test_every_download_url_in_the_catalog_is_a_file_of_the_folder(site: StaticS
     catalog = Graph().parse(site.out_dir / "catalog.ttl")
     urls = [str(u) for u in catalog.objects(None, DCAT.downloadURL)]
     assert urls and all(u.startswith(prefix) and (site.out_dir / u[len(prefix):]).is_file() for u in urls)
+
+
+def test_every_page_carries_the_servers_security_policy_in_a_meta_element(site: StaticSite) -> None:
+    """A static host sends no Content-Security-Policy: each page states the server's, allowing the endpoint's origin
+    for the query form and editor (frame-ancestors is left out: a browser ignores it in <meta>)."""
+    from plan_kg.web.security import SECURITY_HEADERS
+
+    for page in site.pages:
+        html = (site.out_dir / page).read_text(encoding="utf-8")
+        head = html[html.index("<head>"):html.index("</head>")]
+        found = re.search(r'<head>\n<meta http-equiv="Content-Security-Policy" content="([^"]*)">', head)
+        assert found, page
+        policy = found[1]
+        assert "script-src 'self'" in policy and "object-src 'none'" in policy and "frame-ancestors" not in policy
+        assert "connect-src 'self' https://example.org" in policy and "form-action 'self' https://example.org" in policy
+        assert ("style-src-elem" in policy) == (page == "index.html"), page  # the query editor's one <style>
+        assert policy.startswith(SECURITY_HEADERS["Content-Security-Policy"].split(";")[0])

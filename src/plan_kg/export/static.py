@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import pyoxigraph as ox
@@ -256,12 +257,32 @@ class _Writer:
     def finish(self, site: str) -> None:
         for relative, html in self.pending.items():
             html = _ENDPOINT_SHOWN.sub(lambda m: m.group(1) + escape(self.endpoint) + m.group(2), html)
+            html = html.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" '
+                                          f'content="{escape(self._policy(relative), {chr(34): "&quot;"})}">', 1)
             self.file(relative, self._relink(html, relative).encode("utf-8"))
         urls = "".join(f"<url><loc>{escape(site + _page_url(p))}</loc></url>\n" for p in sorted(self.pages))
         self.file("sitemap.xml", ('<?xml version="1.0" encoding="UTF-8"?>\n'
                                   '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
                                   f"{urls}</urlset>\n").encode("utf-8"))
         self.file("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {site}sitemap.xml\n".encode("utf-8"))
+
+    def _policy(self, page: str) -> str:
+        """The Content-Security-Policy the server sends with `page`, as a static host may send none: in a <meta>
+        element, without frame-ancestors (which a browser ignores there), and the endpoint's origin allowed for
+        the query form and the query editor, which send queries to it."""
+        from ..web.security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS
+
+        policy = (EDITOR_SECURITY_HEADERS if page == "index.html" else SECURITY_HEADERS)["Content-Security-Policy"]
+        parts = urlsplit(self.endpoint)
+        origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+        directives = []
+        for directive in policy.split("; "):
+            if directive.startswith("frame-ancestors"):
+                continue
+            if origin and directive.startswith(("connect-src", "form-action")):
+                directive += origin
+            directives.append(directive)
+        return "; ".join(directives)
 
     def _relink(self, html: str, page: str) -> str:
         def replace(match: re.Match[str]) -> str:
