@@ -102,6 +102,54 @@ def test_the_limit_counts_receiving_only_not_answering_nor_idle_time_between_req
     assert second.status_code == 200 and second.json()["boolean"] is True
 
 
+def _answered_then(sock: socket.socket, request: bytes) -> None:
+    """Send `request` (one whole GET) on `sock` and read its whole answer, leaving the connection open."""
+    sock.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(65536)
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    body = head.partition(b"\r\n\r\n")[2]
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+GET = f"GET /sparql?query={quote(ASK)} HTTP/1.1\r\nHost: test\r\nAccept: application/sparql-results+json\r\n\r\n".encode()
+
+
+def test_blank_lines_after_an_answer_do_not_hold_the_connection(url: str) -> None:
+    # uvicorn's keep-alive wait ends at any byte, and its parser skips blank lines before a request.
+    with _connect(url) as sock:
+        _answered_then(sock, GET)
+        sock.sendall(b"\r\n")
+        began = time.monotonic()
+        assert _read_all(sock) == b""
+        assert time.monotonic() - began < 3
+
+
+def test_a_second_request_on_a_connection_that_stops_coming_gets_408(url: str) -> None:
+    with _connect(url) as sock:
+        _answered_then(sock, GET)
+        sock.sendall(b"GET /sparql HTTP/1.1\r\nHost: test\r\n")
+        assert _read_all(sock).startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+
+
+def test_a_stalled_pipelined_request_waits_for_the_answer_before_it(url: str) -> None:
+    # The first request runs several times the limit (about 1 s here); the second stops half-way. The first is
+    # answered in full, then the second gets its 408: the time spent answering the first is not the client's.
+    long = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?q ?x . FILTER(?a != ?b) }"
+    first = (f"GET /sparql?query={quote(long)} HTTP/1.1\r\nHost: test\r\n"
+             "Accept: application/sparql-results+json\r\n\r\n").encode()
+    with _connect(url) as sock:
+        sock.settimeout(30)
+        sock.sendall(first + b"GET /sparql HTTP/1.1\r\nHost: test\r\n")
+        received = _read_all(sock)
+    answers = received.split(b"HTTP/1.1 ")
+    assert [answer[:3] for answer in answers[1:]] == [b"200", b"408"], received[:300]
+    assert b'"n"' in answers[1]
+
+
 def test_pipelined_requests_are_each_answered(url: str) -> None:
     request = f"GET /sparql?query={quote(ASK)} HTTP/1.1\r\nHost: test\r\nAccept: application/sparql-results+json\r\n\r\n"
     with _connect(url) as sock:

@@ -118,22 +118,28 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._receive_timer: asyncio.TimerHandle | None = None
-        self._started = False  # whether a request has begun: a connection that sent nothing is closed silently
         self._partial = False  # whether the request being read has begun and not yet ended
+        self._headers_read = False  # whether that request's headers are in (then `cycle` is its own)
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        # Armed only for a request still incomplete once what came is read: one that arrives whole in one
-        # piece, as nearly every request does, costs no timer.
-        if self._partial and self._receive_timer is None and not self.transport.is_closing():
+        # Armed only for a request still incomplete once what came is read (one that arrives whole in one piece,
+        # as nearly every request does, costs no timer), and for bytes that begin none while nothing is being
+        # answered: uvicorn's keep-alive wait ends at any byte, and its parser skips blank lines between requests.
+        if self._receive_timer is None and not self.transport.is_closing() and (self._partial or (
+                self.timeout_keep_alive_task is None and (self.cycle is None or self.cycle.response_complete))):
             self._arm()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._started = self._partial = True
-        self._disarm()  # the connection's own wait for a first request is over; the request's begins
+        self._partial, self._headers_read = True, False
+        self._disarm()  # the wait for a request is over; the request's own time begins
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._headers_read = True
 
     def on_message_complete(self) -> None:
         self._partial = False
@@ -158,14 +164,16 @@ class HttpProtocol(HttpToolsProtocol):
         self._receive_timer = None
         if self.transport.is_closing():
             return
-        if self.flow.read_paused:  # this server is not reading: the client is not the one late
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if self.flow.read_paused or (self._partial and not self._headers_read and answering):
+            # This server is not reading, or still answers the request before this one: not the client's time.
             self._arm()
             return
-        if self._started and (self.cycle is None or not self.cycle.response_started):
+        if self._partial and not (self._headers_read and self.cycle.response_started):
             self._close_with(408, "Request Timeout", (
                 f"the request did not arrive whole within {self.receive_timeout_s:g} s of its first byte, this "
                 "server's limit; send the whole request at once\n"))
-        else:
+        else:  # no request begun (nothing sent, or blank lines), or its answer already begun: nothing to answer
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
