@@ -163,16 +163,23 @@ def test_a_control_character_in_a_workbook_is_refused_with_its_header_and_letter
                                                                                  settings: Settings) -> None:
     """Excel writes a control character in a cell as _x0001_ (OOXML's escape), which openpyxl leaves as it is."""
     workbook = write_xlsx(tmp_path / "items.xlsx", [["code", "level", "label", "parent", "notes"],
-                                                    ["P1", "施策の柱", "柱_x005F_x0041_", None, None],
+                                                    ["P1", "施策の柱", "柱_x0041_", None, None],
                                                     ["S1", "戦略計画", "戦略_x0001_計画", "P1", None]])
     _, meta = write_inputs(tmp_path)
-    with pytest.raises(SourceError, match=r"row 3, column 'label \(C\)': the cell '戦略<U\+0001>計画' holds the "
-                                          r"control character U\+0001"):
+    with pytest.raises(SourceError, match=r"row 3, column 'label \(C\)': the cell '戦略_x0001_計画' holds _x0001_, "
+                                          r"which is how Excel writes the control character U\+0001"):
         import_plan(workbook, municipality_code="131202", metadata_path=meta, settings=settings)
+
+
+@pytest.mark.parametrize("label", ["柱_x0041_", "柱_x005F_x0001_", "柱_x0009_", "柱_x3042_"])
+def test_a_workbook_cell_is_kept_as_it_reads(tmp_path: Path, settings: Settings, label: str) -> None:
+    """No OOXML escape is undone: openpyxl has undone Excel's escape of a typed `_x…_` in shared strings, so a
+    typed `柱_x0041_` reads as it is shown, and must not become 柱A (nor an escaped one a control character)."""
     workbook = write_xlsx(tmp_path / "items.xlsx", [["code", "level", "label", "parent", "notes"],
-                                                    ["P1", "施策の柱", "柱_x005F_x0041_", None, None]])
+                                                    ["P1", "施策の柱", label, None, None]])
+    _, meta = write_inputs(tmp_path)
     result = import_plan(workbook, municipality_code="131202", metadata_path=meta, settings=settings)
-    assert result.plan.items[0].label == "柱_x0041_"  # the text typed in Excel, its escape undone
+    assert result.plan.items[0].label == label
 
 
 def test_a_column_named_twice_is_refused_with_both_letters(tmp_path: Path, settings: Settings) -> None:

@@ -98,15 +98,19 @@ def _column_name(header: list[str], index: int) -> str:
 def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
     """A cell as the text Excel shows: whole numbers without '.0' (a code typed as 1 is read as 1.0).
 
-    A string is unescaped as OOXML escapes it (`_x0001_` is U+0001, `_x005F_x0001_` the text `_x0001_`), which
-    openpyxl leaves to its callers: a control character typed in Excel is then refused as it is in a CSV file.
+    A string is kept as openpyxl reads it. OOXML writes a control character as `_x0001_`, and a typed `_x0001_` as
+    `_x005F_x0001_`; openpyxl undoes the second for Excel's shared strings only, so the two cannot be told apart
+    there. Undoing the escapes here would turn a typed `柱_x0041_` into `柱A`; a control character's escape is
+    refused instead, as the character itself is in a CSV file.
     """
-    from openpyxl.utils.escape import unescape
-
     if value is None:
         return ""
     if isinstance(value, str):
-        return unescape(value)
+        if escaped := _CONTROL_ESCAPE.search(value):
+            raise SourceError(path, f"the cell {value!r} holds {escaped[0]}, which is how Excel writes the control "
+                              f"character U+{escaped[1].upper()}; delete it from the cell (plan text has no control "
+                              "characters)", row, column)
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
@@ -114,6 +118,11 @@ def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
         raise SourceError(path, f"the cell holds a date ({value}); Excel turned a code into a date: "
                           "format the column as text and type the code again", row, column)
     return str(value)
+
+
+#: OOXML's escape of a character `normalize.check_text` refuses (C0 but tab, LF and CR; DEL; C1; U+FFFE, U+FFFF),
+#: not itself escaped (`_x005F_x0001_` is the typed text `_x0001_`).
+_CONTROL_ESCAPE = re.compile(r"(?<!_x005F)_x(00[01][0-8BbCcEeFf]|001[0-9A-Fa-f]|007[Ff]|00[89][0-9A-Fa-f]|[Ff]{3}[EeFf])_")
 
 
 def read_plan_items(path: Path, levels: dict[str, str]) -> tuple:
