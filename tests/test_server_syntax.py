@@ -45,6 +45,18 @@ def test_colons_that_are_no_undeclared_prefix_are_left_alone(query: str) -> None
     assert undeclared_prefix(query) is None
 
 
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { ?s ?p <http://example.org/\\u00E9t\\u00E9> } LIMIT x",  # an IRI with escapes; the mistake after it
+    "SELECT * WHERE { ?s ?p <http://example.org/a b> }",  # an IRI with a space, a brace, a backslash
+    "SELECT * WHERE { ?s ?p <http://example.org/x {y}> }",
+    "SELECT * WHERE { ?s ?p <http://example.org/a\\b> }",
+    "SELECT * WHERE { ?s ?p ?o } LIMIT 1 ex:y",  # a prefixed name where none belongs: declaring it does not help
+])
+def test_a_colon_that_is_not_the_mistake_leaves_the_parsers_message(query: str) -> None:
+    message = _refusal(query)
+    assert "is used but not declared" not in message and message.startswith("the query is not valid SPARQL 1.1: ")
+
+
 def test_other_mistakes_get_the_parsers_message_and_the_line_it_points_at() -> None:
     message = _refusal('SELECT * WHERE { ?s ?p "<b>西</b>" ) }')
     said, shown, caret = message.splitlines()

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import pyoxigraph
+
 #: What cannot hold a prefixed name: IRIs, strings (long and short) and comments. Each is blanked out with
 #: spaces of its length, so that positions stay where they were. Possessive: linear on any text.
 _NOT_NAMES = re.compile(
-    r'<[^<>"{}|^`\\\x00-\x20]*+>'
+    r'<(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>'
     r'|"""(?:[^"\\]++|\\.|"(?!""))*+(?:"""|$)'
     r"|'''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|$)"
     r'|"(?:[^"\\\n\r]++|\\.)*+"?'
@@ -24,9 +26,12 @@ _NOT_NAMES = re.compile(
     r"|\#[^\n\r]*+",
     re.DOTALL,
 )
-#: A prefixed name's prefix and colon (SPARQL's PNAME_NS), not inside a longer name, a variable or a blank node label.
-_PREFIX_USED = re.compile(r"(?<![\w.:?$\-])((?:[^\W\d_][\w.\-]*+)?):")
+#: A prefixed name's prefix and colon (SPARQL's PNAME_NS), not inside a longer name, a variable, a blank node label
+#: or what is left of an IRI `_NOT_NAMES` did not take (one with a space or a brace: the parser's error to name).
+_PREFIX_USED = re.compile(r"(?<![\w.:?$\-<])((?:[^\W\d_][\w.\-]*+)?):")
 _PREFIX_DECLARED = re.compile(r"\bPREFIX\s++((?:[^\W\d_][\w.\-]*+)?):", re.IGNORECASE)
+#: Where pyoxigraph's parser says it stopped (line and column, from 1).
+POSITION = re.compile(r"^error at (\d+):(\d+): ")
 #: Characters of the line shown on each side of the place pointed at.
 _SHOWN = 60
 
@@ -43,6 +48,25 @@ def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
             column = used.start() - (text.rfind("\n", 0, used.start()) + 1) + 1
             return prefix, line, column
     return None
+
+
+def declaring_helps(query: str, prefix: str, message: str) -> bool:
+    """Whether declaring `prefix` lets pyoxigraph's parser read `query` further than it did (`message`, its error), or
+    the whole query: then the undeclared prefix is the mistake, not a colon `undeclared_prefix` took for one. The
+    query is read over an empty store (its answer, if any, is nothing; a SELECT may still be evaluated: the caller's
+    time limit holds)."""
+    declaration = f"PREFIX {prefix}: <urn:x-plan-kg:undeclared:> "
+    try:
+        pyoxigraph.Store().query(declaration + query)
+    except SyntaxError as exc:
+        before, after = POSITION.match(message), POSITION.match(str(exc))
+        if before is None or after is None:
+            return False
+        got = (int(after[1]), int(after[2]) - (len(declaration) if after[1] == "1" else 0))
+        return got > (int(before[1]), int(before[2]))
+    except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
+        return True
+    return True
 
 
 def _declaring(text: str, start: int) -> bool:

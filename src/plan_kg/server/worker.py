@@ -25,7 +25,7 @@ import pyoxigraph
 from .. import formats
 from .guard import ForbiddenQuery, check_nesting, check_services, may_use_service
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
-from .syntax import pointer, undeclared_prefix
+from .syntax import POSITION, declaring_helps, pointer, undeclared_prefix
 
 @dataclass(frozen=True)
 class QueryJob:
@@ -208,7 +208,6 @@ _UPDATE_START = re.compile(
     r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
     re.IGNORECASE,
 )
-_POSITION = re.compile(r"^error at (\d+):(\d+): ")
 
 
 def syntax_rejection(query: str, message: str) -> QueryRejected:
@@ -217,12 +216,13 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
         return QueryRejected(400, "the query is empty; send a SELECT, ASK, CONSTRUCT or DESCRIBE query")
     if _UPDATE_START.match(query):
         return QueryRejected(403, "this endpoint is read-only: SPARQL updates are not accepted")
-    if (undeclared := undeclared_prefix(query)) is not None:  # the commonest mistake, which the parser misnames
+    # The commonest mistake, which the parser misnames: said when declaring the prefix gets the parser further.
+    if (undeclared := undeclared_prefix(query)) is not None and declaring_helps(query, undeclared[0], message):
         prefix, line, column = undeclared
         return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, '{prefix}:' is used but "
                                   "not declared; add a PREFIX declaration for it at the start of the query\n"
                                   + pointer(query, line, column))
-    if position := _POSITION.match(message):  # the line it points at, and where: its rule names alone say little
+    if position := POSITION.match(message):  # the line it points at, and where: its rule names alone say little
         return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}\n"
                                   + pointer(query, int(position[1]), int(position[2])))
     return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}")
