@@ -16,7 +16,7 @@ from plan_kg.web.security import SECURITY_HEADERS
 
 @pytest.fixture(scope="module")
 def client(built: BuildResult) -> TestClient:
-    return TestClient(Starlette(routes=routes(Settings.load(dist_dir=built.out_dir))))
+    return TestClient(Starlette(routes=routes(Settings.load(dist_dir=built.out_dir), SECURITY_HEADERS)))
 
 
 @pytest.mark.parametrize(("suffix", "media_type"), [

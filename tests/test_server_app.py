@@ -552,6 +552,12 @@ def test_a_404_page_escapes_the_path(endpoint: str) -> None:
     assert page.status_code == 404 and "<script>alert" not in page.text and "&lt;script&gt;alert(1)" in page.text
 
 
+def test_the_servers_catalog_routes_send_the_sites_security_headers(endpoint: str) -> None:
+    for path in ("/catalog.ttl", "/catalog", "/.well-known/void"):  # this sample has no catalog built: 404s, as sent
+        response = httpx.get(endpoint.removesuffix("/sparql") + path)
+        assert response.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"], path
+
+
 def test_robots_txt_keeps_crawlers_off_the_endpoint(endpoint: str) -> None:
     robots = httpx.get(endpoint.removesuffix("/sparql") + "/robots.txt")
     assert robots.status_code == 200 and robots.headers["content-type"].startswith("text/plain")

@@ -95,12 +95,10 @@ def _alternates(root: str) -> str:
                      for f in DOCUMENT_FORMATS)
 
 
-def routes(settings: Settings) -> list[BaseRoute]:
-    """The catalog and VoID routes, reading the files of `settings.dist_dir`; every answer has the site's
-    security headers (RDF documents a browser may open, as the downloads)."""
-    from ..web.security import SECURITY_HEADERS  # here: the web package imports this module
-
-    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s, settings.public_path, SECURITY_HEADERS)
+def routes(settings: Settings, security: dict[str, str] | None = None) -> list[BaseRoute]:
+    """The catalog and VoID routes, reading the files of `settings.dist_dir`; every answer has the `security` headers
+    (the server gives the site's, `web.SECURITY_HEADERS`: RDF documents a browser may open, as the downloads)."""
+    documents = MetadataDocuments(settings.dist_dir, settings.response_max_age_s, settings.public_path, security)
     return [
         Route("/catalog", documents.catalog, methods=["GET", "HEAD"], name="catalog"),
         Route("/catalog.{extension}", documents.catalog, methods=["GET", "HEAD"], name="catalog-document"),

@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
     site = web.Site(settings, store.reader)
     routes += web.routes(settings, store.reader, site)
-    routes += dcat.routes(settings)
+    routes += dcat.routes(settings, web.SECURITY_HEADERS)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
