@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -186,6 +187,46 @@ def test_a_failed_export_leaves_the_earlier_one_as_it_was(built: BuildResult, tm
     after = _snapshot(out)
     assert after == before, f"{len(set(after.items()) ^ set(before.items()))} files differ"
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the half-written one is gone
+
+
+def test_an_interrupt_between_the_renames_puts_the_earlier_site_back(built: BuildResult, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.load(dist_dir=built.out_dir)
+    out = tmp_path / "site"
+    publish_static(settings, out_dir=out)
+    before = _snapshot(out)
+    renamed = Path.rename
+
+    def interrupted(self: Path, target: Path) -> Path:
+        if self.name.startswith(".site-publishing-"):  # the new site, about to take the earlier one's place
+            raise KeyboardInterrupt
+        return renamed(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        publish_static(settings, out_dir=out)
+    monkeypatch.undo()
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # neither the new one nor a retired copy is left
+
+
+def test_a_folder_inside_dist_is_refused(built: BuildResult, tmp_path: Path) -> None:
+    # Its files would be copied into the site's downloads/, the earlier site's with them, on every run.
+    dist = tmp_path / "dist"
+    shutil.copytree(built.out_dir, dist)
+    with pytest.raises(ExportError, match=r"is inside .*dist.*name a folder outside it"):
+        publish_static(Settings.load(dist_dir=dist), out_dir=dist / "site")
+    assert not (dist / "site").exists()
+
+
+def test_files_in_dot_folders_of_dist_are_not_published(built: BuildResult, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    shutil.copytree(built.out_dir, dist)
+    (dist / ".scratch").mkdir()
+    (dist / ".scratch" / "notes.ttl").write_text("# not for publishing\n", encoding="utf-8")
+    site = publish_static(Settings.load(dist_dir=dist), out_dir=tmp_path / "site")
+    assert (site.out_dir / "downloads" / "plan-kg.nq").is_file()
+    assert not any(".scratch" in p.parts for p in site.out_dir.rglob("*"))
 
 
 def _snapshot(folder: Path) -> dict[str, str]:

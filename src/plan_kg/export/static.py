@@ -88,6 +88,9 @@ def _check_out_dir(settings: Settings, out_dir: Path) -> None:
     out_dir = out_dir.resolve()
     if out_dir in (settings.dist_dir.resolve(), *settings.root.resolve().parents) or settings.root.resolve() == out_dir:
         raise ExportError(f"{out_dir} is not a folder to publish into; name a new or earlier static folder")
+    if out_dir.is_relative_to(settings.dist_dir.resolve()):  # its files are copied into the site: each run, again
+        raise ExportError(f"{out_dir} is inside {settings.dist_dir}, whose files the site holds (under downloads/); "
+                          "name a folder outside it")
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
@@ -163,22 +166,34 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
 
 
 def _swap_in(staging: Path, target: Path) -> None:
-    """Put `staging` in the place of `target`; the earlier export is removed only once the new one is there."""
-    try:
-        if target.exists():
-            retired = target.with_name(f".{target.name}-old-{time.time_ns()}")
-            target.rename(retired)
-            try:
-                staging.rename(target)
-            except OSError:
-                retired.rename(target)
-                raise
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
+    """Put `staging` in the place of `target`; the earlier export is removed only once the new one is there, and is
+    put back if the new one cannot be (also when interrupted between the two renames)."""
+    if not target.exists():
+        try:
             staging.rename(target)
+        except OSError as exc:
+            raise ExportError(f"cannot put the new site at {target}: {exc.strerror or exc}") from exc
+        return
+    retired = target.with_name(f".{target.name}-old-{time.time_ns()}")
+    try:
+        target.rename(retired)
     except OSError as exc:
-        raise ExportError(f"cannot put the new site in place of {target}: {exc.strerror or exc}; "
-                          "the folder is left as it was") from exc
+        raise ExportError(f"cannot put the new site in place of {target}: {exc.strerror or exc}; the folder is left "
+                          "as it was (a mount point cannot be replaced: publish into a folder inside it)") from exc
+    try:
+        staging.rename(target)
+    except BaseException as exc:
+        try:
+            retired.rename(target)
+        except OSError as again:
+            raise ExportError(f"cannot put the new site in place of {target} ({exc}), nor the earlier one back "
+                              f"({again.strerror or again}): the earlier site is in {retired}; rename it to "
+                              f"{target.name}") from again
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot put the new site in place of {target}: {exc.strerror or exc}; the folder "
+                              "is left as it was") from exc
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint: str, site: str) -> tuple[str, ...]:
@@ -206,7 +221,8 @@ def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint:
     writer.page(client.get("/ontology.html").text, ONTOLOGY_HTML)
     for query in load_named_queries(settings):
         writer.file(f"queries/{query.name}.rq", query.text.encode("utf-8"))
-    for path in sorted(p for p in settings.dist_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    for path in sorted(p for p in settings.dist_dir.rglob("*")
+                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(settings.dist_dir).parts)):
         relative = f"downloads/{path.relative_to(settings.dist_dir).as_posix()}"
         if path.suffix == ".html":
             writer.page(path.read_text(encoding="utf-8"), relative)
