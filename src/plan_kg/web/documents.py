@@ -3,8 +3,9 @@
 A store names blank nodes as it loads them (pyoxigraph's `bulk_load` at random, as `publish --static` loads the
 dump), and lists a pattern's quads in the order of its own encoding of them: a document written as the store gives
 them differed from one load to the next wherever the ontology has an RDF list (a property chain). Here blank nodes
-are labelled as the build labels them in dist/ (`publish.canonical`) and the triples are sorted, as
-`dcat.serialize` sorts the catalog's.
+are labelled by `publish.canonical`, as the build labels those of a file of one graph (dist/ontology.ttl; the dumps
+of several graphs put each graph's own prefix before them), and the triples are sorted, as `dcat.serialize` sorts
+the catalog's.
 """
 
 from __future__ import annotations
