@@ -46,7 +46,7 @@ def test_link_writes_a_review_table_for_the_whole_plan(tmp_path: Path) -> None:
 def test_link_on_a_plan_without_initiatives_says_what_to_run_instead(tmp_path: Path) -> None:
     out = tmp_path / "review.csv"
     result = CliRunner().invoke(sdg, ["link", "--plan", str(DATA / "higashimurayama"), "--out", str(out)])
-    assert result.exit_code == 1 and not out.exists()
+    assert result.exit_code == 2 and not out.exists()  # unusable input, as for import and validate
     assert "has no initiatives (pkg:Initiative)" in result.output
     assert f"plan-kg sdg suggest-links --plan {DATA / 'higashimurayama'} --date YYYY-MM-DD" in result.output
 
@@ -65,7 +65,7 @@ def test_merge_turns_a_bad_table_into_a_clear_message(tmp_path: Path) -> None:
     shutil.copyfile(DATA / "sdg" / "links.csv", links)
     review.write_text("initiative,target,score,accept\n5-2-1-3,6.4,0.47,perhaps\n", encoding="utf-8")
     result = CliRunner().invoke(sdg, ["merge", "--review", str(review), "--links", str(links), "--date", "2026-12-01"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "row 2, column 'accept'" in result.output and "Traceback" not in result.output
 
 

@@ -15,6 +15,13 @@ from ..config import Settings
 from ..errors import PlanKgError
 
 
+def _fail(exc: PlanKgError) -> None:
+    """`plan-kg`'s way to end on unusable input: the message without a traceback, exit 2 (imported here: it imports us)."""
+    from ..cli import fail
+
+    fail(exc)
+
+
 def _settings(ctx: click.Context) -> Settings:
     """The settings `plan-kg` built from --config, --data and --base-iri; the defaults when the group runs alone."""
     root = ctx.find_root()
@@ -38,19 +45,18 @@ def suggest(ctx: click.Context) -> None:
 
     The text is read as the importer reads a table: UTF-8 (with or without BOM), else Shift_JIS/CP932.
     """
-    from ..cli import fail
     from ..source import decode_table
     from .suggest import default_suggester
 
     try:
         text = decode_table(click.get_binary_stream("stdin").read(), "standard input", advice=_CONVERT_STDIN)
     except PlanKgError as exc:
-        fail(exc)
+        _fail(exc)
     texts = [line.strip() for line in text.splitlines() if line.strip()]
     try:
         suggester = default_suggester(_settings(ctx).data_dir)
     except PlanKgError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail(exc)
     for suggestion in suggester.suggest(texts):
         click.echo(json.dumps({
             "text": suggestion.text,
@@ -81,7 +87,7 @@ def link(ctx: click.Context, plan_dir: Path | None, out: Path, links_csv: Path |
     try:
         texts = initiative_texts(read_plan(folder))
         if not texts:  # nothing to review: say so, not "0 suggestions"
-            raise click.ClickException(
+            raise PlanKgError(
                 f"{folder}: the plan has no initiatives (pkg:Initiative), the level 'sdg link' suggests targets for; "
                 f"to link the leaves of a plan with levels of its own, run 'plan-kg sdg suggest-links --plan {folder} "
                 "--date YYYY-MM-DD'")
@@ -89,7 +95,7 @@ def link(ctx: click.Context, plan_dir: Path | None, out: Path, links_csv: Path |
                              for t, _ in targets)
         rows = review_rows(default_suggester(settings.data_dir), texts, existing=existing)
     except PlanKgError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail(exc)
     write_review(rows, out)
     click.echo(f"{len(rows)} suggestions for {len({r.initiative for r in rows})} initiatives written to {out}")
 
@@ -110,7 +116,7 @@ def suggest_links(ctx: click.Context, plan_dir: Path, date: dt.datetime) -> None
     try:
         rows = suggested_links(default_suggester(settings.data_dir), read_plan(plan_dir), date=date.date())
     except PlanKgError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail(exc)
     write_links(rows, plan_dir / "sdg-links.csv")
     click.echo(f"{len(rows)} suggested links for {len({r['initiative'] for r in rows})} elements "
                f"written to {plan_dir / 'sdg-links.csv'}")
@@ -132,7 +138,7 @@ def merge(ctx: click.Context, review_csv: Path, links_csv: Path | None, date: dt
     try:
         result = merge_accepted(review_csv, links_csv, date=date.date(), method_version=method_version)
     except PlanKgError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail(exc)
     click.echo(f"added {result.added}, already present {result.already_present}, not accepted {result.rejected}")
 
 
