@@ -552,6 +552,24 @@ def test_a_404_page_escapes_the_path(endpoint: str) -> None:
     assert page.status_code == 404 and "<script>alert" not in page.text and "&lt;script&gt;alert(1)" in page.text
 
 
+@pytest.mark.parametrize(("path", "location"), [
+    ("/id", "/id/"), ("/graph", "/graph/"), ("/catalog/", "/catalog"), ("/sparql/?query=ASK%7B%7D", "/sparql?query=ASK%7B%7D"),
+    ("/downloads", "/downloads/"),
+])
+def test_a_path_without_its_trailing_slash_is_redirected_to_a_path_whatever_the_host(endpoint: str, path: str,
+                                                                                    location: str) -> None:
+    # Starlette sent a URL built from Host: behind a proxy sending `$host` (no port), or its own address, it led elsewhere.
+    moved = httpx.get(endpoint.removesuffix("/sparql") + path, headers={"Host": "proxy.example"})
+    assert moved.status_code == 307 and moved.headers["location"] == location
+    followed = httpx.get(endpoint.removesuffix("/sparql") + path, follow_redirects=True)
+    assert followed.history[0].headers["location"] == location and followed.status_code in (200, 404)  # no catalog here
+
+
+def test_a_routes_own_404_is_not_redirected(endpoint: str) -> None:
+    for path in ("/assets/site/nope.css", "/downloads/nope.ttl/"):
+        assert httpx.get(endpoint.removesuffix("/sparql") + path).status_code == 404, path
+
+
 def test_the_servers_catalog_routes_send_the_sites_security_headers(endpoint: str) -> None:
     for path in ("/catalog.ttl", "/catalog", "/.well-known/void"):  # this sample has no catalog built: 404s, as sent
         response = httpx.get(endpoint.removesuffix("/sparql") + path)

@@ -10,8 +10,9 @@ import logging
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -93,7 +94,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         lifespan=lifespan,
         # A path no route has, a method a route does not take: answered as the site answers (its security
         # headers; a page in Japanese and English to a browser), not Starlette's bare "Not Found".
-        exception_handlers={404: site.no_such_path, 405: _method_not_allowed},
+        exception_handlers={404: _SlashOrNotFound(routes, site.no_such_path), 405: _method_not_allowed},
         middleware=[
             # Behind a reverse proxy at public_base_iri's path, which may forward the path with it or without:
             # everything below sees the site's own paths (RepeatedRequests looks for /sparql).
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
             Middleware(AnswerOptions, routes=routes),
         ],
     )
+    app.router.redirect_slashes = False  # _SlashOrNotFound redirects, to a path (Starlette: a URL built from Host)
     app.state.settings = settings
     app.state.query_service = service
     app.state.repeated_requests = repeated
@@ -335,6 +337,31 @@ def _endpoint_iri(request: Request, settings: Settings) -> str:
     except ValueError:
         return settings.base_iri + "sparql"
     return candidate
+
+
+class _SlashOrNotFound:
+    """404 for a path no route has, or a redirect (307) to the same path with its trailing slash added or taken off
+    when a route has that one (`/id` -> `/id/`), as Starlette's router would, but to a path, not a URL built from the
+    Host header: behind a proxy that sends its own Host, or `$host` without the port, that URL led elsewhere."""
+
+    def __init__(self, routes: list[BaseRoute], not_found: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        self.routes = routes
+        self.not_found = not_found
+
+    async def __call__(self, request: Request, exc: Exception) -> Response:
+        scope = request.scope
+        # A route that matched and found nothing (a 404 of its own) is answered as such: only an unrouted path moves.
+        if "route" not in scope and scope["path"] != "/":
+            path = scope["path"]
+            toggled = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
+            if any(route.matches(toggled)[0] is not Match.NONE for route in self.routes):
+                raw = scope.get("raw_path") or path.encode("utf-8")
+                raw = raw.rstrip(b"/") if path.endswith("/") else raw + b"/"
+                query = scope.get("query_string") or b""
+                location = quote(raw, safe="/%:@!$&'()*+,;=~") + (  # bytes: each byte outside ASCII as %XX
+                    "?" + query.decode("latin-1") if query else "")
+                return RedirectResponse(location, status_code=307)
+        return await self.not_found(request, exc)
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
