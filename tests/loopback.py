@@ -79,12 +79,17 @@ http {{
                 time.sleep(0.02)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, *, timeout_s: float = 10) -> None:
+    """End a server the test started (by its PID): terminate, and kill if it has not ended within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _listening(port: int) -> bool:

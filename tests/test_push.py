@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from loopback import free_port, wait_until_up
+from loopback import free_port, stop, wait_until_up
 
 from plan_kg.build import BuildResult
 from plan_kg.cli import main
@@ -35,8 +35,7 @@ def oxigraph(tmp_path: Path) -> Iterator[str]:
         wait_until_up(url + "/query?query=ASK%7B%7D")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
 
 
 def _graph_sizes(url: str) -> dict[str, int]:

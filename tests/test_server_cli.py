@@ -17,6 +17,7 @@ import httpx
 from click.testing import CliRunner
 
 from plan_kg.cli import main
+from loopback import stop
 from server_fixtures import RUNAWAY_QUERY, write_dump
 
 
@@ -177,5 +178,4 @@ def test_serve_says_the_address_it_serves_also_for_any_free_port(tmp_path: Path)
                            headers={"Accept": "application/sparql-results+json"}, timeout=60)
         assert answer.status_code == 200 and answer.json()["boolean"] is True
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        stop(process, timeout_s=60)

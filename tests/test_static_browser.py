@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loopback import free_port, wait_until_up
+from loopback import free_port, stop, wait_until_up
 
 from plan_kg.build import BuildResult
 from plan_kg.config import Settings
@@ -45,8 +45,7 @@ def static_server(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) 
         wait_until_up(url)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
 
 
 def test_click_from_home_down_to_an_initiative(static_server: str) -> None:

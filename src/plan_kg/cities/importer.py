@@ -106,10 +106,11 @@ def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        if escaped := _CONTROL_ESCAPE.search(value):
-            raise SourceError(path, f"the cell {value!r} holds {escaped[0]}, which is how Excel writes the control "
-                              f"character U+{escaped[1].upper()}; delete it from the cell (plan text has no control "
-                              "characters)", row, column)
+        for escaped in _OOXML_ESCAPE.finditer(value):
+            if unusable_character(chr(int(escaped[1], 16))) is not None:  # the rule of every published text
+                raise SourceError(path, f"the cell {value!r} holds {escaped[0]}, which is how Excel writes the control "
+                                  f"character U+{escaped[1].upper()}; delete it from the cell (plan text has no control "
+                                  "characters)", row, column)
         return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -120,9 +121,8 @@ def _xlsx_cell(value: object, path: Path, row: int, column: str) -> str:
     return str(value)
 
 
-#: OOXML's escape of a character `normalize.check_text` refuses (C0 but tab, LF and CR; DEL; C1; U+FFFE, U+FFFF),
-#: not itself escaped (`_x005F_x0001_` is the typed text `_x0001_`).
-_CONTROL_ESCAPE = re.compile(r"(?<!_x005F)_x(00[01][0-8BbCcEeFf]|001[0-9A-Fa-f]|007[Ff]|00[89][0-9A-Fa-f]|[Ff]{3}[EeFf])_")
+#: OOXML's escape of a character (`_x0001_`), not itself escaped (`_x005F_x0001_` is the typed text `_x0001_`).
+_OOXML_ESCAPE = re.compile(r"(?<!_x005F)_x([0-9A-Fa-f]{4})_")
 
 
 def read_plan_items(path: Path, levels: dict[str, str]) -> tuple:

@@ -43,7 +43,7 @@ def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
     declared = {found[1] for found in _PREFIX_DECLARED.finditer(text)}
     for used in _PREFIX_USED.finditer(text):
         prefix = used[1].rstrip(".")  # a name does not end with '.': `ex.:` is no prefix
-        if prefix == used[1] and prefix not in declared and not _declaring(text, used.start()):
+        if prefix == used[1] and prefix not in declared:
             line = text.count("\n", 0, used.start()) + 1
             column = used.start() - (text.rfind("\n", 0, used.start()) + 1) + 1
             return prefix, line, column
@@ -67,11 +67,6 @@ def declaring_helps(query: str, prefix: str, message: str) -> bool:
     except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
         return True
     return True
-
-
-def _declaring(text: str, start: int) -> bool:
-    """Whether the name at `start` is the one a PREFIX declaration declares."""
-    return re.search(r"\bPREFIX\s+$", text[max(0, start - 40):start], re.IGNORECASE) is not None
 
 
 def pointer(query: str, line: int, column: int) -> str:
