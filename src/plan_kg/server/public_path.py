@@ -48,12 +48,11 @@ class PublicPath:
         await self.app(scope, receive, send_within)
 
     def _within(self, location: bytes, own: set[str]) -> bytes:
-        """`location` as a path under the prefix if it leads to this site. Starlette's redirect of a path without
-        its trailing slash (/id -> /id/) is a URL built from the path the app sees, which has no prefix, and from
-        the Host the proxy sent: nginx's `$host` has no port, and its default Host, the server's own address, is
-        what its `proxy_redirect default` maps to the prefix, which would then be there twice
-        (/nishitokyo/nishitokyo/id/). A path alone resolves against the URL the client asked for, as the site's
-        other redirects do."""
+        """`location` as a path under the prefix if it leads to this site. The site's redirects are paths without
+        the prefix (the app sees none), the trailing-slash ones too (app._SlashOrNotFound); an absolute URL to this
+        site, built from the Host a proxy sent, is made a path as well: nginx's `$host` has no port, and its default
+        Host, the server's own address, is what its `proxy_redirect default` maps to the prefix, which would then be
+        there twice. A path alone resolves against the URL the client asked for."""
         parts = urlsplit(location.decode("latin-1"))
         if parts.scheme or parts.netloc:
             if parts.netloc.lower() not in own:
