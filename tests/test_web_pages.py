@@ -642,6 +642,30 @@ def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, se
     assert "http" not in "".join(line for line in html.splitlines() if "<script" in line or "stylesheet" in line)
 
 
+def test_the_sites_own_files_honour_every_precondition(tmp_path: Path, store: ox.Store) -> None:
+    """The stylesheets and scripts (the site's, the query editor's) are answered as downloads are: If-Match
+    and If-Unmodified-Since that fail are a 412 without the file (RFC 9110 13.1.1, 13.1.4; they were
+    ignored), If-None-Match and If-Modified-Since a 304, anything else the file."""
+    build = tmp_path / "node_modules" / "@zazuko" / "yasgui" / "build"
+    build.mkdir(parents=True)
+    (build / "yasgui.min.js").write_text("/* yasgui */\n", encoding="utf-8")
+    client = TestClient(Starlette(routes=routes(replace(Settings(), root=tmp_path, dist_dir=tmp_path / "dist"), store)))
+    for path in ("/assets/site/home.js", "/assets/yasgui/yasgui.min.js"):
+        first = client.get(path)
+        assert first.status_code == 200 and first.content, path
+        tag, modified = first.headers["etag"], first.headers["last-modified"]
+        earlier = formatdate(parsedate_to_datetime(modified).timestamp() - 60, usegmt=True)
+        for conditions, status in [({"If-Match": '"other"'}, 412), ({"If-Match": f"W/{tag}"}, 412),
+                                   ({"If-Unmodified-Since": earlier}, 412), ({"If-Match": '"other"', "If-None-Match": tag}, 412),
+                                   ({"If-Match": tag}, 200), ({"If-Match": "*"}, 200), ({"If-Unmodified-Since": modified}, 200),
+                                   ({"If-None-Match": tag}, 304), ({"If-Modified-Since": modified}, 304),
+                                   ({"If-Match": tag, "If-None-Match": tag}, 304)]:
+            answer = client.get(path, headers=conditions)
+            assert answer.status_code == status, (path, conditions)
+            assert answer.headers["etag"] == tag, (path, conditions)
+            assert (answer.content == first.content) == (status == 200), (path, conditions)
+
+
 def test_without_npm_ci_the_query_editors_files_are_a_404_that_says_what_to_run(
     tmp_path: Path, store: ox.Store, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from ..config import Settings
+from .downloads import ValidatedFiles
 from .pages import Site
 from .security import SECURITY_HEADERS
 
@@ -58,7 +58,7 @@ def routes(settings: Settings, store: ox.Store, site: Site | None = None) -> lis
         Route("/ontology/{path:path}", site.ontology_module, methods=["GET", "HEAD"], name="ontology-module"),
         Route("/queries/{name}.rq", site.named_query, methods=["GET", "HEAD"], name="named-query"),
         Route("/downloads/{path:path}", site.download, methods=["GET", "HEAD"], name="download"),
-        Mount("/assets/site", app=StaticFiles(directory=STATIC_DIR), name="assets"),
+        Mount("/assets/site", app=ValidatedFiles(directory=STATIC_DIR), name="assets"),
         # @zazuko/yasgui from npm (package.json at the repository root); served, never fetched from a CDN.
         Mount("/assets/yasgui", app=site.yasgui_assets, name="yasgui"),
     ]

@@ -6,13 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formatdate, parsedate_to_datetime
-from os import stat_result
+from os import PathLike, stat_result
 from pathlib import Path
 from stat import S_ISREG
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Scope
 
 from .. import formats
 from ..conditional import header_list, precondition_failed, request_preconditions
@@ -146,6 +148,23 @@ class Downloads:
             kept = {name: response.headers[name] for name in ("etag", "last-modified", "vary")}
             return Response(status_code=status, headers=kept)
         return response
+
+
+class ValidatedFiles(StaticFiles):
+    """Starlette's StaticFiles (the site's stylesheets and scripts, the query editor's files) with every
+    precondition of RFC 9110 13.2.2 evaluated as for a download: StaticFiles answers If-None-Match and
+    If-Modified-Since (304) but sent the file whatever If-Match or If-Unmodified-Since said (RFC 9110 13.1.1:
+    an origin server MUST evaluate If-Match; a failed one is 412)."""
+
+    def file_response(self, full_path: PathLike, stat_result: stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
+        status = _precondition(Headers(scope=scope), response.headers["etag"], response.headers["last-modified"])
+        if status is None:
+            return response
+        if status == 304:
+            return NotModifiedResponse(response.headers)  # as StaticFiles answers it
+        return Response(status_code=status, headers={name: response.headers[name] for name in ("etag", "last-modified")})
 
 
 def _file_format(path: Path) -> Format | None:

@@ -14,7 +14,6 @@ import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from .. import formats, iris
@@ -32,7 +31,7 @@ from ..conditional import content_tag, header_list, precondition_response, reque
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
 from .describe import PKG, TERM_KINDS, Describer, Link, natural_key
-from .downloads import Download, Downloads
+from .downloads import Download, Downloads, ValidatedFiles
 from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
 logger = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class Site:
         self._building: dict[str, asyncio.Future[Response]] = {}  # documents being built, by path
         self._builders = asyncio.Semaphore(DOCUMENT_BUILDERS)
         self.files = Downloads(settings)
-        self._yasgui_files = StaticFiles(directory=self.yasgui_dir, check_dir=False)
+        self._yasgui_files = ValidatedFiles(directory=self.yasgui_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
             logger.warning(
                 "The query editor (YASGUI) is unavailable: %s does not exist. Run `npm ci` in the repository "
