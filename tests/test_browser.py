@@ -175,6 +175,21 @@ def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: obje
     page.close()
 
 
+@pytest.mark.parametrize("path", ["/", "/id/132292/basic-plan-3", "/id/132292/basic-plan-3/1-3-2",
+                                  "/id/132292/basic-plan-3/1-3-2-1/sdg/16.6", "/ontology"])
+def test_a_page_fits_a_phone_screen_without_scrolling_sideways(server: str, browser: object, shots: Path,
+                                                                path: str) -> None:
+    """At 360 px the table of statements (a 16 rem column of properties, then IRIs that could not wrap) and
+    the downloads (long file names) made the whole page wider than the screen."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(server + path)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    page.screenshot(path=str(shots / ("phone" + path.replace("/", "-") + ".png")), full_page=True)
+    assert widths[0] <= widths[1], widths
+    page.close()
+
+
 def test_open_a_resource_page_and_walk_up_the_breadcrumbs(server: str, browser: object, shots: Path) -> None:
     page = browser.new_page()
     watch = Watch(page, server)
