@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,6 +173,44 @@ def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: obje
     page.locator("#yasgui").screenshot(path=str(shots / "yasgui.png"))
     assert watch.errors == [], watch.errors
     assert watch.foreign == [], watch.foreign
+    page.close()
+
+
+def test_a_link_from_the_share_button_opens_the_query_it_was_made_for(server: str, browser: object) -> None:
+    """YASGUI's "Share query" gives …/#query=…&tabTitle=…&endpoint=…; the page it opened showed the first
+    named query instead (populateFromUrl is off, so that a link cannot point the editor at another endpoint)."""
+    page = browser.new_page()
+    watch = Watch(page, server)
+    page.goto(server + "/")
+    page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)
+    page.click('button.open-query[data-query="counts-per-level"]')
+    page.locator("#yasgui .tabPanel.active .yasr table tbody tr").first.wait_for(timeout=20_000)
+    page.click("#yasgui .tabPanel.active button.yasqe_share")
+    link = page.locator("#yasgui .tabPanel.active .yasqe_sharePopup input").input_value()
+    assert "#query=" in link
+    elsewhere = link + "&endpoint=" + urllib.parse.quote("http://198.51.100.7/sparql", safe="")  # not taken
+    shared = browser.new_page()
+    shared_watch = Watch(shared, server)
+    shared.goto(elsewhere)
+    shared.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)
+    editor_text = "() => document.querySelector('#yasgui .tabPanel.active .CodeMirror').CodeMirror.getValue()"
+    text = shared.evaluate(editor_text)
+    counts = (Path(__file__).parents[1] / "queries" / "counts-per-level.rq").read_text(encoding="utf-8")
+    assert text.strip() == counts.strip()
+    assert "階層ごとの項目数" in shared.locator("#yasgui .tabsList .tab.active").inner_text()
+    assert shared.locator("#yasgui .tabPanel.active input.autocomplete").input_value() == server + "/sparql"
+    shared.click("#yasgui .tabPanel.active button.yasqe_queryButton")
+    shared.wait_for_function(
+        "() => document.querySelectorAll('#yasgui .tabPanel.active .yasr table tbody tr').length === 4", timeout=20_000
+    )
+    # another shared link followed from this page changes only the fragment: its query opens in a tab of its own
+    shared.evaluate("q => { window.location.hash = 'query=' + encodeURIComponent(q) + '&tabTitle=ask'; }", "ASK {}")
+    shared.wait_for_function("() => document.querySelectorAll('#yasgui .tabsList .tab').length === 2", timeout=20_000)
+    assert shared.evaluate(editor_text) == "ASK {}"
+    for w in (watch, shared_watch):
+        assert w.errors == [], w.errors
+        assert w.foreign == [], w.foreign
+    shared.close()
     page.close()
 
 

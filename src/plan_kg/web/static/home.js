@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  // The query of a link made by YASGUI's "Share query" button (…/#query=…&tabTitle=…&endpoint=…), or null.
+  // Only the query and its title are taken: the editor stays on this server's endpoint whatever the link says.
+  function sharedQuery() {
+    var params = new URLSearchParams(window.location.hash.slice(1));
+    var text = params.get("query");
+    return text ? { title: params.get("tabTitle") || "Query", text: text } : null;
+  }
+
   function start() {
     var container = document.getElementById("yasgui");
     if (!container || typeof window.Yasgui === "undefined") {
@@ -13,6 +21,8 @@
     var queries = Array.prototype.map.call(document.querySelectorAll("pre.query-text"), function (pre) {
       return { name: pre.id.replace(/^query-/, ""), title: pre.dataset.title, text: pre.textContent };
     });
+    var shared = sharedQuery();
+    var opening = shared || queries[0];
     container.textContent = "";
     var yasgui = new window.Yasgui(container, {
       requestConfig: { endpoint: endpoint, method: "POST" },
@@ -25,22 +35,32 @@
       autofocus: false,
       yasqe: { autocompleters: ["variables", "prefixes"], prefixCcApi: null, persistenceId: null },
       yasr: { persistenceId: null },
-      tabName: queries.length ? queries[0].title : "Query",
+      tabName: opening ? opening.title : "Query",
     });
     var first = yasgui.getTab();
-    if (first && queries.length) {
-      first.setQuery(queries[0].text);
+    if (first && opening) {
+      first.setQuery(opening.text);
     }
+    if (shared) {
+      container.scrollIntoView({ block: "start" });
+    }
+    // A query in a tab of its own, shown; a named query is run at once, a shared one waits for its reader.
+    function openTab(query, run) {
+      var tab = yasgui.addTab(true, { name: query.title });
+      tab.setQuery(query.text);
+      if (run) { tab.query(); }
+      container.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+    // A shared link followed from this very page changes only the fragment.
+    window.addEventListener("hashchange", function () {
+      var query = sharedQuery();
+      if (query) { openTab(query, false); }
+    });
     document.querySelectorAll("button.open-query").forEach(function (button) {
       var query = queries.find(function (q) { return q.name === button.dataset.query; });
       if (!query) { return; }
       button.hidden = false;
-      button.addEventListener("click", function () {
-        var tab = yasgui.addTab(true, { name: query.title });
-        tab.setQuery(query.text);
-        tab.query();
-        container.scrollIntoView({ behavior: "smooth", block: "start" });
-      });
+      button.addEventListener("click", function () { openTab(query, true); });
     });
   }
 
