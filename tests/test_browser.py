@@ -214,6 +214,27 @@ def test_a_link_from_the_share_button_opens_the_query_it_was_made_for(server: st
     page.close()
 
 
+def test_the_page_says_how_to_leave_the_query_editor_from_the_keyboard(server: str, browser: object) -> None:
+    """CodeMirror keeps Tab for indenting, so Tab alone never leaves the editor: the way out (Esc, then Tab)
+    must be told on the page (WCAG 2.1.2), and must work."""
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)
+    note = page.locator("p.editor-keys")
+    assert note.is_visible()
+    assert "Esc" in note.locator("[lang=ja]").inner_text() and "Esc" in note.locator("[lang=en]").inner_text()
+    in_editor = ("() => document.activeElement === "
+                 "document.querySelector('#yasgui .tabPanel.active .CodeMirror textarea')")
+    page.locator("#yasgui .tabPanel.active .CodeMirror").click()
+    page.keyboard.press("Tab")
+    assert page.evaluate(in_editor)  # Tab indents
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert not page.evaluate(in_editor)
+    assert page.evaluate("() => document.activeElement.closest('#yasgui') !== null")  # on to the editor's next control
+    page.close()
+
+
 @pytest.mark.parametrize("path", ["/", "/id/132292/basic-plan-3", "/id/132292/basic-plan-3/1-3-2",
                                   "/id/132292/basic-plan-3/1-3-2-1/sdg/16.6", "/ontology"])
 def test_a_page_fits_a_phone_screen_without_scrolling_sideways(server: str, browser: object, shots: Path,

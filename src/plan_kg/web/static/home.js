@@ -21,6 +21,8 @@
     var queries = Array.prototype.map.call(document.querySelectorAll("pre.query-text"), function (pre) {
       return { name: pre.id.replace(/^query-/, ""), title: pre.dataset.title, text: pre.textContent };
     });
+    // The editor keeps Tab for indenting (CodeMirror): the note says how to leave it (Esc, then Tab).
+    document.querySelectorAll("p.editor-keys").forEach(function (note) { note.hidden = false; });
     var shared = sharedQuery();
     var opening = shared || queries[0];
     container.textContent = "";
