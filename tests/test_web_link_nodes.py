@@ -36,7 +36,8 @@ def test_a_cross_city_link_is_named_by_the_two_elements_and_its_score(client: ht
     assert "（名称未定）" not in text and "(no name yet)" not in text  # the heading of a planned element
     assert "他自治体との対応 練馬区 S6 ↔ 西東京市 3-2-2-2（skos:closeMatch, 0.614）" in text
     assert "<title>他自治体との対応 練馬区 S6 ↔ 西東京市 3-2-2-2" in text
-    assert "Cross-city link 練馬区 S6 ↔ 西東京市 3-2-2-2 (skos:closeMatch, 0.614)" in text
+    # the English caption names the cities in English (it read "Cross-city link 練馬区 S6 ↔ 西東京市 …")
+    assert "Cross-city link Nerima City S6 ↔ Nishitokyo City 3-2-2-2 (skos:closeMatch, 0.614)" in text
 
 
 def test_an_element_links_to_its_cross_city_link_nodes(client: httpx.Client) -> None:
@@ -46,8 +47,16 @@ def test_an_element_links_to_its_cross_city_link_nodes(client: httpx.Client) -> 
     assert "Linked from" in text and "練馬区 S6 ↔ 西東京市 3-2-2-2（skos:closeMatch, 0.614）" in text
 
 
+def test_another_citys_element_is_placed_in_japanese_and_in_english(client: httpx.Client) -> None:
+    """The city beside a link to an element of its plan was given in Japanese alone, to English readers too."""
+    text = page(client, "/id/131202/vision-3/S6")
+    place = '<span class="place"><span lang="ja">西東京市</span> <span lang="en" class="en">Nishitokyo City</span></span>'
+    assert place in text
+
+
 def test_an_sdg_link_is_named_and_leads_back_to_its_initiative(client: httpx.Client) -> None:
     text = page(client, SDG_LINK)
     assert "（名称未定）" not in text
-    assert "SDGs との対応 西東京市 1-1-1-1 → ターゲット 11.3" in text and "SDG link 西東京市 1-1-1-1 → target 11.3" in text
+    assert "SDGs との対応 西東京市 1-1-1-1 → ターゲット 11.3" in text
+    assert "SDG link Nishitokyo City 1-1-1-1 → target 11.3" in text
     assert 'href="/id/132292/basic-plan-3/1-1-1-1"' in text  # the initiative, named nowhere in the node's own triples

@@ -119,6 +119,7 @@ class Link:
     local: bool = False  # served by this server
     qname: str | None = None  # e.g. skos:broader, when a known prefix fits
     place: str | None = None  # the city whose plan it is in, for links to other cities' items
+    place_en: str | None = None  # the same city's English name
 
     @property
     def name(self) -> str:
@@ -363,24 +364,26 @@ class Describer:
         if PKG + "CrossCityLink" in types:
             ends = sorted({q.object.value for q in self.store.quads_for_pattern(node, _LINKED_ELEMENT, None, None)},
                           key=natural_key)
-            names = " ↔ ".join(self._short(end) for end in ends)
+            names = [" ↔ ".join(self._short(end, english=english) for end in ends) for english in (False, True)]
             relation = self._object(node, ox.NamedNode(PKG + "matchRelation"))
             scores = [q.object.value for q in self.store.quads_for_pattern(node, ox.NamedNode(PKG + "similarityScore"),
                                                                             None, None)]
             how = ", ".join(filter(None, [qname(relation.value) if relation else None, scores[0] if scores else None]))
-            return f"他自治体との対応 {names}（{how}）", f"Cross-city link {names} ({how})"
+            return f"他自治体との対応 {names[0]}（{how}）", f"Cross-city link {names[1]} ({how})"
         if PKG + "SdgLink" in types:
             element = next((q.subject.value for q in self.store.quads_for_pattern(None, _HAS_SDG_LINK, node, None)
                             if isinstance(q.subject, ox.NamedNode)), None)
             target = self._object(node, ox.NamedNode(PKG + "sdgTarget"))
-            ends = (self._short(element) if element else "?", target.value.rpartition("/")[2] if target else "?")
-            return f"SDGs との対応 {ends[0]} → ターゲット {ends[1]}", f"SDG link {ends[0]} → target {ends[1]}"
+            target_code = target.value.rpartition("/")[2] if target else "?"
+            ja, en = (self._short(element, english=english) if element else "?" for english in (False, True))
+            return f"SDGs との対応 {ja} → ターゲット {target_code}", f"SDG link {en} → target {target_code}"
         return None
 
-    def _short(self, iri: str) -> str:
-        """An element as a caption names it: its code (or name), with its city for another city's element."""
+    def _short(self, iri: str, *, english: bool = False) -> str:
+        """An element as a caption names it: its code (or name), with its city (in English for an English caption)."""
         link = self._placed(self.link(iri))
-        return f"{link.place} {link.code or link.name}" if link.place else link.code or link.name
+        place = link.place_en if english else link.place
+        return f"{place} {link.code or link.name}" if place else link.code or link.name
 
     def _linked_from(self, iri: str) -> tuple[Statement, ...]:
         """The `_REFERRING` statements whose object is `iri`: property, then the resources (at most `MOST_LINKED_FROM`)."""
@@ -423,7 +426,7 @@ class Describer:
         if city is None:
             return value
         link = self.link(city.value)
-        return replace(value, place=link.label_ja or link.label_en)
+        return replace(value, place=link.label_ja or link.label_en, place_en=link.label_en or link.label_ja)
 
     def _object(self, subject: ox.NamedNode, predicate: ox.NamedNode) -> ox.NamedNode | None:
         """The first IRI `subject` has as `predicate` in any graph, if any (a plan's municipality, an element's plan)."""
