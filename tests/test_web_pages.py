@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import re
 import threading
 import time
 from dataclasses import replace
@@ -472,6 +473,21 @@ def test_the_home_page_shows_counts_downloads_and_named_queries(client: TestClie
     assert "hierarchy.rq" in html and "計画の体系" in html
     assert 'data-endpoint="/sparql"' in html and '<code class="endpoint">/sparql</code>' in html  # no public address set
     assert '<form class="plain-query" method="get" action="/sparql">' in html  # works without JavaScript
+
+
+def test_the_home_pages_charts_are_named_by_the_plan_they_draw(settings: Settings, client: TestClient) -> None:
+    """Each chart's text alternative and caption were its file name alone
+    ("plans/132292-basic-plan-3-sdg-coverage.svg"): a screen reader, or anyone, could not tell one city's chart
+    from another's without opening it."""
+    for name in ("plans/132292-basic-plan-3-sdg-coverage.svg", "sdg-coverage-by-city.svg"):
+        (settings.dist_dir / name).write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
+    figures = re.findall(r"<figure>.*?</figure>", client.get("/").text, flags=re.DOTALL)
+    assert len(figures) == 2
+    plan, by_city = sorted(figures, key=lambda f: "by-city" in f)
+    assert ('alt="SDGs との対応：西東京市第3次総合計画 基本計画 / '
+            'SDG coverage: Nishitokyo City 3rd Comprehensive Plan: Basic Plan"') in plan
+    assert '<figcaption><a href="/id/132292/basic-plan-3">' in plan
+    assert 'alt="SDGs との対応：自治体ごと / SDG coverage: by city"' in by_city and "By city" in by_city
 
 
 def test_downloads_are_served_with_the_format_tables_media_type(client: TestClient) -> None:

@@ -129,12 +129,15 @@ class Site:
         except PlanKgError:  # a broken query file must not take the home page down
             queries = []
         downloads = self.downloads()
+        plans = self.describer.instances(PKG + "Plan")
+        # each chart with the plan it draws (None for the chart of every city), to name it for people
+        drawn = {_chart_name(plan.href.removeprefix(self.root)): plan for plan in plans}
         return self.templates.get_template("home.html").render(
             alternates=(),
             counts=self.describer.level_counts(),
-            plans=self.describer.instances(PKG + "Plan"),
+            plans=plans,
             downloads=downloads,
-            charts=[d for d in downloads if d.name.endswith(("sdg-coverage.svg", "by-city.svg"))],
+            charts=[(d, drawn.get(d.name)) for d in downloads if d.name.endswith(("sdg-coverage.svg", "by-city.svg"))],
             queries=queries,
             root=self.root,
             endpoint=self.root + "/sparql",
@@ -296,11 +299,10 @@ class Site:
 
     def plan_chart(self, path: str) -> str | None:
         """The download path of a plan's SDG coverage chart (`/id/{municipality}/{plan}` only), if built."""
-        parts = path.strip("/").split("/")
-        if len(parts) != 3 or parts[0] != "id":
+        relative = _chart_name(path)
+        if relative is None or not (self.settings.dist_dir / relative).is_file():
             return None
-        relative = f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
-        return f"{self.root}/downloads/{relative}" if (self.settings.dist_dir / relative).is_file() else None
+        return f"{self.root}/downloads/{relative}"
 
     def _graph(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
@@ -456,3 +458,10 @@ def _raw_path(request: Request) -> str:
     """The path as sent (percent-encoded): the IRI a 404 names."""
     return request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
 
+
+def _chart_name(path: str) -> str | None:
+    """The SDG coverage chart of the plan at `path` (`/id/{municipality}/{plan}`), as a path under dist/."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "id":
+        return None
+    return f"plans/{parts[1]}-{parts[2]}-sdg-coverage.svg"
