@@ -1,34 +1,27 @@
 """What the store says about one resource, shaped for a page or a small RDF document.
 
 Read-only, and only small bounded look-ups (quads of one subject, children of one item,
-counts per class); arbitrary SPARQL belongs to the endpoint's worker pool.
+counts per class); arbitrary SPARQL belongs to the endpoint's worker pool. The records it fills are
+`views`'; the ontology page's look-ups are `ontology`'s.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Iterable
 
 import pyoxigraph as ox
 
-from .. import iris, rdf
-
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-PKG = str(iris.PKG)
-
-#: The project's prefixes (plan_kg.rdf), for Turtle documents and for showing IRIs as prefix:local.
-PREFIXES = {prefix: str(namespace) for prefix, namespace in rdf.PREFIXES.items()}
+from .views import (
+    DCTERMS, OWL, PKG, RDF, RDFS, SKOS, XSD, Attribution, Blank, Link, LevelCount, ResourceView, Statement,
+    Text, local_href, natural_key, qname, reading_order,
+)
 
 TYPE = ox.NamedNode(RDF + "type")
-_LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label"))
-_DEFINITIONS = tuple(ox.NamedNode(p) for p in (SKOS + "definition", RDFS + "comment"))
+#: The properties that label a resource, and that define it, the first found first.
+LABELS = tuple(ox.NamedNode(p) for p in (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label"))
+DEFINITIONS = tuple(ox.NamedNode(p) for p in (SKOS + "definition", RDFS + "comment"))
 _CODE = ox.NamedNode(PKG + "code")
 _LEVEL_NAME = ox.NamedNode(PKG + "levelName")
 _IN_PLAN = ox.NamedNode(PKG + "inPlan")
@@ -54,19 +47,6 @@ LINKS_OUT = tuple(
 FACTS = (PKG + "field", PKG + "status", PKG + "inPlan", SKOS + "editorialNote", SKOS + "note")
 #: Properties that point from a resource to the one above it, tried in this order.
 UPWARD = tuple(ox.NamedNode(PKG + p) for p in ("parent", "topElementOf", "municipality"))
-#: The section of the ontology page a term is listed in, by its types; any other type (owl:NamedIndividual,
-#: skos:Concept, a class of the ontology) makes it an individual.
-_TERM_KINDS = {
-    OWL + "Class": "class",
-    RDFS + "Class": "class",
-    OWL + "ObjectProperty": "property",
-    OWL + "DatatypeProperty": "property",
-    OWL + "AnnotationProperty": "property",
-    RDF + "Property": "property",
-    SKOS + "ConceptScheme": "scheme",
-}
-#: The sections of the ontology page, in order; "other" holds terms the ontology states things about but gives no type.
-TERM_KINDS = ("class", "property", "scheme", "individual", "other")
 _FIRST = ox.NamedNode(RDF + "first")
 _REST = ox.NamedNode(RDF + "rest")
 _NIL = ox.NamedNode(RDF + "nil")
@@ -75,9 +55,6 @@ _Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 #: The most members of an RDF list a page shows (the rest elided), and how deep it shows blank nodes in blank nodes.
 MOST_LIST_MEMBERS = 100
 BLANK_DEPTH = 3
-_IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
-_OWL_ONTOLOGY = ox.NamedNode(OWL + "Ontology")
-_VERSION_IRI = ox.NamedNode(OWL + "versionIRI")
 
 _CHILDREN = f"""
 PREFIX pkg: <{PKG}>
@@ -90,123 +67,6 @@ SELECT DISTINCT ?resource ?child ?sequence ?code WHERE {{
 """
 _COUNT = "SELECT ?class (COUNT(DISTINCT ?item) AS ?n) WHERE { ?item a ?class } GROUP BY ?class"
 _INSTANCES = "SELECT DISTINCT ?class ?item WHERE { ?item a ?class } ORDER BY ?item LIMIT 100"
-_ONTOLOGY_TERMS = f"""
-SELECT DISTINCT ?term WHERE {{
-  ?term a ?kind .
-  FILTER(STRSTARTS(STR(?term), "{PKG}"))
-}} ORDER BY ?term
-"""
-
-
-@dataclass(frozen=True)
-class Text:
-    """A literal as a page shows it."""
-
-    value: str
-    lang: str | None = None
-    datatype: str | None = None
-
-
-@dataclass(frozen=True)
-class Link:
-    """An IRI with what a page needs to link to it: where it is served, its labels and code."""
-
-    iri: str
-    href: str
-    label_ja: str | None = None
-    label_en: str | None = None
-    code: str | None = None
-    local: bool = False  # served by this server
-    qname: str | None = None  # e.g. skos:broader, when a known prefix fits
-    place: str | None = None  # the city whose plan it is in, for links to other cities' items
-    place_en: str | None = None  # the same city's English name
-
-    @property
-    def name(self) -> str:
-        return self.label_ja or self.label_en or self.code or self.iri
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One property of a resource and all its values."""
-
-    predicate: Link
-    values: tuple[Link | Text | Blank, ...]
-
-
-@dataclass(frozen=True)
-class Blank:
-    """A blank node as a page shows it, never by its label (which names it in one document only): an RDF list by
-    its members in order (a property chain's properties, joined by ∘), anything else by what is said about it."""
-
-    members: tuple[Link | Text | Blank, ...] | None  # None: not a list
-    statements: tuple[Statement, ...] = ()
-    chain: bool = False  # the list of an owl:propertyChainAxiom
-    more: bool = False  # a list longer than MOST_LIST_MEMBERS: the rest not shown
-
-    @property
-    def key(self) -> str:
-        """What it says, for ordering values: the same for the same node whatever its label."""
-        if self.members is not None:
-            return "(" + " ".join(_value_key(m) for m in self.members) + ")"
-        return "[" + "; ".join(f"{row.predicate.iri} {' '.join(_value_key(v) for v in row.values)}"
-                               for row in self.statements) + "]"
-
-
-@dataclass(frozen=True)
-class ResourceView:
-    """Everything a resource page shows."""
-
-    resource: Link
-    level: Link | None
-    level_name: str | None  # pkg:levelName, the source's own name of the level
-    breadcrumbs: tuple[Link, ...]  # from the top down to the parent
-    facts: tuple[Statement, ...]
-    children: tuple[Link, ...]
-    links_out: tuple[Statement, ...]
-    statements: tuple[Statement, ...]
-    definitions: tuple[Text, ...]
-    source: Attribution | None = None  # the plan the resource is (in), for the page's attribution
-    caption: tuple[str, str] | None = None  # (ja, en): what an unlabelled link node joins (`Describer.caption`)
-    linked_from: tuple[Statement, ...] = ()  # the link nodes naming it, and an SDG link's element (`_REFERRING`)
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """Where a plan's data comes from, as CC BY asks a page to say: the plan, its municipality, its source document."""
-
-    plan: Link
-    municipality: Link | None
-    document: str | None  # prov:hadPrimarySource: an http(s) address, or None
-
-
-@dataclass(frozen=True)
-class OntologyTerm:
-    term: Link
-    kind: str  # one of TERM_KINDS
-    types: tuple[Link, ...]  # rdf:type
-    schemes: tuple[Link, ...]  # skos:inScheme: the concept schemes it is a concept of
-    members: tuple[Link, ...]  # for a concept scheme: the concepts in it
-    definitions: tuple[Text, ...]
-    statements: tuple[Statement, ...]  # everything else said about it
-
-
-@dataclass(frozen=True)
-class Ontology:
-    """An owl:Ontology under the ontology's IRI: the ontology itself or one of its modules (.../ontology/sdg)."""
-
-    ontology: Link
-    version_iris: tuple[str, ...]  # owl:versionIRI
-
-    @property
-    def iri(self) -> str:
-        return self.ontology.iri
-
-
-@dataclass(frozen=True)
-class LevelCount:
-    level: Link
-    count: int
 
 
 class Describer:
@@ -249,7 +109,7 @@ class Describer:
         graph = _named_node(graph_iri)
         return graph is not None and self.store.contains_named_graph(graph)
 
-    def _objects(self, iri: str, predicates: Iterable[ox.NamedNode]) -> list[ox.Literal]:
+    def literals(self, iri: str, predicates: Iterable[ox.NamedNode]) -> list[ox.Literal]:
         subject = ox.NamedNode(iri)
         found: list[ox.Literal] = []
         for predicate in predicates:
@@ -260,8 +120,8 @@ class Describer:
 
     def link(self, iri: str) -> Link:
         """`iri` with its Japanese and English labels and its code, if the store has them."""
-        labels = self._objects(iri, _LABELS)
-        codes = self._objects(iri, [_CODE])
+        labels = self.literals(iri, LABELS)
+        codes = self.literals(iri, [_CODE])
         href, local = self.href(iri)
         return Link(
             iri=iri,
@@ -326,7 +186,7 @@ class Describer:
             grouped.setdefault(triple.predicate.value, []).append(
                 self._value(triple.object, chain=triple.predicate.value == _PROPERTY_CHAIN, depth=depth))
         return tuple(
-            Statement(self.link(p), tuple(sorted(values, key=_reading_order))) for p, values in sorted(grouped.items())
+            Statement(self.link(p), tuple(sorted(values, key=reading_order))) for p, values in sorted(grouped.items())
         )
 
     # -- views --------------------------------------------------------------------
@@ -337,7 +197,7 @@ class Describer:
             return None
         types = {t.object.value for t in triples if t.predicate == TYPE and isinstance(t.object, ox.NamedNode)}
         level = next((self.link(c) for c in LEVELS if c in types), None)
-        level_names = self._objects(iri, [_LEVEL_NAME])
+        level_names = self.literals(iri, [_LEVEL_NAME])
         return ResourceView(
             resource=self.link(iri),
             level=level,
@@ -350,7 +210,7 @@ class Describer:
                 for row in self.statements(t for t in triples if t.predicate.value in LINKS_OUT)
             ),
             statements=self.statements(triples),
-            definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
+            definitions=tuple(Text(d.value, d.language) for d in self.literals(iri, DEFINITIONS)),
             source=self._attribution(iri, types),
             caption=self.caption(iri, types),
             linked_from=self._linked_from(iri),
@@ -479,114 +339,6 @@ class Describer:
         )
         return tuple(self.link(s["item"].value) for s in solutions)
 
-    def ontology_terms(self) -> tuple[OntologyTerm, ...]:
-        """Every term of the plan-kg ontology (classes, properties, concept schemes, individuals), with
-        labels, definitions, types and schemes.
-
-        The terms are the subjects in the ontology's namespace of the ontology's named graph, or,
-        without one, every typed IRI in that namespace.
-        """
-        graph = ox.NamedNode(str(iris.ontology_graph_iri(self.base_iri)))
-        found = {q.subject.value for q in self.store.quads_for_pattern(None, None, None, graph)
-                 if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(PKG)}
-        if not found:
-            found = {s["term"].value for s in self.store.query(_ONTOLOGY_TERMS, use_default_graph_as_union=True)}
-        shown_apart = {p.value for p in (*_LABELS, *_DEFINITIONS, TYPE, _IN_SCHEME)}
-        terms = []
-        for iri in found:
-            triples = self.triples(iri)
-            types = sorted({t.object.value for t in triples
-                            if t.predicate == TYPE and isinstance(t.object, ox.NamedNode)})
-            schemes = sorted({t.object.value for t in triples
-                              if t.predicate == _IN_SCHEME and isinstance(t.object, ox.NamedNode)})
-            members = sorted({q.subject.value
-                              for q in self.store.quads_for_pattern(None, _IN_SCHEME, ox.NamedNode(iri), None)
-                              if isinstance(q.subject, ox.NamedNode)})
-            terms.append(OntologyTerm(
-                term=self.link(iri),
-                kind=_term_kind(types),
-                types=tuple(self.link(t) for t in types),
-                schemes=tuple(self.link(s) for s in schemes),
-                members=tuple(self.link(m) for m in members),
-                definitions=tuple(Text(d.value, d.language) for d in self._objects(iri, _DEFINITIONS)),
-                statements=self.statements(triples, shown_apart),
-            ))
-        return tuple(sorted(terms, key=lambda t: (TERM_KINDS.index(t.kind), t.term.iri)))
-
-    def ontologies(self) -> tuple[Ontology, ...]:
-        """The ontology and its modules, as the store declares them (owl:Ontology), the ontology first."""
-        found = {q.subject.value for q in self.store.quads_for_pattern(None, TYPE, _OWL_ONTOLOGY, None)
-                 if isinstance(q.subject, ox.NamedNode) and _in_ontology(q.subject.value)}
-        ontologies = []
-        for iri in sorted(found, key=lambda iri: (iri != iris.ONTOLOGY_IRI, iri)):
-            versions = {q.object.value
-                        for q in self.store.quads_for_pattern(ox.NamedNode(iri), _VERSION_IRI, None, None)
-                        if isinstance(q.object, ox.NamedNode)}
-            ontologies.append(Ontology(self.link(iri), tuple(sorted(versions))))
-        return tuple(ontologies)
-
-    def ontology_triples(self) -> list[ox.Triple]:
-        """The ontology: its named graph when the build made one, else the statements about its terms."""
-        graph = self.graph_triples(str(iris.ontology_graph_iri(self.base_iri)))
-        if graph:
-            return graph
-        found: list[ox.Triple] = []
-        described = [iris.ONTOLOGY_IRI, *(o.iri for o in self.ontologies()),
-                     *(t.term.iri for t in self.ontology_terms())]
-        for term in dict.fromkeys(described):
-            found.extend(self.triples(term))
-        return found
-
-
-def _in_ontology(iri: str) -> bool:
-    """Whether `iri` is the ontology's IRI or one below it (a module, a version)."""
-    return iri == iris.ONTOLOGY_IRI or iri.startswith(iris.ONTOLOGY_IRI + "/")
-
-
-def _term_kind(types: Iterable[str]) -> str:
-    """The page section of a term with these rdf:types: class before property before scheme before individual."""
-    kinds = {_TERM_KINDS.get(t, "individual") for t in types}
-    return next((kind for kind in TERM_KINDS if kind in kinds), "other")
-
-
-def _reading_order(value: Link | Text | Blank) -> tuple:
-    """Plan elements by code as people count (1-3-2 before 1-3-10, S9 before S10, parents before children), then
-    the rest by IRI or text, numbers in them counted too (SDG goal 2 before 10, target 4.7 before 10.2), then
-    blank nodes by what they say."""
-    if isinstance(value, Link) and value.code:
-        return (0, natural_key(value.code), value.iri)
-    if isinstance(value, Blank):
-        return (2, (), value.key)
-    return (1, natural_key(value.iri if isinstance(value, Link) else value.value), ())
-
-
-def _value_key(value: Link | Text | Blank) -> str:
-    if isinstance(value, Link):
-        return f"<{value.iri}>"
-    if isinstance(value, Text):
-        return repr((value.value, value.lang, value.datatype))
-    return value.key
-
-
-def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
-    """`text` to sort by as people read it: each run of digits by its number (`S9` before `S10`, `.../sdg/4.7` before
-    `.../sdg/10.2`), the rest by its characters; a text before the longer ones it begins (1-3 before 1-3-1)."""
-    return tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _RUNS.findall(text))
-
-
-_RUNS = re.compile(r"[0-9]+|[^0-9]+")
-
-
-def local_href(iri: str, base_iri: str, root: str = "") -> tuple[str, bool]:
-    """Where `iri` can be looked up: a path on this server (served under `root`, `Settings.public_path`) when
-    it is under `base_iri` or the ontology's, else the IRI itself; and whether it is such a path."""
-    if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
-        return root + "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
-    # Not when the rest begins with a slash: "//host/…" is a link to another host (a crafted IRI such
-    # as {base}/evil.example/ would be shown as ours and lead there).
-    if iri.startswith(base_iri) and not iri[len(base_iri):].startswith(("/", "\\")):
-        return root + "/" + iri[len(base_iri):], True
-    return iri, False
 
 
 def _named_node(iri: str) -> ox.NamedNode | None:
@@ -596,18 +348,6 @@ def _named_node(iri: str) -> ox.NamedNode | None:
     except ValueError:
         return None
 
-
-def qname(iri: str) -> str | None:
-    """`iri` as prefix:local with a prefix of PREFIXES, if one fits; the longest namespace first (sdgo:isTargetOf,
-    not sdg:ontology#isTargetOf)."""
-    for prefix, namespace in _BY_LENGTH:
-        local = iri[len(namespace):]
-        if iri.startswith(namespace) and local and "/" not in local and "#" not in local:
-            return f"{prefix}:{local}"
-    return None
-
-
-_BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
 
 
 def _in_language(literals: list[ox.Literal], language: str) -> str | None:

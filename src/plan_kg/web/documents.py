@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from ..formats import Format
 from ..publish import canonical
 from ..rdf import new_graph
-from .describe import PREFIXES
+from .views import PREFIXES
 
 
 def canonical_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

@@ -30,7 +30,9 @@ from . import documents, negotiation, templating
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
 from ..server.worker import QueryResult
-from .describe import PKG, TERM_KINDS, Describer, Link, natural_key
+from .describe import Describer
+from .ontology import TERM_KINDS, OntologyReader
+from .views import PKG, Link, natural_key
 from .downloads import Download, Downloads, ValidatedFiles
 from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
@@ -71,6 +73,7 @@ class Site:
         self.settings = settings
         self.root = settings.public_path  # every path this site sends starts with it ("" at a host's root)
         self.describer = Describer(store, settings.base_iri, self.root)
+        self.ontology_reader = OntologyReader(self.describer)
         self.templates = templating.environment()
         # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
         self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
@@ -335,9 +338,9 @@ class Site:
         if fmt is None:
             return self.see_other(request, path)
         if fmt.name != "html":
-            return self.rdf(self.describer.ontology_triples(), fmt, path)
-        terms = self.describer.ontology_terms()
-        ontologies = self.describer.ontologies()
+            return self.rdf(self.ontology_reader.triples(), fmt, path)
+        terms = self.ontology_reader.terms()
+        ontologies = self.ontology_reader.ontologies()
         return self._page(
             "ontology.html",
             ontology_iri=iris.ONTOLOGY_IRI,
@@ -359,7 +362,7 @@ class Site:
         ontology's own documents, like /ontology; an IRI that names no such ontology gets a 404.
         """
         iri = iris.ONTOLOGY_IRI + request.url.path[len("/ontology"):]
-        if not any(iri == o.iri or iri in o.version_iris for o in self.describer.ontologies()):
+        if not any(iri == o.iri or iri in o.version_iris for o in self.ontology_reader.ontologies()):
             return self.not_found(iri, negotiation.split_suffix(request.url.path)[1], request)
         return self.see_other(request, "/ontology")
 

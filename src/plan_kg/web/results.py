@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 
 from .. import formats
-from .describe import RDF, XSD, local_href, qname
+from .views import RDF, XSD, local_href, qname
 from .templating import environment
 
 #: The endpoint's path on this server (below the path it is served under), which the page's form and format links use.
