@@ -137,6 +137,8 @@ def test_the_query_form_points_at_the_endpoint(site: StaticSite) -> None:
     assert 'action="https://example.org/sparql"' in home
     assert '<code class="endpoint">https://example.org/sparql</code>' in home  # the text a reader copies, too
     assert '"/sparql"' not in home
+    # Result IRIs in the query editor are left as they are: the folder's pages are not the server's paths
+    assert 'id="yasgui"' in home and "data-local-base" not in home
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_site(built: BuildResult, tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ from ..server.store import DUMP_NAME
 _ATTRIBUTE = re.compile(r'\b(href|src|action|data-endpoint)="([^"]*)"')
 #: The home page's endpoint, shown as text: in the folder, the endpoint its query form uses.
 _ENDPOINT_SHOWN = re.compile(r'(<code class="endpoint">)[^<]*(</code>)')
+#: The query editor's cue to link result IRIs to this server's pages (web/static/home.js): a folder's pages are
+#: files named otherwise, and the IRIs lead to where the folder is published, so it is left out.
+_LOCAL_BASE = re.compile(r' data-local-base="[^"]*"')
 #: Paths whose documents are negotiated on the server: a link without a suffix means its HTML page.
 _NEGOTIATED = ("/id/", "/graph/", "/ontology")
 #: Written last into every exported folder: what plan-kg wrote there. A folder is replaced only when it holds
@@ -273,6 +276,7 @@ class _Writer:
     def finish(self, site: str) -> None:
         for relative, html in self.pending.items():
             html = _ENDPOINT_SHOWN.sub(lambda m: m.group(1) + escape(self.endpoint) + m.group(2), html)
+            html = _LOCAL_BASE.sub("", html)
             html = html.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" '
                                           f'content="{escape(self._policy(relative), {chr(34): "&quot;"})}">', 1)
             self.file(relative, self._relink(html, relative).encode("utf-8"))

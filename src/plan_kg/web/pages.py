@@ -144,6 +144,9 @@ class Site:
             queries=queries,
             root=self.root,
             endpoint=self.root + "/sparql",
+            # The query editor links the IRIs in its results to their pages here (home.js), as the results page does.
+            base_iri=self.settings.base_iri,
+            ontology_iri=iris.ONTOLOGY_IRI,
             # What a client is given to query: the public address when there is one (the path alone otherwise).
             endpoint_shown=f"{self.settings.public_base_iri}sparql" if self.settings.public_base_iri else self.root + "/sparql",
             yasgui=yasgui,

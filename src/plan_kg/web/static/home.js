@@ -12,6 +12,38 @@
     return text ? { title: params.get("tabTitle") || "Query", text: text } : null;
   }
 
+  // The IRIs this server describes, in the editor's results, link to their pages here, as on the results page
+  // without JavaScript (web.views.local_href), not to the IRIs' own host: the public IRIs may lead to another
+  // copy of the data, or nowhere yet. Without data-local-base (a static export) the IRIs are left as they are.
+  function linkHere(container) {
+    var base = container.dataset.localBase;
+    var root = container.dataset.localRoot || "";
+    var ontology = container.dataset.ontologyIri;
+    if (!base) { return; }
+    function local(iri) {
+      if (ontology && (iri === ontology || iri.indexOf(ontology + "#") === 0)) {
+        return root + "/ontology" + iri.slice(ontology.length);
+      }
+      // Not when the rest begins with a slash: "//host/…" is a link to another host.
+      if (iri.indexOf(base) === 0 && !/^[\/\\]/.test(iri.slice(base.length))) {
+        return root + "/" + iri.slice(base.length);
+      }
+      return null;
+    }
+    function relink(node) {
+      var links = node.matches("a.iri") ? [node] : node.querySelectorAll("a.iri");
+      Array.prototype.forEach.call(links, function (a) {
+        var href = local(a.getAttribute("href") || "");
+        if (href !== null) { a.setAttribute("href", href); }
+      });
+    }
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) {
+        change.addedNodes.forEach(function (node) { if (node.nodeType === 1) { relink(node); } });
+      });
+    }).observe(container, { childList: true, subtree: true });
+  }
+
   function start() {
     var container = document.getElementById("yasgui");
     if (!container || typeof window.Yasgui === "undefined") {
@@ -26,6 +58,7 @@
     var shared = sharedQuery();
     var opening = shared || queries[0];
     container.textContent = "";
+    linkHere(container);
     var yasgui = new window.Yasgui(container, {
       requestConfig: { endpoint: endpoint, method: "POST" },
       copyEndpointOnNewTab: true,
