@@ -176,15 +176,21 @@ def test_run_a_named_query_in_yasgui_and_see_its_rows(server: str, browser: obje
     page.close()
 
 
-def test_the_iris_in_the_editors_results_lead_to_their_pages_here(server: str, browser: object) -> None:
-    """A result IRI in the query editor links to its page on this server, as the results page without script
-    does; YASGUI linked the IRI itself (https://w3id.org/plan-kg/…), which leads away from this server."""
+def _named_query_run(browser: object, server: str, name: str) -> tuple[object, Watch]:
+    """A new page on the home page, with the named query `name` opened in the query editor and its first row shown."""
     page = browser.new_page()
     watch = Watch(page, server)
     page.goto(server + "/")
     page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)
-    page.click('button.open-query[data-query="initiatives-of-policy"]')
+    page.click(f'button.open-query[data-query="{name}"]')
     page.locator("#yasgui .tabPanel.active .yasr table tbody tr").first.wait_for(timeout=20_000)
+    return page, watch
+
+
+def test_the_iris_in_the_editors_results_lead_to_their_pages_here(server: str, browser: object) -> None:
+    """A result IRI in the query editor links to its page on this server, as the results page without script
+    does; YASGUI linked the IRI itself (https://w3id.org/plan-kg/…), which leads away from this server."""
+    page, watch = _named_query_run(browser, server, "initiatives-of-policy")
     hrefs = page.eval_on_selector_all("#yasgui .tabPanel.active .yasr table a.iri", "links => links.map(a => a.href)")
     assert hrefs and all(href.startswith(server + "/id/132292/basic-plan-3/") for href in hrefs), hrefs
     resource = page.context.new_page()  # where the link leads (YASGUI opens it in a new tab)
@@ -199,12 +205,7 @@ def test_the_iris_in_the_editors_results_lead_to_their_pages_here(server: str, b
 def test_a_link_from_the_share_button_opens_the_query_it_was_made_for(server: str, browser: object) -> None:
     """YASGUI's "Share query" gives …/#query=…&tabTitle=…&endpoint=…; the page it opened showed the first
     named query instead (populateFromUrl is off, so that a link cannot point the editor at another endpoint)."""
-    page = browser.new_page()
-    watch = Watch(page, server)
-    page.goto(server + "/")
-    page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=20_000)
-    page.click('button.open-query[data-query="counts-per-level"]')
-    page.locator("#yasgui .tabPanel.active .yasr table tbody tr").first.wait_for(timeout=20_000)
+    page, watch = _named_query_run(browser, server, "counts-per-level")
     page.click("#yasgui .tabPanel.active button.yasqe_share")
     link = page.locator("#yasgui .tabPanel.active .yasqe_sharePopup input").input_value()
     assert "#query=" in link
