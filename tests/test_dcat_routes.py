@@ -1,4 +1,4 @@
-"""/catalog, /catalog.{ttl,jsonld,rdf} and /.well-known/void: exact types, negotiation, the built bytes."""
+"""/catalog, /catalog.{ttl,jsonld,rdf,nt} and /.well-known/void: exact types, negotiation, the built bytes."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def client(built: BuildResult) -> TestClient:
 
 @pytest.mark.parametrize(("suffix", "media_type"), [
     ("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("rdf", "application/rdf+xml"),
+    ("nt", "application/n-triples"),
 ])
 def test_each_catalog_file_has_its_exact_type(client: TestClient, built: BuildResult, suffix: str, media_type: str) -> None:
     response = client.get(f"/catalog.{suffix}")
@@ -32,7 +33,8 @@ def test_each_catalog_file_has_its_exact_type(client: TestClient, built: BuildRe
 @pytest.mark.parametrize(("accept", "suffix"), [
     (None, "ttl"), ("*/*", "ttl"), ("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
     ("application/rdf+xml", "rdf"), ("application/ld+json;q=0.5, application/rdf+xml", "rdf"),
-    ("text/html;q=0.1, application/ld+json", "jsonld"),
+    ("text/html;q=0.1, application/ld+json", "jsonld"), ("application/n-triples", "nt"),
+    ("application/n-triples, text/turtle;q=0.5", "nt"),
 ])
 def test_catalog_is_negotiated(client: TestClient, built: BuildResult, accept: str | None, suffix: str) -> None:
     response = client.get("/catalog", headers={"Accept": accept} if accept else {})
@@ -97,11 +99,15 @@ def test_the_catalogs_publisher_dereferences_to_the_catalog(site: TestClient, bu
     publisher = "https://w3id.org/plan-kg/id/agent/plan-kg"
     assert f"<{publisher}>" in (built.out_dir / "catalog.ttl").read_text(encoding="utf-8")
     for accept, location in [("text/turtle", "/catalog.ttl"), ("application/ld+json", "/catalog.jsonld"),
-                             ("application/rdf+xml", "/catalog.rdf"), (BROWSER_ACCEPT, "/"), (None, "/catalog.ttl")]:
+                             ("application/rdf+xml", "/catalog.rdf"), (BROWSER_ACCEPT, "/"), (None, "/catalog.ttl"),
+                             ("application/n-triples", "/catalog.nt")]:
         response = site.get("/id/agent/plan-kg", headers={"Accept": accept} if accept else {}, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"] == location, accept
         assert response.headers["vary"] == "Accept"
-    assert site.get("/id/agent/plan-kg", headers={"Accept": "application/n-triples"}).status_code == 406
+    # Like every other IRI under the base, it is offered in N-Triples too (above; it was a 406, unlike its neighbours).
+    assert f"<{publisher}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://xmlns.com/foaf/0.1/Agent> ." in (
+        built.out_dir / "catalog.nt").read_text(encoding="utf-8")
+    assert site.get("/id/agent/plan-kg", headers={"Accept": "image/png"}).status_code == 406
     assert site.get("/id/agent/nobody", headers={"Accept": "text/turtle"}).status_code == 404
     # The SDG agents are in the data: their own documents, as before.
     curation = site.get("/id/agent/sdg-curation", headers={"Accept": "text/turtle"}, follow_redirects=False)

@@ -109,7 +109,8 @@ def test_dumps_catalog_void_docs_sitemap_and_robots(site: StaticSite, built: Bui
         assert (out / "downloads" / name).read_bytes() == (built.out_dir / name).read_bytes()
     # The build record (what dist/ was built from, for `plan-kg serve`) is not published.
     assert (built.out_dir / ".plan-kg-build.json").is_file() and not (out / "downloads" / ".plan-kg-build.json").exists()
-    for name in ("catalog.ttl", "catalog.jsonld", "catalog.rdf", ".well-known/void", "ontology.html", "index.html"):
+    for name in ("catalog.ttl", "catalog.jsonld", "catalog.rdf", "catalog.nt", ".well-known/void", "ontology.html",
+                 "index.html"):
         assert (out / name).is_file(), name
     locs = [e.text for e in ElementTree.parse(out / "sitemap.xml").getroot().iter(
         "{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
@@ -122,7 +123,7 @@ def test_the_catalogs_publisher_is_a_document_of_the_folder_too(site: StaticSite
     """The server sends a client asking for the publisher's IRI to the catalog (303) and people home; the
     static site has the same at the IRI's path (a crawler of the catalog got a 404 there)."""
     agent = site.out_dir / "id" / "agent" / "plan-kg"
-    for extension in ("ttl", "jsonld", "rdf"):
+    for extension in ("ttl", "jsonld", "rdf", "nt"):
         assert agent.with_suffix(f".{extension}").read_bytes() == (built.out_dir / f"catalog.{extension}").read_bytes()
     publisher = f"{Settings().base_iri}id/agent/plan-kg"
     assert (URIRef(publisher), RDF.type, FOAF.Agent) in Graph().parse(agent.with_suffix(".ttl"), format="turtle")

@@ -1,4 +1,4 @@
-"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf, /.well-known/void, from the built files;
+"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf|.nt, /.well-known/void, from the built files;
 and the ontology documentation's stylesheet (the page itself is served by the web side at /ontology)."""
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class MetadataDocuments:
         if extension is not None:
             fmt = _BY_EXTENSION.get(extension)
             if fmt is None:
-                return PlainTextResponse(f"No catalog.{extension}; try .ttl, .jsonld or .rdf\n", status_code=404,
+                offered = ", ".join(f".{f.extension}" for f in DOCUMENT_FORMATS)
+                return PlainTextResponse(f"No catalog.{extension}; try {offered}\n", status_code=404,
                                          headers=self.security)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         fmt = best_format(header_list(request.headers, "accept"))

@@ -9,8 +9,9 @@ from .. import formats
 from ..formats import Format
 from ..rdf import PREFIXES
 
-#: The formats the catalog and VoID are written and served in; Turtle is the default.
-DOCUMENT_FORMATS: tuple[Format, ...] = tuple(formats.by_name(n) for n in ("turtle", "jsonld", "rdfxml"))
+#: The formats the catalog is written and served in (VoID: the first); Turtle is the default. N-Triples too: every IRI
+#: under the base, the catalog's and its publisher's among them, is offered as HTML, Turtle, JSON-LD and N-Triples.
+DOCUMENT_FORMATS: tuple[Format, ...] = tuple(formats.by_name(n) for n in ("turtle", "jsonld", "rdfxml", "ntriples"))
 _EXTRA_PREFIXES = {
     "vcard": "http://www.w3.org/2006/vcard/ns#",
     "void": "http://rdfs.org/ns/void#",

@@ -22,7 +22,7 @@ ONTOLOGY_CSS = "pylode.css"
 
 def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource], graphs: Sequence[Graph],
                    ontology: Graph) -> list[Path]:
-    """catalog.{ttl,jsonld,rdf}, void.ttl and (with pyLODE) ontology.html + pylode.css in `out`, which holds the dumps.
+    """catalog.{ttl,jsonld,rdf,nt}, void.ttl and (with pyLODE) ontology.html + pylode.css in `out`, which holds the dumps.
 
     Byte sizes in the catalog are those of the files already in `out`; the catalog does not list itself.
     """
