@@ -108,6 +108,11 @@ def test_the_catalogs_publisher_dereferences_to_the_catalog(site: TestClient, bu
     assert f"<{publisher}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://xmlns.com/foaf/0.1/Agent> ." in (
         built.out_dir / "catalog.nt").read_text(encoding="utf-8")
     assert site.get("/id/agent/plan-kg", headers={"Accept": "image/png"}).status_code == 406
+    # Its documents, linked as every resource's are (`….ttl`; the static export writes them), were a 404 here.
+    for suffix, location in [("ttl", "/catalog.ttl"), ("jsonld", "/catalog.jsonld"), ("rdf", "/catalog.rdf"),
+                             ("nt", "/catalog.nt"), ("html", "/")]:
+        response = site.get(f"/id/agent/plan-kg.{suffix}", headers={"Accept": "image/png"}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == location, suffix
     assert site.get("/id/agent/nobody", headers={"Accept": "text/turtle"}).status_code == 404
     # The SDG agents are in the data: their own documents, as before.
     curation = site.get("/id/agent/sdg-curation", headers={"Accept": "text/turtle"}, follow_redirects=False)

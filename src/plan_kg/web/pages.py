@@ -174,13 +174,13 @@ class Site:
     # -- linked data --------------------------------------------------------------------
     async def resource(self, request: Request) -> Response:
         """/id/… : the municipality, plan or plan element with that IRI under the base; an IRI that only
-        the catalog describes (its publisher) is a 303 to the catalog."""
+        the catalog describes (its publisher) is a 303 to the catalog, and so are its documents (`.ttl` …)."""
         if not request.path_params["path"]:  # /id/ names nothing: the home page lists the plans
             return secure(RedirectResponse(self.root + "/", status_code=303))
         path, fmt = negotiation.split_suffix(request.url.path)
-        if fmt is None and (iri := self.describer.iri(path)) in self._catalog_subjects() \
+        if (iri := self.describer.iri(path)) in self._catalog_subjects() \
                 and not self.describer.describes(iri) and not _encoded_slash(request):
-            return self.about_in_catalog(request)
+            return self.about_in_catalog(request, fmt)
         return await self._kept(request, self._resource, lambda path: self.describer.describes(self.describer.iri(path)))
 
     def _catalog_subjects(self) -> frozenset[str]:
@@ -193,8 +193,13 @@ class Site:
                                            if isinstance(quad.subject, ox.NamedNode))
         return self._catalog_iris
 
-    def about_in_catalog(self, request: Request) -> Response:
-        """303 from a thing the catalog describes to the catalog in the format that fits (the home page for people)."""
+    def about_in_catalog(self, request: Request, suffix: Format | None = None) -> Response:
+        """303 from a thing the catalog describes to the catalog in the format that fits (the home page for people), or
+        from its document with `suffix` (`….ttl`, as every resource's documents are linked) to the catalog in that one:
+        the static export writes them as files, and here they were a 404."""
+        if suffix is not None:  # a suffix chooses, as on every resource (the catalog is in each RDF format offered)
+            target = self.root + "/" if suffix.name == "html" else f"{self.root}/{CATALOG_STEM}.{suffix.extension}"
+            return secure(RedirectResponse(target, status_code=303))
         accept = header_list(request.headers, "accept")
         document = best_catalog_format(accept)
         if wants_page(accept, document):
