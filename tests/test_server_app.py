@@ -414,6 +414,19 @@ def test_bad_requests_get_a_4xx_with_a_reason(endpoint: str, kwargs: dict, statu
     assert len(response.text.strip()) > 10
 
 
+def test_a_graph_name_that_is_no_iri_is_refused_saying_which_and_what_to_do(endpoint: str) -> None:
+    """It said "a default-graph-uri or named-graph-uri is not an IRI", naming neither the parameter nor the value."""
+    graph = "https://w3id.org/plan-kg/graph/132292/basic-plan-3"
+    for params, named in [({"default-graph-uri": [graph, "graph/132292/basic-plan-3"]}, "default-graph-uri="),
+                          ({"named-graph-uri": "graph/132292/basic-plan-3"}, "named-graph-uri=")]:
+        refused = httpx.get(endpoint, params={"query": "ASK {}", **params})
+        assert refused.status_code == 400
+        assert f"{named}'graph/132292/basic-plan-3' is not an absolute IRI" in refused.text, refused.text
+        assert "service description (GET /sparql)" in refused.text
+    long = httpx.post(endpoint, data={"query": "ASK {}", "default-graph-uri": "x" * 5000})
+    assert long.status_code == 400 and len(long.text) < 400  # the value shown, not all of it
+
+
 def test_a_compressed_body_is_refused_saying_which_coding_would_do(endpoint: str) -> None:
     refused = httpx.post(endpoint, content=gzip.compress(b"ASK {}"),
                          headers={"Content-Type": "application/sparql-query", "Content-Encoding": "gzip"})

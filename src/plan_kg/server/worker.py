@@ -61,6 +61,17 @@ class QueryRejected(Exception):
         self.retry_after_s = retry_after_s
 
 
+def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
+    """The graph a `parameter` (default-graph-uri, named-graph-uri) names; QueryRejected (400) saying which value of
+    which parameter is no IRI, and how graphs are named (it said only that one of them was not)."""
+    try:
+        return pyoxigraph.NamedNode(value)
+    except ValueError as exc:
+        shown = value if len(value) <= 100 else value[:100] + "…"
+        raise QueryRejected(400, f"{parameter}={shown!r} is not an absolute IRI ({exc}); name a graph by its full "
+                                 "IRI, as the service description (GET /sparql) lists them") from exc
+
+
 def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes: int = 0) -> QueryResult:
     """Run `job` on `store` and serialise the result; QueryRejected if it cannot be answered.
 
@@ -77,13 +88,10 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
         raise QueryRejected(exc.status, str(exc)) from exc
     dataset: dict[str, object] = {}  # the store's default graph already holds the union
     if job.default_graphs is not None or job.named_graphs is not None:
-        try:
-            dataset = {
-                "default_graph": [pyoxigraph.NamedNode(g) for g in job.default_graphs or ()],
-                "named_graphs": [pyoxigraph.NamedNode(g) for g in job.named_graphs or ()],
-            }
-        except ValueError as exc:
-            raise QueryRejected(400, f"a default-graph-uri or named-graph-uri is not an IRI: {exc}") from exc
+        dataset = {
+            "default_graph": [_graph_name("default-graph-uri", g) for g in job.default_graphs or ()],
+            "named_graphs": [_graph_name("named-graph-uri", g) for g in job.named_graphs or ()],
+        }
     def run() -> object:
         return store.query(job.query, base_iri=job.base_iri, **dataset)  # type: ignore[arg-type]
 
