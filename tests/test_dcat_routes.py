@@ -56,6 +56,27 @@ def test_void_is_turtle(client: TestClient, built: BuildResult) -> None:
     assert response.content == (built.out_dir / "void.ttl").read_bytes()
 
 
+@pytest.mark.parametrize(("accept", "suffix", "media_type"), [
+    ("text/turtle", "ttl", "text/turtle"), ("application/ld+json", "jsonld", "application/ld+json"),
+    ("application/rdf+xml", "rdf", "application/rdf+xml"), ("application/n-triples", "nt", "application/n-triples"),
+    ("application/ld+json;q=0.5, application/n-triples", "nt", "application/n-triples"),
+])
+def test_void_is_negotiated(client: TestClient, built: BuildResult, accept: str, suffix: str, media_type: str) -> None:
+    """Its IRIs (the dataset, its linksets) are under the base: offered as every other one is. It was Turtle to all."""
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    response = client.get("/.well-known/void", headers={"Accept": accept})
+    assert response.status_code == 200 and response.headers["vary"] == "Accept"
+    assert response.headers["content-type"].split(";")[0] == media_type
+    assert response.content == (built.out_dir / f"void.{suffix}").read_bytes()
+    parsed = Graph().parse(data=response.content, format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml", "nt": "nt"}[suffix])
+    assert isomorphic(parsed, Graph().parse(built.out_dir / "void.ttl", format="turtle"))
+    browser = client.get("/.well-known/void", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+    assert browser.status_code == 303 and browser.headers["location"] == "/"
+    assert client.get("/.well-known/void", headers={"Accept": "image/png"}).status_code == 406
+
+
 def test_nothing_built_is_a_clear_404(tmp_path) -> None:
     client = TestClient(Starlette(routes=routes(Settings.load(dist_dir=tmp_path))))
     response = client.get("/catalog.ttl")

@@ -1,7 +1,7 @@
 """Describing the published data for portals and crawlers: DCAT-AP catalog, VoID, ontology docs.
 
 `write_metadata` is called at the end of a build (files in dist/); `routes(settings)` serves
-them at /catalog (content-negotiated), /catalog.ttl|.jsonld|.rdf and /.well-known/void.
+them at /catalog and /.well-known/void (content-negotiated) and /catalog.ttl|.jsonld|.rdf|.nt.
 """
 
 from .catalog import catalog_graph

@@ -1,8 +1,9 @@
-"""HTTP routes: /catalog (negotiated), /catalog.ttl|.jsonld|.rdf|.nt, /.well-known/void, from the built files;
+"""HTTP routes: /catalog and /.well-known/void (negotiated), /catalog.ttl|.jsonld|.rdf|.nt, from the built files;
 and the ontology documentation's stylesheet (the page itself is served by the web side at /ontology)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from .. import formats
 from ..formats import Format
 from .docs import STYLESHEET_PATH
 from .serialize import DOCUMENT_FORMATS
-from .write import CATALOG_STEM, ONTOLOGY_CSS, VOID_FILE
+from .write import CATALOG_STEM, ONTOLOGY_CSS, VOID_STEM
 
 _BY_EXTENSION = {fmt.extension: fmt for fmt in DOCUMENT_FORMATS}
 
@@ -70,19 +71,24 @@ class MetadataDocuments:
                 return PlainTextResponse(f"No catalog.{extension}; try {offered}\n", status_code=404,
                                          headers=self.security)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
+        return self._negotiated(request, CATALOG_STEM, "The catalog", lambda fmt: {
+            "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}", "Link": _alternates(self.root)})
+
+    async def void(self, request: Request) -> Response:
+        """/.well-known/void in the format the client asks for, as every IRI under the base (it was Turtle to all)."""
+        return self._negotiated(request, VOID_STEM, "The VoID description", lambda fmt: {})
+
+    def _negotiated(self, request: Request, stem: str, name: str, headers: Callable[[Format], dict[str, str]]) -> Response:
+        """The built file `stem`.{extension} in the format that fits the request's Accept, with `headers(format)`; people
+        are sent (303) to the home page, which tells of the data and its files."""
         fmt = best_format(header_list(request.headers, "accept"))
-        if wants_page(header_list(request.headers, "accept"), fmt):  # people: the home page tells of the data and its files
+        if wants_page(header_list(request.headers, "accept"), fmt):
             return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept", **self.security})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
-            return PlainTextResponse(f"The catalog is offered as {offered}\n", status_code=406,
+            return PlainTextResponse(f"{name} is offered as {offered}\n", status_code=406,
                                      headers={"Vary": "Accept", **self.security})
-        headers = {"Vary": "Accept", "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}",
-                   "Link": _alternates(self.root)}
-        return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt, headers)
-
-    async def void(self, request: Request) -> Response:
-        return self._file(request, VOID_FILE, DOCUMENT_FORMATS[0])
+        return self._file(request, f"{stem}.{fmt.extension}", fmt, {"Vary": "Accept", **headers(fmt)})
 
     async def ontology_stylesheet(self, request: Request) -> Response:
         path = self.dist_dir / ONTOLOGY_CSS

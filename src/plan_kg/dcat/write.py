@@ -15,27 +15,27 @@ from .serialize import DOCUMENT_FORMATS, serialize
 from .void import void_graph
 
 CATALOG_STEM = "catalog"
-VOID_FILE = "void.ttl"
+VOID_STEM = "void"
+VOID_FILE = f"{VOID_STEM}.ttl"  # the Turtle one, the default
 ONTOLOGY_HTML = "ontology.html"
 ONTOLOGY_CSS = "pylode.css"
 
 
 def write_metadata(settings: Settings, out: Path, *, plans: Sequence[PlanSource], graphs: Sequence[Graph],
                    ontology: Graph) -> list[Path]:
-    """catalog.{ttl,jsonld,rdf,nt}, void.ttl and (with pyLODE) ontology.html + pylode.css in `out`, which holds the dumps.
+    """catalog.{ttl,jsonld,rdf,nt}, void.{ttl,jsonld,rdf,nt} and (with pyLODE) ontology.html + pylode.css in `out`, which holds the dumps.
 
     Byte sizes in the catalog are those of the files already in `out`; the catalog does not list itself.
     """
     sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     catalog = catalog_graph(settings, plans=plans, file_sizes=sizes, modified=modified_date(plans, ontology))
+    void = void_graph(settings, graphs=graphs, plans=plans)
     files = []
-    for fmt in DOCUMENT_FORMATS:
-        path = out / f"{CATALOG_STEM}.{fmt.extension}"
-        path.write_bytes(serialize(catalog, fmt))
-        files.append(path)
-    void = out / VOID_FILE
-    void.write_bytes(serialize(void_graph(settings, graphs=graphs, plans=plans), DOCUMENT_FORMATS[0]))
-    files.append(void)
+    for stem, graph in ((CATALOG_STEM, catalog), (VOID_STEM, void)):
+        for fmt in DOCUMENT_FORMATS:
+            path = out / f"{stem}.{fmt.extension}"
+            path.write_bytes(serialize(graph, fmt))
+            files.append(path)
     if pylode_available():
         page = out / ONTOLOGY_HTML
         page.write_text(ontology_html(settings.ontology_dir, settings.shapes_dir / "plan-kg.ttl",

@@ -3,7 +3,7 @@
 The folder mirrors the server's URL space, so the same IRIs work on both: a resource
 `{base}id/132292/basic-plan-3/1-3-2` is `id/132292/basic-plan-3/1-3-2.html` (and `.ttl`,
 `.jsonld`, `.nt`, `.rdf`), the home page `index.html`, the dumps `downloads/…`, the catalog
-`catalog.{ttl,jsonld,rdf}`, VoID `.well-known/void`, the ontology docs `ontology.html`.
+`catalog.{ttl,jsonld,rdf,nt}`, VoID `.well-known/void`, the ontology docs `ontology.html`.
 
 Pages are rendered by the web side itself (`plan_kg.web.routes` through a Starlette
 TestClient), never a second time here; only their links are rewritten: every local link
