@@ -76,6 +76,22 @@ def test_a_query_stopped_at_the_time_limit_is_an_error_that_says_so(tmp_path: Pa
     assert result.exit_code == 2
     assert f"error: {runaway}: the query was stopped after 0.5 s" in result.output
     assert "Traceback" not in result.output
+    assert "set query_timeout_s in plan-kg.toml" in result.output  # the operator may raise it; a client may not
+
+
+def test_a_result_over_a_limit_names_the_setting_that_holds_it(tmp_path: Path) -> None:
+    """`plan-kg query` runs under the endpoint's limits; its message was the endpoint's alone ("this endpoint's
+    limit; narrow the query"), leaving the operator, who may raise the limit, to guess where it is set."""
+    everything = tmp_path / "everything.rq"
+    everything.write_text("SELECT * { ?s ?p ?o }", encoding="utf-8")
+    rows = run(tmp_path, str(everything), settings="max_result_rows = 2\n")
+    assert rows.exit_code == 2
+    assert "more than 2 rows" in rows.output and "set max_result_rows in plan-kg.toml" in rows.output
+    size = run(tmp_path, str(everything), "--format", "csv", settings="max_response_bytes = 20\n")
+    assert size.exit_code == 2 and "set max_response_bytes in plan-kg.toml" in size.output
+    bad = tmp_path / "bad.rq"
+    bad.write_text("SELECT * {", encoding="utf-8")
+    assert "plan-kg.toml" not in run(tmp_path, str(bad)).output  # no limit refused it
 
 
 def test_an_ask_prints_true_or_false_or_its_sparql_results_on_request(tmp_path: Path) -> None:

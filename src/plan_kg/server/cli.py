@@ -63,7 +63,11 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
                 "SPARQL results (SELECT or ASK)", RESULT_FORMATS)
             fail(QueryError(f"{name}: this query returns {kind}, which --format {format_name} does not write; "
                             f"use --format table, {', '.join(f.name for f in offered)}"))
-        fail(QueryError(f"{name}: {exc.message}"))
+        # The endpoint's words ("this endpoint's limit") are for its clients; here the operator runs it, who may
+        # raise the limit: say which setting holds it.
+        own = f" (plan-kg query keeps the endpoint's limits: set {exc.setting} in plan-kg.toml for another)" \
+            if exc.setting else ""
+        fail(QueryError(f"{name}: {exc.message}{own}"))
     except UnicodeDecodeError as exc:
         fail(QueryError(f"{name}: not UTF-8 text (byte {exc.start + 1} is {exc.object[exc.start]:#04x}); "
                         "save the query file as UTF-8"))

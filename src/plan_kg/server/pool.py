@@ -241,7 +241,7 @@ class WorkerPool:
         if outcome is _TIMED_OUT:
             self._discard(worker)
             error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit; "
-                                       f"{TIME_LIMIT_ADVICE}")
+                                       f"{TIME_LIMIT_ADVICE}", setting="query_timeout_s")
         elif outcome is _PREEMPTED:
             ran = asyncio.get_running_loop().time() - worker.asked_at
             self._discard(worker, taker)
@@ -253,7 +253,7 @@ class WorkerPool:
             if self._closed:
                 error = QueryRejected(503, "the endpoint is shutting down")
             elif self._memory_bytes and worker.process.exitcode == -signal.SIGABRT:  # Rust: allocation failed
-                error = QueryRejected(503, memory_message(self._memory_bytes))
+                error = QueryRejected(503, memory_message(self._memory_bytes), setting="query_memory_bytes")
             else:
                 error = QueryRejected(503, "the query worker stopped unexpectedly while running this query; if it "
                                            "stops again on the same query, the query is one this endpoint cannot run")
@@ -265,7 +265,7 @@ class WorkerPool:
             if outcome[0] == "ok":
                 result = outcome[1]
             else:
-                error = QueryRejected(outcome[1], outcome[2])
+                error = QueryRejected(outcome[1], outcome[2], setting=outcome[3])
         if answer.done():  # the caller went away
             return
         if error is not None:

@@ -51,14 +51,16 @@ class QueryResult:
 
 
 class QueryRejected(Exception):
-    """The query cannot be answered; `status` is the HTTP status that says why, and `retry_after_s`
-    (None: do not) when to try again: a busy endpoint, not a query that fails whenever it is sent."""
+    """The query cannot be answered; `status` is the HTTP status that says why, `retry_after_s`
+    (None: do not) when to try again: a busy endpoint, not a query that fails whenever it is sent; and `setting` the
+    one of `Settings` whose limit refused it (None: no limit did), which `plan-kg query` names to the operator."""
 
-    def __init__(self, status: int, message: str, *, retry_after_s: int | None = None) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: int | None = None, setting: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after_s = retry_after_s
+        self.setting = setting
 
 
 def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
@@ -202,12 +204,12 @@ def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_byte
         try:
             conn.send(("ok", run_job(store, job, max_rows=max_rows, max_bytes=max_bytes)))
         except QueryRejected as exc:
-            conn.send(("rejected", exc.status, exc.message))
+            conn.send(("rejected", exc.status, exc.message, exc.setting))
         except MemoryError:
-            conn.send(("failed", 503, memory_message(memory_bytes)))
+            conn.send(("failed", 503, memory_message(memory_bytes), "query_memory_bytes"))
             return
         except Exception as exc:  # noqa: BLE001 - report, keep serving; the parent answers 500-free
-            conn.send(("rejected", 400, f"the query could not be evaluated: {type(exc).__name__}: {exc}"))
+            conn.send(("rejected", 400, f"the query could not be evaluated: {type(exc).__name__}: {exc}", None))
 
 
 # An update's first keyword, after the prologue and comments: never a query's.
@@ -303,7 +305,7 @@ def _check_rows(count: int, max_rows: int, what: str) -> None:
                   "page through it with LIMIT and OFFSET (a DESCRIBE's LIMIT counts the resources, each with all "
                   "of its triples)")
         raise QueryRejected(400, f"the result has more than {max_rows} {what}, this endpoint's limit; narrow the "
-                                 f"query, or {paging}")
+                                 f"query, or {paging}", setting="max_result_rows")
 
 
 def byte_size(count: int) -> str:
@@ -313,7 +315,7 @@ def byte_size(count: int) -> str:
 
 def _too_large(max_bytes: int) -> QueryRejected:
     return QueryRejected(400, f"the result is larger than {byte_size(max_bytes)}, this endpoint's limit; "
-                              "select fewer or shorter values, or add LIMIT")
+                              "select fewer or shorter values, or add LIMIT", setting="max_response_bytes")
 
 
 class _TooManyRows(Exception):
