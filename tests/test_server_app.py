@@ -414,6 +414,19 @@ def test_bad_requests_get_a_4xx_with_a_reason(endpoint: str, kwargs: dict, statu
     assert len(response.text.strip()) > 10
 
 
+def test_an_empty_format_leaves_the_choice_to_output_or_accept(endpoint: str) -> None:
+    """An empty format= (a form's "any format") names no format: a later output= chooses, else Accept. The first
+    format/output parameter was taken even when empty, so output=csv was not read."""
+    for params, media_type in [([("format", ""), ("output", "csv")], "text/csv"),
+                               ([("output", ""), ("format", "xml")], "application/sparql-results+xml"),
+                               ([("format", ""), ("output", "")], "text/tab-separated-values")]:
+        for method in ("GET", "POST"):
+            answer = httpx.request(method, endpoint, headers={"Accept": "text/tab-separated-values"},
+                                   **({"params": [("query", "ASK {}"), *params]} if method == "GET" else
+                                      {"data": {"query": "ASK {}", **dict(params)}}))
+            assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type), (params, method)
+
+
 def test_a_graph_name_that_is_no_iri_is_refused_saying_which_and_what_to_do(endpoint: str) -> None:
     """It said "a default-graph-uri or named-graph-uri is not an IRI", naming neither the parameter nor the value."""
     graph = "https://w3id.org/plan-kg/graph/132292/basic-plan-3"

@@ -65,14 +65,15 @@ def _protocol_request(params: list[tuple[str, str]]) -> ProtocolRequest:
     default = tuple(value for name, value in params if name == "default-graph-uri")
     named = tuple(value for name, value in params if name == "named-graph-uri")
     dataset = "default-graph-uri" in names or "named-graph-uri" in names
-    # The first one: SPARQLWrapper sends both `format` and `output`, spelt differently (tsv and
-    # text/tab-separated-values), and may send the same parameter twice.
-    fmt = next((value for name, value in params if name in ("format", "output")), None)
+    # The first one given: SPARQLWrapper sends both `format` and `output`, spelt differently (tsv and
+    # text/tab-separated-values), and may send the same parameter twice. An empty one (a form's "any format") names
+    # none: it left a later `output=csv` unread.
+    fmt = next((value for name, value in params if name in ("format", "output") and value), None)
     return ProtocolRequest(
         query=queries[0].removeprefix("\ufeff") if queries else None,  # a byte order mark is no part of it
         default_graphs=default if dataset else None,
         named_graphs=named if dataset else None,
-        format=fmt or None,
+        format=fmt,
     )
 
 
