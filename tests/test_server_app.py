@@ -229,7 +229,7 @@ def test_the_service_description_lists_graphs_formats_and_limits(endpoint: str) 
     assert all(o.startswith("http://www.w3.org/ns/formats/") for p, o in objects if p == SD + "resultFormat")
     comment = next(t.object.value for t in triples if t.predicate.value.endswith("#comment") and "Read-only" in t.object.value)
     assert "20 s" in comment and "5 rows" in comment
-    assert "Cache-Control max-age=300." in comment and "{" not in comment  # every setting filled in
+    assert "Cache-Control max-age=300;" in comment and "{" not in comment  # every setting filled in
     jsonld = httpx.get(endpoint, headers={"Accept": "application/ld+json"})
     assert jsonld.headers["content-type"] == "application/ld+json"
     json.loads(jsonld.content)

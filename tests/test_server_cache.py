@@ -286,9 +286,11 @@ def test_preconditions_are_evaluated_once_the_answer_exists(served, cache: Respo
     assert posted(**{"If-None-Match": "*"}) == 412  # the endpoint exists: not 304, which is for GET and HEAD
     assert posted(**{"If-Match": "*"}) == 200
     assert posted(**{"If-None-Match": tag}) == 200
-    # So a POST's answer carries no ETag to send back: it would tag /sparql, of which it is no representation.
+    # So a POST's answer carries no ETag to send back: it would tag /sparql, of which it is no representation;
+    # nor a max-age, which no cache could use (it said public, max-age=300).
     answer = httpx.post(url, data={"query": LABELS}, headers={**JSON, "Accept-Encoding": "gzip"})
     assert answer.status_code == 200 and "etag" not in answer.headers
+    assert answer.headers["cache-control"] == "no-store"
     assert answer.content == httpx.get(url, params={"query": LABELS}, headers=JSON).content
     direct = httpx.post(url, content=LABELS, headers={**JSON, "Content-Type": "application/sparql-query",
                                                       "If-Match": '"other"'})

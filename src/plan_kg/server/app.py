@@ -227,11 +227,12 @@ class SparqlEndpoint:
             # answer to a plain request may be reused for a cross-origin one (no Vary: Origin then).
             headers = {"Vary": _VARY_ANSWER, "Cache-Control": "no-store", **_ANY_ORIGIN}
             gzip_accepted = accepts_gzip(accept_encoding)
-            if (key := self.service.key(job)) is not None:
-                headers["Cache-Control"] = self._max_age
+            key = self.service.key(job)
             # An ETag tags a representation of the target, /sparql?query=…; a POST's answer is none of
             # /sparql (RFC 9110 8.8.3, 9.3.3), and a tag sent back on a POST is checked against /sparql (412).
+            # Nor may a cache reuse it (RFC 9111 4: no Content-Location names it): no-store, not a max-age.
             if key is not None and method in ("GET", "HEAD"):
+                headers["Cache-Control"] = self._max_age
                 tag = self.service.etag(key)
                 headers["ETag"] = tag
                 # The store never changes while served: a client holding the tag holds these very bytes.

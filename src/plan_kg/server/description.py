@@ -86,10 +86,10 @@ def service_description(endpoint: str, settings: Settings, graphs: tuple[str, ..
 
 def _caching(settings: Settings) -> str:
     validators = (
-        " Answers to queries without SERVICE, NOW, RAND, UUID, STRUUID or BNODE carry a strong ETag (for a GET, a"
+        " Answers to GET queries without SERVICE, NOW, RAND, UUID, STRUUID or BNODE carry a strong ETag (a"
         " matching If-None-Match or `*` is answered 304, an If-Match that matches nothing 412) and"
-        f" Cache-Control max-age={settings.response_max_age_s}. Answers of 1 KB or more are sent gzip-compressed to a"
-        " client whose Accept-Encoding accepts gzip."
+        f" Cache-Control max-age={settings.response_max_age_s}; answers to POST carry neither (no-store). Query"
+        " answers of 1 KB or more are sent gzip-compressed to a client whose Accept-Encoding accepts gzip."
     )
     if settings.response_cache_bytes <= 0:
         return validators
