@@ -1,8 +1,10 @@
-"""Slow and silent clients on the real server (`run.HttpProtocol`, setting `receive_timeout_s`): a request must
-arrive whole within the limit of its first byte, or it gets 408 and its connection is closed; others are answered."""
+"""Slow, silent and endless clients on the real server (`run.HttpProtocol`, setting `receive_timeout_s`): a request
+must arrive whole within the limit of its first byte, or it gets 408 and its connection is closed; a head without end
+gets 414 or 431 before its end; others are answered."""
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from plan_kg.build import BuildResult
 from plan_kg.config import Settings
 from plan_kg.errors import SourceError
 from plan_kg.server.app import create_app
-from plan_kg.server.run import http_protocol
+from plan_kg.server.run import MAX_HEAD_BYTES, MAX_URL_BYTES, http_protocol
 from server_fixtures import live_app
 
 LIMIT_S = 0.3
@@ -156,6 +158,57 @@ def test_pipelined_requests_are_each_answered(url: str) -> None:
         sock.sendall((request * 3 + request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")).encode())
         received = _read_all(sock)
     assert received.count(b"HTTP/1.1 200 OK\r\n") == 4
+
+
+def _sent_without_end(url: str, start: bytes) -> bytes:
+    """What the server answers to `start`, then `a` without end, sent a piece at a time (each read on
+    its own) until the server answers or closes, or three times `MAX_HEAD_BYTES` went unanswered."""
+    with _connect(url) as sock:
+        sock.sendall(start)
+        for _ in range(3 * MAX_HEAD_BYTES // 8192):
+            if select.select([sock], [], [], 0.002)[0]:
+                break  # an answer, or the end of the connection
+            sock.sendall(b"a" * 8192)
+        return _read_all(sock)
+
+
+def test_a_url_without_end_gets_414_before_its_end(url: str) -> None:
+    """httptools hands uvicorn the URL a piece at a time, and uvicorn appended each to a copy of the rest: a 100 MB
+    URL held up every other client for 5.9 s. It was refused once whole, or at the time limit (408)."""
+    received = _sent_without_end(url, b"GET /sparql?query=")
+    assert received.startswith(b"HTTP/1.1 414 URI Too Long\r\n"), received[:100]
+    assert f"longer than {MAX_URL_BYTES:,} bytes".encode() in received
+    assert httpx.get(url, params={"query": ASK}, headers=JSON).json()["boolean"] is True
+
+
+@pytest.mark.parametrize(("start", "where"), [
+    (b"GET /sparql HTTP/1.1\r\nHost: test\r\nX-Long: ", b"request line and header fields"),
+    (b"GET /sparql HTTP/1.1\r\nHost: test\r\n", b"request line and header fields"),  # a field name without end
+    (b"POST /sparql HTTP/1.1\r\nHost: test\r\nContent-Type: application/sparql-query\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n5\r\nASK {\r\n3\r\n } \r\n0\r\nX-Trailer: ",
+     b"trailer fields after the chunked body"),
+])
+def test_header_fields_without_end_get_431_before_their_end(url: str, start: bytes, where: bytes) -> None:
+    """httptools gathers a field (a trailer field too) by appending each piece to a copy of the rest: a 100 MB one
+    held up every other client for 4.7 s, and one sent for as long as the time limit allows could fill the memory."""
+    received = _sent_without_end(url, start)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), received[:100]
+    assert b"connection: close" in head.lower() and b"access-control-allow-origin: *" in head.lower()
+    assert b"the " + where + f" are longer than {MAX_HEAD_BYTES:,} bytes".encode() in body
+    assert httpx.get(url, params={"query": ASK}, headers=JSON).json()["boolean"] is True
+
+
+def test_long_header_fields_within_the_limit_are_answered(url: str) -> None:
+    fields = "".join(f"X-Field-{i}: {'v' * 500}\r\n" for i in range((MAX_HEAD_BYTES - MAX_URL_BYTES) // 520))
+    request = f"GET /sparql?query={quote(ASK)} HTTP/1.1\r\nHost: test\r\nAccept: application/sparql-results+json\r\n"
+    with _connect(url) as sock:
+        sock.sendall(request.encode())
+        for start in range(0, len(fields), 4096):  # each piece read on its own, as a slow network delivers them
+            sock.sendall(fields[start:start + 4096].encode())
+            time.sleep(0.001)
+        sock.sendall(b"Connection: close\r\n\r\n")
+        assert _read_all(sock).startswith(b"HTTP/1.1 200 OK\r\n")
 
 
 def test_the_limit_is_a_setting_and_0_turns_it_off() -> None:

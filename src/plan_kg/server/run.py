@@ -98,6 +98,11 @@ class _Server(uvicorn.Server):
 
 #: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
 MAX_URL_BYTES = 65_535
+#: The most bytes a request's line and header fields may take together, and a chunked body's trailer fields: the
+#: longest URL and 64 KiB of fields (Node's limit is 16 KiB). httptools gathers a field, and uvicorn the URL, by
+#: appending each piece that arrives to a copy of all before it: a 100 MB header line held up every other client for
+#: 4.7 s, and one sent for a minute could use all the memory there is.
+MAX_HEAD_BYTES = MAX_URL_BYTES + 65_536
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -112,6 +117,10 @@ class HttpProtocol(HttpToolsProtocol):
       15.5.9); a silent connection is closed. While this server holds a request back (a pipelined one waits
       for the one before it), the time is not counted against it. Idle time between requests is uvicorn's
       keep-alive limit (5 s). Use `http_protocol` for a class with another limit.
+    - A URL longer than `MAX_URL_BYTES` gets its 414 as soon as that many bytes of it are in, and a request line
+      and header fields longer than `MAX_HEAD_BYTES` (or trailer fields after a chunked body) get 431 Request
+      Header Fields Too Large; the connection is closed. Neither is read to its end: what uvicorn and httptools
+      hold of them is bounded, and so is the time taken to gather each piece.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
@@ -120,11 +129,22 @@ class HttpProtocol(HttpToolsProtocol):
         self._receive_timer: asyncio.TimerHandle | None = None
         self._partial = False  # whether the request being read has begun and not yet ended
         self._headers_read = False  # whether that request's headers are in (then `cycle` is its own)
+        self._unbodied = 0  # bytes since that request began, or since the last piece of its body: its head, trailers
+        self._fresh = False  # whether a request began, or a piece of body came, in the bytes being read
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        self._fresh = False
         super().data_received(data)
+        if self._partial and not self.transport.is_closing():
+            # Bytes where a request began are not counted (some may be the one before it): a count too low by at
+            # most one read, never too high.
+            self._unbodied = 0 if self._fresh else self._unbodied + len(data)
+            if not self._headers_read and len(self.url) > MAX_URL_BYTES:
+                self.send_400_response("")  # the 414, before the rest of the URL
+            elif self._unbodied > MAX_HEAD_BYTES:
+                self._head_too_long()
         # Armed only for a request still incomplete once what came is read (one that arrives whole in one piece,
         # as nearly every request does, costs no timer), and for bytes that begin none while nothing is being
         # answered: uvicorn's keep-alive wait ends at any byte, and its parser skips blank lines between requests.
@@ -134,12 +154,16 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._partial, self._headers_read = True, False
+        self._partial, self._headers_read, self._fresh = True, False, True
         self._disarm()  # the wait for a request is over; the request's own time begins
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         self._headers_read = True
+
+    def on_body(self, body: bytes) -> None:
+        self._fresh = True
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._partial = False
@@ -175,6 +199,15 @@ class HttpProtocol(HttpToolsProtocol):
                 "server's limit; send the whole request at once\n"))
         else:  # no request begun (nothing sent, or blank lines), or its answer already begun: nothing to answer
             self.transport.close()
+
+    def _head_too_long(self) -> None:
+        if self._headers_read and self.cycle.response_started:  # trailers after the answer began: nobody to tell
+            self.transport.close()
+            return
+        where = "trailer fields after the chunked body" if self._headers_read else "request line and header fields"
+        self._close_with(431, "Request Header Fields Too Large", (
+            f"the {where} are longer than {MAX_HEAD_BYTES:,} bytes, this server's limit; send a long query by POST "
+            "(a form with query=..., or application/sparql-query)\n"))
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
