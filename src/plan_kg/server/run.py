@@ -98,7 +98,8 @@ class _Server(uvicorn.Server):
 
 #: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
 MAX_URL_BYTES = 65_535
-#: The most bytes a request's line and header fields may take together, and a chunked body's trailer fields: the
+#: The most bytes a request's line and header fields may take together, and a chunked body's chunk lines (with their
+#: extensions) and trailer fields between one piece of data and the next: the
 #: longest URL and 64 KiB of fields (Node's limit is 16 KiB). httptools gathers a field, and uvicorn the URL, by
 #: appending each piece that arrives to a copy of all before it: a 100 MB header line held up every other client for
 #: 4.7 s, and one sent for a minute could use all the memory there is.
@@ -118,7 +119,7 @@ class HttpProtocol(HttpToolsProtocol):
       for the one before it), the time is not counted against it. Idle time between requests is uvicorn's
       keep-alive limit (5 s). Use `http_protocol` for a class with another limit.
     - A URL longer than `MAX_URL_BYTES` gets its 414 as soon as that many bytes of it are in, and a request line
-      and header fields longer than `MAX_HEAD_BYTES` (or trailer fields after a chunked body) get 431 Request
+      and header fields longer than `MAX_HEAD_BYTES` (or chunk lines and trailer fields of a chunked body) get 431 Request
       Header Fields Too Large; the connection is closed. Neither is read to its end: what uvicorn and httptools
       hold of them is bounded, and so is the time taken to gather each piece.
     """
@@ -204,10 +205,13 @@ class HttpProtocol(HttpToolsProtocol):
         if self._headers_read and self.cycle.response_started:  # trailers after the answer began: nobody to tell
             self.transport.close()
             return
-        where = "trailer fields after the chunked body" if self._headers_read else "request line and header fields"
-        self._close_with(431, "Request Header Fields Too Large", (
-            f"the {where} are longer than {MAX_HEAD_BYTES:,} bytes, this server's limit; send a long query by POST "
-            "(a form with query=..., or application/sparql-query)\n"))
+        if self._headers_read:
+            message = (f"the chunked body has more than {MAX_HEAD_BYTES:,} bytes of chunk lines and trailer fields "
+                       "without data between, this server's limit\n")
+        else:
+            message = (f"the request line and header fields are longer than {MAX_HEAD_BYTES:,} bytes, this server's "
+                       "limit; send a long query by POST (a form with query=..., or application/sparql-query)\n")
+        self._close_with(431, "Request Header Fields Too Large", message)
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
