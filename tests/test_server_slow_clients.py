@@ -182,7 +182,8 @@ def test_a_url_without_end_gets_414_before_its_end(url: str) -> None:
 
 
 _HEAD_TOO_LONG = f"the request line and header fields are longer than {MAX_HEAD_BYTES:,} bytes".encode()
-_FRAMING_TOO_LONG = f"the chunked body has more than {MAX_HEAD_BYTES:,} bytes of chunk lines and trailer fields".encode()
+_FRAMING_TOO_LONG = (f"the chunked body has more than {MAX_HEAD_BYTES:,} bytes of chunk lines and trailer fields"
+                     .encode())
 
 
 @pytest.mark.parametrize(("start", "said"), [
@@ -220,7 +221,8 @@ def test_long_header_fields_within_the_limit_and_long_chunked_bodies_are_answere
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in [b" " * 100] * 3000 + [ASK.encode()])
     with _connect(url) as sock:
         sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: test\r\nContent-Type: application/sparql-query\r\n"
-                     b"Accept: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+                     b"Accept: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\n"
+                     b"Connection: close\r\n\r\n")
         for start in range(0, len(chunks), 4096):
             sock.sendall(chunks[start:start + 4096])
             time.sleep(0.001)

@@ -119,9 +119,9 @@ class HttpProtocol(HttpToolsProtocol):
       for the one before it), the time is not counted against it. Idle time between requests is uvicorn's
       keep-alive limit (5 s). Use `http_protocol` for a class with another limit.
     - A URL longer than `MAX_URL_BYTES` gets its 414 as soon as that many bytes of it are in, and a request line
-      and header fields longer than `MAX_HEAD_BYTES` (or chunk lines and trailer fields of a chunked body) get 431 Request
-      Header Fields Too Large; the connection is closed. Neither is read to its end: what uvicorn and httptools
-      hold of them is bounded, and so is the time taken to gather each piece.
+      and header fields longer than `MAX_HEAD_BYTES` (or chunk lines and trailer fields of a chunked body) get
+      431 Request Header Fields Too Large; the connection is closed. Neither is read to its end: what uvicorn and
+      httptools hold of them is bounded, and so is the time taken to gather each piece.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
