@@ -160,6 +160,30 @@ def test_pipelined_requests_are_each_answered(url: str) -> None:
     assert received.count(b"HTTP/1.1 200 OK\r\n") == 4
 
 
+def _expecting_continue(content_type: str, body: bytes) -> bytes:
+    return (f"POST /sparql HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\n"
+            f"Accept: application/sparql-results+json\r\nContent-Length: {len(body)}\r\n"
+            "Expect: 100-continue\r\n\r\n").encode()
+
+
+def test_an_answer_before_the_body_a_client_waits_to_send_closes_the_connection(url: str) -> None:
+    """Refused on its header fields, without 100 Continue, the client may send its body or not (RFC 9110 10.1.1):
+    uvicorn kept the connection, and read the next request on it as that body, never answering it."""
+    with _connect(url) as sock:
+        sock.sendall(_expecting_continue("application/sparql-update", b"INSERT DATA { <a:a> <a:b> <a:c> }"))
+        received = _read_all(sock)
+    head = received.partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 403 forbidden\r\n") and b"connection: close" in head, received[:300]
+    with _connect(url) as sock:  # the body sent after 100 Continue: the connection is kept for the next request
+        sock.sendall(_expecting_continue("application/sparql-query", ASK.encode()))
+        continued = b""
+        while len(continued) < len(b"HTTP/1.1 100 Continue\r\n\r\n"):
+            continued += sock.recv(100)
+        assert continued == b"HTTP/1.1 100 Continue\r\n\r\n"
+        _answered_then(sock, ASK.encode())
+        _answered_then(sock, GET)
+
+
 def _sent_without_end(url: str, start: bytes) -> bytes:
     """What the server answers to `start`, then `a` without end, sent a piece at a time (each read on
     its own) until the server answers or closes, or three times `MAX_HEAD_BYTES` went unanswered."""

@@ -122,6 +122,10 @@ class HttpProtocol(HttpToolsProtocol):
       and header fields longer than `MAX_HEAD_BYTES` (or chunk lines and trailer fields of a chunked body) get
       431 Request Header Fields Too Large; the connection is closed. Neither is read to its end: what uvicorn and
       httptools hold of them is bounded, and so is the time taken to gather each piece.
+    - A request with `Expect: 100-continue` answered before its body came (refused on its header fields, without
+      100 Continue) closes the connection after the answer (`Connection: close`), as Go's server does: the client
+      may send the body or not (RFC 9110 10.1.1), so where its next request starts is unknown. uvicorn kept the
+      connection and read that next request as the body: it was never answered.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
@@ -132,6 +136,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._headers_read = False  # whether that request's headers are in (then `cycle` is its own)
         self._unbodied = 0  # bytes since that request began, or since the last piece of its body: its head, trailers
         self._fresh = False  # whether a request began, or a piece of body came, in the bytes being read
+        self._body_unsure = False  # whether that request expects 100-continue, and no body has come yet
         super().connection_made(transport)
         self._arm()
 
@@ -161,15 +166,32 @@ class HttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         self._headers_read = True
+        cycle = self.cycle  # not this request's after an upgrade: uvicorn made none
+        self._body_unsure = (self.expect_100_continue and cycle is not None and cycle.scope is self.scope
+                             and cycle.keep_alive)
+        if self._body_unsure:
+            cycle.keep_alive = False  # until the body comes: an answer before it closes the connection
 
     def on_body(self, body: bytes) -> None:
         self._fresh = True
+        self._body_came()
         super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._partial = False
         self._disarm()
+        self._body_came()
         super().on_message_complete()
+
+    def shutdown(self) -> None:
+        self._body_unsure = False  # uvicorn's graceful shutdown closes the connection after the answer: so it stays
+        super().shutdown()
+
+    def _body_came(self) -> None:
+        if self._body_unsure:
+            self._body_unsure = False
+            if not self.cycle.response_started:  # else the answer said Connection: close, and it is kept to
+                self.cycle.keep_alive = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
