@@ -184,6 +184,23 @@ def test_an_answer_before_the_body_a_client_waits_to_send_closes_the_connection(
         _answered_then(sock, GET)
 
 
+def test_a_request_asking_for_an_upgrade_this_server_does_not_make_is_answered_as_if_it_had_not(url: str) -> None:
+    """`curl --http2 -d query=…` asks to upgrade to h2c: httptools stops reading at the end of the header fields, and
+    uvicorn dropped the rest: the POST's query arrived empty (400), and the requests after it went unanswered."""
+    upgrade = b"Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+    post = (b"POST /sparql HTTP/1.1\r\nHost: test\r\n" + upgrade + b"Content-Type: application/sparql-query\r\n"
+            b"Accept: application/sparql-results+json\r\nContent-Length: %d\r\n\r\n%s" % (len(ASK), ASK.encode()))
+    with _connect(url) as sock:
+        sock.sendall(post + GET.replace(b"\r\n\r\n", b"\r\n" + upgrade + b"\r\n")
+                     + GET.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        answers = _read_all(sock).split(b"HTTP/1.1 ")[1:]
+    assert [answer[:3] for answer in answers] == [b"200"] * 3, answers
+    assert all(b'{"head":{},"boolean":true}' in answer for answer in answers)
+    with _connect(url) as sock:  # CONNECT is refused as before (it names no path)
+        sock.sendall(b"CONNECT example.org:80 HTTP/1.1\r\nHost: example.org:80\r\n\r\n")
+        assert _read_all(sock).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
 def _sent_without_end(url: str, start: bytes) -> bytes:
     """What the server answers to `start`, then `a` without end, sent a piece at a time (each read on
     its own) until the server answers or closes, or three times `MAX_HEAD_BYTES` went unanswered."""

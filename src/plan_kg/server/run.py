@@ -11,6 +11,7 @@ import resource
 import socket
 from pathlib import Path
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -126,6 +127,10 @@ class HttpProtocol(HttpToolsProtocol):
       100 Continue) closes the connection after the answer (`Connection: close`), as Go's server does: the client
       may send the body or not (RFC 9110 10.1.1), so where its next request starts is unknown. uvicorn kept the
       connection and read that next request as the body: it was never answered.
+    - A request asking to upgrade to a protocol this server does not speak (`Upgrade: h2c`, as `curl --http2`
+      sends) is read as if it had not asked, its body and any request after it too (RFC 9110 7.8: the server
+      may ignore the field). httptools stops reading at the end of such a request's header fields, and uvicorn
+      dropped what followed: a POST's query arrived empty (400), a pipelined request went unanswered.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
@@ -137,12 +142,13 @@ class HttpProtocol(HttpToolsProtocol):
         self._unbodied = 0  # bytes since that request began, or since the last piece of its body: its head, trailers
         self._fresh = False  # whether a request began, or a piece of body came, in the bytes being read
         self._body_unsure = False  # whether that request expects 100-continue, and no body has come yet
+        self._read_again: bytes | None = None  # that request's head without its Upgrade, to be read instead
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
         self._fresh = False
-        super().data_received(data)
+        self._feed(data)
         if self._partial and not self.transport.is_closing():
             # Bytes where a request began are not counted (some may be the one before it): a count too low by at
             # most one read, never too high.
@@ -158,12 +164,41 @@ class HttpProtocol(HttpToolsProtocol):
                 self.timeout_keep_alive_task is None and (self.cycle is None or self.cycle.response_complete))):
             self._arm()
 
+    def _feed(self, data: bytes) -> None:
+        """uvicorn's `data_received`, except after an upgrade this server does not make: the request is read again
+        from its head without the Upgrade field (`on_headers_complete`), then what came after it."""
+        self._unset_keepalive_if_required()
+        again = 0  # how many bytes at the start of `data` are a head read again
+        while True:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            except httptools.HttpParserUpgrade as upgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                    return
+                if upgrade.args[0] <= again:  # a head read again asks again: refused, not read for ever
+                    self.send_400_response("Invalid HTTP request received.")
+                    return
+                head, self._read_again = self._read_again or b"", None
+                data, again = head + data[upgrade.args[0]:], len(head)
+                if data:
+                    continue
+            return
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._partial, self._headers_read, self._fresh = True, False, True
         self._disarm()  # the wait for a request is over; the request's own time begins
 
     def on_headers_complete(self) -> None:
+        # httptools reads nothing more of a request that asks to upgrade, its body neither: one this server does not
+        # make is not answered as it is, but read again without the field (`_feed`). CONNECT is refused as before.
+        if self.parser.should_upgrade() and not self._should_upgrade() and self.parser.get_method() != b"CONNECT":
+            self._read_again = self._head_without_upgrade()
+            return
         super().on_headers_complete()
         self._headers_read = True
         cycle = self.cycle  # not this request's after an upgrade: uvicorn made none
@@ -178,10 +213,22 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        if self._read_again is not None:  # read again from its head (`_feed`), body and all
+            return
         self._partial = False
         self._disarm()
         self._body_came()
         super().on_message_complete()
+
+    def _head_without_upgrade(self) -> bytes:
+        """The request line and header fields of the request being read, without Upgrade and Connection: upgrade."""
+        lines = [b"%s %s HTTP/%s\r\n" % (self.parser.get_method(), self.url, self.parser.get_http_version().encode())]
+        for name, value in self.headers:
+            if name == b"connection":
+                value = b",".join(token for token in value.split(b",") if token.strip().lower() != b"upgrade")
+            if name != b"upgrade" and value.strip():
+                lines.append(b"%s: %s\r\n" % (name, value))
+        return b"".join(lines) + b"\r\n"
 
     def shutdown(self) -> None:
         self._body_unsure = False  # uvicorn's graceful shutdown closes the connection after the answer: so it stays
