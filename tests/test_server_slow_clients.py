@@ -196,6 +196,12 @@ def test_a_request_asking_for_an_upgrade_this_server_does_not_make_is_answered_a
         answers = _read_all(sock).split(b"HTTP/1.1 ")[1:]
     assert [answer[:3] for answer in answers] == [b"200"] * 3, answers
     assert all(b'{"head":{},"boolean":true}' in answer for answer in answers)
+    handshake = b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    with _connect(url) as sock:  # a WebSocket handshake too: there is no WebSocket route; `websockets` sent nothing
+        sock.sendall(post.replace(b"Upgrade: h2c\r\n", handshake)
+                     + GET.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        answers = _read_all(sock).split(b"HTTP/1.1 ")[1:]
+    assert [answer[:3] for answer in answers] == [b"200"] * 2, answers
     with _connect(url) as sock:  # CONNECT is refused as before (it names no path)
         sock.sendall(b"CONNECT example.org:80 HTTP/1.1\r\nHost: example.org:80\r\n\r\n")
         assert _read_all(sock).startswith(b"HTTP/1.1 400 Bad Request\r\n")

@@ -127,10 +127,11 @@ class HttpProtocol(HttpToolsProtocol):
       100 Continue) closes the connection after the answer (`Connection: close`), as Go's server does: the client
       may send the body or not (RFC 9110 10.1.1), so where its next request starts is unknown. uvicorn kept the
       connection and read that next request as the body: it was never answered.
-    - A request asking to upgrade to a protocol this server does not speak (`Upgrade: h2c`, as `curl --http2`
-      sends) is read as if it had not asked, its body and any request after it too (RFC 9110 7.8: the server
-      may ignore the field). httptools stops reading at the end of such a request's header fields, and uvicorn
-      dropped what followed: a POST's query arrived empty (400), a pipelined request went unanswered.
+    - A request asking to upgrade to another protocol (`Upgrade: h2c`, as `curl --http2` sends) is read as if it
+      had not asked, its body and any request after it too (RFC 9110 7.8: the server may ignore the field).
+      httptools stops reading at the end of such a request's header fields, and uvicorn dropped what followed: a
+      POST's query arrived empty (400), a pipelined request went unanswered. A WebSocket handshake too: the app
+      has no WebSocket route, and uvicorn handed it to `websockets`, which left a POST with a body unanswered.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
@@ -165,8 +166,8 @@ class HttpProtocol(HttpToolsProtocol):
             self._arm()
 
     def _feed(self, data: bytes) -> None:
-        """uvicorn's `data_received`, except after an upgrade this server does not make: the request is read again
-        from its head without the Upgrade field (`on_headers_complete`), then what came after it."""
+        """uvicorn's `data_received`, except after a request asking to upgrade: it is read again from its head
+        without the Upgrade field (`on_headers_complete`), then what came after it."""
         self._unset_keepalive_if_required()
         again = 0  # how many bytes at the start of `data` are a head read again
         while True:
@@ -176,9 +177,6 @@ class HttpProtocol(HttpToolsProtocol):
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             except httptools.HttpParserUpgrade as upgrade:
-                if self._should_upgrade():
-                    self.handle_websocket_upgrade()
-                    return
                 if upgrade.args[0] <= again:  # a head read again asks again: refused, not read for ever
                     self.send_400_response("Invalid HTTP request received.")
                     return
@@ -194,9 +192,9 @@ class HttpProtocol(HttpToolsProtocol):
         self._disarm()  # the wait for a request is over; the request's own time begins
 
     def on_headers_complete(self) -> None:
-        # httptools reads nothing more of a request that asks to upgrade, its body neither: one this server does not
-        # make is not answered as it is, but read again without the field (`_feed`). CONNECT is refused as before.
-        if self.parser.should_upgrade() and not self._should_upgrade() and self.parser.get_method() != b"CONNECT":
+        # httptools reads nothing more of a request that asks to upgrade, its body neither: it is not answered as it
+        # is, but read again without the field (`_feed`). CONNECT is refused as before.
+        if self.parser.should_upgrade() and self.parser.get_method() != b"CONNECT":
             self._read_again = self._head_without_upgrade()
             return
         super().on_headers_complete()
@@ -219,6 +217,9 @@ class HttpProtocol(HttpToolsProtocol):
         self._disarm()
         self._body_came()
         super().on_message_complete()
+
+    def _should_upgrade(self) -> bool:
+        return False  # to nothing: the app has no WebSocket route (uvicorn's asks whether `websockets` is installed)
 
     def _head_without_upgrade(self) -> bytes:
         """The request line and header fields of the request being read, without Upgrade and Connection: upgrade."""
