@@ -202,6 +202,23 @@ def test_the_iris_in_the_editors_results_lead_to_their_pages_here(server: str, b
     page.close()
 
 
+def test_every_control_of_the_query_editor_has_a_name(server: str, browser: object) -> None:
+    """A screen reader names each field of the editor: YASGUI left its query text, endpoint, answer formats and
+    rows-per-page unnamed (announced as "edit text" or "combo box" alone, WCAG 4.1.2); home.js names them."""
+    page, watch = _named_query_run(browser, server, "counts-per-level")
+    page.click("#yasgui .tabsList .addTab")  # a tab added later is named too
+    page.wait_for_function("() => document.querySelectorAll('#yasgui .tabsList .tab').length === 3", timeout=20_000)
+    unnamed = page.evaluate("""() => Array.from(document.querySelectorAll('#yasgui input, #yasgui textarea, #yasgui select'))
+        .filter(control => !(control.getAttribute('aria-label') || control.getAttribute('aria-labelledby')
+                             || control.title || (control.labels && control.labels.length)))
+        .map(control => control.outerHTML.slice(0, 120))""")
+    assert unnamed == [], unnamed
+    names = page.eval_on_selector_all("#yasgui [aria-label]", "els => els.map(e => e.getAttribute('aria-label'))")
+    assert "SPARQL クエリ / SPARQL query" in names and "1 ページの行数 / Rows per page" in names, names
+    assert watch.errors == [], watch.errors
+    page.close()
+
+
 def test_a_link_from_the_share_button_opens_the_query_it_was_made_for(server: str, browser: object) -> None:
     """YASGUI's "Share query" gives …/#query=…&tabTitle=…&endpoint=…; the page it opened showed the first
     named query instead (populateFromUrl is off, so that a link cannot point the editor at another endpoint)."""

@@ -15,12 +15,12 @@
   // The IRIs this server describes, in the editor's results, link to their pages here, as on the results page
   // without JavaScript (web.views.local_href), not to the IRIs' own host: the public IRIs may lead to another
   // copy of the data, or nowhere yet. Without data-local-base (a static export) the IRIs are left as they are.
-  function linkHere(container) {
+  function localHref(container) {
     var base = container.dataset.localBase;
     var root = container.dataset.localRoot || "";
     var ontology = container.dataset.ontologyIri;
-    if (!base) { return; }
-    function local(iri) {
+    return function (iri) {
+      if (!base) { return null; }
       if (ontology && (iri === ontology || iri.indexOf(ontology + "#") === 0)) {
         return root + "/ontology" + iri.slice(ontology.length);
       }
@@ -29,17 +29,44 @@
         return root + "/" + iri.slice(base.length);
       }
       return null;
+    };
+  }
+
+  // Names for the editor's controls that YASGUI leaves unnamed (a screen reader announced "edit text" alone).
+  var CONTROL_NAMES = [
+    [".CodeMirror textarea", "SPARQL クエリ / SPARQL query"],
+    [".autocompleteWrapper input", "SPARQL エンドポイント / SPARQL endpoint"],
+    [".acceptWrapper select", function (select) {
+      return select.querySelector("option[value*='turtle']")
+        ? "CONSTRUCT・DESCRIBE の答えの形式 / Format of CONSTRUCT and DESCRIBE answers"
+        : "SELECT・ASK の答えの形式 / Format of SELECT and ASK answers";
+    }],
+    [".pageSizeWrapper select", "1 ページの行数 / Rows per page"],
+    [".tabsList .tab input", "タブの名前 / Tab name"],
+  ];
+
+  // What YASGUI adds (a tab, a results table) is tidied as it comes: IRIs linked here, controls named.
+  function tidy(container) {
+    var local = localHref(container);
+    function each(node, selector, action) {
+      Array.prototype.forEach.call(node.matches(selector) ? [node] : node.querySelectorAll(selector), action);
     }
-    function relink(node) {
-      var links = node.matches("a.iri") ? [node] : node.querySelectorAll("a.iri");
-      Array.prototype.forEach.call(links, function (a) {
+    function tidyNode(node) {
+      each(node, "a.iri", function (a) {
         var href = local(a.getAttribute("href") || "");
         if (href !== null) { a.setAttribute("href", href); }
+      });
+      CONTROL_NAMES.forEach(function (entry) {
+        each(node, entry[0], function (control) {
+          if (!control.hasAttribute("aria-label")) {
+            control.setAttribute("aria-label", typeof entry[1] === "function" ? entry[1](control) : entry[1]);
+          }
+        });
       });
     }
     new MutationObserver(function (changes) {
       changes.forEach(function (change) {
-        change.addedNodes.forEach(function (node) { if (node.nodeType === 1) { relink(node); } });
+        change.addedNodes.forEach(function (node) { if (node.nodeType === 1) { tidyNode(node); } });
       });
     }).observe(container, { childList: true, subtree: true });
   }
@@ -58,7 +85,7 @@
     var shared = sharedQuery();
     var opening = shared || queries[0];
     container.textContent = "";
-    linkHere(container);
+    tidy(container);
     var yasgui = new window.Yasgui(container, {
       requestConfig: { endpoint: endpoint, method: "POST" },
       copyEndpointOnNewTab: true,
