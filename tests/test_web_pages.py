@@ -661,7 +661,7 @@ def test_yasgui_is_served_from_this_server_when_installed(client: TestClient, se
 def test_the_sites_own_files_honour_every_precondition(tmp_path: Path, store: ox.Store) -> None:
     """The stylesheets and scripts (the site's, the query editor's) are answered as downloads are: If-Match
     and If-Unmodified-Since that fail are a 412 without the file (RFC 9110 13.1.1, 13.1.4; they were
-    ignored), If-None-Match and If-Modified-Since a 304, anything else the file."""
+    ignored), If-None-Match and If-Modified-Since a 304, anything else the file; a Range as downloads take it."""
     build = tmp_path / "node_modules" / "@zazuko" / "yasgui" / "build"
     build.mkdir(parents=True)
     (build / "yasgui.min.js").write_text("/* yasgui */\n", encoding="utf-8")
@@ -680,6 +680,12 @@ def test_the_sites_own_files_honour_every_precondition(tmp_path: Path, store: ox
             assert answer.status_code == status, (path, conditions)
             assert answer.headers["etag"] == tag, (path, conditions)
             assert (answer.content == first.content) == (status == 200), (path, conditions)
+        # A Range that cannot be read is ignored (RFC 9110 14.2; it was a 400), as for a download
+        for ignored in ("bytes=5-1", "lines=0-1", "bytes=abc"):
+            answer = client.get(path, headers={"Range": ignored})
+            assert answer.status_code == 200 and answer.content == first.content, (path, ignored)
+        ranged = client.get(path, headers={"Range": "bytes=0-3"})
+        assert ranged.status_code == 206 and ranged.content == first.content[:4], path
 
 
 def test_without_npm_ci_the_query_editors_files_are_a_404_that_says_what_to_run(

@@ -65,6 +65,19 @@ def _date(request_headers: Headers, name: str) -> datetime | None:
     return date if date is not None and date.tzinfo is not None else None
 
 
+def _range_kept(scope: Scope) -> bool:
+    """Whether the request in `scope` asks for a range that is to be sent. RFC 9110 14.2: a Range of another unit
+    or that cannot be read is ignored (Starlette's FileResponse: 400), and so is any Range on a method other than
+    GET (a HEAD gets the whole file's fields): such a field is taken out of `scope`."""
+    fields = Headers(scope=scope)
+    if "range" not in fields:
+        return False
+    if scope["method"] == "GET" and _readable_range(fields["range"]):
+        return True
+    scope["headers"] = [(name, value) for name, value in scope["headers"] if name != b"range"]
+    return False
+
+
 def _readable_range(value: str) -> bool:
     """Whether a Range header is a byte range set (RFC 9110 14.1.1), each range's last byte not before its first."""
     unit, equals, specs = value.partition("=")
@@ -127,12 +140,7 @@ class Downloads:
     async def _file(self, request: Request, target: Path, stat: stat_result, fmt: Format) -> Response | None:
         """The file at `target` (`stat` as found), as the request asks; None if it went away meanwhile."""
         headers = {"Vary": "Accept-Encoding"}
-        ranged = "range" in request.headers
-        if ranged and (request.method != "GET" or not _readable_range(request.headers["range"])):
-            # RFC 9110 14.2: a Range of another unit or that cannot be read is ignored (Starlette: 400), and
-            # so is any Range on a method other than GET (a HEAD gets the whole file's fields).
-            request.scope["headers"] = [(name, value) for name, value in request.scope["headers"] if name != b"range"]
-            ranged = False
+        ranged = _range_kept(request.scope)
         if fmt not in _COMPRESSED and not ranged and accepts_gzip(header_list(request.headers, "accept-encoding")):
             if (body := await self._gzipped.get(target, stat)) is not None:
                 tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gzip"'
@@ -154,10 +162,12 @@ class ValidatedFiles(StaticFiles):
     """Starlette's StaticFiles (the site's stylesheets and scripts, the query editor's files) with every
     precondition of RFC 9110 13.2.2 evaluated as for a download: StaticFiles answers If-None-Match and
     If-Modified-Since (304) but sent the file whatever If-Match or If-Unmodified-Since said (RFC 9110 13.1.1:
-    an origin server MUST evaluate If-Match; a failed one is 412)."""
+    an origin server MUST evaluate If-Match; a failed one is 412). A Range that cannot be read is ignored, as
+    for a download (RFC 9110 14.2; StaticFiles answered 400)."""
 
     def file_response(self, full_path: PathLike, stat_result: stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
+        _range_kept(scope)  # a Range that cannot be read is ignored, as for a download (it was a 400)
         response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
         status = _precondition(Headers(scope=scope), response.headers["etag"], response.headers["last-modified"])
         if status is None:
