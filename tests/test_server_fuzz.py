@@ -1,7 +1,9 @@
-"""Property: whatever a client sends to /sparql, the answer is a result or a 4xx, never a 5xx."""
+"""Property: whatever a client sends (to /sparql through an HTTP client, or as raw bytes to any route), the answer is
+a result or a 4xx, never a 5xx nor none."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from urllib.parse import quote_from_bytes
 
@@ -115,3 +117,81 @@ def test_any_nesting(endpoint: str, http: httpx.Client, pair: tuple[str, str], d
     opening, closing = pair
     query = frame.format(opening * depth + "1" + closing * depth)
     assert_answered(http.post(endpoint, content=query.encode(), headers={"Content-Type": "application/sparql-query"}))
+
+
+# --- Raw HTTP: framing, methods, targets and fields no well-behaved client library sends ---------------------
+METHODS = [b"GET", b"POST", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"PATCH", b"CONNECT", b"TRACE", b"get", b"G\xc3\xa9T"]
+TARGETS = [b"/sparql", b"/sparql?query=ASK%7B%7D", b"/sparql?query=%zz&format=%C3", b"/sparql?query=\xff\xfe",
+           b"/sparql?update=CLEAR%20ALL", b"/", b"/id/", b"/id/%C3%28", b"/id/..%2F..%2Fetc%2Fpasswd", b"/graph/x",
+           b"/assets/site/style.css", b"/assets/yasgui/nope.js", b"/catalog", b"/catalog.nt", b"/.well-known/void",
+           b"/downloads/", b"/downloads/%00", b"/ontology", b"/ontology.ttl", b"/queries/hierarchy.rq", b"/robots.txt",
+           b"*", b"http://127.0.0.1/sparql?query=ASK%7B%7D", b"//evil.example/", b"/%", b"/sparql/"]
+VERSIONS = [b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/9.9", b"FOO/1.1"]
+FIELDS = [b"Expect: 100-continue", b"Upgrade: h2c", b"Connection: Upgrade, HTTP2-Settings",
+          b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA", b"Upgrade: websocket", b"Sec-WebSocket-Version: 13",
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", b"Accept: text/html", b"Accept: */*;q=x",
+          b"Accept-Encoding: gzip;q=2", b"Range: bytes=5-1", b"Range: bytes=0-3", b'If-Match: "x"', b"If-None-Match: *",
+          b"If-Modified-Since: yesterday", b"Origin: http://evil.example", b"Access-Control-Request-Method: POST",
+          b"Content-Type: application/sparql-query", b"Content-Type: application/x-www-form-urlencoded",
+          b"Content-Type: application/sparql-update", b"Content-Encoding: gzip", b"Host: \xff\xfe", b"Host:",
+          b"X-Forwarded-For: 203.0.113.9, ::1", b"Accept-Language: ja", b"Cookie: a=b", b"Content-Type: \xe3\x81\x82"]
+BODIES = [b"", b"ASK {}", b"query=ASK%7B%7D", b"query=%zz", b"update=CLEAR%20ALL", b"\xff\xfe\x00A", b"query=" + b"{" * 300]
+
+
+@st.composite
+def raw_requests(draw: st.DrawFn) -> bytes:
+    """A whole request as bytes: a line of the pieces above, up to four of their fields and a few made up, and a
+    body framed by Content-Length or chunked (framing always complete: a request cut short is the receive
+    limit's, tests/test_server_slow_clients.py)."""
+    line = b" ".join([draw(st.sampled_from(METHODS)), draw(st.sampled_from(TARGETS)), draw(st.sampled_from(VERSIONS))])
+    fields = draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True))
+    name = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12).map(str.encode)
+    value = st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+    fields += [n + b": " + v for n, v in draw(st.lists(st.tuples(name, value), max_size=2))]
+    body = draw(st.one_of(st.sampled_from(BODIES), st.binary(max_size=200)))
+    if draw(st.booleans()):
+        sizes = draw(st.lists(st.integers(1, 50), max_size=4))
+        chunks, rest = [], body
+        for size in sizes:
+            piece, rest = rest[:size], rest[size:]
+            if piece:
+                chunks.append(b"%x\r\n%s\r\n" % (len(piece), piece))
+        framed = b"".join(chunks) + (b"%x\r\n%s\r\n" % (len(rest), rest) if rest else b"") + b"0\r\n\r\n"
+        fields.append(b"Transfer-Encoding: chunked")
+    else:
+        framed = body
+        fields.append(b"Content-Length: %d" % len(body))
+    # Each connection carries one request: the answer is read to the end.
+    return line + b"\r\n" + b"".join(f + b"\r\n" for f in [b"Host: 127.0.0.1", *fields, b"Connection: close"]) + b"\r\n" + framed
+
+
+def _final_status(answer: bytes) -> int | None:
+    """The status of the final answer in `answer` (after any 100 Continue), None if there is none."""
+    while answer.startswith(b"HTTP/1.1 "):
+        status = int(answer[9:12])
+        if status >= 200:
+            return status
+        answer = answer.partition(b"\r\n\r\n")[2]  # an interim answer: the final one follows
+    return None
+
+
+def _exchange(host: str, port: int, request: bytes) -> bytes:
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=raw_requests())
+def test_any_raw_request(endpoint: str, request: bytes) -> None:
+    """Whatever the framing, method, target or fields of a request, on any route: an answer below 500, the
+    connection then closed (as asked), and the server still answers the next client."""
+    parts = httpx.URL(endpoint)
+    answer = _exchange(parts.host, parts.port, request)
+    status = _final_status(answer)
+    assert status is not None and status < 500, (request[:300], answer[:300])
+    assert _final_status(_exchange(parts.host, parts.port, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\n"
+                                                               b"Connection: close\r\n\r\n")) == 200

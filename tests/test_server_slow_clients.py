@@ -202,6 +202,13 @@ def test_a_request_asking_for_an_upgrade_this_server_does_not_make_is_answered_a
                      + GET.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
         answers = _read_all(sock).split(b"HTTP/1.1 ")[1:]
     assert [answer[:3] for answer in answers] == [b"200"] * 2, answers
+    # One that also says Connection: close (curl's h2c upgrade with -H 'Connection: close'): llhttp, read on from
+    # where it stopped, took nothing more and said nothing: the request was never answered (found by
+    # test_server_fuzz.test_any_raw_request)
+    with _connect(url) as sock:
+        sock.sendall(post.replace(b"Host: test\r\n", b"Host: test\r\nConnection: close\r\n"))
+        answers = _read_all(sock).split(b"HTTP/1.1 ")[1:]
+    assert [answer[:3] for answer in answers] == [b"200"], answers
     with _connect(url) as sock:  # CONNECT is refused as before (it names no path)
         sock.sendall(b"CONNECT example.org:80 HTTP/1.1\r\nHost: example.org:80\r\n\r\n")
         assert _read_all(sock).startswith(b"HTTP/1.1 400 Bad Request\r\n")

@@ -181,6 +181,9 @@ class HttpProtocol(HttpToolsProtocol):
                     self.send_400_response("Invalid HTTP request received.")
                     return
                 head, self._read_again = self._read_again or b"", None
+                # A new parser: llhttp keeps what it read of the request it stopped at (its upgrade, and after a
+                # Connection: close it took nothing more, silently: that request was never answered).
+                self.parser = httptools.HttpRequestParser(self)
                 data, again = head + data[upgrade.args[0]:], len(head)
                 if data:
                     continue
