@@ -9,6 +9,7 @@ import importlib
 import logging
 import resource
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httptools
@@ -132,6 +133,9 @@ class HttpProtocol(HttpToolsProtocol):
       httptools stops reading at the end of such a request's header fields, and uvicorn dropped what followed: a
       POST's query arrived empty (400), a pipelined request went unanswered. A WebSocket handshake too: the app
       has no WebSocket route, and uvicorn handed it to `websockets`, which left a POST with a body unanswered.
+    - A body with a transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`) gets 501 Not
+      Implemented (RFC 9112 6.1) and the connection is closed: llhttp took the chunks and left the gzip, so the
+      query was read still compressed.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
@@ -200,7 +204,17 @@ class HttpProtocol(HttpToolsProtocol):
         if self.parser.should_upgrade() and self.parser.get_method() != b"CONNECT":
             self._read_again = self._head_without_upgrade()
             return
-        super().on_headers_complete()
+        codings = [value for name, value in self.headers if name == b"transfer-encoding"]
+        if codings and any(coding.strip().lower() not in (b"chunked", b"") for value in codings
+                           for coding in value.split(b",")):
+            # llhttp reads the chunks and leaves the rest (gzip, chunked: a body read still compressed)
+            app, self.app = self.app, _not_implemented(b", ".join(codings))
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+        else:
+            super().on_headers_complete()
         self._headers_read = True
         cycle = self.cycle  # not this request's after an upgrade: uvicorn made none
         self._body_unsure = (self.expect_100_continue and cycle is not None and cycle.scope is self.scope
@@ -307,6 +321,22 @@ class HttpProtocol(HttpToolsProtocol):
             body,
         ]))
         self.transport.close()
+
+
+def _not_implemented(codings: bytes) -> Callable[..., Awaitable[None]]:
+    """An ASGI app that answers 501 to a request whose body has a transfer coding other than chunked (RFC 9112 6.1:
+    a server SHOULD answer 501 to one it does not understand), without reading the body, and closes the connection."""
+    shown = codings[:100].decode("latin-1")
+    body = (f"this server reads no transfer coding but chunked, and the request's Transfer-Encoding is {shown}; send "
+            "the body as it is (with Content-Length) or chunked\n").encode("utf-8")
+
+    async def app(scope: dict, receive: Callable[..., Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+        await send({"type": "http.response.start", "status": 501, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode("ascii")),
+            (b"access-control-allow-origin", b"*"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 def http_protocol(settings: Settings) -> type[HttpProtocol]:
