@@ -176,10 +176,7 @@ def test_the_manifest_lists_every_file_of_the_folder(site: StaticSite) -> None:
 
 def test_a_failed_export_leaves_the_earlier_one_as_it_was(built: BuildResult, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings.load(dist_dir=built.out_dir)
-    out = tmp_path / "site"
-    publish_static(settings, out_dir=out)
-    before = _snapshot(out)
+    settings, out, before = _published(built, tmp_path)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -194,10 +191,7 @@ def test_a_failed_export_leaves_the_earlier_one_as_it_was(built: BuildResult, tm
 
 def test_an_interrupt_between_the_renames_puts_the_earlier_site_back(built: BuildResult, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings.load(dist_dir=built.out_dir)
-    out = tmp_path / "site"
-    publish_static(settings, out_dir=out)
-    before = _snapshot(out)
+    settings, out, before = _published(built, tmp_path)
     renamed = Path.rename
 
     def interrupted(self: Path, target: Path) -> Path:
@@ -230,6 +224,14 @@ def test_files_in_dot_folders_of_dist_are_not_published(built: BuildResult, tmp_
     site = publish_static(Settings.load(dist_dir=dist), out_dir=tmp_path / "site")
     assert (site.out_dir / "downloads" / "plan-kg.nq").is_file()
     assert not any(".scratch" in p.parts for p in site.out_dir.rglob("*"))
+
+
+def _published(built: BuildResult, tmp_path: Path) -> tuple[Settings, Path, dict[str, str]]:
+    """The settings of `built`, the folder `tmp_path/site` an export of it was just written to, and its snapshot."""
+    settings = Settings.load(dist_dir=built.out_dir)
+    out = tmp_path / "site"
+    publish_static(settings, out_dir=out)
+    return settings, out, _snapshot(out)
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
