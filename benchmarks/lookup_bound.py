@@ -31,9 +31,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from plan_kg.config import Settings
+from plan_kg.server.jobs import QueryJob
 from plan_kg.server.lookup import MemoryCopy, json_answer, read_lookup
 from plan_kg.server.store import DUMP_NAME, default_store_dir, load_store
-from plan_kg.server.worker import QueryJob, run_job
+from plan_kg.server.worker import run_job
 
 X = "urn:x:"
 LOOKUPS = {

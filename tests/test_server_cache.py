@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from plan_kg.server import create_app
 from plan_kg.conditional import etag_matches, precondition_failed
 from plan_kg.server.cache import ENTRY_OVERHEAD, ResponseCache, job_digest
-from plan_kg.server.worker import QueryJob, QueryResult
+from plan_kg.server.jobs import QueryJob, QueryResult
 from server_fixtures import ONTOLOGY_GRAPH, live_app, sample_settings
 
 LABELS = "SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?l"

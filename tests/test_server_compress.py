@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from plan_kg.server import create_app
 from plan_kg.server.cache import ResponseCache
-from plan_kg.server.worker import QueryResult
+from plan_kg.server.jobs import QueryResult
 from server_fixtures import live_app, sample_settings
 
 #: A literal that makes any answer holding it a few KB, in a query short enough for the repeated-request index.

@@ -15,7 +15,8 @@ from plan_kg.server import load_store
 from plan_kg.server.pool import WorkerPool
 from plan_kg.server.service import QueryService
 from plan_kg.server.store import LoadedStore
-from plan_kg.server.worker import QueryJob, QueryRejected, QueryResult, run_job
+from plan_kg.server.jobs import QueryJob, QueryRejected, QueryResult
+from plan_kg.server.worker import run_job
 from server_fixtures import MEMORY_HOG_QUERY, doubling_query, write_dump
 
 #: Blank nodes that are both in a named graph and, the same node, in the default graph's union.

@@ -10,7 +10,7 @@ import pytest
 
 from plan_kg.server import QueryRejected, load_store
 from plan_kg.server.pool import RETRY_AFTER_S, TIME_LIMIT_ADVICE, WorkerPool, WorkerStartError
-from plan_kg.server.worker import QueryJob
+from plan_kg.server.jobs import QueryJob
 from server_fixtures import RUNAWAY_QUERY, write_dump
 
 

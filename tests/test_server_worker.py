@@ -9,7 +9,9 @@ import pyoxigraph as ox
 import pytest
 
 from plan_kg import formats
-from plan_kg.server.worker import QueryJob, QueryRejected, _CountingSink, _serialize_solutions_exactly, run_job
+from plan_kg.server.jobs import QueryJob, QueryRejected
+from plan_kg.server.serialize import _CountingSink, serialize_solutions_exactly
+from plan_kg.server.worker import run_job
 
 LIMIT = 3
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
@@ -65,7 +67,7 @@ def test_values_that_look_like_row_marks_do_not_make_a_result_too_long(store: ox
     query = values([tricky, tricky.replace("a", "A"), tricky.replace("a", "α")])
     body = answer(store, query, fmt)
     assert [value[0] for value in rows(body, fmt)] == ["a", "A", "α"]
-    assert body == _serialize_solutions_exactly(store.query(query), formats.by_name(fmt), LIMIT)
+    assert body == serialize_solutions_exactly(store.query(query), formats.by_name(fmt), LIMIT)
     with pytest.raises(QueryRejected):
         answer(store, values([tricky, tricky, tricky, '"x"']), fmt)
 
@@ -114,7 +116,8 @@ def test_a_graph_over_the_byte_limit_is_refused(store: ox.Store, fmt: str) -> No
 _HUGE_GRAPH = """
 import resource, sys
 import pyoxigraph as ox
-from plan_kg.server.worker import QueryJob, QueryRejected, run_job
+from plan_kg.server.jobs import QueryJob, QueryRejected
+from plan_kg.server.worker import run_job
 store = ox.Store()
 store.extend(ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"), ox.Literal(str(i))) for i in range(2000))
 query = 'CONSTRUCT { ?s <urn:p> ?big } WHERE { ?s <urn:p> ?o VALUES ?big { "' + "x" * 100_000 + '" } }'

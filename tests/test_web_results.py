@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 import pytest
 
-from plan_kg.server.worker import QueryJob, QueryRejected, run_job
+from plan_kg.server.jobs import QueryJob, QueryRejected
+from plan_kg.server.worker import run_job
 from plan_kg.web import results
 
 BASE = "https://w3id.org/plan-kg/"

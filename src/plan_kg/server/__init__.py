@@ -8,7 +8,7 @@ from .app import create_app
 from .run import run_serve
 from .service import QueryRequest, QueryService
 from .store import LoadedStore, StoreError, load_store
-from .worker import QueryRejected, QueryResult
+from .jobs import QueryRejected, QueryResult
 
 __all__ = [
     "LoadedStore",

@@ -39,7 +39,7 @@ from .public_path import PublicPath
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, load_store
-from .worker import QueryRejected
+from .jobs import QueryRejected
 
 logger = logging.getLogger(__name__)
 

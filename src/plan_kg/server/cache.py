@@ -22,7 +22,7 @@ import re
 from collections import OrderedDict
 
 from .guard import may_use_service
-from .worker import QueryJob, QueryResult
+from .jobs import QueryJob, QueryResult
 
 # SPARQL 1.1 functions whose value is not fixed by the data (§17.4): never cached, never validated.
 _VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)

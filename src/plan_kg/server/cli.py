@@ -43,7 +43,7 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
     from ..named_queries import find_named_query
     from .run import ensure_built
     from .service import QueryRequest, QueryService
-    from .worker import QueryRejected
+    from .jobs import QueryRejected
 
     settings = ctx.obj["settings"]
     try:

@@ -14,7 +14,7 @@ import asyncio
 
 from ..content_coding import gzip_bytes, gzip_tag
 from .service import QueryService
-from .worker import QueryResult
+from .jobs import QueryResult
 
 #: Smaller answers are sent as they are.
 MIN_BYTES = 1024

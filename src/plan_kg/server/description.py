@@ -17,7 +17,7 @@ from ..conditional import content_tag
 from ..config import Settings
 from ..formats import W3C_FORMATS, Format
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
-from .worker import byte_size
+from .serialize import byte_size
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 _RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

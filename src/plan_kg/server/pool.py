@@ -35,7 +35,8 @@ from pathlib import Path
 
 from ..config import workers_per_client
 from ..errors import PlanKgError
-from .worker import QueryJob, QueryRejected, QueryResult, memory_message, worker_main
+from .jobs import QueryJob, QueryRejected, QueryResult
+from .worker import memory_message, worker_main
 
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
 _CONTEXT = multiprocessing.get_context("spawn")

@@ -16,7 +16,9 @@ from .lookup import MemoryCopy, OverBound, json_answer, read_lookup
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
-from .worker import QueryJob, QueryRejected, QueryResult, as_result, run_job
+from .jobs import QueryJob, QueryRejected, QueryResult
+from .serialize import as_result
+from .worker import run_job
 
 _JSON = formats.by_name("json")
 

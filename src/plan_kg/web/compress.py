@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..content_coding import GZIP_LEVEL
 from ..server.cache import ResponseCache
-from ..server.worker import QueryResult
+from ..server.jobs import QueryResult
 
 #: Larger files are sent as they are: compressing one would hold a thread for seconds and its copy much memory.
 MAX_INPUT_BYTES = 64_000_000

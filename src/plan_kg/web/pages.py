@@ -29,7 +29,7 @@ from ..rdf import new_graph
 from . import documents, negotiation, templating
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from ..server.cache import ResponseCache
-from ..server.worker import QueryResult
+from ..server.jobs import QueryResult
 from .describe import Describer
 from .ontology import TERM_KINDS, OntologyReader
 from .views import PKG, Link, natural_key
