@@ -1,12 +1,10 @@
 """A pool of query worker processes that can stop a runaway query by killing its worker.
 
 Each worker opens the store read-only (and may answer from an in-memory copy of it). A request
-waits for an idle worker and sends it a `QueryJob` over a socket pair. The answer is read by an
-asyncio protocol and settles the request from event-loop callbacks: no thread and no task per
-request, and a large answer never blocks the event loop. The worker side is a plain
-`multiprocessing.connection.Connection`; this side reads and writes the same framing. When the
-time budget runs out (a timer on the loop) the worker is killed, a fresh one is started in the
-background, and the caller gets a 503; never a partial answer. A caller that goes away does not
+waits for an idle worker and sends it a `QueryJob` over a socket pair (`worker_link.py`: the
+answer settles the request from event-loop callbacks). When the time budget runs out (a timer on
+the loop) the worker is killed, a fresh one is started in the background, and the caller gets a
+503; never a partial answer. A caller that goes away does not
 stop the exchange: its worker is still freed when it answers, or killed at the deadline.
 
 No client may hold every worker: one client's queries run on at most `per_client` workers at a
@@ -22,21 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import pickle
 import signal
 import socket
-import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from ..config import workers_per_client
 from ..errors import PlanKgError
 from .jobs import QueryJob, QueryRejected, QueryResult
 from .worker import memory_message, worker_main
+from .worker_link import PREEMPTED, TIMED_OUT, Outcome, WorkerLink
 
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -49,114 +44,6 @@ RETRY_AFTER_S = 5
 #: What a query stopped at the time limit may do instead (sent again as it is, it would be stopped again).
 TIME_LIMIT_ADVICE = ("ask for less (a LIMIT, a more selective pattern, fewer OPTIONALs), or load the data "
                      "(the downloads, /downloads/plan-kg.nq) into a store of your own for longer queries")
-
-
-#: What ends an exchange: the worker's message, the deadline, or the worker gone (None).
-_Outcome = tuple | None
-_TIMED_OUT = ("timed out",)
-_PREEMPTED = ("preempted",)
-
-
-class _Worker(asyncio.Protocol):
-    """The parent's end of one worker process: Connection's framing over a socket, read by callbacks.
-
-    One exchange at a time: `ask` sends a job and calls `settle` exactly once, with the worker's
-    message, `_TIMED_OUT` at the deadline, or None if the worker is gone.
-    """
-
-    def __init__(self, process: BaseProcess) -> None:
-        self.process = process
-        self.ready: asyncio.Future[tuple] = asyncio.get_running_loop().create_future()  # its first message
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._lost = False
-        self._settle: Callable[[_Outcome], None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self.asked_at = 0.0  # loop time of the job it runs
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while (message := self._next_message()) is not None:
-            self._deliver(message)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionResetError("the query worker closed its socket"))
-            self.ready.exception()  # seen: nobody awaits it if the start was given up (the pool closing)
-        self._end(None)
-
-    def ask(self, job: QueryJob, deadline: float, settle: Callable[[_Outcome], None]) -> None:
-        """Send `job`; `settle` is called once with the outcome (`deadline` is in loop time).
-
-        If the job cannot be written (pickled), that is raised before anything is sent or armed.
-        """
-        # Connection's framing: a signed 32-bit big-endian length (-1 and 64 bits if larger).
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        header = struct.pack("!i", len(payload)) if len(payload) <= 0x7FFFFFFF else struct.pack("!iQ", -1, len(payload))
-        loop = asyncio.get_running_loop()
-        self._settle = settle
-        if self._lost or self._transport is None or self._transport.is_closing():
-            loop.call_soon(self._end, None)
-            return
-        self._timer = loop.call_at(deadline, self._end, _TIMED_OUT)
-        self.asked_at = loop.time()
-        self._transport.write(header + payload)
-
-    @property
-    def answering(self) -> bool:
-        """Whether a job was sent and its exchange has not ended."""
-        return self._settle is not None
-
-    def preempt(self) -> None:
-        """End the exchange now, as at its deadline (the pool stops this worker and starts another)."""
-        if self._settle is not None:
-            self._end(_PREEMPTED)
-
-    @property
-    def connected(self) -> bool:
-        return self._transport is not None
-
-    def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=5)
-
-    def _next_message(self) -> tuple | None:
-        if len(self._buffer) < 4:
-            return None
-        (size,) = struct.unpack_from("!i", self._buffer)
-        start = 4
-        if size == -1:
-            if len(self._buffer) < 12:
-                return None
-            (size,) = struct.unpack_from("!Q", self._buffer, 4)
-            start = 12
-        if len(self._buffer) < start + size:
-            return None
-        with memoryview(self._buffer) as view, view[start:start + size] as frame:
-            message = pickle.loads(frame)
-        del self._buffer[:start + size]  # the views are released: the buffer may shrink
-        return message
-
-    def _deliver(self, message: tuple) -> None:
-        if not self.ready.done():
-            self.ready.set_result(message)
-        else:
-            self._end(message)
-
-    def _end(self, outcome: _Outcome) -> None:
-        settle, self._settle = self._settle, None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if settle is not None:
-            settle(outcome)
 
 
 class WorkerPool:
@@ -178,11 +65,11 @@ class WorkerPool:
         self._timeout_s = timeout_s
         self._preempt_after_s = preempt_after_s  # 0: never
         self.preempted = 0
-        self._preempted_for: dict[_Worker, tuple[str | None, asyncio.Future[_Worker]]] = {}  # its replacement's taker
+        self._preempted_for: dict[WorkerLink, tuple[str | None, asyncio.Future[WorkerLink]]] = {}  # its replacement's taker
         self._stopped: dict[str, float] = {}  # client -> when a query of its was last stopped (loop time)
-        self._idle: deque[_Worker] = deque()
-        self._waiters: deque[tuple[str | None, asyncio.Future[_Worker]]] = deque()
-        self._busy: dict[_Worker, str | None] = {}  # worker -> the client it works for
+        self._idle: deque[WorkerLink] = deque()
+        self._waiters: deque[tuple[str | None, asyncio.Future[WorkerLink]]] = deque()
+        self._busy: dict[WorkerLink, str | None] = {}  # worker -> the client it works for
         self._held: Counter[str] = Counter()  # client -> workers it holds
         self._replacing: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -190,7 +77,7 @@ class WorkerPool:
     async def start(self) -> None:
         """Start every worker and wait until each has opened the store."""
         started = await asyncio.gather(*(self._spawn() for _ in range(self._size)), return_exceptions=True)
-        workers = [w for w in started if isinstance(w, _Worker)]
+        workers = [w for w in started if isinstance(w, WorkerLink)]
         if failed := [e for e in started if isinstance(e, BaseException)]:
             for worker in workers:  # none is left running when the pool does not start
                 worker.stop()
@@ -232,18 +119,18 @@ class WorkerPool:
         # frees the worker (or kills it at the deadline) instead of killing a worker per dropped connection.
         return await answer
 
-    def _settle(self, worker: _Worker, outcome: _Outcome, answer: asyncio.Future[QueryResult]) -> None:
+    def _settle(self, worker: WorkerLink, outcome: Outcome, answer: asyncio.Future[QueryResult]) -> None:
         """End an exchange: free, or stop and replace, the worker; answer the caller if it still waits."""
         result: QueryResult | None = None
         error: QueryRejected | None = None
         taker = self._preempted_for.pop(worker, None)  # also when the query ended just before it was stopped
-        if outcome is _TIMED_OUT or outcome is _PREEMPTED or outcome is None:
+        if outcome is TIMED_OUT or outcome is PREEMPTED or outcome is None:
             self._note_stopped(self._busy.get(worker))
-        if outcome is _TIMED_OUT:
+        if outcome is TIMED_OUT:
             self._discard(worker)
             error = QueryRejected(503, f"the query was stopped after {self._timeout_s:g} s, this endpoint's time limit; "
                                        f"{TIME_LIMIT_ADVICE}", setting="query_timeout_s")
-        elif outcome is _PREEMPTED:
+        elif outcome is PREEMPTED:
             ran = asyncio.get_running_loop().time() - worker.asked_at
             self._discard(worker, taker)
             error = QueryRejected(503, f"the query was stopped after {ran:.1f} s to let another client's query run: "
@@ -277,7 +164,7 @@ class WorkerPool:
     def _may_take(self, client: str | None) -> bool:
         return client is None or self._held[client] < self.per_client
 
-    async def _acquire(self, deadline: float, client: str | None) -> _Worker:
+    async def _acquire(self, deadline: float, client: str | None) -> WorkerLink:
         if self._closed:
             raise QueryRejected(503, "the endpoint is shutting down")
         if self._idle and self._may_take(client):
@@ -286,7 +173,7 @@ class WorkerPool:
             self._hold(worker, client)
             return worker
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[_Worker] = loop.create_future()
+        waiter: asyncio.Future[WorkerLink] = loop.create_future()
         self._waiters.append((client, waiter))
         if self._preempt_after_s > 0:
             self._check_later(client, waiter)
@@ -302,12 +189,12 @@ class WorkerPool:
                 raise self._busy_refusal(client) from None
             raise
 
-    def _check_later(self, client: str | None, waiter: asyncio.Future[_Worker]) -> None:
+    def _check_later(self, client: str | None, waiter: asyncio.Future[WorkerLink]) -> None:
         """In `preempt_after_s`, preempt for `waiter` if it still waits (and check again after that)."""
         timer = asyncio.get_running_loop().call_later(self._preempt_after_s, self._preempt_for, client, waiter)
         waiter.add_done_callback(lambda _: timer.cancel())
 
-    def _preempt_for(self, client: str | None, waiter: asyncio.Future[_Worker]) -> None:
+    def _preempt_for(self, client: str | None, waiter: asyncio.Future[WorkerLink]) -> None:
         """Stop a query for `waiter` (see the module's doc), unless a worker is on its way."""
         if waiter.done() or self._closed:
             return
@@ -348,7 +235,7 @@ class WorkerPool:
     def _held_by(self, client: str | None) -> int:
         return self._held[client] if client is not None else 0
 
-    def _hold(self, worker: _Worker, client: str | None) -> None:
+    def _hold(self, worker: WorkerLink, client: str | None) -> None:
         self._busy[worker] = client
         if client is not None:
             self._held[client] += 1
@@ -359,7 +246,7 @@ class WorkerPool:
             if not self._held[client]:
                 del self._held[client]
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: WorkerLink) -> None:
         self._unhold(self._busy.pop(worker, None))
         self._idle.append(worker)
         self._dispatch()
@@ -381,7 +268,7 @@ class WorkerPool:
             self._hold(worker, found[0])
             found[1].set_result(worker)
 
-    def _discard(self, worker: _Worker, taker: tuple[str | None, asyncio.Future[_Worker]] | None = None) -> None:
+    def _discard(self, worker: WorkerLink, taker: tuple[str | None, asyncio.Future[WorkerLink]] | None = None) -> None:
         """Stop `worker` and start another, for `taker` (a waiting caller) if given and still waiting."""
         client = self._busy.pop(worker, None)
         worker.stop()
@@ -395,7 +282,7 @@ class WorkerPool:
         task.add_done_callback(self._replacing.discard)
         task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
 
-    async def _replace(self, client: str | None, taker: tuple[str | None, asyncio.Future[_Worker]] | None) -> None:
+    async def _replace(self, client: str | None, taker: tuple[str | None, asyncio.Future[WorkerLink]] | None) -> None:
         try:
             worker = await self._spawn()
         finally:
@@ -410,7 +297,7 @@ class WorkerPool:
         else:
             self._release(worker)
 
-    async def _spawn(self) -> _Worker:
+    async def _spawn(self) -> WorkerLink:
         parent_end, child_socket = socket.socketpair()
         child_end = Connection(child_socket.detach())
         process = _CONTEXT.Process(
@@ -421,7 +308,7 @@ class WorkerPool:
         )
         process.start()
         child_end.close()
-        worker = _Worker(process)
+        worker = WorkerLink(process)
         try:
             await asyncio.get_running_loop().create_unix_connection(lambda: worker, sock=parent_end)
             ready = await asyncio.wait_for(worker.ready, _START_TIMEOUT_S)
