@@ -60,9 +60,62 @@ def test_a_colon_that_is_not_the_mistake_leaves_the_parsers_message(query: str) 
 def test_other_mistakes_get_the_parsers_message_and_the_line_it_points_at() -> None:
     message = _refusal('SELECT * WHERE { ?s ?p "<b>西</b>" ) }')
     said, shown, caret = message.splitlines()
-    assert said.startswith("the query is not valid SPARQL 1.1: error at 1:")
+    assert said.startswith("the query is not valid SPARQL 1.1: at 1:")
     assert shown == '    SELECT * WHERE { ?s ?p "<b>西</b>" ) }'
     assert caret.strip() == "^" and len(caret) > len(shown)  # past the end (the parser's place); 西 is two wide
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    # pyoxigraph: "expected one of HAVING, OFFSET, OPTIONAL, VALUES, ['0'..='9']"
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT x", "at 1:35, where the query has 'x'; the parser expected one of HAVING, "
+                                           "OFFSET, OPTIONAL, VALUES, a digit there"),
+    # a character class of ~20 Unicode ranges over three lines
+    ("SELECT ?x WHERE { ?s ?p ?o } GROUP BY", 'at 1:38, where the query ends; the parser expected one of "$", "(", ":", '
+                                             '"<", "?", a name there'),
+    # "expected [_]" alone: the parser's catch-all, which names nothing
+    ("SELECT * WHERE { ?s ?p ?o }}", "at 1:29, where the query ends; the parser could not read on from there; a '}' "
+                                    "closes more than was opened"),
+    ('SELECT * WHERE { ?s ?p ?o FILTER(regex(?o, "a") }', "where the query ends; the parser expected NOT there; "
+                                                         "1 '(' is never closed"),
+    ('SELECT * WHERE { { ?s ?p ?o } # a } in a comment', "1 '{' is never closed"),
+    ('ASK { ?s ?p "x\\q" }', 'at 1:16, where the query has \'q\'; the parser expected an escape (\\t \\b \\n \\r \\f \\" '
+                            "\\' \\\\) there"),
+    # the parser's furthest try stopped inside WHERE: no word is shown from there
+    ("SELECT (COUNT(*) ?c) WHERE { ?s ?p ?o }", "at 1:23; the parser expected DISTINCT there"),
+])
+def test_the_parsers_message_is_said_in_words(query: str, said: str) -> None:
+    message = _refusal(query).splitlines()[0]
+    assert said in message and message.startswith("the query is not valid SPARQL 1.1: at ")
+    assert "[_]" not in message and "..=" not in message and "error at" not in message
+
+
+@pytest.mark.parametrize(("query", "said", "column"), [
+    # pyoxigraph: "error at 1:10: expected CONSTRUCT"
+    ("SELEC * WHERE { ?s ?p ?o }", "at 1:1, 'SELEC' is no query form: a query starts with SELECT, CONSTRUCT, DESCRIBE "
+                                  "or ASK, after its PREFIX and BASE declarations", 1),
+    ("# list\nPREFIX ex: <http://e/>\n  WHERE { ?s ex:p ?o }", "at 3:3, 'WHERE' is no query form", 3),
+    ("{ ?s ?p ?o }", "at 1:1, '{' is no query form", 1),
+    # pyoxigraph: "error at 1:10: expected one of ".", ":", CONSTRUCT, ['-' | '0' ..= '9' | ..."
+    ("PREFIX ex <http://e/> SELECT * {}", "at 1:1, this PREFIX declaration is malformed: write PREFIX name: <IRI> or "
+                                         "BASE <IRI>", 1),
+    ("prefix ex: <http://e/>\nbase http://e/ SELECT * {}", "at 2:1, this BASE declaration is malformed", 1),
+])
+def test_a_query_that_does_not_start_with_its_form_is_told_so(query: str, said: str, column: int) -> None:
+    message = _refusal(query)
+    assert said in message.splitlines()[0]
+    shown, caret = message.splitlines()[-2:]
+    assert caret.index("^") == 4 + column - 1
+
+
+@pytest.mark.parametrize("query", [
+    "PREFIX ex: <http://e/a b> SELECT * { ?s ?p ?o } LIMIT x",  # an IRI the parser refuses: its message, not a form's
+    "  select * { ?s ?p ?o } LIMIT x",
+    "BASE <http://e/> # a comment\nDESCRIBE ?s { ?s ?p ?o } LIMIT x",
+    "ASK WHERE { ?s ?p ?o } x",
+    "CONSTRUCT WHERE { ?s ?p ?o } LIMIT x",
+])
+def test_a_query_that_starts_with_its_form_is_not_told_otherwise(query: str) -> None:
+    assert "no query form" not in _refusal(query) and "declaration is malformed" not in _refusal(query)
 
 
 def test_a_long_line_is_cut_around_the_place() -> None:

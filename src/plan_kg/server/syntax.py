@@ -4,8 +4,11 @@ pyoxigraph names the position where its parser gave up and the grammar rules it 
 (`error at 2:11: expected OPTIONAL`), which for the commonest mistake, a prefix used but not
 declared, is often neither the place nor the reason: an undeclared prefixed name in subject
 position, or with a short local name, is reported as something else further on. So the text is
-read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), and otherwise the
-parser's message is given with the line it points at and a caret under the place (`pointer`).
+read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), and for a query
+that does not start with a query form (`misplaced_start`). Otherwise the parser's message is given
+in words (`readable`: without its grammar's character classes, with what it found there and any
+brace or parenthesis left open or closed once too often), with the line it points at and a caret
+under the place (`pointer`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ _PREFIX_DECLARED = re.compile(r"\bPREFIX\s++((?:[^\W\d_][\w.\-]*+)?):", re.IGNOR
 POSITION = re.compile(r"^error at (\d+):(\d+): ")
 #: Characters of the line shown on each side of the place pointed at.
 _SHOWN = 60
+#: What may come before a query's form: space, comments, PREFIX and BASE declarations. Possessive: linear.
+_PROLOGUE = re.compile(r"(?:[\x20\t\r\n]++|\#[^\n]*+|PREFIX\s*+[^\s:<>]*+:\s*+<[^<>]*+>|BASE\s*+<[^<>]*+>)*+",
+                       re.IGNORECASE)
+_FORM = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w-])", re.IGNORECASE)
+#: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword.
+_EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["]++')
 
 
 def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
@@ -84,3 +93,91 @@ def pointer(query: str, line: int, column: int) -> str:
     width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in before)
     lead = "…" if start else ""
     return f"    {lead}{shown}{'…' if index + _SHOWN < len(text) else ''}\n    {' ' * (len(lead) + width)}^"
+
+
+def misplaced_start(query: str) -> tuple[str, int, int] | None:
+    """What `query` has where its form (SELECT, CONSTRUCT, DESCRIBE or ASK) should begin, after its PREFIX and BASE
+    declarations, with its line and column (from 1); None if it begins with one. A malformed declaration is found
+    too: PREFIX or BASE is then what is there."""
+    start = _PROLOGUE.match(query).end()  # type: ignore[union-attr]
+    if start >= len(query) or _FORM.match(query, start):
+        return None
+    found = re.match(r"[^\s{}()<>\"'#]{1,30}|.", query[start:], re.DOTALL)
+    line = query.count("\n", 0, start) + 1
+    return found[0] if found else "", line, start - (query.rfind("\n", 0, start) + 1) + 1
+
+
+def readable(query: str, message: str) -> str:
+    """pyoxigraph's `message` (`error at 1:35: expected one of HAVING, ['0'..='9'], [_]`) in words: where, what the
+    query has there, what the parser expected (its character classes named, its catch-all `[_]` left out), and a
+    brace or parenthesis left open or closed too often, which its list does not tell."""
+    position = POSITION.match(message)
+    if position is None:
+        return message
+    line, column = int(position[1]), int(position[2])
+    found = _found(query, line, column)
+    said = [f"at {line}:{column}" + (f", {found}" if found else "")]
+    rest = message[position.end():]
+    if rest.startswith("expected "):
+        words = list(dict.fromkeys(_word(item) for item in _EXPECTED.findall(rest.removeprefix("expected one of ")
+                                                                             .removeprefix("expected "))))
+        if words := [word for word in words if word]:
+            said.append(f"the parser expected {'one of ' if len(words) > 1 else ''}{', '.join(words)} there")
+        else:
+            said.append("the parser could not read on from there")
+    else:
+        said.append(rest)
+    said.extend(_unbalanced(query))
+    return "; ".join(said)
+
+
+def _found(query: str, line: int, column: int) -> str:
+    """What the query has at the parser's place: where it ends, or the word or character there ("" in the middle of
+    a word, where the parser's furthest try stopped, not a place to show)."""
+    lines = query.split("\n")
+    text = lines[line - 1] if 1 <= line <= len(lines) else ""
+    rest = text[column - 1:]
+    if not rest.strip() and not "".join(lines[line:]).strip():
+        return "where the query ends"
+    if 1 < column <= len(text) and re.match(r"\w\w", text[column - 2:column]):
+        return ""
+    found = re.match(r"\s*+([\w:?$-]{1,30}|\S)", rest)
+    return f"where the query has {found[1]!r}" if found else "where the line ends"
+
+
+def _word(item: str) -> str:
+    """One item of the parser's list as a person reads it ("" for its catch-all)."""
+    if item == "[_]":
+        return ""
+    if not item.startswith("["):
+        return item
+    if "'A' ..= 'Z'" in item:
+        return "a name"
+    if item.startswith("['0'..='9']"):
+        return "a digit"
+    if item.startswith("['-' | '0' ..= '9'"):
+        return "more of a name"
+    if item.startswith("['t' | 'b' | 'n'"):
+        return 'an escape (\\t \\b \\n \\r \\f \\" \\\' \\\\)'
+    return "another character"
+
+
+def _unbalanced(query: str) -> list[str]:
+    """Braces and parentheses the query opens and does not close, or closes without opening (outside IRIs, strings
+    and comments), said for each kind."""
+    text = _NOT_NAMES.sub(lambda found: " " * len(found[0]), query)
+    said = []
+    for opening, closing in ("{}", "()"):
+        depth = 0
+        for character in text:
+            if character == opening:
+                depth += 1
+            elif character == closing:
+                depth -= 1
+                if depth < 0:
+                    said.append(f"a '{closing}' closes more than was opened")
+                    break
+        else:
+            if depth > 0:
+                said.append(f"{depth} '{opening}' {'is' if depth == 1 else 'are'} never closed")
+    return said

@@ -22,7 +22,7 @@ from .jobs import QueryJob, QueryRejected, QueryResult
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 from .serialize import (CSV, TSV, as_result, byte_size, csv_lines_up, csv_written_here, page_triples,
                         serialize_solutions, serialize_solutions_exactly, serialize_triples, too_large)
-from .syntax import POSITION, declaring_helps, pointer, undeclared_prefix
+from .syntax import POSITION, declaring_helps, misplaced_start, pointer, readable, undeclared_prefix
 
 
 def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
@@ -194,8 +194,16 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
         return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, '{prefix}:' is used but "
                                   "not declared; add a PREFIX declaration for it at the start of the query\n"
                                   + pointer(query, line, column))
+    if (start := misplaced_start(query)) is not None:  # the parser names a place further on, or a rule
+        word, line, column = start
+        what = (f"this {word.upper()} declaration is malformed: write PREFIX name: <IRI> or BASE <IRI>"
+                if word.upper() in ("PREFIX", "BASE") else
+                f"{word!r} is no query form: a query starts with SELECT, CONSTRUCT, DESCRIBE or ASK, after its PREFIX "
+                "and BASE declarations")
+        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, {what}\n"
+                                  + pointer(query, line, column))
     if position := POSITION.match(message):  # the line it points at, and where: its rule names alone say little
-        return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}\n"
+        return QueryRejected(400, f"the query is not valid SPARQL 1.1: {readable(query, message)}\n"
                                   + pointer(query, int(position[1]), int(position[2])))
     return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}")
 
