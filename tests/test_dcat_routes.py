@@ -70,6 +70,9 @@ def test_void_is_negotiated(client: TestClient, built: BuildResult, accept: str,
     assert response.status_code == 200 and response.headers["vary"] == "Accept"
     assert response.headers["content-type"].split(";")[0] == media_type
     assert response.content == (built.out_dir / f"void.{suffix}").read_bytes()
+    # The same file among the downloads, in this format and the others (it named none: there is no /void.ttl).
+    assert response.headers["content-location"] == f"/downloads/void.{suffix}"
+    assert f'</downloads/void.{suffix}>; rel="alternate"; type="{media_type}"' in response.headers["link"]
     parsed = Graph().parse(data=response.content, format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml", "nt": "nt"}[suffix])
     assert isomorphic(parsed, Graph().parse(built.out_dir / "void.ttl", format="turtle"))
     browser = client.get("/.well-known/void", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)

@@ -72,11 +72,15 @@ class MetadataDocuments:
                                          headers=self.security)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         return self._negotiated(request, CATALOG_STEM, "The catalog", lambda fmt: {
-            "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}", "Link": _alternates(self.root)})
+            "Content-Location": f"{self.root}/{CATALOG_STEM}.{fmt.extension}",
+            "Link": _alternates(f"{self.root}/{CATALOG_STEM}")})
 
     async def void(self, request: Request) -> Response:
-        """/.well-known/void in the format the client asks for, as every IRI under the base (it was Turtle to all)."""
-        return self._negotiated(request, VOID_STEM, "The VoID description", lambda fmt: {})
+        """/.well-known/void in the format the client asks for, as every IRI under the base (it was Turtle to all);
+        `Content-Location` and `Link` name the same file in each format among the downloads (/downloads/void.ttl, ...)."""
+        return self._negotiated(request, VOID_STEM, "The VoID description", lambda fmt: {
+            "Content-Location": f"{self.root}/downloads/{VOID_STEM}.{fmt.extension}",
+            "Link": _alternates(f"{self.root}/downloads/{VOID_STEM}")})
 
     def _negotiated(self, request: Request, stem: str, name: str, headers: Callable[[Format], dict[str, str]]) -> Response:
         """The built file `stem`.{extension} in the format that fits the request's Accept, with `headers(format)`; people
@@ -97,9 +101,9 @@ class MetadataDocuments:
         return Response(path.read_bytes(), media_type="text/css", headers=self.security)
 
 
-def _alternates(root: str) -> str:
-    return ", ".join(f'<{root}/{CATALOG_STEM}.{f.extension}>; rel="alternate"; type="{f.media_type}"'
-                     for f in DOCUMENT_FORMATS)
+def _alternates(stem: str) -> str:
+    """A `Link` header naming the file `stem`.{extension} in each document format."""
+    return ", ".join(f'<{stem}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS)
 
 
 def routes(settings: Settings, security: dict[str, str] | None = None) -> list[BaseRoute]:
