@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from plan_kg.build import BuildResult
 from plan_kg.config import Settings
-from plan_kg.dcat import routes
+from plan_kg.dcat.routes import routes
 from plan_kg.dcat.docs import STYLESHEET_PATH
 from plan_kg.web.security import SECURITY_HEADERS
 

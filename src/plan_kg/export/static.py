@@ -202,7 +202,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint: str, site: str) -> tuple[str, ...]:
     """Write every page and file of the site into the empty folder `out_dir`; return the pages."""
     from ..web import STATIC_DIR, routes as web_routes  # the web side renders every page
-    from ..dcat import routes as dcat_routes
+    from ..dcat.routes import routes as dcat_routes
 
     writer = _Writer(settings, out_dir, endpoint)
     client = TestClient(Starlette(routes=[*web_routes(settings, store), *dcat_routes(settings)]))

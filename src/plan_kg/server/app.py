@@ -24,7 +24,8 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from .. import dcat, web
+from .. import web
+from ..dcat.routes import routes as dcat_routes
 from ..config import Settings
 from ..web.results import error_page
 from ..conditional import etag_matches, header_list, precondition_response, request_preconditions
@@ -71,7 +72,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
     site = web.Site(settings, store.reader)
     routes += web.routes(settings, store.reader, site)
-    routes += dcat.routes(settings, web.SECURITY_HEADERS)
+    routes += dcat_routes(settings, web.SECURITY_HEADERS)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
