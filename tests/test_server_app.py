@@ -301,10 +301,12 @@ def test_a_browser_is_told_why_a_query_was_not_answered_on_a_page_with_the_query
     assert page.status_code == 400 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
     assert "not valid SPARQL 1.1" in page.text and "<b>" not in page.text  # the message, escaped
+    assert '<p class="query-error-ja" lang="ja">問い合わせが SPARQL 1.1 の文法に合っていません。' in page.text  # and in Japanese
     assert textarea(page.text) == query
     # Over the row limit (5 here), as a page too; anyone else still gets the reason as plain text.
     over = httpx.get(endpoint, params={"query": "SELECT * { ?s ?p ?o }", "format": "html"})
     assert over.status_code == 400 and "5 rows" in over.text and over.headers["content-type"].startswith("text/html")
+    assert "結果の行数がこのエンドポイントの上限を超えました" in over.text
     for headers in ({}, {"Accept": "*/*"}, {"Accept": "application/sparql-results+json, text/html"}):
         plain = httpx.get(endpoint, params={"query": query}, headers=headers)
         assert plain.status_code == 400 and plain.headers["content-type"].startswith("text/plain"), headers

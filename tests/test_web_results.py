@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -182,6 +183,26 @@ def test_the_row_and_byte_limits_hold_for_pages_too(store: ox.Store) -> None:
         page(store, f"DESCRIBE <{MEASURE}>", fmt="graph", max_rows=1)
     with pytest.raises(QueryRejected, match="larger than 2000 bytes"):
         page(store, values, max_bytes=2000)
+
+
+@pytest.mark.parametrize(("status", "message", "setting", "japanese"), [
+    (400, "the query is not valid SPARQL 1.1: at 1:35, ...", None, "SPARQL 1.1 の文法に合っていません"),
+    (503, "the query was stopped after 30 s, this endpoint's time limit; ...", "query_timeout_s", "時間の上限を超えた"),
+    (503, "the query was stopped: it needed more than 2000 MB, ...", "query_memory_bytes", "メモリの上限を超えた"),
+    (400, "the result has more than 10000 rows, ...", "max_result_rows", "ORDER BY・LIMIT・OFFSET で分けて"),
+    (400, "the result is larger than 64 MB, ...", "max_response_bytes", "結果の大きさがこのエンドポイントの上限"),
+    (403, "this endpoint is read-only: SPARQL updates are not accepted", None, "読み取り専用"),
+    (429, "this client already has 4 queries running, ...", None, "同時の問い合わせが上限に達して"),
+    (503, "the query was stopped after 2.0 s to let another client's query run: ...", None, "しばらくしてから"),
+    (400, "SERVICE <http://example.org/sparql> is not on this endpoint's allow-list ...", None, "SERVICE（ほかの"),
+    (400, "the query could not be evaluated: ...", None, "理由は下の英語の説明のとおりです"),
+])
+def test_an_error_page_says_why_in_japanese_too(status: int, message: str, setting: str | None, japanese: str) -> None:
+    """The page around the reason was bilingual; the reason itself, the endpoint's own text, is English only."""
+    page = results.error_page("ASK {}", status, message, setting=setting).decode()
+    said = re.search(r'<p class="query-error-ja" lang="ja">(.*?)</p>', page)
+    assert said is not None and japanese in said[1]
+    assert said.end() < page.index('<pre class="query-error-message" lang="en">')  # before the English
 
 
 def test_an_error_page_repeats_a_query_to_fix_unless_it_is_too_long() -> None:

@@ -283,7 +283,8 @@ class SparqlEndpoint:
             wants_page = False
         if not wants_page:
             return _error(refused.status, refused.message, headers)
-        page = error_page(parsed.query or "", refused.status, refused.message, root=self.settings.public_path,
+        page = error_page(parsed.query or "", refused.status, refused.message, setting=refused.setting,
+                          root=self.settings.public_path,
                           default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
                         headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})

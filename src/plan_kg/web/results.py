@@ -137,22 +137,57 @@ def render(
     return b"".join(chunks)
 
 
+#: What a refusal's page says in Japanese before the endpoint's own reason (English, as every client gets it),
+#: by the limit that refused the query (`QueryRejected.setting`).
+_JA_BY_SETTING = {
+    "query_timeout_s": "問い合わせが時間の上限を超えたため止めました。LIMIT を付ける、パターンを絞る、OPTIONAL を減らすなどして"
+                       "対象を小さくするか、ダウンロードしたデータを手元のストアに読み込んで実行してください。",
+    "query_memory_bytes": "問い合わせが 1 件あたりのメモリの上限を超えたため止めました。対象を絞るか LIMIT を付けてください。",
+    "max_result_rows": "結果の行数がこのエンドポイントの上限を超えました。ORDER BY・LIMIT・OFFSET で分けて取得するか、"
+                       "対象を絞ってください。",
+    "max_response_bytes": "結果の大きさがこのエンドポイントの上限を超えました。選ぶ値を減らすか、LIMIT を付けてください。",
+}
+#: ... else by the refusal's status.
+_JA_BY_STATUS = {
+    403: "このエンドポイントは読み取り専用です。更新（INSERT・DELETE・LOAD など）は受け付けません。",
+    406: "求められた形式ではこの結果を返せません。ほかの形式を選んでください。",
+    413: "問い合わせが大きすぎます。",
+    429: "この接続元からの同時の問い合わせが上限に達しています。実行中のものが終わってから送ってください。",
+    503: "いまは答えられません（混み合っているか、止める途中です）。しばらくしてからもう一度送ってください。",
+}
+
+
+def japanese_reason(status: int, message: str, setting: str | None = None) -> str:
+    """The gist of a refusal (`status`, the endpoint's `message`, the `setting` whose limit refused it) in Japanese."""
+    if setting in _JA_BY_SETTING:
+        return _JA_BY_SETTING[setting]
+    if message.startswith("the query is not valid SPARQL 1.1"):
+        return ("問い合わせが SPARQL 1.1 の文法に合っていません。下の説明が示す位置（行:列）と、^ の箇所を直してください。")
+    if status in _JA_BY_STATUS:
+        return _JA_BY_STATUS[status]
+    if "SERVICE" in message:
+        return "SERVICE（ほかのエンドポイントへの問い合わせ）は、このエンドポイントの設定で許されたものにしか送れません。"
+    return "問い合わせに答えられませんでした。理由は下の英語の説明のとおりです。"
+
+
 def error_page(
     query: str,
     status: int,
     message: str,
     *,
+    setting: str | None = None,
     root: str = "",
     default_graphs: Sequence[str] | None = None,
     named_graphs: Sequence[str] | None = None,
 ) -> bytes:
-    """Why the endpoint did not answer `query` (`status`, `message`), with the query in a form to fix and run
-    again; a query over `MAX_REPEATED_CHARS` is not repeated (the form is empty, and says so)."""
+    """Why the endpoint did not answer `query` (`status`, `message`; in Japanese too: `japanese_reason`), with the query
+    in a form to fix and run again; a query over `MAX_REPEATED_CHARS` is not repeated (the form is empty, and says so)."""
     dataset = _dataset(default_graphs, named_graphs)
     omitted = len(query) if len(query) > MAX_REPEATED_CHARS else 0
     query = "" if omitted else query
     return environment().get_template("query_error.html").render(
-        query=query, status=status, message=message, endpoint=root + ENDPOINT, root=root, dataset=dataset,
+        query=query, status=status, message=message, reason_ja=japanese_reason(status, message, setting),
+        endpoint=root + ENDPOINT, root=root, dataset=dataset,
         omitted=omitted,
         # The query's own length first: encoding a long one only to find it long took 45 ms a megabyte.
         post=len(query) > MAX_LINK_CHARS or len(urlencode([("query", query), *dataset])) > MAX_LINK_CHARS,
