@@ -173,6 +173,7 @@ def test_select_results_are_negotiated(endpoint: str, accept: str | None, media_
         ("application/rdf+xml;q=0.5, text/turtle;q=0.6", pyoxigraph.RdfFormat.TURTLE),
         ("text/n3", pyoxigraph.RdfFormat.TURTLE),  # Turtle is N3
         ("application/json", pyoxigraph.RdfFormat.JSON_LD),  # JSON-LD is JSON
+        ("application/x-json+ld", pyoxigraph.RdfFormat.JSON_LD),  # its name before it was registered (SPARQLWrapper)
     ],
 )
 def test_graph_results_are_negotiated_and_parse(endpoint: str, accept: str | None, fmt: pyoxigraph.RdfFormat) -> None:

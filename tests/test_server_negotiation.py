@@ -24,6 +24,7 @@ from plan_kg.web import negotiation as web_negotiation
         ("application/n-triples;q=0.2, text/turtle;q=0.1, text/csv;q=0.3", "csv", "ntriples"),
         ("text/*", "csv", "turtle"),
         ("application/ld+json, application/sparql-results+json;q=0.5", "json", "jsonld"),
+        ("application/x-json+ld", None, "jsonld"),  # JSON-LD's name before it was registered (SPARQLWrapper)
         ("image/png", None, None),
         # Type and subtype are case-insensitive (RFC 9110 8.3.1); empty list elements are ignored (5.6.1).
         ("Application/SPARQL-Results+XML", "xml", "turtle"),

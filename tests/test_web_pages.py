@@ -78,6 +78,7 @@ def client(settings: Settings, store: ox.Store) -> TestClient:
         ("application/ld+json", "jsonld"),
         ("application/n-triples", "nt"),
         ("application/rdf+xml", "rdf"),
+        ("application/x-json+ld", "jsonld"),  # JSON-LD's name before it was registered (SPARQLWrapper)
         ("text/turtle;q=0.5, application/ld+json", "jsonld"),
         ("*/*", "html"),
         (None, "html"),
