@@ -144,6 +144,7 @@ def test_updates_are_refused_and_change_nothing(endpoint: str, method: str, kwar
         ("text/tab-separated-values", "text/tab-separated-values"),
         ("text/csv;q=0.4, application/sparql-results+xml;q=0.9, */*;q=0.1", "application/sparql-results+xml"),
         ("application/json", "application/sparql-results+json"),
+        ("text/xml", "application/sparql-results+xml"),
         ("*/*", "application/sparql-results+json"),
         ("text/*", "text/csv"),
         # A browser (the query form without JavaScript, a pasted query URL): a page of the answer.
@@ -174,6 +175,7 @@ def test_select_results_are_negotiated(endpoint: str, accept: str | None, media_
         ("text/n3", pyoxigraph.RdfFormat.TURTLE),  # Turtle is N3
         ("application/json", pyoxigraph.RdfFormat.JSON_LD),  # JSON-LD is JSON
         ("application/x-json+ld", pyoxigraph.RdfFormat.JSON_LD),  # its name before it was registered (SPARQLWrapper)
+        ("text/xml", pyoxigraph.RdfFormat.RDF_XML),  # either XML media type, as SELECT's SPARQL XML
     ],
 )
 def test_graph_results_are_negotiated_and_parse(endpoint: str, accept: str | None, fmt: pyoxigraph.RdfFormat) -> None:

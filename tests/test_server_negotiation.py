@@ -20,6 +20,7 @@ from plan_kg.web import negotiation as web_negotiation
         ("*/*", "json", "turtle"),
         ("application/sparql-results+xml", "xml", "turtle"),  # only results: a graph in Turtle (12.5.1)
         ("application/xml", "xml", "rdfxml"),
+        ("text/xml", "xml", "rdfxml"),  # XML's other media type: a graph in RDF/XML, not Turtle
         ("text/csv;q=0.9, text/tab-separated-values", "tsv", "turtle"),
         ("application/n-triples;q=0.2, text/turtle;q=0.1, text/csv;q=0.3", "csv", "ntriples"),
         ("text/*", "csv", "turtle"),

@@ -79,6 +79,7 @@ def client(settings: Settings, store: ox.Store) -> TestClient:
         ("application/n-triples", "nt"),
         ("application/rdf+xml", "rdf"),
         ("application/x-json+ld", "jsonld"),  # JSON-LD's name before it was registered (SPARQLWrapper)
+        ("text/xml", "rdf"),  # either XML media type: RDF/XML, as for a CONSTRUCT
         ("text/turtle;q=0.5, application/ld+json", "jsonld"),
         ("*/*", "html"),
         (None, "html"),

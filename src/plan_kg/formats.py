@@ -51,13 +51,14 @@ W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
 FORMATS: tuple[Format, ...] = (
     # Turtle is also N3 (N3 extends it); JSON-LD is also JSON, and application/x-json+ld its name before it was
-    # registered (SPARQLWrapper still asks for it).
+    # registered (SPARQLWrapper still asks for it); RDF/XML and SPARQL XML are XML, of either XML media type.
     Format("turtle", "text/turtle", "ttl", frozenset({_G}), "turtle", ("application/x-turtle", "text/n3"), "Turtle",
            "Turtle"),
     Format("ntriples", "application/n-triples", "nt", frozenset({_G}), "nt11", ("text/plain",), "N-Triples", "N-Triples"),
     Format("jsonld", "application/ld+json", "jsonld", frozenset({_G, _D}), "json-ld",
            ("application/json", "application/x-json+ld"), "JSON-LD", "JSON-LD"),
-    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml",), "RDF_XML", "RDF/XML"),
+    Format("rdfxml", "application/rdf+xml", "rdf", frozenset({_G}), "xml", ("application/xml", "text/xml"), "RDF_XML",
+           "RDF/XML"),
     Format("trig", "application/trig", "trig", frozenset({_D}), "trig", w3c="TriG", label="TriG"),
     Format("nquads", "application/n-quads", "nq", frozenset({_D}), "nquads", w3c="N-Quads", label="N-Quads"),
     Format("json", "application/sparql-results+json", "srj", frozenset({_R}), None, ("application/json",),
