@@ -388,6 +388,32 @@ def test_cors_allows_any_origin_without_credentials(endpoint: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/sparql", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("/", {"GET", "HEAD", "OPTIONS"}),
+        ("/id/132292/basic-plan-3/1", {"GET", "HEAD", "OPTIONS"}),
+        ("/downloads/plan-kg.nq", {"GET", "HEAD", "OPTIONS"}),
+        ("/assets/site/style.css", {"GET", "HEAD", "OPTIONS"}),
+        ("/no-such-path", {"GET", "HEAD", "OPTIONS"}),
+    ],
+)
+def test_a_preflight_allows_the_methods_the_path_takes(endpoint: str, path: str, allowed: set[str]) -> None:
+    """Only /sparql takes POST: a preflight elsewhere listed it too (one CORS layer for every path), and one
+    asking for it succeeded, for a request the path then refuses (405)."""
+    def preflight(method: str) -> httpx.Response:
+        return httpx.options(endpoint.removesuffix("/sparql") + path,
+                             headers={"Origin": "https://example.org", "Access-Control-Request-Method": method})
+
+    asked = preflight("GET")
+    assert asked.status_code == 200, asked.text
+    assert {method.strip() for method in asked.headers["access-control-allow-methods"].split(",")} == allowed
+    assert asked.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in asked.headers
+    assert (preflight("POST").status_code == 200) == ("POST" in allowed)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "status"),
     [
         ({"params": {"query": "SELECT * { ?s ?p"}}, 400),

@@ -17,7 +17,6 @@ from urllib.parse import quote
 import pyoxigraph
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
@@ -34,7 +33,7 @@ from .cache import is_repeatable
 from .compress import AnswerCompression
 from .description import ServiceDescriptions
 from .negotiation import PAGE, NegotiationError, negotiate
-from .options import AnswerOptions
+from .options import AnswerOptions, PreflightByRoute
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from .public_path import PublicPath
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
@@ -108,10 +107,10 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
             Middleware(RepeatedRequests, index=repeated, direct=endpoint.answer_get),
             Middleware(AllowAnyOrigin),
             Middleware(
-                CORSMiddleware,
+                PreflightByRoute,  # CORSMiddleware, a preflight allowing what the path takes: POST on /sparql alone
+                routes=routes,
                 allow_origins=["*"],
                 allow_credentials=False,
-                allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["*"],  # a public service without credentials: a client's own headers are harmless
                 expose_headers=list(_EXPOSED),
                 max_age=86400,
