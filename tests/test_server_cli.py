@@ -50,6 +50,22 @@ def test_construct_prints_turtle_and_format_is_honoured(tmp_path: Path) -> None:
     assert run(tmp_path, str(query)).output.count(" .") >= 1
 
 
+def test_json_or_xml_for_a_graph_writes_json_ld_or_rdf_xml_and_says_so(tmp_path: Path) -> None:
+    """json and xml name SPARQL results; for a CONSTRUCT they wrote JSON-LD and RDF/XML without a word."""
+    query = tmp_path / "all.rq"
+    query.write_text("CONSTRUCT WHERE { ?s ?p ?o }", encoding="utf-8")
+    for format_name, label, graph_format in (("json", "JSON-LD", "jsonld"), ("xml", "RDF/XML", "rdfxml")):
+        result = run(tmp_path, str(query), "--format", format_name)
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes == run(tmp_path, str(query), "--format", graph_format).stdout_bytes
+        assert result.stderr == (f"note: {query} answers a graph (CONSTRUCT or DESCRIBE), which --format {format_name} "
+                                 f"writes as {label}, as --format {graph_format} does\n")
+    assert run(tmp_path, str(query), "--format", "jsonld").stderr == ""
+    select = tmp_path / "labels.rq"
+    select.write_text("SELECT ?l { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }", encoding="utf-8")
+    assert run(tmp_path, str(select), "--format", "json").stderr == ""
+
+
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     bad = tmp_path / "bad.rq"
     bad.write_text("SELECT * {", encoding="utf-8")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .. import formats
 from ..errors import PlanKgError, QueryError
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -31,7 +32,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
               type=click.Choice(["table", *(f.name for f in (*RESULT_FORMATS, *GRAPH_FORMATS))]),
               help="table: a SELECT as aligned text, an ASK as true or false, a CONSTRUCT/DESCRIBE as Turtle. "
                    "csv, tsv, json, xml: the SPARQL results of a SELECT or ASK (an ASK in csv or tsv is a "
-                   "column _askResult of one row, true or false). turtle, ntriples, jsonld, rdfxml: a CONSTRUCT/DESCRIBE graph.")  # fmt: skip
+                   "column _askResult of one row, true or false). turtle, ntriples, jsonld, rdfxml: a "
+                   "CONSTRUCT/DESCRIBE graph (json and xml write one as JSON-LD and RDF/XML, and say so on stderr).")  # fmt: skip
 @click.pass_context
 def query(ctx: click.Context, name: str, format_name: str) -> None:
     """Run the named query NAME (queries/NAME.rq), or a .rq file, over the built data; print the result.
@@ -73,6 +75,11 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
                         "save the query file as UTF-8"))
     except (PlanKgError, OSError) as exc:
         fail(exc if isinstance(exc, PlanKgError) else QueryError(f"{name}: {exc}"))
+    written = formats.by_media_type(result.media_type, formats.Kind.GRAPH)
+    if written is not None and format_name in {f.name for f in RESULT_FORMATS}:
+        # As for the endpoint's format= (SPARQLWrapper's json and xml); said, as the output is not what they name.
+        click.echo(f"note: {name} answers a graph (CONSTRUCT or DESCRIBE), which --format {format_name} writes as "
+                   f"{written.label}, as --format {written.name} does", err=True)
     if as_table and result.media_type.startswith("application/sparql-results+json"):
         click.echo(_table(result.body))
     else:  # ended with a line break, so that the shell's prompt does not follow `true` on its line
