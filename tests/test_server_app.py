@@ -868,7 +868,7 @@ def test_a_large_answer_gives_up_also_when_its_first_message_cannot_be_sent() ->
     """uvicorn waits before every message while the connection's buffer is full, the first one too
     (an earlier answer on the connection, unread): that wait is under send_timeout_s as well, so
     the client's place is given back, not held for as long as it stays connected."""
-    from plan_kg.server.app import SEND_CHUNK_BYTES, SentInChunks
+    from plan_kg.server.responses import SEND_CHUNK_BYTES, SentInChunks
 
     released: list[bool] = []
 
@@ -888,7 +888,7 @@ def test_a_large_answer_gives_up_also_when_its_first_message_cannot_be_sent() ->
 def test_any_origin_is_sent_as_star_even_if_the_cors_layer_echoed_one() -> None:
     """Without Vary: Origin (no answer varies by it), an echoed origin in a shared cache would be
     handed to other sites: older Starlette echoes one sent with a cookie."""
-    from plan_kg.server.app import AllowAnyOrigin
+    from plan_kg.server.responses import AllowAnyOrigin
 
     sent: list[dict] = []
 

@@ -164,9 +164,9 @@ def test_the_repeated_request_index_keys_by_accept_encoding(served, url: str) ->
 
 
 def test_a_compressed_answer_larger_than_a_piece_is_sent_in_pieces(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from plan_kg.server import app
+    from plan_kg.server import responses
 
-    monkeypatch.setattr(app, "SEND_CHUNK_BYTES", 256)  # the compressed answer is several pieces
+    monkeypatch.setattr(responses, "SEND_CHUNK_BYTES", 256)  # the compressed answer is several pieces
     query = "SELECT ?h { BIND(CONCAT(" + ", ".join(f'SHA512("{i}")' for i in range(20)) + ") AS ?h) }"
     plain, plain_body = fetch(url, query, "text/csv", "identity")
     packed, packed_body = fetch(url, query, "text/csv", "gzip")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import ipaddress
-import logging
 import shutil
 import tempfile
 from collections import Counter
@@ -20,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import web
@@ -35,25 +33,18 @@ from .description import ServiceDescriptions
 from .negotiation import PAGE, NegotiationError, negotiate
 from .options import AnswerOptions, PreflightByRoute
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
+from . import responses
 from .public_path import PublicPath
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
+from .responses import ANY_ORIGIN, EXPOSED, AllowAnyOrigin, SentInChunks
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, load_store
 from .jobs import QueryRejected
-
-logger = logging.getLogger(__name__)
 
 _VARY = "Accept"
 #: A query's answer may be sent gzip-compressed: every one of them (and its 304) says so, the small ones too.
 _VARY_ANSWER = "Accept, Accept-Encoding"
 _ALLOW = "GET, HEAD, POST, OPTIONS"
-#: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
-#: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one. A script
-#: may read these fields beyond the CORS-safelisted ones: validators, limits, links to other formats, ranges.
-_EXPOSED = ("Retry-After", "ETag", "Link", "Location", "Content-Location", "Content-Range", "Accept-Ranges",
-            "Content-Encoding")
-_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(_EXPOSED)}
-_ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _ANY_ORIGIN.items()]
 
 
 def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
@@ -112,7 +103,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
                 allow_origins=["*"],
                 allow_credentials=False,
                 allow_headers=["*"],  # a public service without credentials: a client's own headers are harmless
-                expose_headers=list(_EXPOSED),
+                expose_headers=list(EXPOSED),
                 max_age=86400,
             ),
             # Inside CORSMiddleware, which answers a preflight: a plain OPTIONS gets what the path allows.
@@ -143,7 +134,7 @@ class SparqlEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":  # a CORS preflight is answered before this, by CORSMiddleware
-            return Response(status_code=204, headers={"Allow": _ALLOW, **_ANY_ORIGIN})
+            return Response(status_code=204, headers={"Allow": _ALLOW, **ANY_ORIGIN})
         try:
             parsed = await read_request(request, max_body_bytes=self.settings.max_body_bytes)
         except ProtocolError as exc:  # the query could not be read: a browser gets a page with an empty form
@@ -165,7 +156,7 @@ class SparqlEndpoint:
         # Checked against the endpoint itself, before the query runs (RFC 9110 13.1.1, 13.1.2). A POST selects
         # none of its representations (its Accept names a result format): only `*` matches.
         if request.method == "POST" and (refused := precondition_response(
-                if_match=if_match, if_none_match=if_none_match, tag=None, headers=dict(_ANY_ORIGIN), safe=False)):
+                if_match=if_match, if_none_match=if_none_match, tag=None, headers=dict(ANY_ORIGIN), safe=False)):
             return refused
         response, key = await self.answer(
             request.method, parsed, accept=header_list(request.headers, "accept"),
@@ -225,7 +216,7 @@ class SparqlEndpoint:
             ))
             # Every answer allows every origin, not only those to requests with Origin: a cached
             # answer to a plain request may be reused for a cross-origin one (no Vary: Origin then).
-            headers = {"Vary": _VARY_ANSWER, "Cache-Control": "no-store", **_ANY_ORIGIN}
+            headers = {"Vary": _VARY_ANSWER, "Cache-Control": "no-store", **ANY_ORIGIN}
             gzip_accepted = accepts_gzip(accept_encoding)
             key = self.service.key(job)
             # An ETag tags a representation of the target, /sparql?query=…; a POST's answer is none of
@@ -259,7 +250,7 @@ class SparqlEndpoint:
         if result.media_type.startswith(PAGE.media_type):  # a page for people: the site's policy
             headers.update(web.SECURITY_HEADERS)
         body = await self.compression.gzipped(key, result) if compressed else result.body
-        if len(body) > SEND_CHUNK_BYTES:
+        if len(body) > responses.SEND_CHUNK_BYTES:
             # The client's place is held until the answer is sent: one that does not read its answers
             # cannot have more of them in the server's memory than it may run queries at once.
             self._running[client] += 1
@@ -286,7 +277,7 @@ class SparqlEndpoint:
                           root=self.settings.public_path,
                           default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs)
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
-                        headers={"Vary": _VARY, **_ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
+                        headers={"Vary": _VARY, **ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
 
     def _too_many(self, parsed: ProtocolRequest, accept: str | None) -> Response:
         message = (f"this client already has {self.settings.max_concurrent_per_client} queries running, "
@@ -377,84 +368,4 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     # Vary: Accept, as /sparql tells a browser the same on a page.
     return PlainTextResponse(message + "\n", status_code=status,
-                             headers={"Vary": _VARY, **_ANY_ORIGIN, **(headers or {})})
-
-
-#: Answers larger than this are sent in pieces of this size (see `SentInChunks`).
-SEND_CHUNK_BYTES = 1 << 20
-
-
-class SentInChunks(Response):
-    """A large answer, sent a piece at a time so that it waits for a client that reads slowly.
-
-    Written whole, an answer sits in the connection's buffer until the client reads it: a client that
-    never reads kept 58 MB of the server's memory per connection, for as long as it stayed connected.
-    A piece is written only once the previous one has gone (uvicorn's flow control), and if no piece
-    goes for `timeout_s`, the rest is given up and the connection closed. `done` runs once it is over.
-    """
-
-    def __init__(self, body: bytes, *, media_type: str, headers: dict[str, str], done: Callable[[], None],
-                 timeout_s: float) -> None:
-        super().__init__(body, media_type=media_type, headers=headers)
-        self._done = done
-        self._timeout_s = timeout_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            # Every message under the time limit: uvicorn waits before each until the connection's buffer
-            # has room, the first one too (after an earlier answer on the same connection, unread).
-            await asyncio.wait_for(send({"type": "http.response.start", "status": self.status_code,
-                                         "headers": self.raw_headers}), self._timeout_s)
-            pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
-            for start in pieces:
-                piece = self.body[start:start + SEND_CHUNK_BYTES]
-                last = start + SEND_CHUNK_BYTES >= len(self.body)
-                await asyncio.wait_for(send({"type": "http.response.body", "body": piece, "more_body": not last}),
-                                       self._timeout_s)
-            if not pieces:
-                await asyncio.wait_for(send({"type": "http.response.body", "body": b""}), self._timeout_s)
-        except TimeoutError:
-            logger.info("gave up sending an answer of %d bytes: the client read nothing for %g s",
-                        len(self.body), self._timeout_s)  # uvicorn closes the connection, unanswered
-        finally:
-            self.body = b""
-            self._done()
-
-
-class AllowAnyOrigin:
-    """ASGI middleware: every response allows any origin, also one to a request without Origin.
-
-    (Starlette's CORSMiddleware adds the header only when the request has Origin; a cached copy
-    of an answer to a plain request may serve a browser's too.) So no answer varies by Origin:
-    the `Origin` CORSMiddleware adds to Vary is taken out again, and a HEAD (the full path) is sent
-    the header fields of the same GET (answered before the framework), as RFC 9110 9.3.2 asks.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_allowing_any_origin(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # `*` in any case: older Starlette echoes an Origin sent with a cookie, which without
-                # Vary: Origin a shared cache could hand to another site.
-                headers, varies = [], []
-                for name, value in message.get("headers", ()):
-                    if name.lower() == b"vary":
-                        varies += [part.strip() for part in value.split(b",")
-                                   if part.strip() and part.strip().lower() != b"origin"]
-                    elif name.lower() != b"access-control-allow-origin":
-                        headers.append((name, value))
-                if varies:
-                    headers.append((b"vary", b", ".join(varies)))
-                headers.append(_ANY_ORIGIN_RAW[0])
-                if not any(name.lower() == b"access-control-expose-headers" for name, _ in headers):
-                    headers.append(_ANY_ORIGIN_RAW[1])
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_allowing_any_origin)
+                             headers={"Vary": _VARY, **ANY_ORIGIN, **(headers or {})})

@@ -1,0 +1,101 @@
+"""How the endpoint's answers are sent: any origin allowed on every one (`AllowAnyOrigin`), and a large one
+a piece at a time, for as long as the client reads (`SentInChunks`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+#: CORS headers on every answer, with or without Origin in the request (as CORSMiddleware sends them with
+#: it): an HTTP cache may serve a browser's cross-origin request with an answer to a plain one. A script
+#: may read these fields beyond the CORS-safelisted ones: validators, limits, links to other formats, ranges.
+EXPOSED = ("Retry-After", "ETag", "Link", "Location", "Content-Location", "Content-Range", "Accept-Ranges",
+           "Content-Encoding")
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(EXPOSED)}
+ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ANY_ORIGIN.items()]
+
+
+#: Answers larger than this are sent in pieces of this size (see `SentInChunks`).
+SEND_CHUNK_BYTES = 1 << 20
+
+
+class SentInChunks(Response):
+    """A large answer, sent a piece at a time so that it waits for a client that reads slowly.
+
+    Written whole, an answer sits in the connection's buffer until the client reads it: a client that
+    never reads kept 58 MB of the server's memory per connection, for as long as it stayed connected.
+    A piece is written only once the previous one has gone (uvicorn's flow control), and if no piece
+    goes for `timeout_s`, the rest is given up and the connection closed. `done` runs once it is over.
+    """
+
+    def __init__(self, body: bytes, *, media_type: str, headers: dict[str, str], done: Callable[[], None],
+                 timeout_s: float) -> None:
+        super().__init__(body, media_type=media_type, headers=headers)
+        self._done = done
+        self._timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            # Every message under the time limit: uvicorn waits before each until the connection's buffer
+            # has room, the first one too (after an earlier answer on the same connection, unread).
+            await asyncio.wait_for(send({"type": "http.response.start", "status": self.status_code,
+                                         "headers": self.raw_headers}), self._timeout_s)
+            pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
+            for start in pieces:
+                piece = self.body[start:start + SEND_CHUNK_BYTES]
+                last = start + SEND_CHUNK_BYTES >= len(self.body)
+                await asyncio.wait_for(send({"type": "http.response.body", "body": piece, "more_body": not last}),
+                                       self._timeout_s)
+            if not pieces:
+                await asyncio.wait_for(send({"type": "http.response.body", "body": b""}), self._timeout_s)
+        except TimeoutError:
+            logger.info("gave up sending an answer of %d bytes: the client read nothing for %g s",
+                        len(self.body), self._timeout_s)  # uvicorn closes the connection, unanswered
+        finally:
+            self.body = b""
+            self._done()
+
+
+class AllowAnyOrigin:
+    """ASGI middleware: every response allows any origin, also one to a request without Origin.
+
+    (Starlette's CORSMiddleware adds the header only when the request has Origin; a cached copy
+    of an answer to a plain request may serve a browser's too.) So no answer varies by Origin:
+    the `Origin` CORSMiddleware adds to Vary is taken out again, and a HEAD (the full path) is sent
+    the header fields of the same GET (answered before the framework), as RFC 9110 9.3.2 asks.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_allowing_any_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # `*` in any case: older Starlette echoes an Origin sent with a cookie, which without
+                # Vary: Origin a shared cache could hand to another site.
+                headers, varies = [], []
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"vary":
+                        varies += [part.strip() for part in value.split(b",")
+                                   if part.strip() and part.strip().lower() != b"origin"]
+                    elif name.lower() != b"access-control-allow-origin":
+                        headers.append((name, value))
+                if varies:
+                    headers.append((b"vary", b", ".join(varies)))
+                headers.append(ANY_ORIGIN_RAW[0])
+                if not any(name.lower() == b"access-control-expose-headers" for name, _ in headers):
+                    headers.append(ANY_ORIGIN_RAW[1])
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_allowing_any_origin)
