@@ -79,6 +79,15 @@ def test_pylode_leaves_the_applications_logging_alone() -> None:
     assert "INFO" not in out.stderr and "DEBUG" not in out.stderr
 
 
+def test_a_phone_shows_the_page_at_its_own_width(built: BuildResult) -> None:
+    """pyLODE writes no viewport, so a phone laid the page out 980 px wide and showed it zoomed out; the rest of
+    its head is left as pyLODE wrote it (the stylesheet a file, for the policy below)."""
+    page = (built.out_dir / "ontology.html").read_text(encoding="utf-8")
+    head = page[:page.index("</head>")]
+    assert head.count('<meta name="viewport" content="width=device-width, initial-scale=1">') == 1
+    assert head.count("<title>") == 1 and head.count('rel="stylesheet"') == 1
+
+
 def test_no_inline_style_for_the_content_security_policy(built: BuildResult) -> None:
     page = (built.out_dir / "ontology.html").read_text(encoding="utf-8")
     assert "<style" not in page and ' style="' not in page

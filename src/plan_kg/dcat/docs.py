@@ -52,11 +52,26 @@ def _import_ontpub() -> type:
     return OntPub
 
 
+#: Added to pyLODE's stylesheet for a phone: its table of contents is fixed over the right half of the screen and
+#: the body padded 70 px a side, which left a column a few characters wide; a long IRI in a value widened the page.
+#: In the stylesheet, not the page: the site's Content-Security-Policy allows no inline style.
+_NARROW_SCREEN_CSS = b"""
+/* plan-kg: on a narrow screen the table of contents follows the content, and long values wrap */
+@media (max-width: 40em) {
+    body { padding: 1em; }
+    #content { width: auto; }
+    #toc { position: static; width: auto; height: auto; }
+    #pylode { display: none; }
+}
+dd, td { overflow-wrap: anywhere; }
+"""
+
+
 def stylesheet() -> bytes:
-    """pyLODE's stylesheet, for the page's <link rel=stylesheet>."""
+    """pyLODE's stylesheet, for the page's <link rel=stylesheet>, with a few rules for a narrow screen."""
     spec = importlib.util.find_spec("pylode")
     assert spec is not None and spec.origin is not None
-    return (Path(spec.origin).parent / "pylode.css").read_bytes()
+    return (Path(spec.origin).parent / "pylode.css").read_bytes() + _NARROW_SCREEN_CSS
 
 
 @contextlib.contextmanager
@@ -100,8 +115,10 @@ def ontology_html(ontology_dir: Path, shapes_path: Path, *, root: str = "") -> s
         OntPub = _import_ontpub()
         page = OntPub(ontology=ontology, sort_subjects=True).make_html(include_css=True)
     # The stylesheet as a file, not inline: the site's Content-Security-Policy allows no inline style.
-    # (pyLODE links a file only when it writes the page itself.)
-    page = re.sub(r"<style>.*?</style>", f'<link href="{root}{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
+    # (pyLODE links a file only when it writes the page itself.) pyLODE sets no viewport, so a phone showed the
+    # page zoomed out: it gets the viewport of the site's own pages.
+    page = re.sub(r"<style>.*?</style>", '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                  f'    <link href="{root}{STYLESHEET_PATH}" rel="stylesheet" type="text/css">',
                   page, count=1, flags=re.DOTALL)
     page = _local_name_anchors(_unique_ids(page))
     summary = concepts_summary(schemes) + "\n" + shapes_summary(Graph().parse(shapes_path, format="turtle"), root=root)
