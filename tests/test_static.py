@@ -46,6 +46,8 @@ def _links(page: Path) -> list[str]:
 def test_every_local_link_resolves_to_a_file_in_the_folder(site: StaticSite) -> None:
     broken, checked = [], 0
     for page in site.out_dir.rglob("*.html"):
+        if page.name == "404.html" and page.parent == site.out_dir:
+            continue  # its links start at the host's root: the next test
         for link in _links(page):
             if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link.startswith("#"):
                 continue  # another host (an IRI outside this build, the endpoint) or the same page
@@ -115,8 +117,25 @@ def test_dumps_catalog_void_docs_sitemap_and_robots(site: StaticSite, built: Bui
     locs = [e.text for e in ElementTree.parse(out / "sitemap.xml").getroot().iter(
         "{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert SITE in locs and f"{SITE}id/132292/basic-plan-3.html" in locs
-    assert len(locs) == len(site.pages)
+    assert len(locs) == len(site.pages) - 1  # every page but 404.html, which no URL of its own shows
     assert f"Sitemap: {SITE}sitemap.xml" in (out / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_a_missing_path_at_any_depth_gets_the_sites_not_found_page(site: StaticSite) -> None:
+    """Static hosts send 404.html for every path the folder lacks, at any depth, where no relative link holds
+    (nor a <base>: the pages' policy has base-uri 'none'); its links start at the path of the site's URL."""
+    page = site.out_dir / "404.html"
+    html = page.read_text(encoding="utf-8")
+    assert "見つかりません" in html and "There is no page at this address on this site." in html
+    assert "on this server" not in html  # which path was asked for, the one file cannot say
+    local = [link for link in _links(page) if not re.match(r"^[a-z][a-z0-9+.-]*:", link)]
+    assert {"/plans/assets/site/style.css", "/plans/index.html", "/plans/id/132292/basic-plan-3.html"} <= set(local)
+    broken = [link for link in local
+              if not link.startswith("/plans/") or not (site.out_dir / link[len("/plans/"):].split("#")[0]).is_file()]
+    assert not broken, broken
+    assert "404.html" in site.pages
+    assert "404.html" in json.loads((site.out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+    assert "404.html" not in (site.out_dir / "sitemap.xml").read_text(encoding="utf-8")
 
 
 def test_the_catalogs_publisher_is_a_document_of_the_folder_too(site: StaticSite, built: BuildResult) -> None:

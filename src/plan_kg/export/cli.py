@@ -17,14 +17,16 @@ from ..errors import PlanKgError
 @click.option("--endpoint", default=None,
               help="SPARQL endpoint the pages' query form uses. Default: the site URL + sparql.")
 @click.option("--site-url", default=None,
-              help="URL the folder will be served at, for sitemap.xml. Default: public_base_iri or the base IRI.")
+              help="URL the folder will be served at, for sitemap.xml and the links of 404.html. "
+                   "Default: public_base_iri or the base IRI.")
 @click.pass_context
 def publish(ctx: click.Context, static_dir: Path, endpoint: str | None, site_url: str | None) -> None:
-    """Write the built data as a static web site: pages, dumps, catalog, VoID, ontology docs, sitemap.
+    """Write the built data as a static web site: pages, dumps, catalog, VoID, ontology docs, sitemap, 404 page.
 
     Any static host can serve the folder (GitHub Pages, Netlify, S3, `python -m http.server`);
-    every link in it is relative. Run `plan-kg build` first. The site is written beside the folder and
-    put in its place once complete, so a failed export leaves the folder as it was.
+    every link in it is relative, but in 404.html (from the path of --site-url). Run `plan-kg build`
+    first. The site is written beside the folder and put in its place once complete, so a failed
+    export leaves the folder as it was.
     """
     from ..cli import fail
     from .static import publish_static

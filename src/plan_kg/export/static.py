@@ -3,13 +3,18 @@
 The folder mirrors the server's URL space, so the same IRIs work on both: a resource
 `{base}id/132292/basic-plan-3/1-3-2` is `id/132292/basic-plan-3/1-3-2.html` (and `.ttl`,
 `.jsonld`, `.nt`, `.rdf`), the home page `index.html`, the dumps `downloads/…`, the catalog
-`catalog.{ttl,jsonld,rdf,nt}`, VoID `.well-known/void`, the ontology docs `ontology.html`.
+`catalog.{ttl,jsonld,rdf,nt}`, VoID `.well-known/void`, the ontology docs `ontology.html`, and
+`404.html`, the page a static host (GitHub Pages, Netlify, Cloudflare Pages …) sends for any missing path.
 
 Pages are rendered by the web side itself (`plan_kg.web.routes` through a Starlette
 TestClient), never a second time here; only their links are rewritten: every local link
 becomes relative to the page (so the folder works under any path prefix and from disk) and
-points at a file that exists. A static host has no SPARQL endpoint, so the query form and
-editor point at `endpoint` (by default the public endpoint under the site URL).
+points at a file that exists. Except in 404.html: a host sends it in place of a missing page at
+any depth, where no relative link holds (and the pages' policy, `base-uri 'none'`, rules out <base>),
+so its links start at the host's root, with the path of the URL the folder is served at (`site`:
+`--site-url`, by default public_base_iri or the base IRI); on another path only that page's links miss.
+A static host has no SPARQL endpoint, so the query form and editor point at `endpoint` (by default
+the public endpoint under the site URL).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ _NEGOTIATED = ("/id/", "/graph/", "/ontology")
 #: Written last into every exported folder: what plan-kg wrote there. A folder is replaced only when it holds
 #: this file and nothing it does not list, so a folder that merely looks like a site (a sitemap.xml) is never wiped.
 MANIFEST = ".plan-kg-static.json"
+#: The not-found page, which static hosts send for any path the folder lacks.
+NOT_FOUND_PAGE = "404.html"
 
 
 class ExportError(PlanKgError):
@@ -138,7 +145,8 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
     """Write the static site of the built data (settings.dist_dir) into `out_dir`, replacing an earlier export there.
 
     `endpoint`: the SPARQL endpoint the pages' query form uses (default: `{site}sparql`);
-    `site`: the URL the folder will be served at, for sitemap.xml (default: public_base_iri or base_iri).
+    `site`: the URL the folder will be served at, for sitemap.xml and the links of 404.html (default:
+    public_base_iri or base_iri).
     The site is written into a folder beside `out_dir` and put in its place only once complete, so a failed
     export leaves `out_dir` as it was. A non-empty `out_dir` is replaced only if an earlier export wrote it
     (its MANIFEST lists every file in it); anything else there is refused with ExportError, never deleted.
@@ -201,13 +209,15 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint: str, site: str) -> tuple[str, ...]:
     """Write every page and file of the site into the empty folder `out_dir`; return the pages."""
-    from ..web import STATIC_DIR, routes as web_routes  # the web side renders every page
+    from ..web import STATIC_DIR, Site, routes as web_routes  # the web side renders every page
     from ..dcat.routes import routes as dcat_routes
 
-    writer = _Writer(settings, out_dir, endpoint)
-    client = TestClient(Starlette(routes=[*web_routes(settings, store), *dcat_routes(settings)]))
+    writer = _Writer(settings, out_dir, endpoint, site)
+    web = Site(settings, store)
+    client = TestClient(Starlette(routes=[*web_routes(settings, store, web), *dcat_routes(settings)]))
 
     writer.page(client.get("/").text, "index.html")
+    writer.page(web.static_not_found(), NOT_FOUND_PAGE)
     for path in _resource_paths(settings, store):
         for fmt in _OFFERED:
             response = client.get(f"{path}.{fmt.extension}")
@@ -246,7 +256,7 @@ def _write_site(settings: Settings, store: ox.Store, out_dir: Path, *, endpoint:
     yasgui = settings.root / "node_modules" / "@zazuko" / "yasgui" / "build"
     if yasgui.is_dir():
         shutil.copytree(yasgui, out_dir / "assets" / "yasgui", ignore=shutil.ignore_patterns("*.map", "ts"))
-    writer.finish(site)
+    writer.finish()
     return tuple(sorted(writer.pages))
 
 
@@ -256,10 +266,11 @@ _OFFERED = (formats.by_name("html"), *(f for f in formats.for_kind(formats.Kind.
 class _Writer:
     """Writes files, and pages with their links made relative once every file is known."""
 
-    def __init__(self, settings: Settings, out_dir: Path, endpoint: str) -> None:
+    def __init__(self, settings: Settings, out_dir: Path, endpoint: str, site: str) -> None:
         self.settings = settings
         self.out_dir = out_dir
         self.endpoint = endpoint
+        self.site = site
         self.pending: dict[str, str] = {}  # page file -> HTML with server paths
         self.pages: list[str] = []
 
@@ -273,18 +284,19 @@ class _Writer:
         self.file(relative, b"")  # exists now, so links to it resolve
         self.pages.append(relative)
 
-    def finish(self, site: str) -> None:
+    def finish(self) -> None:
         for relative, html in self.pending.items():
             html = _ENDPOINT_SHOWN.sub(lambda m: m.group(1) + escape(self.endpoint) + m.group(2), html)
             html = _LOCAL_BASE.sub("", html)
             html = html.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" '
                                           f'content="{escape(self._policy(relative), {chr(34): "&quot;"})}">', 1)
             self.file(relative, self._relink(html, relative).encode("utf-8"))
-        urls = "".join(f"<url><loc>{escape(site + _page_url(p))}</loc></url>\n" for p in sorted(self.pages))
+        urls = "".join(f"<url><loc>{escape(self.site + _page_url(p))}</loc></url>\n"
+                       for p in sorted(self.pages) if p != NOT_FOUND_PAGE)
         self.file("sitemap.xml", ('<?xml version="1.0" encoding="UTF-8"?>\n'
                                   '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
                                   f"{urls}</urlset>\n").encode("utf-8"))
-        self.file("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {site}sitemap.xml\n".encode("utf-8"))
+        self.file("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.site}sitemap.xml\n".encode("utf-8"))
 
     def _policy(self, page: str) -> str:
         """The Content-Security-Policy the server sends with `page`, as a static host may send none: in a <meta>
@@ -331,6 +343,8 @@ class _Writer:
         if not (self.out_dir / target).is_file():
             # Something this build does not hold (another city's plan not built, say): link its IRI.
             return self.settings.base_iri + path.lstrip("/") + hash_ + fragment
+        if page == NOT_FOUND_PAGE:  # sent for a missing path at any depth: from the root of the host
+            return f"{urlsplit(self.site).path.rstrip('/')}/{target}{hash_}{fragment}"
         relative = posixpath.relpath(target, posixpath.dirname(page) or ".")
         return relative + hash_ + fragment
 

@@ -427,6 +427,11 @@ class Site:
         return self._page("not_found.html", status_code=404, headers=vary, path=request.url.path,
                           plans=self.describer.instances(PKG + "Plan"))
 
+    def static_not_found(self) -> str:
+        """The page of `no_such_path` naming no path: a static host sends one file (404.html) for every missing path."""
+        return self.templates.get_template("not_found.html").render(
+            root=self.root, alternates=(), path="", plans=self.describer.instances(PKG + "Plan"))
+
     async def robots(self, request: Request) -> Response:
         """/robots.txt: every page and document may be crawled; the endpoint not (each link to it runs a query)."""
         return secure(PlainTextResponse(f"User-agent: *\nDisallow: {self.root}/sparql\nAllow: {self.root}/\n"))
