@@ -280,6 +280,37 @@ def test_an_earlier_export_is_replaced_only_while_it_holds_nothing_else(built: B
     assert (out / "CNAME").read_text(encoding="utf-8") == "plans.example.jp"
 
 
+def test_an_export_from_before_the_manifest_is_replaced_while_it_holds_only_files_written_again(
+        built: BuildResult, tmp_path: Path) -> None:
+    """A plan-kg from before the manifest wrote none: its folder (plan-kg's home page beside sitemap.xml and
+    robots.txt) is replaced while every file in it is one the new export writes, and else refused as it is."""
+    settings, out, _ = _published(built, tmp_path)
+    (out / MANIFEST).unlink()
+    publish_static(settings, out_dir=out)
+    assert (out / MANIFEST).is_file() and (out / "index.html").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+    (out / MANIFEST).unlink()
+    (out / "id" / "notes.txt").write_text("mine", encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(ExportError, match=r"1 file\(s\) this export does not write again \(id/notes.txt\)"):
+        publish_static(settings, out_dir=out)
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the new site written to check was removed
+
+
+def test_a_folder_with_a_home_page_not_plan_kgs_is_refused(built: BuildResult, tmp_path: Path) -> None:
+    """The files an export writes at the top, but a home page of somebody else's: not a site plan-kg wrote."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    for name in ("index.html", "sitemap.xml", "robots.txt"):
+        (folder / name).write_text("<title>My plans — notes</title>", encoding="utf-8")
+    with pytest.raises(ExportError, match="nor a plan-kg home page index.html"):
+        publish_static(Settings.load(dist_dir=built.out_dir), out_dir=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["index.html", "robots.txt", "sitemap.xml"]
+    assert (folder / "index.html").read_text(encoding="utf-8") == "<title>My plans — notes</title>"
+
+
 def test_cli_without_a_build_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--out", str(tmp_path / "none"), "publish", "--static", str(tmp_path / "s")])
     assert result.exit_code == 2

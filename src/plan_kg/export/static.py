@@ -59,6 +59,8 @@ _NEGOTIATED = ("/id/", "/graph/", "/ontology")
 MANIFEST = ".plan-kg-static.json"
 #: The not-found page, which static hosts send for any path the folder lacks.
 NOT_FOUND_PAGE = "404.html"
+#: In the home page of every site plan-kg has exported, the manifest's or not: its title, header and brand.
+_HOME_MARKS = ("— plan-kg</title>", '<header class="site">', "plan-kg: ")
 
 
 class ExportError(PlanKgError):
@@ -93,8 +95,12 @@ def _resource_paths(settings: Settings, store: ox.Store) -> Iterator[str]:
         yield "/" + iri[len(base):]
 
 
-def _check_out_dir(settings: Settings, out_dir: Path) -> None:
-    """Refuse a folder that is not new, empty or an earlier export holding only what that export wrote."""
+def _check_out_dir(settings: Settings, out_dir: Path, *, new_files: set[str] | None = None) -> None:
+    """Refuse a folder that is not new, empty or an earlier export holding only what that export wrote.
+
+    An export from before the MANIFEST (`_earlier_export`) is replaced only while it holds nothing but files the
+    new one writes again (`new_files`): known once the new site is written, it passes while `new_files` is None.
+    """
     out_dir = out_dir.resolve()
     if out_dir in (settings.dist_dir.resolve(), *settings.root.resolve().parents) or settings.root.resolve() == out_dir:
         raise ExportError(f"{out_dir} is not a folder to publish into; name a new or earlier static folder")
@@ -108,17 +114,33 @@ def _check_out_dir(settings: Settings, out_dir: Path) -> None:
     if not any(out_dir.iterdir()):
         return
     manifest = out_dir / MANIFEST
-    if not manifest.is_file():
+    if manifest.is_file():
+        written, whose = _manifest_files(manifest), "the earlier export did not write"
+    elif _earlier_export(out_dir):
+        if new_files is None:
+            return
+        written, whose = new_files, "this export does not write again"
+    else:
         raise ExportError(f"{out_dir} is not empty and was not written by `plan-kg publish --static` (it has no "
-                          f"{MANIFEST}), so it is left as it is; name a new or empty folder (a site an earlier "
-                          "plan-kg wrote, without that file, has to be removed by hand first)")
-    written = _manifest_files(manifest)
+                          f"{MANIFEST}, nor a plan-kg home page index.html beside sitemap.xml and robots.txt), so "
+                          "it is left as it is; name a new or empty folder")
     others = sorted(set(_files(out_dir)) - written - {MANIFEST})
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        raise ExportError(f"{out_dir} holds {len(others)} file(s) the earlier export did not write ({shown}); "
+        raise ExportError(f"{out_dir} holds {len(others)} file(s) {whose} ({shown}); "
                           "replacing the folder would delete them, so it is left as it is: move them elsewhere, "
                           "or name a new folder")
+
+
+def _earlier_export(folder: Path) -> bool:
+    """Whether `folder`, without a MANIFEST, is a site a plan-kg from before the manifest exported: its index.html
+    is plan-kg's home page, and the sitemap.xml and robots.txt every export writes are beside it."""
+    try:
+        home = (folder / "index.html").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return (folder / "sitemap.xml").is_file() and (folder / "robots.txt").is_file() and all(
+        mark in home for mark in _HOME_MARKS)
 
 
 def _manifest_files(manifest: Path) -> set[str]:
@@ -149,7 +171,8 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
     public_base_iri or base_iri).
     The site is written into a folder beside `out_dir` and put in its place only once complete, so a failed
     export leaves `out_dir` as it was. A non-empty `out_dir` is replaced only if an earlier export wrote it
-    (its MANIFEST lists every file in it); anything else there is refused with ExportError, never deleted.
+    (its MANIFEST lists every file in it, or, from before the manifest, its home page is plan-kg's and this
+    export writes every file in it again); anything else there is refused with ExportError, never deleted.
     """
     store = _store(settings)
     site = site or site_url(settings)
@@ -168,7 +191,7 @@ def publish_static(settings: Settings, *, out_dir: Path, endpoint: str | None = 
         (staging / MANIFEST).write_text(json.dumps(
             {"generator": "plan-kg", "version": __version__, "files": files}, ensure_ascii=False, indent=0) + "\n",
             encoding="utf-8")
-        _check_out_dir(settings, out_dir)  # again: something may have been put there meanwhile
+        _check_out_dir(settings, out_dir, new_files=set(files))  # again: more may be there by now
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
