@@ -168,3 +168,19 @@ def test_suggest_in_a_pipe_reads_shift_jis_and_refuses_euc_jp_without_a_tracebac
     euc_jp = run("子ども食堂の支援\n".encode("euc-jp"))
     assert euc_jp.returncode == 2 and b"Traceback" not in euc_jp.stderr
     assert b"standard input, row 1: cannot be read as UTF-8 or Shift_JIS/CP932" in euc_jp.stderr
+
+
+@pytest.mark.parametrize("table, said", [
+    ("initiative,initiative_label,target,score,accept\n1-1-1-1,地域,11.3,0.5,yes\n",  # a review table
+     "row 1: missing column(s) confidence, method; a links table's header is initiative,target,confidence,"),
+    ("initiative,target,confidence,method,method_version,rationale,date\n1-1-1-1,11.3,high,curated,1.0,r,2026-01-01\n",
+     "row 2, column 'confidence': 'high' is not a number"),
+], ids=["a review table", "a confidence that is no number"])
+def test_chart_and_link_on_a_table_that_is_no_links_table_say_where_and_what_without_a_traceback(
+        tmp_path: Path, table: str, said: str) -> None:
+    links = tmp_path / "links.csv"
+    links.write_text(table, encoding="utf-8")
+    for args in (["chart", "--out", str(tmp_path / "chart")], ["link", "--out", str(tmp_path / "review.csv")]):
+        result = CliRunner().invoke(sdg, [*args, "--links", str(links)])
+        assert result.exit_code == 2, result.output
+        assert f"{links}, {said}" in result.output and "Traceback" not in result.output

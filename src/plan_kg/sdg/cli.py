@@ -153,6 +153,9 @@ def chart(ctx: click.Context, out_dir: Path, links_csv: Path | None) -> None:
     from .training import curated_targets
 
     links_csv = links_csv or _settings(ctx).data_dir / "sdg" / "links.csv"
-    links = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links_csv).items()}
+    try:
+        links = {code: tuple(t for t, _ in targets) for code, targets in curated_targets(links_csv).items()}
+    except PlanKgError as exc:
+        _fail(exc)
     files = coverage_chart(goal_counts(links), out_dir)
     click.echo(f"{files.png}\n{files.svg}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import SourceError
 from ..source import PlanSource, plan_folders, read_plan
-from .links import CURATED_PLAN, CURATED_TABLE
+from .links import COLUMNS, CURATED_PLAN, CURATED_TABLE
 from .suggest import Example
 
 __all__ = ["CURATED_PLAN", "InitiativeText", "curated_examples", "curated_targets", "find_plan", "initiative_texts"]
@@ -47,10 +49,25 @@ def find_plan(data_dir: Path, municipality_code: str, plan_id: str) -> PlanSourc
 def curated_targets(links_csv: Path) -> dict[str, tuple[tuple[str, float], ...]]:
     """Initiative code -> ((target code, confidence), …) of the curated rows of a links table."""
     table: dict[str, list[tuple[str, float]]] = {}
-    with links_csv.open(encoding="utf-8-sig", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["method"] == "curated":
-                table.setdefault(row["initiative"], []).append((row["target"], float(row["confidence"])))
+    try:
+        text = links_csv.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(links_csv, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    read = ("initiative", "target", "confidence", "method")
+    missing = [column for column in read if column not in (reader.fieldnames or [])]
+    if missing:  # a review table or another CSV given for the links table
+        raise SourceError(links_csv, f"missing column(s) {', '.join(missing)}; a links table's header is "
+                                     f"{','.join(COLUMNS)}", row=1)
+    for number, row in enumerate(reader, start=2):
+        if row["method"] == "curated":
+            value = row["confidence"] or ""
+            try:
+                confidence = float(value)
+            except ValueError:
+                raise SourceError(links_csv, f"{value!r} is not a number; write a decimal from 0 to 1",
+                                  row=number, column="confidence") from None
+            table.setdefault(row["initiative"], []).append((row["target"], confidence))
     return {code: tuple(targets) for code, targets in table.items()}
 
 
