@@ -184,3 +184,21 @@ def test_chart_and_link_on_a_table_that_is_no_links_table_say_where_and_what_wit
         result = CliRunner().invoke(sdg, [*args, "--links", str(links)])
         assert result.exit_code == 2, result.output
         assert f"{links}, {said}" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("review_bytes, links_bytes, said", [
+    ("initiative,target,score,accept\n5-2-1-3,6.4,0.47,yes\n".encode("cp932"), b"a,b\n1,2\n",
+     "links.csv, row 1: missing column(s) initiative, target; a links table's header is initiative,target,"),
+    ("initiative,target,score,accept\n5-2-1-3,6.4,0.47,はい\n".encode("cp932"), None,
+     "review.csv: not UTF-8; save it as UTF-8"),
+], ids=["a links table without its columns", "a review table in Shift_JIS"])
+def test_merge_on_a_table_it_cannot_read_says_which_and_what_to_do_without_a_traceback(
+        tmp_path: Path, review_bytes: bytes, links_bytes: bytes | None, said: str) -> None:
+    review, links = tmp_path / "review.csv", tmp_path / "links.csv"
+    review.write_bytes(review_bytes)
+    links.write_bytes(links_bytes or (DATA / "sdg" / "links.csv").read_bytes())
+    before = links.read_bytes()
+    result = CliRunner().invoke(sdg, ["merge", "--review", str(review), "--links", str(links), "--date", "2026-12-01"])
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path}/{said}" in result.output and "Traceback" not in result.output
+    assert links.read_bytes() == before

@@ -116,14 +116,20 @@ def _record(row: dict[str, str | None], number: int, path: Path, *, initiatives:
                          method_version=version, rationale=rationale, date=date, row=number)
 
 
+def table_text(path: Path) -> str:
+    """The text of the CSV table at `path` (UTF-8, a BOM dropped); SourceError if it is in another encoding."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(path, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+
+
 def read_links(path: Path, *, initiatives: frozenset[str], reference: SdgReference) -> tuple[SdgLinkRecord, ...]:
     """The links table at `path`, every row checked; SourceError names the row and column of the first problem."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = table_text(path)
     except FileNotFoundError:
         raise SourceError(path, "missing; create it with the columns " + ",".join(COLUMNS)) from None
-    except UnicodeDecodeError:
-        raise SourceError(path, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))  # not splitlines(): it breaks rows at U+0085, U+2028 …
     check_header(reader.fieldnames or [], path)  # a DictReader keeps the last of two columns of one name
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
 from ..source import PlanSource
-from .links import COLUMNS as LINK_COLUMNS
+from .links import COLUMNS as LINK_COLUMNS, table_text
 from .suggest import VERSION, Suggester
 from .training import InitiativeText
 
@@ -63,20 +64,19 @@ def write_review(rows: tuple[ReviewRow, ...], path: Path) -> None:
 
 def accepted_rows(path: Path) -> tuple[tuple[dict[str, str], int], ...]:
     """The rows of a review table whose 'accept' cell says yes, with their line numbers."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("initiative", "target", "score", "accept") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise SourceError(path, f"missing column(s) {', '.join(missing)}; write the table with 'plan-kg sdg link'",
-                              row=1)
-        out = []
-        for number, row in enumerate(reader, start=2):
-            answer = (row.get("accept") or "").strip().lower()
-            if answer in YES:
-                out.append((row, number))
-            elif answer not in NO:
-                raise SourceError(path, f"'{row['accept']}' is neither yes nor no; write yes (or 1) to accept, "
-                                        "leave it empty to reject", row=number, column="accept")
+    reader = csv.DictReader(io.StringIO(table_text(path), newline=""))
+    missing = [c for c in ("initiative", "target", "score", "accept") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise SourceError(path, f"missing column(s) {', '.join(missing)}; write the table with 'plan-kg sdg link'",
+                          row=1)
+    out = []
+    for number, row in enumerate(reader, start=2):
+        answer = (row.get("accept") or "").strip().lower()
+        if answer in YES:
+            out.append((row, number))
+        elif answer not in NO:
+            raise SourceError(path, f"'{row['accept']}' is neither yes nor no; write yes (or 1) to accept, "
+                                    "leave it empty to reject", row=number, column="accept")
     return tuple(out)
 
 
@@ -87,8 +87,11 @@ def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_v
     link came from the suggester and was accepted on review.
     """
     accepted = accepted_rows(review_csv)
-    with links_csv.open(encoding="utf-8-sig", newline="") as handle:
-        present = {(r["initiative"], r["target"]) for r in csv.DictReader(handle)}
+    links = csv.DictReader(io.StringIO(table_text(links_csv), newline=""))
+    if missing := [c for c in ("initiative", "target") if c not in (links.fieldnames or [])]:
+        raise SourceError(links_csv, f"missing column(s) {', '.join(missing)}; a links table's header is "
+                                     f"{','.join(LINK_COLUMNS)}", row=1)
+    present = {(r["initiative"], r["target"]) for r in links}
     new_rows, duplicates = [], 0
     for row, number in accepted:
         key = (row["initiative"].strip(), row["target"].strip())
@@ -105,7 +108,7 @@ def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_v
         present.add(key)
     with links_csv.open("a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=LINK_COLUMNS, lineterminator="\n").writerows(new_rows)
-    rejected = sum(1 for _ in csv.DictReader(review_csv.open(encoding="utf-8-sig"))) - len(accepted)
+    rejected = sum(1 for _ in csv.DictReader(io.StringIO(table_text(review_csv), newline=""))) - len(accepted)
     return MergeResult(added=len(new_rows), already_present=duplicates, rejected=rejected)
 
 

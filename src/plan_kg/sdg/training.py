@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..source import PlanSource, plan_folders, read_plan
-from .links import COLUMNS, CURATED_PLAN, CURATED_TABLE
+from .links import COLUMNS, CURATED_PLAN, CURATED_TABLE, table_text
 from .suggest import Example
 
 __all__ = ["CURATED_PLAN", "InitiativeText", "curated_examples", "curated_targets", "find_plan", "initiative_texts"]
@@ -49,11 +49,7 @@ def find_plan(data_dir: Path, municipality_code: str, plan_id: str) -> PlanSourc
 def curated_targets(links_csv: Path) -> dict[str, tuple[tuple[str, float], ...]]:
     """Initiative code -> ((target code, confidence), …) of the curated rows of a links table."""
     table: dict[str, list[tuple[str, float]]] = {}
-    try:
-        text = links_csv.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise SourceError(links_csv, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(table_text(links_csv), newline=""))
     read = ("initiative", "target", "confidence", "method")
     missing = [column for column in read if column not in (reader.fieldnames or [])]
     if missing:  # a review table or another CSV given for the links table
