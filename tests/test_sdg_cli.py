@@ -202,3 +202,12 @@ def test_merge_on_a_table_it_cannot_read_says_which_and_what_to_do_without_a_tra
     assert result.exit_code == 2, result.output
     assert f"{tmp_path}/{said}" in result.output and "Traceback" not in result.output
     assert links.read_bytes() == before
+
+
+def test_suggest_links_on_the_curated_plan_writes_nothing_the_build_would_not_read(data_copy: Path) -> None:
+    plan = data_copy / "nishitokyo"
+    result = CliRunner().invoke(main, ["--data", str(data_copy), "sdg", "suggest-links", "--plan", str(plan),
+                                       "--date", "2026-12-01"])
+    assert result.exit_code == 2, result.output
+    assert f"this plan's SDG links are curated, in {data_copy / 'sdg' / 'links.csv'}" in result.output
+    assert not (plan / "sdg-links.csv").exists()

@@ -109,12 +109,18 @@ def link(ctx: click.Context, plan_dir: Path | None, out: Path, links_csv: Path |
 def suggest_links(ctx: click.Context, plan_dir: Path, date: dt.datetime) -> None:
     """Link the leaves of a plan nobody has curated yet to the suggester's SDG targets (method 'suggested')."""
     from ..source import read_plan
+    from .links import CURATED_PLAN, CURATED_TABLE
     from .review import suggested_links, write_links
     from .suggest import default_suggester
 
     settings = _settings(ctx)
     try:
-        rows = suggested_links(default_suggester(settings.data_dir), read_plan(plan_dir), date=date.date())
+        plan = read_plan(plan_dir)
+        if (plan.metadata.municipality.code, plan.metadata.plan_id) == CURATED_PLAN:  # the build reads its own table
+            raise PlanKgError(f"{plan_dir}: this plan's SDG links are curated, in {settings.data_dir / CURATED_TABLE}, "
+                              f"and the build reads no other table for it; suggest-links is for plans nobody has "
+                              f"curated: review suggestions with 'plan-kg sdg link' and 'plan-kg sdg merge' instead")
+        rows = suggested_links(default_suggester(settings.data_dir), plan, date=date.date())
     except PlanKgError as exc:
         _fail(exc)
     write_links(rows, plan_dir / "sdg-links.csv")
