@@ -244,3 +244,12 @@ def test_the_command_line_says_what_is_wrong_with_a_setting_and_exits_without_a_
     assert (f"{config}: setting 'max_concurrent_per_client' is 0; it must be a whole number above 0, such as 4"
             in " ".join(done.stderr.split()))  # click may wrap the line
     assert "Traceback" not in done.stderr and not (tmp_path / "dist").exists()  # refused before any building
+
+
+def test_a_value_out_of_range_without_a_settings_file_blames_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("plan_kg.config.PROJECT_ROOT", tmp_path)  # a project without plan-kg.toml
+    with pytest.raises(SourceError) as failed:
+        Settings.load(base_iri="https://example.org/kg")
+    assert str(failed.value) == ("settings: base_iri must end with '/' or '#': 'https://example.org/kg' "
+                                 "(from PLAN_KG_BASE_IRI or the command line)")

@@ -171,8 +171,9 @@ class Settings:
         except ValueError as exc:  # __post_init__: a value of the right type that cannot be used
             if getattr(exc, "setting", None) in from_file:  # the file's own value: the file is where to fix it
                 raise SourceError(path, str(exc)) from exc
-            where = path if path.exists() else "settings"
-            raise SourceError(where, f"{exc} (from this file, PLAN_KG_BASE_IRI or the command line)") from exc
+            if path.exists():
+                raise SourceError(path, f"{exc} (from this file, PLAN_KG_BASE_IRI or the command line)") from exc
+            raise SourceError("settings", f"{exc} (from PLAN_KG_BASE_IRI or the command line)") from exc
 
 
 #: What a setting of each declared type may be in TOML, and how to say so.
