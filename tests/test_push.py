@@ -116,8 +116,13 @@ def test_basic_authentication_answers_the_challenge(built: BuildResult) -> None:
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/plan-kg/data"
     try:
-        with pytest.raises(PushError, match="401"):
+        with pytest.raises(PushError, match="401.*; the store asks for a login: give --user NAME and the password in "
+                                             "PLAN_KG_GRAPH_STORE_PASSWORD$"):
             push_graphs(built.out_dir, graph_store=url)
+        with pytest.raises(PushError, match="refused user 'editor' without a password: set PLAN_KG_GRAPH_STORE_PASSWORD$"):
+            push_graphs(built.out_dir, graph_store=url, user="editor")
+        with pytest.raises(PushError, match="refused user 'editor': check the user and PLAN_KG_GRAPH_STORE_PASSWORD$"):
+            push_graphs(built.out_dir, graph_store=url, user="editor", password="wrong")
         result = push_graphs(built.out_dir, graph_store=url, user="editor", password="secret")
     finally:
         server.shutdown()

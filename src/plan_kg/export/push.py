@@ -74,9 +74,21 @@ def push_graphs(dist_dir: Path, *, graph_store: str, user: str | None = None, pa
                 status = response.status
         except urllib.error.HTTPError as exc:
             detail = exc.read(500).decode("utf-8", "replace").strip()
-            raise PushError(f"{graph_store} answered {exc.code} {exc.reason} for graph <{iri}>: {detail}") from exc
+            raise PushError(f"{graph_store} answered {exc.code} {exc.reason} for graph <{iri}>: {detail}"
+                            + _login_hint(exc.code, user, password)) from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise PushError(f"cannot reach the graph store at {graph_store} ({reason}); is it running?") from exc
         pushed.append(PushedGraph(iri=iri, triples=len(triples), status=status))
     return PushResult(graph_store=graph_store, graphs=tuple(pushed))
+
+
+def _login_hint(status: int, user: str | None, password: str | None) -> str:
+    """What to do when the store refused the login (401): give one, or check the one given."""
+    if status != 401:
+        return ""
+    if user is None:
+        return "; the store asks for a login: give --user NAME and the password in PLAN_KG_GRAPH_STORE_PASSWORD"
+    if not password:
+        return f"; the store refused user {user!r} without a password: set PLAN_KG_GRAPH_STORE_PASSWORD"
+    return f"; the store refused user {user!r}: check the user and PLAN_KG_GRAPH_STORE_PASSWORD"
