@@ -128,3 +128,8 @@ def test_basic_authentication_answers_the_challenge(built: BuildResult) -> None:
         server.shutdown()
         server.server_close()
     assert received == [g.iri for g in result.graphs] == sorted(_dump_sizes(built.out_dir))
+
+
+def test_help_says_the_login_answers_basic_or_digest_as_publishing_md_does() -> None:
+    result = CliRunner().invoke(main, ["push", "--help"])
+    assert result.exit_code == 0 and "(Basic or Digest, as the store asks)" in " ".join(result.output.split())

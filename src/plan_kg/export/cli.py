@@ -45,7 +45,8 @@ def publish(ctx: click.Context, static_dir: Path, endpoint: str | None, site_url
               help="Graph Store Protocol endpoint, e.g. http://localhost:7878/store (Oxigraph), "
                    "http://localhost:3030/plan-kg/data (Fuseki).")
 @click.option("--user", default=None,
-              help="User for HTTP basic authentication; the password is read from PLAN_KG_GRAPH_STORE_PASSWORD.")
+              help="User for HTTP authentication (Basic or Digest, as the store asks); the password is read from "
+                   "PLAN_KG_GRAPH_STORE_PASSWORD.")
 @click.pass_context
 def push(ctx: click.Context, graph_store: str, user: str | None) -> None:
     """Put every named graph of the build into a triplestore (SPARQL 1.1 Graph Store Protocol, PUT per graph).
