@@ -48,7 +48,8 @@ def test_a_build_records_its_inputs_and_nothing_of_where_it_was_made(settings: S
     record = (settings.dist_dir / RECORD_NAME).read_text(encoding="utf-8")
     assert changed_inputs(settings) == ()
     inputs = json.loads(record)["inputs"]
-    assert {"the sources (data/)", "the ontology (ontology/)", "the shapes (shapes/)", "the base IRI"} <= set(inputs)
+    assert {"the sources (data/)", "the ontology (ontology/)", "the shapes (shapes/)", "the base IRI (base_iri)",
+            "the public base IRI (public_base_iri)"} <= set(inputs)
     assert str(nishitokyo_dist.parent) not in record and str(settings.dist_dir.parent) not in record
 
 
@@ -88,8 +89,10 @@ def test_a_current_build_is_served_as_it_is(settings: Settings, caplog: pytest.L
 
 
 def test_another_base_iri_or_other_shapes_make_the_build_stale(settings: Settings) -> None:
-    assert changed_inputs(replace(settings, base_iri="https://example.org/kg/")) == ("the base IRI",)
-    assert changed_inputs(replace(settings, public_base_iri="https://example.org/kg/")) == ("the base IRI",)
+    assert changed_inputs(replace(settings, base_iri="https://example.org/kg/")) == ("the base IRI (base_iri)",)
+    # Each named as it is set: a new public address is not said to be a new base IRI.
+    assert changed_inputs(replace(settings, public_base_iri="https://example.org/kg/")) == (
+        "the public base IRI (public_base_iri)",)
     shapes = settings.dist_dir.parent / "shapes"
     shutil.copytree(settings.shapes_dir, shapes)
     assert changed_inputs(replace(settings, shapes_dir=shapes)) == ()  # the same files elsewhere

@@ -42,7 +42,8 @@ def current_inputs(settings: Settings) -> dict[str, str]:
         f"the ontology ({_shown(settings, settings.ontology_dir)})":
             _digest(settings.ontology_dir, _files(settings.ontology_dir)),
         f"the shapes ({_shown(settings, settings.shapes_dir)})": _digest(settings.shapes_dir, _files(settings.shapes_dir)),
-        "the base IRI": _text_digest(json.dumps([settings.base_iri, settings.public_base_iri])),
+        "the base IRI (base_iri)": _text_digest(settings.base_iri),
+        "the public base IRI (public_base_iri)": _text_digest(settings.public_base_iri or ""),
         f"plan-kg's build code (version {__version__})": _digest(_PACKAGE, code),
         "the RDF libraries' versions": _text_digest(json.dumps(versions, sort_keys=True)),
     }
