@@ -35,6 +35,7 @@ from plan_kg.config import Settings
 from plan_kg.web import SECURITY_HEADERS, compress, pages, routes
 from plan_kg.web.compress import gzip_file
 from plan_kg.web.describe import Describer
+from plan_kg.web.kept import KeptDocuments
 from plan_kg.web.pages import Site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web-sample.trig"
@@ -900,9 +901,9 @@ def test_a_redirect_or_a_404_builds_no_page_and_takes_no_build_slot(client: Test
     views: list[str] = []
     builds: list[str] = []
     view = Describer.resource
-    build = Site._build
+    build = KeptDocuments._build
     monkeypatch.setattr(Describer, "resource", lambda self, iri: views.append(iri) or view(self, iri))
-    monkeypatch.setattr(Site, "_build", lambda self, key, *args: builds.append(key) or build(self, key, *args))
+    monkeypatch.setattr(KeptDocuments, "_build", lambda self, key, *args: builds.append(key) or build(self, key, *args))
     assert client.get(MEASURE, headers={"Accept": "text/html"}).status_code == 303
     assert client.get(MEASURE, headers={"Accept": "text/turtle"}).status_code == 303
     assert client.get("/graph/plan/132292-basic-plan-3").status_code in (303, 404)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -27,13 +25,12 @@ from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
 from . import documents, negotiation, templating
-from ..conditional import content_tag, header_list, precondition_response, request_preconditions
-from ..server.cache import ResponseCache
-from ..server.jobs import QueryResult
+from ..conditional import header_list
 from .describe import Describer
 from .ontology import TERM_KINDS, OntologyReader
 from .views import PKG, Link, natural_key
 from .downloads import Download, Downloads, ValidatedFiles
+from .kept import KeptDocuments
 from .security import EDITOR_SECURITY_HEADERS, SECURITY_HEADERS, secure
 
 logger = logging.getLogger(__name__)
@@ -61,9 +58,6 @@ HOME_KEPT_S = 1.0
 #: A named graph's page lists at most this many of its subjects (every one of the bundled build's
 #: graphs fits); a larger graph's page links to a query that lists them all.
 GRAPH_PAGE_SUBJECTS = 1000
-#: Documents built at once, each in a thread; more requests for new documents wait their turn, so the
-#: event loop shares the interpreter with at most this many builds.
-DOCUMENT_BUILDERS = 2
 
 
 class Site:
@@ -75,13 +69,9 @@ class Site:
         self.describer = Describer(store, settings.base_iri, self.root)
         self.ontology_reader = OntologyReader(self.describer)
         self.templates = templating.environment()
-        # Documents as built (`_kept`): up to a quarter of the cache's bytes each, so a whole graph fits.
-        self._documents = ResponseCache(max_bytes=settings.response_cache_bytes,
-                                        max_entry_bytes=settings.response_cache_bytes // 4)
+        self.kept = KeptDocuments(settings)  # documents as built
         self._catalog_iris: frozenset[str] | None = None
         self._home: tuple[float, bool, str] | None = None  # when built, with the query editor or not, the page
-        self._building: dict[str, asyncio.Future[Response]] = {}  # documents being built, by path
-        self._builders = asyncio.Semaphore(DOCUMENT_BUILDERS)
         self.files = Downloads(settings)
         self._yasgui_files = ValidatedFiles(directory=self.yasgui_dir, check_dir=False)
         if not self.yasgui_dir.is_dir():
@@ -124,7 +114,7 @@ class Site:
         now = time.monotonic()
         if self._home is None or self._home[1] != yasgui or now - self._home[0] >= HOME_KEPT_S:
             self._home = (now, yasgui, self._home_page(yasgui))
-        return self._validated(request, secure(HTMLResponse(self._home[2]), security), revalidate=True)
+        return self.kept.validated(request, secure(HTMLResponse(self._home[2]), security), revalidate=True)
 
     def _home_page(self, yasgui: bool) -> str:
         try:
@@ -166,7 +156,7 @@ class Site:
         for query in load_named_queries(self.settings):
             if query.name == name:
                 media_type = negotiation.query_media_type(header_list(request.headers, "accept"))
-                return self._validated(request, secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
+                return self.kept.validated(request, secure(Response(query.text, media_type=f"{media_type}; charset=utf-8",
                                                                 headers={"Vary": "Accept"})))
         return secure(PlainTextResponse(f"No named query '{name}'. The list is on the home page: {self.root}/\n",
                                          status_code=404))
@@ -233,14 +223,8 @@ class Site:
         return await self._kept(request, self._ontology, lambda path: path == "/ontology")
 
     async def _kept(self, request: Request, build: Callable[[Request], Response], exists: Callable[[str], bool]) -> Response:
-        """A document (a path with a format suffix) built once and kept: the store does not change while
-        served, and some documents take a while (a named graph as JSON-LD: ~0.3 s).
-
-        Built in a thread, at most `DOCUMENT_BUILDERS` at once: on the event loop, such a build held up
-        every other client's answer for as long (the loop now gets the interpreter every few ms).
-        Requests for a document being built wait for that build. A request whose client has gone is
-        not built at all (nobody would receive it). `exists` (of the path without its suffix) is one
-        look-up: the 303 to a document, and any 404, are answered without a build.
+        """A document (a path with a format suffix), built once and kept (`KeptDocuments`). `exists` (of the path
+        without its suffix) is one look-up: the 303 to a document, and any 404, are answered without a build.
         """
         key = request.url.path
         path, fmt = negotiation.split_suffix(key)
@@ -248,51 +232,7 @@ class Site:
             return self.not_found(self.describer.iri(_raw_path(request)), fmt, request)
         if fmt is None or not exists(path):  # a 303 to a document, or a 404: quick, and it depends on Accept
             return build(request)
-        if (kept := self._documents.get(key)) is not None:
-            return self._validated(request, secure(Response(kept.body, media_type=kept.media_type,
-                                                             headers=self._link(path))))
-        if await request.is_disconnected():
-            return Response(status_code=204)
-        building = self._building.get(key)
-        if building is None:
-            building = asyncio.ensure_future(self._build(key, build, request))
-            self._building[key] = building
-            building.add_done_callback(lambda done: self._built(key, done))
-        # Shielded: a client that goes away does not stop a build that others may be waiting for.
-        return self._validated(request, await asyncio.shield(building))
-
-    def _validated(self, request: Request, response: Response, *, revalidate: bool = False) -> Response:
-        """A document with its validator (a strong ETag: a hash of its bytes, which do not change while
-        served) and Cache-Control, or the 304 or 412 its request's preconditions ask for (RFC 9110 13.2.2).
-        `revalidate`: a cache must ask again each time (no-cache), for a page that lists what may change."""
-        if response.status_code != 200:
-            return response
-        # The media type too: the same bytes sent as another type (a named query as SPARQL or as plain text) are
-        # another representation, with another strong tag (RFC 9110 8.8.3).
-        tag = content_tag(response.headers.get("content-type", "").encode("latin-1") + b"\n" + bytes(response.body))
-        caching = "no-cache" if revalidate else f"public, max-age={self.settings.response_max_age_s}"
-        headers = {"ETag": tag, "Cache-Control": caching}
-        kept = {name: response.headers[name] for name in ("link", "vary") if name in response.headers}
-        if_match, if_none_match = request_preconditions(request.headers)
-        if (refused := precondition_response(if_match=if_match, if_none_match=if_none_match, tag=tag,
-                                             headers={**kept, **headers})) is not None:
-            # The answer's own policy: a browser updates what it keeps with a 304's headers (the home page's is another).
-            policy = {name: response.headers[name] for name in SECURITY_HEADERS if name in response.headers}
-            return secure(refused, policy or SECURITY_HEADERS)
-        response.headers.update(headers)
-        return response
-
-    def _built(self, key: str, done: asyncio.Future[Response]) -> None:
-        del self._building[key]
-        if not done.cancelled():
-            done.exception()  # seen, also when every client that asked has gone (it is raised to those waiting)
-
-    async def _build(self, key: str, build: Callable[[Request], Response], request: Request) -> Response:
-        async with self._builders:
-            response = await run_in_threadpool(build, request)
-        if response.status_code == 200 and response.media_type is not None:
-            self._documents.put(key, QueryResult(media_type=response.media_type, body=bytes(response.body)))
-        return response
+        return await self.kept.answer(request, key, build, headers=self._link(path))
 
     def _resource(self, request: Request) -> Response:
         path, fmt = negotiation.split_suffix(request.url.path)
