@@ -10,7 +10,8 @@ Debian's `wrk`); each invocation takes a few minutes:
 `--baseline DIR` also serves another checkout's `src/` (e.g. `git worktree add DIR HEAD~1`) as
 "plan-kg before", for a before/after comparison within the same run.
 
-Every server runs on loopback at once and they take turns, query by query and round by round
+Every server runs on loopback at once, each on a port that was free (none is fixed: another run, or
+anything else, may hold one; a port found taken is an error, never timed in our server's place), and they take turns, query by query and round by round
 (medians are kept), so background load falls on each alike; wrk shares the cores with them.
 The Oxigraph server reads the very store plan-kg built (`serve-read-only`), whose default graph
 holds the union of the named graphs; rdflib-endpoint serves that union as one N-Triples file.
@@ -35,6 +36,7 @@ import itertools
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -116,19 +118,46 @@ def sequential(client: httpx.Client, url: str, query: str, *, budget_s: float, m
     return Run(p50_ms=p50, rps=1000 / p50, errors=0)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_ports() -> Iterator[int]:
+    """Free ports, each another."""
+    given: set[int] = set()
+    while True:
+        port = free_port()
+        if port not in given:
+            given.add(port)
+            yield port
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @contextmanager
 def server(command: list[str], url: str, *, env: dict[str, str] | None = None, startup_s: float = 900) -> Iterator[str]:
+    # Whatever already listens on the port would answer the start-up check, and be timed in our server's place.
+    port = urlsplit(url).port
+    if port is not None and port_in_use(port):
+        raise RuntimeError(f"port {port} is in use: something else listens on it; {command[0]} was not started")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + startup_s
         while True:
             try:
-                if httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200:
-                    break
+                answered = httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200
             except httpx.HTTPError:
-                pass
+                answered = False
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{command[0]} did not start")
+            if answered:
+                break
             time.sleep(0.2)
         yield url
     finally:
@@ -211,16 +240,22 @@ def main() -> None:
               f"{len(elements)} plan elements", flush=True)  # fmt: skip
 
         servers: dict[str, tuple[list[str], str, dict[str, str] | None]] = {}
-        command, env = plan_kg_server(ROOT / "src", tmp, 18801)
-        servers["plan-kg"] = (command, "http://127.0.0.1:18801/sparql", env)
+        ports = free_ports()  # never fixed ports: another run, or anything else, may hold one
+        port = next(ports)
+        command, env = plan_kg_server(ROOT / "src", tmp, port)
+        servers["plan-kg"] = (command, f"http://127.0.0.1:{port}/sparql", env)
         if args.baseline:
-            command, env = plan_kg_server(args.baseline.resolve() / "src", tmp, 18804)
-            servers["plan-kg before"] = (command, "http://127.0.0.1:18804/sparql", env)
-        servers["oxigraph"] = (["oxigraph", "serve-read-only", "--location", str(store.path), "--bind", "127.0.0.1:18802"], "http://127.0.0.1:18802/query", None)  # fmt: skip
+            port = next(ports)
+            command, env = plan_kg_server(args.baseline.resolve() / "src", tmp, port)
+            servers["plan-kg before"] = (command, f"http://127.0.0.1:{port}/sparql", env)
+        port = next(ports)
+        servers["oxigraph"] = (["oxigraph", "serve-read-only", "--location", str(store.path), "--bind", f"127.0.0.1:{port}"], f"http://127.0.0.1:{port}/query", None)  # fmt: skip
         if not args.skip_floor:
-            servers[FLOOR] = ([sys.executable, str(Path(__file__).resolve().parent / "http_floor.py"), str(floor_body), ACCEPT, "18805"], "http://127.0.0.1:18805/sparql", None)  # fmt: skip
+            port = next(ports)
+            servers[FLOOR] = ([sys.executable, str(Path(__file__).resolve().parent / "http_floor.py"), str(floor_body), ACCEPT, str(port)], f"http://127.0.0.1:{port}/sparql", None)  # fmt: skip
         if not args.skip_rdflib:
-            servers["rdflib"] = (["rdflib-endpoint", "serve", str(union), "--host", "127.0.0.1", "--port", "18803"], "http://127.0.0.1:18803/", None)  # fmt: skip
+            port = next(ports)
+            servers["rdflib"] = (["rdflib-endpoint", "serve", str(union), "--host", "127.0.0.1", "--port", str(port)], f"http://127.0.0.1:{port}/", None)  # fmt: skip
         lookup = PREFIXES + LOOKUP % LOOKUP_IRI
         lookups = [PREFIXES + LOOKUP % iri for iri in elements]
         results: dict[str, dict] = {"latency": {}, "lookup": {}, "hierarchy": {}, "rows": {}, "skipped": {}}

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endpoint_bench import LOOKUP, LOOKUP_IRI, PREFIXES, server  # noqa: E402
+from endpoint_bench import LOOKUP, LOOKUP_IRI, PREFIXES, free_port, server  # noqa: E402
 from endpoint_corpus import write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,16 +89,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plan-kg-runaway-") as tmp_name:
         tmp = Path(tmp_name)
         write_corpus(args.dump, tmp / "dist" / "plan-kg.nq", cities=args.cities)
+        port = free_port()
         command = [
             sys.executable, "-c",
             "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
             f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), "
             f"query_timeout_s={args.timeout}, query_workers={args.workers}, in_process_rows={args.in_process_rows}, "
             f"preempt_after_s={args.preempt_after}, "
-            f"query_memory_bytes={args.memory_mb * 1_000_000}, trusted_proxies=('127.0.0.1',)), host='127.0.0.1', port=18831, "
+            f"query_memory_bytes={args.memory_mb * 1_000_000}, trusted_proxies=('127.0.0.1',)), host='127.0.0.1', port={port}, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
-        with server(command, "http://127.0.0.1:18831/sparql") as url:
+        with server(command, f"http://127.0.0.1:{port}/sparql") as url:
             before = lookups(url, time.monotonic() + 2)
             runaways: list[dict] = [{} for _ in range(args.runaways)]  # status, seconds, end, reason
 
