@@ -27,6 +27,8 @@ Measured:
 - the "HTTP floor" (`http_floor.py`): uvicorn as plan-kg runs it, sending the lookup's answer to every
   request without doing anything else; its lookup throughput is the ceiling for any server on that stack.
 Queries that take more than a second are timed by sequential requests instead of wrk.
+Failed requests (an answer other than 2xx or 3xx, a socket error) are counted per cell and listed
+under the tables: wrk counts them in its rate and latency, so such a cell does not measure answers alone.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import re
 import socket
@@ -94,9 +97,15 @@ def wrk(url: str, queries: list[str], *, connections: int, seconds: float, uniqu
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
+    return Run(p50_ms=float(p50.group(1)) * scale, rps=rps, errors=wrk_errors(out))
+
+
+def wrk_errors(out: str) -> int:
+    """The failed requests in wrk's report: answers other than 2xx or 3xx, and socket errors of every kind."""
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"Socket errors: .*?timeout (\d+)", out))
-    return Run(p50_ms=float(p50.group(1)) * scale, rps=rps, errors=errors)
+    for found in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(n) for n in found)
+    return errors
 
 
 def rows(client: httpx.Client, url: str, query: str) -> int:
@@ -109,13 +118,21 @@ def rows(client: httpx.Client, url: str, query: str) -> int:
 def sequential(client: httpx.Client, url: str, query: str, *, budget_s: float, most: int = 5) -> Run:
     """The median of requests one after another (each text distinct) until `budget_s` or `most` are done."""
     latencies: list[float] = []
+    errors = 0
     start = time.monotonic()
-    while len(latencies) < most and (not latencies or time.monotonic() - start < budget_s):
+    while len(latencies) + errors < most and (not latencies and not errors or time.monotonic() - start < budget_s):
         began = time.perf_counter()
-        rows(client, url, distinct(query))
+        try:
+            rows(client, url, distinct(query))
+        except (RuntimeError, httpx.HTTPError) as exc:  # counted and reported, never timed as an answer
+            errors += 1
+            print(f"  {url}: {str(exc)[:200]}", flush=True)
+            continue
         latencies.append((time.perf_counter() - began) * 1000)
+    if not latencies:
+        return Run(p50_ms=math.nan, rps=math.nan, errors=errors)
     p50 = statistics.median(latencies)
-    return Run(p50_ms=p50, rps=1000 / p50, errors=0)
+    return Run(p50_ms=p50, rps=1000 / p50, errors=errors)
 
 
 def free_port() -> int:
@@ -346,10 +363,22 @@ def check_rows(
     return timed
 
 
-def latency(client: httpx.Client, url: str, text: str, *, repeated: bool, seconds: int, scratch: Path) -> Run:
+def first_answer_s(client: httpx.Client, url: str, text: str) -> float | None:
+    """How long a distinct text of `text` takes to be answered; None (and said) when it is not."""
     began = time.perf_counter()
-    rows(client, url, distinct(text))
-    if time.perf_counter() - began > SLOW_S:
+    try:
+        rows(client, url, distinct(text))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        print(f"  {url}: {str(exc)[:200]}", flush=True)
+        return None
+    return time.perf_counter() - began
+
+
+def latency(client: httpx.Client, url: str, text: str, *, repeated: bool, seconds: int, scratch: Path) -> Run:
+    first = first_answer_s(client, url, text)
+    if first is None:
+        return Run(p50_ms=math.nan, rps=math.nan, errors=1)
+    if first > SLOW_S:
         if repeated:
             for _ in range(3):  # the kept answer, if any, is the thing measured
                 began = time.perf_counter()
@@ -361,25 +390,35 @@ def latency(client: httpx.Client, url: str, text: str, *, repeated: bool, second
 
 
 def throughput(client: httpx.Client, url: str, text: str, *, connections: int, seconds: int, scratch: Path) -> Run:
-    began = time.perf_counter()
-    rows(client, url, distinct(text))
-    if time.perf_counter() - began > SLOW_S:
+    first = first_answer_s(client, url, text)
+    if first is None:
+        return Run(p50_ms=math.nan, rps=math.nan, errors=1)
+    if first > SLOW_S:
         return sequential(client, url, text, budget_s=seconds, most=3)  # concurrency 1 only
     return wrk(url, [text], connections=connections, seconds=seconds, unique=True, scratch=scratch)
 
 
 def median_run(runs: list[Run]) -> Run:
+    """The median of the rounds that gave a number (NaN: none did), and every round's failed requests."""
+    answered = [r for r in runs if not math.isnan(r.rps)]
+    if not answered:
+        return Run(math.nan, math.nan, sum(r.errors for r in runs))
     return Run(
-        statistics.median(r.p50_ms for r in runs), statistics.median(r.rps for r in runs), sum(r.errors for r in runs)
+        statistics.median(r.p50_ms for r in answered), statistics.median(r.rps for r in answered),
+        sum(r.errors for r in runs),
     )
 
 
 def markdown(results: dict, queries: dict[str, str]) -> str:
     cells, servers = results["cells"], results["servers"]
 
+    failed: dict[str, int] = {}  # the cells shown whose requests did not all succeed
+
     def cell(key: str, server_name: str, mode: str, field: str) -> float | None:
         found = cells.get(f"{key}|{server_name}|{mode}")
-        return found[field] if found else None
+        if found and found["errors"]:
+            failed[f"{key}, {server_name}, {mode}"] = found["errors"]
+        return found[field] if found and not math.isnan(found[field]) else None
 
     def fmt(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -459,7 +498,17 @@ def markdown(results: dict, queries: dict[str, str]) -> str:
             f"| plan-kg, repeated | {fmt(cached1, 1)} | {fmt(cached8, 1)} | {ratio(cached1, rdf_again, 1)} |",
             f"| rdflib, repeated | {fmt(rdf_again, 2)} | - | 1.0 |",
         ]
+    lines += ["", errors_note(failed)]
     return "\n".join(lines)
+
+
+def errors_note(failed: dict[str, int]) -> str:
+    """What the tables' numbers include besides answers: failed requests (a 4xx or 5xx answer, a socket error)."""
+    if not failed:
+        return "Failed requests (non-2xx answers, socket errors): none."
+    listed = "; ".join(f"{where}: {n}" for where, n in failed.items())
+    return (f"**Failed requests** (non-2xx answers, socket errors; wrk counts them in its rate and latency, "
+            f"so these cells do not measure answers alone): {listed}.")
 
 
 if __name__ == "__main__":
