@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -49,12 +50,13 @@ LOOKUP_CLIENT = {"X-Forwarded-For": "198.51.100.2"}
 _LOOKUP_NUMBERS = itertools.count()
 
 
-def lookups(url: str, until: float) -> list[tuple[float, float, int]]:
-    """(start time, latency ms, status) of lookups sent one after another until `until`."""
+def lookups(url: str, until: float | Callable[[], bool]) -> list[tuple[float, float, int]]:
+    """(start time, latency ms, status) of lookups sent one after another until the time `until`, or while `until()`."""
     query = PREFIXES + LOOKUP % LOOKUP_IRI
+    going = until if callable(until) else lambda: time.monotonic() < until
     seen = []
     with httpx.Client(timeout=120, headers=LOOKUP_CLIENT) as client:
-        while time.monotonic() < until:
+        while going():
             start = time.monotonic()
             # A numbered comment makes every lookup another text: none is answered from the
             # response cache; each is run by a worker unless --in-process-rows is set.
@@ -109,33 +111,34 @@ def main() -> None:
 
             def run_away(runaway: dict, number: int) -> None:
                 start = time.monotonic()
-                response = httpx.get(url, params={"query": f"{runaway_query} # {number}"},
-                                     headers=runaway_client(number % args.runaway_clients), timeout=120)
-                runaway.update(status=response.status_code, seconds=time.monotonic() - start, end=time.monotonic(),
-                               reason=response.text.strip())
+                try:
+                    response = httpx.get(url, params={"query": f"{runaway_query} # {number}"},
+                                         headers=runaway_client(number % args.runaway_clients), timeout=120)
+                    runaway.update(status=str(response.status_code), reason=response.text.strip())
+                except httpx.HTTPError as exc:
+                    runaway.update(status="no answer", reason=f"{type(exc).__name__}: {exc}")
+                runaway.update(seconds=time.monotonic() - start, end=time.monotonic())
 
             threads = [threading.Thread(target=run_away, args=(r, n)) for n, r in enumerate(runaways)]
-            started = time.monotonic()
             for thread in threads:
                 thread.start()
-            during = lookups(url, started + (args.timeout if args.kind == "time" else 0) + 3)
+            # The other client's lookups go on for as long as any runaway is unanswered, however long that is.
+            running = lookups(url, lambda: any(thread.is_alive() for thread in threads))
             for thread in threads:
                 thread.join()
             end = max(r["end"] for r in runaways)
-            during += lookups(url, end + 3)  # the 3 s after the last 503, whenever it came
+            stopping = lookups(url, end + 3)  # the 3 s after the last answer
             after = lookups(url, time.monotonic() + 2)
-        running = [s for s in during if s[0] < end]
-        stopping = [s for s in during if end <= s[0]]
-        statuses = sorted({s[2] for s in before + during + after})
+        statuses = sorted({s[2] for s in before + running + stopping + after})
         print(f"corpus {args.cities} cities; query_timeout_s={args.timeout:g}; query_workers={args.workers}; "
               f"query_memory_bytes={args.memory_mb * 1_000_000}; in_process_rows={args.in_process_rows}; "
               f"preempt_after_s={args.preempt_after:g}; runaway kind: {args.kind}; {args.runaways} at once from "
               f"{args.runaway_clients} client(s)")
         for runaway in runaways:
-            print(f"runaway answered {int(runaway['status'])} after {runaway['seconds']:.2f} s: {runaway['reason']}")
+            print(f"runaway answered {runaway['status']} after {runaway['seconds']:.2f} s: {runaway['reason']}")
         print(f"lookup before:                      {summary(before)}")
         print(f"lookup while the runaway runs:      {summary(running)}")
-        print(f"lookup while its worker is replaced:{summary(stopping)} (first 3 s after the 503)")
+        print(f"lookup while its worker is replaced:{summary(stopping)} (the 3 s after the last runaway was answered)")
         print(f"lookup after:                       {summary(after)}")
         print(f"lookup statuses seen: {statuses}")
 
