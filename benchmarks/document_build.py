@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endpoint_bench import ROOT, plan_kg_server, server  # noqa: E402
+from endpoint_bench import ROOT, check_ready, plan_kg_server, run, server  # noqa: E402
 
 _NUMBERS = itertools.count()
 DOCUMENTS = ["/graph/132292/basic-plan-3.jsonld", "/graph/un-sdg-kos.jsonld", "/graph/132292/basic-plan-3/inferred.ttl",
@@ -38,13 +38,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18821)
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the sources to serve (e.g. another checkout's src/)")
     args = parser.parse_args()
+    check_ready(args.dump, tools=())
     with tempfile.TemporaryDirectory(prefix="plan-kg-documents-") as name:
         tmp = Path(name)
         (tmp / "dist").mkdir()
         (tmp / "dist" / "plan-kg.nq").write_bytes(args.dump.read_bytes())
         command, env = plan_kg_server(args.src.resolve(), tmp, args.port)
         base = f"http://127.0.0.1:{args.port}"
-        with server(command, base + "/sparql", env=env):
+        with server(command, base + "/sparql", env=env, name="plan-kg"):
             print("| document | status | bytes | built in (ms) | other client: median / worst (ms) | its requests |")
             print("|---|---|---|---|---|---|")
             for document in DOCUMENTS:
@@ -80,4 +81,4 @@ def measure(base: str, document: str) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

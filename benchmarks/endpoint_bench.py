@@ -39,13 +39,14 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,6 +69,10 @@ RDFLIB_TIMEOUT_S = 300.0
 FLOOR = "HTTP floor"
 
 
+class BenchError(RuntimeError):
+    """A reason the benchmark cannot go on, said to its user in one message (no traceback)."""
+
+
 @dataclass(frozen=True)
 class Run:
     p50_ms: float
@@ -88,14 +93,18 @@ def wrk(url: str, queries: list[str], *, connections: int, seconds: float, uniqu
     parts = urlsplit(url)
     paths = scratch / "paths.txt"
     paths.write_text("".join(f"{parts.path}?{urlencode({'query': q})}\n" for q in queries), encoding="utf-8")
-    out = subprocess.run(
+    done = subprocess.run(
         ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "120s", "--latency",
          "-H", f"Accept: {ACCEPT}", "-s", str(WRK_SCRIPT), f"{parts.scheme}://{parts.netloc}",
          "--", str(paths), "unique" if unique else "repeat", quote(f"\n# bench wrk{next(_NUMBERS)}-")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        capture_output=True, text=True,
+    )  # fmt: skip
+    out = done.stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
+    if done.returncode != 0 or rate is None or p50 is None:
+        raise BenchError(f"wrk against {url} failed (exit code {done.returncode}): {(done.stderr or out).strip()[-500:]}")
+    rps = float(rate.group(1))
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
     return Run(p50_ms=float(p50.group(1)) * scale, rps=rps, errors=wrk_errors(out))
 
@@ -158,31 +167,42 @@ def port_in_use(port: int) -> bool:
 
 
 @contextmanager
-def server(command: list[str], url: str, *, env: dict[str, str] | None = None, startup_s: float = 900) -> Iterator[str]:
+def server(
+    command: list[str], url: str, *, env: dict[str, str] | None = None, startup_s: float = 900, name: str | None = None
+) -> Iterator[str]:
+    """Serve with `command` until the block ends; `url` must answer `ASK {}` with 200 first."""
+    name = name or command[0]
     # Whatever already listens on the port would answer the start-up check, and be timed in our server's place.
     port = urlsplit(url).port
     if port is not None and port_in_use(port):
-        raise RuntimeError(f"port {port} is in use: something else listens on it; {command[0]} was not started")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + startup_s
-        while True:
-            try:
-                answered = httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200
-            except httpx.HTTPError:
-                answered = False
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{command[0]} did not start")
-            if answered:
-                break
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+        raise BenchError(f"port {port} is in use: something else listens on it; {name} was not started")
+    with tempfile.TemporaryFile() as stderr:  # said when the server does not start
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        except FileNotFoundError:
+            raise BenchError(f"{command[0]} is not installed; {name} needs it (pip install -e '.[bench]')") from None
+        try:
+            deadline = time.monotonic() + startup_s
+            while True:
+                try:
+                    answered = httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200
+                except httpx.HTTPError:
+                    answered = False
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stderr.seek(0)
+                    said = stderr.read().decode("utf-8", "replace").strip()[-1500:]
+                    how = f"exited with code {process.returncode}" if process.poll() is not None else f"did not answer in {startup_s:g} s"
+                    raise BenchError(f"{name} did not start at {url}: it {how}; it said:\n{said or '(nothing)'}")
+                if answered:
+                    break
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def plan_kg_server(src: Path, tmp: Path, port: int) -> tuple[list[str], dict[str, str]]:
@@ -223,6 +243,7 @@ def main() -> None:
     parser.add_argument("--rdflib-queries", nargs="*", help="named queries rdflib-endpoint answers (default: all; it takes minutes on a large corpus)")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
+    check_ready(args.dump)
     queries = named_queries(args.queries)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
 
@@ -278,7 +299,7 @@ def main() -> None:
         results: dict[str, dict] = {"latency": {}, "lookup": {}, "hierarchy": {}, "rows": {}, "skipped": {}}
         with ExitStack() as stack, httpx.Client(timeout=RDFLIB_TIMEOUT_S) as client:
             started = time.monotonic()
-            urls = {name: stack.enter_context(server(cmd, url, env=env)) for name, (cmd, url, env) in servers.items()}
+            urls = {name: stack.enter_context(server(cmd, url, env=env, name=name)) for name, (cmd, url, env) in servers.items()}
             print(f"servers up in {time.monotonic() - started:.0f} s: {', '.join(urls)}", flush=True)
             rdflib_skips = set(queries) - set(args.rdflib_queries) if args.rdflib_queries is not None else set()
             timed = check_rows(client, urls, {"lookup": lookup, **queries}, results, rdflib_skips=rdflib_skips)
@@ -335,6 +356,15 @@ def main() -> None:
             args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def check_ready(dump: Path, *, tools: tuple[str, ...] = ("wrk",)) -> None:
+    """Stop with a message, before anything is started, when the dump or a tool is missing."""
+    if not dump.is_file():
+        raise BenchError(f"{dump} is not there: run `plan-kg build` first (or name another dump with --dump)")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise BenchError(f"{tool} is not installed: apt-get install {tool}")
+
+
 def check_rows(
     client: httpx.Client, urls: dict[str, str], queries: dict[str, str], results: dict, *, rdflib_skips: set[str]
 ) -> dict[str, list[str]]:
@@ -357,7 +387,7 @@ def check_rows(
             continue
         timed[name] = [s for s, n in counts.items() if n == reference]
         if counts.get("oxigraph") != reference:
-            raise RuntimeError(f"plan-kg and the Oxigraph server disagree on {name}: {counts}")
+            raise BenchError(f"plan-kg and the Oxigraph server disagree on {name}: {counts}")
         if len(timed[name]) < len(counts):
             print(f"  {name}: rows differ, not timed there: {counts}", flush=True)
     return timed
@@ -511,5 +541,15 @@ def errors_note(failed: dict[str, int]) -> str:
             f"so these cells do not measure answers alone): {listed}.")
 
 
+def run(entry: Callable[[], None]) -> None:
+    """Run a benchmark's `main`, its failures said in one line."""
+    try:
+        entry()
+    except BenchError as exc:
+        sys.exit(f"{Path(sys.argv[0]).name}: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(f"{Path(sys.argv[0]).name}: interrupted")
+
+
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endpoint_bench import LOOKUP, LOOKUP_IRI, PREFIXES, free_port, server  # noqa: E402
+from endpoint_bench import LOOKUP, LOOKUP_IRI, PREFIXES, check_ready, free_port, run, server  # noqa: E402
 from endpoint_corpus import write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +91,7 @@ def main() -> None:
                         help="the endpoint's in_process_rows; 0 (the default here): every lookup needs a worker, "
                              "the harder case; 100 (the server's default): the lookups are answered without one")
     args = parser.parse_args()
+    check_ready(args.dump, tools=())
     runaway_query = RUNAWAY if args.kind == "time" else MEMORY_HOG
     with tempfile.TemporaryDirectory(prefix="plan-kg-runaway-") as tmp_name:
         tmp = Path(tmp_name)
@@ -105,7 +106,7 @@ def main() -> None:
             f"query_memory_bytes={args.memory_mb * 1_000_000}, trusted_proxies=('127.0.0.1',)), host='127.0.0.1', port={port}, "
             f"store_dir=Path({str(tmp / 'store')!r}))",
         ]  # fmt: skip
-        with server(command, f"http://127.0.0.1:{port}/sparql") as url:
+        with server(command, f"http://127.0.0.1:{port}/sparql", name="plan-kg") as url:
             before = lookups(url, time.monotonic() + 2)
             runaways: list[dict] = [{} for _ in range(args.runaways)]  # status, seconds, end, reason
 
@@ -144,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
