@@ -207,8 +207,13 @@ def server(
 
 def plan_kg_server(src: Path, tmp: Path, port: int) -> tuple[list[str], dict[str, str]]:
     """The command and environment serving plan-kg from the checkout whose sources are `src`."""
+    if not (src / "plan_kg").is_dir():  # PYTHONPATH would name nothing, and the installed plan-kg be served instead
+        raise BenchError(f"{src} holds no plan_kg package: name a checkout, whose src/ has plan-kg's sources")
     code = (
-        "from pathlib import Path; from plan_kg.config import Settings; from plan_kg.server import run_serve; "
+        "import plan_kg, sys; from pathlib import Path; "
+        f"Path(plan_kg.__file__).resolve().is_relative_to({str(src.resolve())!r}) or sys.exit("
+        f"'plan_kg was imported from ' + plan_kg.__file__ + ', not from {src}'); "
+        "from plan_kg.config import Settings; from plan_kg.server import run_serve; "
         f"run_serve(Settings(root=Path({str(tmp)!r}), dist_dir=Path({str(tmp / 'dist')!r}), max_concurrent_per_client=16), "
         f"host='127.0.0.1', port={port}, store_dir=Path({str(tmp / 'store')!r}))"
     )
@@ -244,6 +249,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
     check_ready(args.dump)
+    if args.baseline:
+        plan_kg_server(args.baseline.resolve() / "src", Path(), 0)  # said now, not after the corpus is loaded
     queries = named_queries(args.queries)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
 
