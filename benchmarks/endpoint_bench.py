@@ -334,6 +334,8 @@ def main() -> None:
                     if server_name == "rdflib" and round_ > 0:
                         continue
                     for repeated in (True, False):
+                        if server_name not in timed["lookup"]:  # its rows differ, or it gave no answer
+                            break
                         texts = [lookup] if repeated else lookups
                         for connections in (1, 8):
                             if server_name == "rdflib" and connections == 8:
@@ -484,7 +486,12 @@ def markdown(results: dict, queries: dict[str, str]) -> str:
             status = counts["plan-kg"].split("answered ", 1)[-1].split(":", 1)[0]
             lines.append(f"| {name} | plan-kg {status}: {counts['plan-kg'].rsplit(': ', 1)[-1].strip()} (Oxigraph: {counts.get('oxigraph')} rows); not timed |")
             continue
-        rdf_note = fmt(rdf) if rdf is not None else ("rows differ" if "rdflib" in counts else "-")
+        rdf_note = fmt(rdf) if rdf is not None else (
+            "-" if "rdflib" not in counts  # not asked (--skip-rdflib, --rdflib-queries)
+            else "no answer" if isinstance(counts["rdflib"], str)
+            else "rows differ" if counts["rdflib"] != counts["plan-kg"]
+            else "failed"  # timed, but no request succeeded: see the failed requests below
+        )
         lines.append(
             f"| {name} | {counts['plan-kg']} | {fmt(ours)} | {fmt(cached)} |"
             + (f" {fmt(cell(name, 'plan-kg before', 'distinct', 'p50_ms'))} |" if before else "")

@@ -80,3 +80,14 @@ def test_the_synthetic_corpus_is_the_same_bytes_for_the_same_arguments(tmp_path:
     text = (tmp_path / "a.nq").read_bytes()
     assert text == (tmp_path / "b.nq").read_bytes()
     assert text.count(b"ontology#Plan") == 1 and b'"990002" <https://w3id.org/plan-kg/graph/990002/p>' in text
+
+
+def test_a_server_that_gave_no_answer_is_not_said_to_differ() -> None:
+    measured = results({
+        "hierarchy|plan-kg|distinct": Run(p50_ms=6.0, rps=150.0, errors=0),
+        "hierarchy|oxigraph|distinct": Run(p50_ms=4.0, rps=200.0, errors=0),
+    })  # fmt: skip
+    measured["rows"]["hierarchy"]["rdflib"] = "error: http://127.0.0.1:1/ answered 500: boom"
+    assert row(markdown(measured, {"hierarchy": "SELECT ..."}), "hierarchy")[7] == "no answer"
+    measured["rows"]["hierarchy"]["rdflib"] = 109
+    assert row(markdown(measured, {"hierarchy": "SELECT ..."}), "hierarchy")[7] == "rows differ"
