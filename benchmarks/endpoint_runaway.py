@@ -66,11 +66,15 @@ def lookups(url: str, until: float | Callable[[], bool]) -> list[tuple[float, fl
 
 
 def summary(samples: list[tuple[float, float, int]]) -> str:
-    latencies = sorted(s[1] for s in samples)
+    """The latencies of the lookups answered 200; any other answer is counted, not timed."""
+    latencies = sorted(s[1] for s in samples if s[2] == 200)
+    failed = len(samples) - len(latencies)
+    note = f"; {failed} not answered 200" if failed else ""
     if not latencies:
-        return "no samples"
+        return f"no lookup answered{note}"
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    return f"n={len(latencies)}, p50 {statistics.median(latencies):.2f} ms, p95 {p95:.2f} ms, max {latencies[-1]:.2f} ms"
+    return (f"n={len(latencies)}, p50 {statistics.median(latencies):.2f} ms, p95 {p95:.2f} ms, "
+            f"max {latencies[-1]:.2f} ms{note}")
 
 
 def main() -> None:

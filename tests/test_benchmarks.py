@@ -91,3 +91,11 @@ def test_a_server_that_gave_no_answer_is_not_said_to_differ() -> None:
     assert row(markdown(measured, {"hierarchy": "SELECT ..."}), "hierarchy")[7] == "no answer"
     measured["rows"]["hierarchy"]["rdflib"] = 109
     assert row(markdown(measured, {"hierarchy": "SELECT ..."}), "hierarchy")[7] == "rows differ"
+
+
+def test_the_runaway_report_times_only_the_lookups_answered_200() -> None:
+    from endpoint_runaway import summary
+
+    assert summary([(0.0, 1.0, 200), (0.0, 2.0, 200), (0.0, 0.1, 429)]) == (
+        "n=2, p50 1.50 ms, p95 2.00 ms, max 2.00 ms; 1 not answered 200"
+    )
