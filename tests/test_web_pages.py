@@ -443,6 +443,23 @@ def test_lists_and_other_blank_nodes_are_shown_by_what_they_hold(settings: Setti
         "http://example.org/two")
 
 
+def test_an_iri_of_another_scheme_in_the_data_is_shown_never_linked(settings: Settings, store: ox.Store) -> None:
+    """A javascript: or data: IRI in the data (a plan's `source` in an imported plan.toml, say) is shown as text, as
+    on the results page, not made a link that would run it: the page linked `<a href="javascript:...">`."""
+    measure = BASE + MEASURE.lstrip("/")
+    store.load(f"""
+        @prefix ex: <http://example.org/> .
+        <{measure}> ex:seeAlso <javascript:alert(1)> , <data:text/html,x> , <urn:isbn:4000000000> ;
+                    ex:order ( <javascript:alert(2)> ) .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(BASE + "graph/132292/basic-plan-3"))
+    client = TestClient(Starlette(routes=routes(settings, store)))
+    page = client.get(f"{MEASURE}.html").text
+    for iri in ("javascript:alert(1)", "data:text/html,x", "urn:isbn:4000000000", "javascript:alert(2)"):
+        assert f'<span class="iri">{iri}</span>' in page
+        assert f'href="{iri}"' not in page
+    assert 'href="http://example.org/seeAlso"' in page  # an http IRI stays a link
+
+
 @pytest.mark.parametrize("path", ["/ontology/sdg", "/ontology/0.1.0"])
 @pytest.mark.parametrize(("accept", "suffix"), [(BROWSER_ACCEPT, "html"), ("text/turtle", "ttl"), (None, "html")])
 def test_the_ontologys_module_and_version_iris_answer_303_to_its_documents(

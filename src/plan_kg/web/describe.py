@@ -78,7 +78,7 @@ class Describer:
         self.root = root  # the path this server is served under (Settings.public_path)
 
     # -- IRIs and paths --------------------------------------------------------
-    def href(self, iri: str) -> tuple[str, bool]:
+    def href(self, iri: str) -> tuple[str | None, bool]:
         """Where `iri` can be looked up: a path on this server when it is ours, else the IRI itself."""
         return local_href(iri, self.base_iri, self.root)
 

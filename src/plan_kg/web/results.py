@@ -71,8 +71,6 @@ def cell(term: object, base_iri: str, root: str = "") -> Cell | None:
     if isinstance(term, ox.NamedNode):
         iri = term.value
         href, local = local_href(iri, base_iri, root)
-        if not local and not iri.startswith(("http://", "https://")):
-            href = None  # urn:, mailto:, javascript: ... are shown, never followed
         return Cell(qname(iri) or iri, "iri", href, local)
     if isinstance(term, ox.Literal):
         datatype = term.datatype.value

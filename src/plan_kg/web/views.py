@@ -34,7 +34,7 @@ class Link:
     """An IRI with what a page needs to link to it: where it is served, its labels and code."""
 
     iri: str
-    href: str
+    href: str | None  # None: an IRI not to follow (see local_href)
     label_ja: str | None = None
     label_en: str | None = None
     code: str | None = None
@@ -159,16 +159,17 @@ def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
 _RUNS = re.compile(r"[0-9]+|[^0-9]+")
 
 
-def local_href(iri: str, base_iri: str, root: str = "") -> tuple[str, bool]:
+def local_href(iri: str, base_iri: str, root: str = "") -> tuple[str | None, bool]:
     """Where `iri` can be looked up: a path on this server (served under `root`, `Settings.public_path`) when
-    it is under `base_iri` or the ontology's, else the IRI itself; and whether it is such a path."""
+    it is under `base_iri` or the ontology's, else the IRI itself if it is http(s), else None (urn:, mailto:,
+    javascript: ... are shown, never followed); and whether it is such a path."""
     if iri.startswith(iris.ONTOLOGY_IRI) and (len(iri) == len(iris.ONTOLOGY_IRI) or iri[len(iris.ONTOLOGY_IRI)] == "#"):
         return root + "/ontology" + iri[len(iris.ONTOLOGY_IRI):], True
     # Not when the rest begins with a slash: "//host/…" is a link to another host (a crafted IRI such
     # as {base}/evil.example/ would be shown as ours and lead there).
     if iri.startswith(base_iri) and not iri[len(base_iri):].startswith(("/", "\\")):
         return root + "/" + iri[len(base_iri):], True
-    return iri, False
+    return (iri if iri.startswith(("http://", "https://")) else None), False
 
 
 def qname(iri: str) -> str | None:
