@@ -118,6 +118,24 @@ def test_metadata_errors_say_what_to_fix(tmp_path):
         read_metadata(bad)
 
 
+def test_metadata_with_an_unusable_plan_id_source_or_license_is_refused(tmp_path):
+    """These become IRIs: a build of such a plan.toml stopped with a traceback (plan_id 'Basic Plan/3', a source
+    written as text), or published the page link <a href="javascript:..."> (a source of javascript:)."""
+    text = (NISHITOKYO / "plan.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.toml"
+    bad.write_text(text.replace('plan_id = "basic-plan-3"', 'plan_id = "Basic Plan/3"'), encoding="utf-8")
+    with pytest.raises(SourceError, match="plan_id 'Basic Plan/3' must be lower-case letters, digits and hyphens"):
+        read_metadata(bad)
+    source = 'source = "http://www.city.nishitokyo.lg.jp/siseizyoho/pub/kekka/index/daisanjityuukanmatome.html"'
+    for written in ("市のホームページ <https://x>", "javascript:alert(1)", "https://example.jp/a b"):
+        bad.write_text(text.replace(source, f'source = "{written}"'), encoding="utf-8")
+        with pytest.raises(SourceError, match="source .* must be an http:// or https:// address"):
+            read_metadata(bad)
+    bad.write_text(text.replace('license = "https://', 'license = "CC BY 4.0 https://'), encoding="utf-8")
+    with pytest.raises(SourceError, match="license .* must be an http:// or https:// address"):
+        read_metadata(bad)
+
+
 def test_tab_and_line_breaks_in_a_cell_are_text(tmp_path):
     items = read_items(write(tmp_path, HEADER + '1,基本目標,"み\tんな\r\nで",,f,\n'), LEVELS)
     assert items[0].label == "み\tんな\r\nで"

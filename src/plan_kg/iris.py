@@ -59,3 +59,7 @@ def ontology_graph_iri(base: str) -> URIRef:
 
 def is_item_code(code: str) -> bool:
     return bool(_CODE.match(code))
+
+
+def is_plan_id(plan_id: str) -> bool:
+    return bool(_PLAN_ID.match(plan_id))

@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceError
-from .iris import is_item_code
+from .iris import is_item_code, is_plan_id
 from .normalize import check_header, check_text, clean_cell, column_letter, normalize_code
 
 REQUIRED_COLUMNS = ("code", "level", "label", "parent", "notes")
@@ -219,6 +220,18 @@ def _require(table: dict, key: str, path: Path, kind: type) -> object:
     return value
 
 
+def _web_address(table: dict, key: str, path: Path) -> str:
+    """`key`, an address the published data links to: http(s) and nothing an IRI cannot hold (spaces, <>, quotes)."""
+    value = str(_require(table, key, path, str))
+    if not _WEB_ADDRESS.match(value):
+        raise SourceError(path, f"{key} {value!r} must be an http:// or https:// address, without spaces, quotes or <> "
+                          "(it is published as an IRI)")
+    return value
+
+
+_WEB_ADDRESS = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+
+
 def read_metadata(path: Path) -> PlanMetadata:
     """The plan metadata in `path` (TOML)."""
     try:
@@ -248,6 +261,9 @@ def read_metadata(path: Path) -> PlanMetadata:
     if completeness not in COMPLETENESS:
         raise SourceError(path, f"completeness '{completeness}' is not one of {', '.join(COMPLETENESS)}")
     plan_id = str(_require(table, "plan_id", path, str))
+    if not is_plan_id(plan_id):
+        raise SourceError(path, f"plan_id {plan_id!r} must be lower-case letters, digits and hyphens (it is part of "
+                          "the plan's IRIs), e.g. basic-plan-3")
     start, end = _require(table, "period_start", path, dt.date), _require(table, "period_end", path, dt.date)
     if end < start:  # type: ignore[operator]
         raise SourceError(path, f"period_end {end} is before period_start {start}")
@@ -255,8 +271,8 @@ def read_metadata(path: Path) -> PlanMetadata:
         plan_id=plan_id, title_ja=str(_require(table, "title_ja", path, str)),
         title_en=str(_require(table, "title_en", path, str)), status=str(status), completeness=str(completeness),
         period_start=start, period_end=end, issued=_require(table, "issued", path, dt.date),  # type: ignore[arg-type]
-        source=str(_require(table, "source", path, str)), source_note=str(table.get("source_note", "")),
-        license=str(_require(table, "license", path, str)),
+        source=_web_address(table, "source", path), source_note=str(table.get("source_note", "")),
+        license=_web_address(table, "license", path),
         hierarchical_codes=bool(table.get("hierarchical_codes", False)),
         levels=tuple((str(k), str(v)) for k, v in levels.items()), municipality=municipality,
         completeness_note=_completeness_note(table, path, str(completeness)),
