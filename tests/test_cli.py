@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import click
 import pytest
 
 from plan_kg.cli import main
@@ -20,6 +21,20 @@ def test_every_command_has_help():
         result = run(name, "--help")
         assert result.returncode == 0, name
         assert "Usage:" in result.stdout
+
+
+def _commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+    found = [(path, command)]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _commands(sub, f"{path} {name}")
+    return found
+
+
+def test_every_option_of_every_command_says_what_it_is_for() -> None:
+    """`plan-kg sdg merge --help` listed --review and --method-version, and `sdg chart` --out, with no word on them."""
+    bare = [f"{path} {'/'.join(param.opts)}" for path, command in _commands(main, "plan-kg")
+            for param in command.params if isinstance(param, click.Option) and not param.help and not param.hidden]
+    assert bare == []
 
 
 def test_build_then_validate(plan_copy):

@@ -129,12 +129,14 @@ def suggest_links(ctx: click.Context, plan_dir: Path, date: dt.datetime) -> None
 
 
 @sdg.command()
-@click.option("--review", "review_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--review", "review_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The review table `plan-kg sdg link` wrote, with its accept column filled in.")
 @click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Links table to extend; default sdg/links.csv in the data folder (--data).")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
               help="Date of the review (YYYY-MM-DD), recorded on every added link.")
-@click.option("--method-version", default="1.0", show_default=True)
+@click.option("--method-version", default="1.0", show_default=True,
+              help="The version of the linking method, recorded on every added link (pkg:methodVersion).")
 @click.pass_context
 def merge(ctx: click.Context, review_csv: Path, links_csv: Path | None, date: dt.datetime, method_version: str) -> None:
     """Add the accepted rows of a review table to the links table as curated links."""
@@ -149,7 +151,8 @@ def merge(ctx: click.Context, review_csv: Path, links_csv: Path | None, date: dt
 
 
 @sdg.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write sdg-coverage.png and .svg into (made if missing).")
 @click.option("--links", "links_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Links table to draw; default sdg/links.csv in the data folder (--data).")
 @click.pass_context
