@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: How the reason for refusing a text pyoxigraph's parser cannot read begins (`worker.syntax_rejection`); the page of
+#: a refusal tells such a reason by it (`web.results.japanese_reason`).
+NOT_VALID = "the query is not valid SPARQL 1.1"
+
 
 @dataclass(frozen=True)
 class QueryJob:

@@ -37,9 +37,10 @@ _PREFIX_DECLARED = re.compile(r"\bPREFIX\s++((?:[^\W\d_][\w.\-]*+)?):", re.IGNOR
 POSITION = re.compile(r"^error at (\d+):(\d+): ")
 #: Characters of the line shown on each side of the place pointed at.
 _SHOWN = 60
-#: What may come before a query's form: space, comments, PREFIX and BASE declarations. Possessive: linear.
-_PROLOGUE = re.compile(r"(?:[\x20\t\r\n]++|\#[^\n]*+|PREFIX\s*+[^\s:<>]*+:\s*+<[^<>]*+>|BASE\s*+<[^<>]*+>)*+",
-                       re.IGNORECASE)
+#: A PREFIX or BASE declaration, as a pattern to build on (possessive: linear on any text).
+DECLARATION = r"PREFIX\s*+[^\s:]*+:\s*+<[^>]*+>|BASE\s*+<[^>]*+>"
+#: What may come before a query's form: SPARQL's white space, comments, declarations.
+_PROLOGUE = re.compile(rf"(?:[\x20\t\r\n]++|\#[^\n]*+|{DECLARATION})*+", re.IGNORECASE)
 _FORM = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w-])", re.IGNORECASE)
 #: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword.
 _EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["]++')
@@ -48,7 +49,7 @@ _EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["]++')
 def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
     """The first prefix `query` uses that no PREFIX declares, with its line and column (from 1, in characters, as
     pyoxigraph counts them); None if every prefix used is declared."""
-    text = _NOT_NAMES.sub(lambda found: re.sub(r"[^\n]", " ", found[0]), query)
+    text = _names_only(query)
     declared = {found[1] for found in _PREFIX_DECLARED.finditer(text)}
     for used in _PREFIX_USED.finditer(text):
         prefix = used[1].rstrip(".")  # a name does not end with '.': `ex.:` is no prefix
@@ -162,14 +163,20 @@ def _word(item: str) -> str:
     return "another character"
 
 
+def _names_only(query: str) -> str:
+    """`query` with its IRIs, strings and comments blanked out (each character a space but line ends, so that
+    positions stay where they were)."""
+    return _NOT_NAMES.sub(lambda found: re.sub(r"[^\n]", " ", found[0]), query)
+
+
 def _unbalanced(query: str) -> list[str]:
     """Braces and parentheses the query opens and does not close, or closes without opening (outside IRIs, strings
     and comments), said for each kind."""
-    text = _NOT_NAMES.sub(lambda found: " " * len(found[0]), query)
+    brackets = re.sub(r"[^{}()]++", "", _names_only(query))
     said = []
     for opening, closing in ("{}", "()"):
         depth = 0
-        for character in text:
+        for character in brackets:
             if character == opening:
                 depth += 1
             elif character == closing:

@@ -18,11 +18,11 @@ import pyoxigraph
 
 from .. import formats
 from .guard import ForbiddenQuery, check_nesting, check_services, may_use_service
-from .jobs import QueryJob, QueryRejected, QueryResult
+from .jobs import NOT_VALID, QueryJob, QueryRejected, QueryResult
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 from .serialize import (CSV, TSV, as_result, byte_size, csv_lines_up, csv_written_here, page_triples,
                         serialize_solutions, serialize_solutions_exactly, serialize_triples, too_large)
-from .syntax import POSITION, declaring_helps, misplaced_start, pointer, readable, undeclared_prefix
+from .syntax import DECLARATION, POSITION, declaring_helps, misplaced_start, pointer, readable, undeclared_prefix
 
 
 def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
@@ -174,10 +174,10 @@ def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_byte
             conn.send(("rejected", 400, f"the query could not be evaluated: {type(exc).__name__}: {exc}", None))
 
 
-# An update's first keyword, after the prologue and comments: never a query's.
+# An update's first keyword, after the prologue and comments: never a query's. Any space (\s, not only SPARQL's):
+# a text a little off is still told it is an update.
 _UPDATE_START = re.compile(
-    r"(?:\s|#[^\n]*+|PREFIX\s*+[^\s:]*+:\s*+<[^>]*+>|BASE\s*+<[^>]*+>)*+"  # possessive: no backtracking
-    r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    rf"(?:\s|#[^\n]*+|{DECLARATION})*+(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
     re.IGNORECASE,
 )
 
@@ -191,21 +191,20 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
     # The commonest mistake, which the parser misnames: said when declaring the prefix gets the parser further.
     if (undeclared := undeclared_prefix(query)) is not None and declaring_helps(query, undeclared[0], message):
         prefix, line, column = undeclared
-        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, '{prefix}:' is used but "
-                                  "not declared; add a PREFIX declaration for it at the start of the query\n"
-                                  + pointer(query, line, column))
-    if (start := misplaced_start(query)) is not None:  # the parser names a place further on, or a rule
+        said = (f"at {line}:{column}, '{prefix}:' is used but not declared; add a PREFIX declaration for it at the "
+                "start of the query")
+    elif (start := misplaced_start(query)) is not None:  # the parser names a place further on, or a rule
         word, line, column = start
-        what = (f"this {word.upper()} declaration is malformed: write PREFIX name: <IRI> or BASE <IRI>"
-                if word.upper() in ("PREFIX", "BASE") else
-                f"{word!r} is no query form: a query starts with SELECT, CONSTRUCT, DESCRIBE or ASK, after its PREFIX "
-                "and BASE declarations")
-        return QueryRejected(400, f"the query is not valid SPARQL 1.1: at {line}:{column}, {what}\n"
-                                  + pointer(query, line, column))
-    if position := POSITION.match(message):  # the line it points at, and where: its rule names alone say little
-        return QueryRejected(400, f"the query is not valid SPARQL 1.1: {readable(query, message)}\n"
-                                  + pointer(query, int(position[1]), int(position[2])))
-    return QueryRejected(400, f"the query is not valid SPARQL 1.1: {message}")
+        said = f"at {line}:{column}, " + (
+            f"this {word.upper()} declaration is malformed: write PREFIX name: <IRI> or BASE <IRI>"
+            if word.upper() in ("PREFIX", "BASE") else
+            f"{word!r} is no query form: a query starts with SELECT, CONSTRUCT, DESCRIBE or ASK, after its PREFIX "
+            "and BASE declarations")
+    elif position := POSITION.match(message):  # the line it points at, and where: its rule names alone say little
+        line, column, said = int(position[1]), int(position[2]), readable(query, message)
+    else:
+        return QueryRejected(400, f"{NOT_VALID}: {message}")
+    return QueryRejected(400, f"{NOT_VALID}: {said}\n" + pointer(query, line, column))
 
 
 def _data_bytes() -> int:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 
 from .. import formats
+from ..server.jobs import NOT_VALID
 from .views import RDF, XSD, local_href, qname
 from .templating import environment
 
@@ -159,7 +160,7 @@ def japanese_reason(status: int, message: str, setting: str | None = None) -> st
     """The gist of a refusal (`status`, the endpoint's `message`, the `setting` whose limit refused it) in Japanese."""
     if setting in _JA_BY_SETTING:
         return _JA_BY_SETTING[setting]
-    if message.startswith("the query is not valid SPARQL 1.1"):
+    if message.startswith(NOT_VALID):
         return ("問い合わせが SPARQL 1.1 の文法に合っていません。下の説明が示す位置（行:列）と、^ の箇所を直してください。")
     if status in _JA_BY_STATUS:
         return _JA_BY_STATUS[status]
