@@ -9,7 +9,7 @@ from .. import formats
 from ..formats import Format
 from ..rdf import PREFIXES
 
-#: The formats the catalog is written and served in (VoID: the first); Turtle is the default. N-Triples too: every IRI
+#: The formats the catalog and VoID are written and served in; Turtle is the default. N-Triples too: every IRI
 #: under the base, the catalog's and its publisher's among them, is offered as HTML, Turtle, JSON-LD and N-Triples.
 DOCUMENT_FORMATS: tuple[Format, ...] = tuple(formats.by_name(n) for n in ("turtle", "jsonld", "rdfxml", "ntriples"))
 _EXTRA_PREFIXES = {

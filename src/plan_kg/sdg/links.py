@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -122,6 +122,19 @@ def table_text(path: Path) -> str:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise SourceError(path, "not UTF-8; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+
+
+#: What to do about a links table (or another table given for one) without the columns read from it.
+LINKS_HEADER = f"a links table's header is {','.join(COLUMNS)}"
+
+
+def table_rows(path: Path, columns: Sequence[str], fix: str) -> csv.DictReader:
+    """The rows of the CSV table at `path` (`table_text`); SourceError on its header row if one of `columns` is
+    missing, followed by `fix` (what to do)."""
+    reader = csv.DictReader(io.StringIO(table_text(path), newline=""))  # not splitlines(): it breaks rows at U+2028 …
+    if missing := [column for column in columns if column not in (reader.fieldnames or [])]:
+        raise SourceError(path, f"missing column(s) {', '.join(missing)}; {fix}", row=1)
+    return reader
 
 
 def read_links(path: Path, *, initiatives: frozenset[str], reference: SdgReference) -> tuple[SdgLinkRecord, ...]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
 from ..source import PlanSource
-from .links import COLUMNS as LINK_COLUMNS, table_text
+from .links import COLUMNS as LINK_COLUMNS, LINKS_HEADER, table_rows
 from .suggest import VERSION, Suggester
 from .training import InitiativeText
 
@@ -62,14 +61,10 @@ def write_review(rows: tuple[ReviewRow, ...], path: Path) -> None:
                              "yes" if row.already_linked else "", "", ""])
 
 
-def accepted_rows(path: Path) -> tuple[tuple[dict[str, str], int], ...]:
-    """The rows of a review table whose 'accept' cell says yes, with their line numbers."""
-    reader = csv.DictReader(io.StringIO(table_text(path), newline=""))
-    missing = [c for c in ("initiative", "target", "score", "accept") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise SourceError(path, f"missing column(s) {', '.join(missing)}; write the table with 'plan-kg sdg link'",
-                          row=1)
-    out = []
+def accepted_rows(path: Path) -> tuple[tuple[tuple[dict[str, str], int], ...], int]:
+    """The rows of a review table whose 'accept' cell says yes, with their line numbers; and how many rows it has."""
+    reader = table_rows(path, ("initiative", "target", "score", "accept"), "write the table with 'plan-kg sdg link'")
+    out, number = [], 1
     for number, row in enumerate(reader, start=2):
         answer = (row.get("accept") or "").strip().lower()
         if answer in YES:
@@ -77,7 +72,7 @@ def accepted_rows(path: Path) -> tuple[tuple[dict[str, str], int], ...]:
         elif answer not in NO:
             raise SourceError(path, f"'{row['accept']}' is neither yes nor no; write yes (or 1) to accept, "
                                     "leave it empty to reject", row=number, column="accept")
-    return tuple(out)
+    return tuple(out), number - 1
 
 
 def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_version: str = "1.0") -> MergeResult:
@@ -86,12 +81,8 @@ def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_v
     Rows already in the links table are left as they are. An empty rationale gets one that says the
     link came from the suggester and was accepted on review.
     """
-    accepted = accepted_rows(review_csv)
-    links = csv.DictReader(io.StringIO(table_text(links_csv), newline=""))
-    if missing := [c for c in ("initiative", "target") if c not in (links.fieldnames or [])]:
-        raise SourceError(links_csv, f"missing column(s) {', '.join(missing)}; a links table's header is "
-                                     f"{','.join(LINK_COLUMNS)}", row=1)
-    present = {(r["initiative"], r["target"]) for r in links}
+    accepted, reviewed = accepted_rows(review_csv)
+    present = {(r["initiative"], r["target"]) for r in table_rows(links_csv, ("initiative", "target"), LINKS_HEADER)}
     new_rows, duplicates = [], 0
     for row, number in accepted:
         key = (row["initiative"].strip(), row["target"].strip())
@@ -108,8 +99,7 @@ def merge_accepted(review_csv: Path, links_csv: Path, *, date: dt.date, method_v
         present.add(key)
     with links_csv.open("a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=LINK_COLUMNS, lineterminator="\n").writerows(new_rows)
-    rejected = sum(1 for _ in csv.DictReader(io.StringIO(table_text(review_csv), newline=""))) - len(accepted)
-    return MergeResult(added=len(new_rows), already_present=duplicates, rejected=rejected)
+    return MergeResult(added=len(new_rows), already_present=duplicates, rejected=reviewed - len(accepted))
 
 
 def suggested_links(suggester: Suggester, plan: PlanSource, *, date: dt.date) -> list[dict[str, str]]:

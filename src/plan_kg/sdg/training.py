@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
 from ..source import PlanSource, plan_folders, read_plan
-from .links import COLUMNS, CURATED_PLAN, CURATED_TABLE, table_text
+from .links import CURATED_PLAN, CURATED_TABLE, LINKS_HEADER, table_rows
 from .suggest import Example
 
 __all__ = ["CURATED_PLAN", "InitiativeText", "curated_examples", "curated_targets", "find_plan", "initiative_texts"]
@@ -49,12 +47,8 @@ def find_plan(data_dir: Path, municipality_code: str, plan_id: str) -> PlanSourc
 def curated_targets(links_csv: Path) -> dict[str, tuple[tuple[str, float], ...]]:
     """Initiative code -> ((target code, confidence), …) of the curated rows of a links table."""
     table: dict[str, list[tuple[str, float]]] = {}
-    reader = csv.DictReader(io.StringIO(table_text(links_csv), newline=""))
-    read = ("initiative", "target", "confidence", "method")
-    missing = [column for column in read if column not in (reader.fieldnames or [])]
-    if missing:  # a review table or another CSV given for the links table
-        raise SourceError(links_csv, f"missing column(s) {', '.join(missing)}; a links table's header is "
-                                     f"{','.join(COLUMNS)}", row=1)
+    # A review table or another CSV given for the links table lacks some of these columns.
+    reader = table_rows(links_csv, ("initiative", "target", "confidence", "method"), LINKS_HEADER)
     for number, row in enumerate(reader, start=2):
         if row["method"] == "curated":
             value = row["confidence"] or ""
