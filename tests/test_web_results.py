@@ -194,7 +194,8 @@ def test_the_row_and_byte_limits_hold_for_pages_too(store: ox.Store) -> None:
     (403, "this endpoint is read-only: SPARQL updates are not accepted", None, "読み取り専用"),
     (429, "this client already has 4 queries running, ...", None, "同時の問い合わせが上限に達して"),
     (503, "the query was stopped after 2.0 s to let another client's query run: ...", None, "しばらくしてから"),
-    (400, "SERVICE <http://example.org/sparql> is not on this endpoint's allow-list ...", None, "SERVICE（ほかの"),
+    (403, "SERVICE <http://example.org/sparql> is not allowed: ...", "service_allow_list", "SERVICE（ほかの"),
+    (400, "a SERVICE inside another SERVICE cannot be checked, so it is refused", "service_allow_list", "SERVICE（ほかの"),
     (400, "the query could not be evaluated: ...", None, "理由は下の英語の説明のとおりです"),
 ])
 def test_an_error_page_says_why_in_japanese_too(status: int, message: str, setting: str | None, japanese: str) -> None:

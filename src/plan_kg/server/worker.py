@@ -46,10 +46,13 @@ def run_job(store: pyoxigraph.Store, job: QueryJob, *, max_rows: int, max_bytes:
     """
     try:
         check_nesting(job.query)
-        if may_use_service(job.query):
-            check_services(job.query, base_iri=job.base_iri or "", allow_list=job.service_allow_list)
     except ForbiddenQuery as exc:
         raise QueryRejected(exc.status, str(exc)) from exc
+    if may_use_service(job.query):
+        try:
+            check_services(job.query, base_iri=job.base_iri or "", allow_list=job.service_allow_list)
+        except ForbiddenQuery as exc:  # the allow-list's policy: what SERVICE may reach, and only what can be checked
+            raise QueryRejected(exc.status, str(exc), setting="service_allow_list") from exc
     dataset: dict[str, object] = {}  # the store's default graph already holds the union
     if job.default_graphs is not None or job.named_graphs is not None:
         dataset = {

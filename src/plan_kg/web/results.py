@@ -145,6 +145,7 @@ _JA_BY_SETTING = {
     "max_result_rows": "結果の行数がこのエンドポイントの上限を超えました。ORDER BY・LIMIT・OFFSET で分けて取得するか、"
                        "対象を絞ってください。",
     "max_response_bytes": "結果の大きさがこのエンドポイントの上限を超えました。選ぶ値を減らすか、LIMIT を付けてください。",
+    "service_allow_list": "SERVICE（ほかのエンドポイントへの問い合わせ）は、このエンドポイントの設定で許されたものにしか送れません。",
 }
 #: ... else by the refusal's status.
 _JA_BY_STATUS = {
@@ -164,8 +165,6 @@ def japanese_reason(status: int, message: str, setting: str | None = None) -> st
         return ("問い合わせが SPARQL 1.1 の文法に合っていません。下の説明が示す位置（行:列）と、^ の箇所を直してください。")
     if status in _JA_BY_STATUS:
         return _JA_BY_STATUS[status]
-    if "SERVICE" in message:
-        return "SERVICE（ほかのエンドポイントへの問い合わせ）は、このエンドポイントの設定で許されたものにしか送れません。"
     return "問い合わせに答えられませんでした。理由は下の英語の説明のとおりです。"
 
 
