@@ -103,6 +103,22 @@ def test_service_is_refused_without_any_connection(endpoint: str) -> None:
     assert listener.connections == 0
 
 
+def test_a_refused_service_page_says_why_in_japanese(endpoint: str) -> None:
+    """A SERVICE refusal is a 403, as an update's is: its page named the read-only rule, found by status, where
+    the allow-list refused it. The refusal now carries its setting, as the limits' do."""
+    listener = Listener()
+    try:
+        query = f"SELECT * {{ SERVICE <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}"
+        response = httpx.get(endpoint, params={"query": query}, headers={"Accept": "text/html"})
+    finally:
+        listener.close()
+    assert response.status_code == 403 and response.headers["content-type"].startswith("text/html")
+    said = re.search(r'<p class="query-error-ja" lang="ja">(.*?)</p>', response.text)
+    assert said is not None and "SERVICE（ほかのエンドポイントへの問い合わせ）" in said[1], response.text
+    assert "読み取り専用" not in said[1]
+    assert listener.connections == 0
+
+
 def test_an_allow_listed_service_is_queried(tmp_path: Path, endpoint: str) -> None:
     settings = sample_settings(tmp_path, service_allow_list=(endpoint,))
     with live_server(settings) as federating:
