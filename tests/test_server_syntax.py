@@ -99,12 +99,27 @@ def test_the_parsers_message_is_said_in_words(query: str, said: str) -> None:
     ("PREFIX ex <http://e/> SELECT * {}", "at 1:1, this PREFIX declaration is malformed: write PREFIX name: <IRI> or "
                                          "BASE <IRI>", 1),
     ("prefix ex: <http://e/>\nbase http://e/ SELECT * {}", "at 2:1, this BASE declaration is malformed", 1),
+    # The parser ends a comment at CR too (pyoxigraph: "error at 1:14: expected CONSTRUCT"); so does the reading here.
+    ("# list\rSELEC * WHERE { ?s ?p ?o }", "at 1:8, 'SELEC' is no query form", 8),
 ])
 def test_a_query_that_does_not_start_with_its_form_is_told_so(query: str, said: str, column: int) -> None:
     message = _refusal(query)
     assert said in message.splitlines()[0]
     shown, caret = message.splitlines()[-2:]
     assert caret.index("^") == 4 + column - 1
+
+
+@pytest.mark.parametrize("query", [
+    "LOAD <http://127.0.0.1:9/x>",
+    # A comment ended by CR, as the parser ends it: an update after it was refused as "not valid SPARQL" (400).
+    "# a comment\rLOAD <http://127.0.0.1:9/x>",
+    "PREFIX ex: <http://e/> # a comment\rDROP ALL",
+])
+def test_an_update_sent_as_a_query_is_told_the_endpoint_is_read_only(query: str) -> None:
+    with pytest.raises(SyntaxError) as refused:
+        pyoxigraph.Store().query(query)
+    rejection = syntax_rejection(query, str(refused.value))
+    assert (rejection.status, rejection.message) == (403, "this endpoint is read-only: SPARQL updates are not accepted")
 
 
 @pytest.mark.parametrize("query", [

@@ -39,8 +39,8 @@ POSITION = re.compile(r"^error at (\d+):(\d+): ")
 _SHOWN = 60
 #: A PREFIX or BASE declaration, as a pattern to build on (possessive: linear on any text).
 DECLARATION = r"PREFIX\s*+[^\s:]*+:\s*+<[^>]*+>|BASE\s*+<[^>]*+>"
-#: What may come before a query's form: SPARQL's white space, comments, declarations.
-_PROLOGUE = re.compile(rf"(?:[\x20\t\r\n]++|\#[^\n]*+|{DECLARATION})*+", re.IGNORECASE)
+#: What may come before a query's form: SPARQL's white space, comments (ended by CR or LF), declarations.
+_PROLOGUE = re.compile(rf"(?:[\x20\t\r\n]++|\#[^\n\r]*+|{DECLARATION})*+", re.IGNORECASE)
 _FORM = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w-])", re.IGNORECASE)
 #: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword.
 _EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["]++')

@@ -178,9 +178,9 @@ def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_byte
 
 
 # An update's first keyword, after the prologue and comments: never a query's. Any space (\s, not only SPARQL's):
-# a text a little off is still told it is an update.
+# a text a little off is still told it is an update. A comment ends at CR too, as the parser ends it.
 _UPDATE_START = re.compile(
-    rf"(?:\s|#[^\n]*+|{DECLARATION})*+(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    rf"(?:\s|#[^\n\r]*+|{DECLARATION})*+(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
     re.IGNORECASE,
 )
 
