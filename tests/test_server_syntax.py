@@ -82,6 +82,14 @@ def test_other_mistakes_get_the_parsers_message_and_the_line_it_points_at() -> N
                             "\\' \\\\) there"),
     # the parser's furthest try stopped inside WHERE: no word is shown from there
     ("SELECT (COUNT(*) ?c) WHERE { ?s ?p ?o }", "at 1:23; the parser expected DISTINCT there"),
+    # A sentence in the parser's list is its reason, said whole: it was said word by word, as tokens the parser
+    # expected ("the parser expected one of Duplicated, variable, name, in, SELECT there").
+    # pyoxigraph: "expected one of Duplicated variable name in SELECT, [_]"
+    ("SELECT ?x (1 AS ?x) {}", "at 1:23, where the query ends; Duplicated variable name in SELECT"),
+    ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "; The SELECT contains a variable that is unbound"),
+    # pyoxigraph: "expected one of The query limit should be a non negative integer, ['0'..='9']"
+    ("SELECT * {} LIMIT 99999999999999999999999", "; The query limit should be a non negative integer; the parser "
+                                                 "expected a digit there"),
 ])
 def test_the_parsers_message_is_said_in_words(query: str, said: str) -> None:
     message = _refusal(query).splitlines()[0]

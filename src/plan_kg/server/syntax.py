@@ -42,8 +42,9 @@ DECLARATION = r"PREFIX\s*+[^\s:]*+:\s*+<[^>]*+>|BASE\s*+<[^>]*+>"
 #: What may come before a query's form: SPARQL's white space, comments (ended by CR or LF), declarations.
 _PROLOGUE = re.compile(rf"(?:[\x20\t\r\n]++|\#[^\n\r]*+|{DECLARATION})*+", re.IGNORECASE)
 _FORM = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w-])", re.IGNORECASE)
-#: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword.
-_EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["]++')
+#: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword or
+#: sentence (`Duplicated variable name in SELECT`), up to the comma that ends it.
+_EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["][^,\["]*+')
 
 
 def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
@@ -120,11 +121,15 @@ def readable(query: str, message: str) -> str:
     said = [f"at {line}:{column}" + (f", {found}" if found else "")]
     rest = message[position.end():]
     if rest.startswith("expected "):
-        words = list(dict.fromkeys(_word(item) for item in _EXPECTED.findall(rest.removeprefix("expected one of ")
-                                                                             .removeprefix("expected "))))
+        items = _EXPECTED.findall(rest.removeprefix("expected one of ").removeprefix("expected "))
+        # What the parser says in a sentence (`The SELECT contains a variable that is unbound`) is the reason: said
+        # as it is, not word by word as if each were a token it expected.
+        reasons = [item.strip() for item in items if _is_sentence(item)]
+        said.extend(dict.fromkeys(reasons))
+        words = list(dict.fromkeys(_word(item) for item in items if not _is_sentence(item)))
         if words := [word for word in words if word]:
             said.append(f"the parser expected {'one of ' if len(words) > 1 else ''}{', '.join(words)} there")
-        else:
+        elif not reasons:
             said.append("the parser could not read on from there")
     else:
         said.append(rest)
@@ -144,6 +149,11 @@ def _found(query: str, line: int, column: int) -> str:
         return ""
     found = re.match(r"\s*+([\w:?$-]{1,30}|\S)", rest)
     return f"where the query has {found[1]!r}" if found else "where the line ends"
+
+
+def _is_sentence(item: str) -> bool:
+    """Whether an item of the parser's list is a sentence saying what is wrong, not a token or a rule it expected."""
+    return " " in item and item[0] not in "\"["
 
 
 def _word(item: str) -> str:
