@@ -78,3 +78,10 @@ def test_media_types_are_case_insensitive_and_empty_list_elements_ignored() -> N
 def test_an_accept_header_of_too_many_ranges_is_not_acceptable() -> None:
     assert negotiation.from_accept(", ".join(["text/turtle"] * 33)) is None  # 406
     assert negotiation.from_accept(", ".join(["text/turtle"] * 32)) == formats.by_name("turtle")
+
+
+def test_an_accept_header_that_cannot_be_read_is_told_why() -> None:
+    assert "more than 32 media ranges" in negotiation.unreadable(", ".join(["text/turtle"] * 33))
+    assert "'q=abc'" in negotiation.unreadable("text/html;q=abc")
+    assert negotiation.unreadable("image/png") is None  # read, and nothing offered fits: another 406
+    assert negotiation.unreadable(None) is None

@@ -101,6 +101,15 @@ def test_an_unacceptable_type_gets_406_naming_what_is_offered(client: TestClient
     assert "text/turtle" in response.text
 
 
+@pytest.mark.parametrize("accept", ["text/html;q=abc", ", ".join(["text/html"] * 33)])
+def test_an_accept_header_that_cannot_be_read_gets_406_saying_so(client: TestClient, accept: str) -> None:
+    """It was told "Not available in the type you asked for" (it asked for text/html, which is offered)."""
+    response = client.get(MEASURE, headers={"Accept": accept})
+    assert response.status_code == 406
+    assert response.text.startswith("The Accept header cannot be read: ") and "text/turtle" in response.text
+    assert "Not available in the type you asked for" not in response.text
+
+
 @pytest.mark.parametrize(
     ("suffix", "format_", "media_type"),
     [

@@ -24,6 +24,16 @@ def from_accept(accept: str | None) -> Format | None:
         return None
 
 
+def unreadable(accept: str | None) -> str | None:
+    """Why an Accept header cannot be read (too many ranges, a weight that is no number: what makes `from_accept`
+    None for a header that may well list an offered type); None if it can be."""
+    try:
+        formats.best_for_accept(accept, OFFERED)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def query_media_type(accept: str | None) -> str:
     """The media type to send a SPARQL query as: plain text when the Accept header wants text/html or text/plain
     more than application/sparql-query (a browser), else application/sparql-query (also on a tie, as for `*/*`,
