@@ -45,8 +45,22 @@ def test_catalog_is_negotiated(client: TestClient, built: BuildResult, accept: s
 
 
 def test_unacceptable_and_unknown(client: TestClient) -> None:
-    assert client.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
+    refused = client.get("/catalog", headers={"Accept": "image/png"})
+    assert refused.status_code == 406 and refused.text.startswith("The catalog is offered as text/turtle")
     assert client.get("/catalog.xlsx").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/catalog", "/.well-known/void"])
+@pytest.mark.parametrize(("accept", "reason"), [
+    ("text/turtle;q=abc", "The Accept header's weight 'q=abc'"),
+    (", ".join(["text/turtle"] * 33), "The Accept header lists more than 32 media ranges"),
+])
+def test_an_accept_header_that_cannot_be_read_is_told_so(client: TestClient, path: str, accept: str, reason: str) -> None:
+    """It was told only what is offered, though it may list Turtle (found by an audit; /id/ pages say so too)."""
+    refused = client.get(path, headers={"Accept": accept})
+    assert refused.status_code == 406
+    assert refused.text.startswith(reason), refused.text
+    assert " is offered as text/turtle" in refused.text
 
 
 def test_void_is_turtle(client: TestClient, built: BuildResult) -> None:

@@ -176,6 +176,18 @@ def best_for_accept(accept: str | None, candidates: tuple[Format, ...]) -> Forma
     return best if standing[0] > 0 else None
 
 
+def unreadable(accept: str | None, candidates: tuple[Format, ...]) -> str | None:
+    """Why `accept` cannot be read (too long, too many ranges, a weight that is no number), as a sentence ("The
+    Accept header lists more than 32 media ranges, …."), which makes `best_for_accept` raise where the header may
+    well list one of `candidates`; None if it can be read."""
+    try:
+        best_for_accept(accept, candidates)
+    except ValueError as exc:
+        reason = str(exc)
+        return f"{reason[:1].upper()}{reason[1:]}."
+    return None
+
+
 def quality(accept: str | None, fmt: Format | str) -> float:
     """How much an Accept header wants `fmt` (its q-value, see `_standing`; 0: not at all), or a media type
     that is no format of the table (`text/plain`: the range that decides it, `_decides`).
@@ -198,8 +210,9 @@ _MediaRange = tuple[str, str, dict[str, str]]  # type, subtype, parameters (q am
 
 def _media_ranges(accept: str | None) -> list[_MediaRange]:
     """The media ranges of an Accept header (`read_accept`); ValueError when the header cannot be parsed."""
+    elements = [element for element in read_accept(accept).split(",") if element.strip()]  # its ValueError as it is
     try:
-        return [mimeparse.parse_media_range(element) for element in read_accept(accept).split(",") if element.strip()]
+        return [mimeparse.parse_media_range(element) for element in elements]
     except (mimeparse.MimeTypeParseException, ValueError, IndexError) as exc:
         raise ValueError(f"the Accept header cannot be parsed: {exc}") from exc
 

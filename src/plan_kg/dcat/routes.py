@@ -90,7 +90,9 @@ class MetadataDocuments:
             return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept", **self.security})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
-            return PlainTextResponse(f"{name} is offered as {offered}\n", status_code=406,
+            # A header that cannot be read is said so: it may list Turtle, which the offer alone would seem to deny.
+            why = formats.unreadable(header_list(request.headers, "accept"), DOCUMENT_FORMATS)
+            return PlainTextResponse(f"{why + ' ' if why else ''}{name} is offered as {offered}\n", status_code=406,
                                      headers={"Vary": "Accept", **self.security})
         return self._file(request, f"{stem}.{fmt.extension}", fmt, {"Vary": "Accept", **headers(fmt)})
 

@@ -25,13 +25,9 @@ def from_accept(accept: str | None) -> Format | None:
 
 
 def unreadable(accept: str | None) -> str | None:
-    """Why an Accept header cannot be read (too many ranges, a weight that is no number: what makes `from_accept`
-    None for a header that may well list an offered type); None if it can be."""
-    try:
-        formats.best_for_accept(accept, OFFERED)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    """Why an Accept header cannot be read, as a sentence, which makes `from_accept` None for a header that may
+    well list an offered type (`formats.unreadable`); None if it can be."""
+    return formats.unreadable(accept, OFFERED)
 
 
 def query_media_type(accept: str | None) -> str:

@@ -332,7 +332,7 @@ class Site:
             offered = ", ".join(f.media_type for f in negotiation.OFFERED)
             # A header that cannot be read is said so: it may list text/html, which "not available" would deny.
             accept = header_list(request.headers, "accept")
-            why = (f"The Accept header cannot be read: {reason}." if (reason := negotiation.unreadable(accept))
+            why = (reason if (reason := negotiation.unreadable(accept))
                    else "Not available in the type you asked for.")
             return secure(PlainTextResponse(f"{why} Offered: {offered}\n", 406, headers=headers))
         return secure(RedirectResponse(f"{self.root}{path}.{fmt.extension}", status_code=303, headers=headers))
