@@ -110,6 +110,17 @@ def test_a_result_over_a_limit_names_the_setting_that_holds_it(tmp_path: Path) -
     assert "plan-kg.toml" not in run(tmp_path, str(bad)).output  # no limit refused it
 
 
+def test_a_refused_service_names_the_allow_list(tmp_path: Path) -> None:
+    """A SERVICE refusal carries its setting, as a limit's refusal does; it is a list to add the endpoint to, not a
+    limit to raise ("set service_allow_list … for another" would have been said)."""
+    query = tmp_path / "federated.rq"
+    query.write_text("SELECT * { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", encoding="utf-8")
+    result = run(tmp_path, str(query))
+    assert result.exit_code == 2
+    assert "SERVICE <http://127.0.0.1:9/sparql> is not allowed" in result.output
+    assert "list the endpoint in service_allow_list in plan-kg.toml" in result.output
+
+
 def test_an_ask_prints_true_or_false_or_its_sparql_results_on_request(tmp_path: Path) -> None:
     yes, no, header_only = tmp_path / "yes.rq", tmp_path / "no.rq", tmp_path / "header-only.rq"
     yes.write_text("ASK { ?s ?p ?o }", encoding="utf-8")

@@ -67,8 +67,11 @@ def query(ctx: click.Context, name: str, format_name: str) -> None:
                             f"use --format table, {', '.join(f.name for f in offered)}"))
         # The endpoint's words ("this endpoint's limit") are for its clients; here the operator runs it, who may
         # raise the limit: say which setting holds it.
-        own = f" (plan-kg query keeps the endpoint's limits: set {exc.setting} in plan-kg.toml for another)" \
-            if exc.setting else ""
+        if exc.setting == "service_allow_list":  # a rule, not a limit to raise: the endpoint may be allowed
+            own = " (plan-kg query keeps the endpoint's rules: list the endpoint in service_allow_list in plan-kg.toml)"
+        else:
+            own = f" (plan-kg query keeps the endpoint's limits: set {exc.setting} in plan-kg.toml for another)" \
+                if exc.setting else ""
         fail(QueryError(f"{name}: {exc.message}{own}"))
     except UnicodeDecodeError as exc:
         fail(QueryError(f"{name}: not UTF-8 text (byte {exc.start + 1} is {exc.object[exc.start]:#04x}); "
