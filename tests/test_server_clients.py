@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.request
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pyoxigraph
 import pytest
@@ -92,3 +94,20 @@ def test_describe_converts_to_an_rdflib_graph(endpoint: str, method: str) -> Non
 def test_a_bad_query_is_reported_to_the_client(endpoint: str) -> None:
     with pytest.raises(QueryBadFormed):
         client(endpoint, "SELECT * { ?s ?p", JSON, GET).query()
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [
+        pytest.param(SELECT, "application/sparql-results+json", id="select-json"),
+        pytest.param(SELECT, "application/sparql-results+xml", id="select-xml"),
+        pytest.param(CONSTRUCT, "application/rdf+xml", id="construct-rdfxml"),
+        pytest.param(CONSTRUCT, "application/ld+json", id="construct-jsonld"),
+    ],
+)
+def test_a_format_in_a_url_written_by_hand(endpoint: str, query: str, value: str) -> None:
+    """A URL as Virtuoso's documentation and tutorials write it, `format=` with the media type's `+` left as it
+    is (a space, once the query string is decoded), opened by urllib, as pandas.read_csv or a browser opens one."""
+    with urllib.request.urlopen(f"{endpoint}?query={quote(query)}&format={value}") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].split(";")[0] == value

@@ -54,6 +54,9 @@ def test_accept(accept: str | None, results: str | None, graph: str | None) -> N
         ("nope", None, None),
         ("application/sparql-results+json;charset=utf-8", "json", None),  # parameters, as in Content-Type
         ("Text/Turtle", None, "turtle"),
+        # `format=application/sparql-results+json` in a URL written by hand: its `+` is read as a space.
+        ("application/sparql-results json", "json", None),
+        ("application/rdf xml", None, "rdfxml"),
     ],
 )
 def test_format_parameter_wins_over_accept(value: str, results: str | None, graph: str | None) -> None:

@@ -89,6 +89,9 @@ def _best(accept: str | None, candidates: tuple[Format, ...]) -> Format | None:
 
 def _by_param(value: str, candidates: tuple[Format, ...], aliases: dict[str, str]) -> Format | None:
     value = value.partition(";")[0].strip().lower()  # a media type's parameters (charset=utf-8) do not choose
+    # A media type holds no space: one inside it is the `+` of a URL written by hand (Virtuoso's
+    # `format=application/sparql-results+json`), which the query string's form encoding reads as a space.
+    value = value.replace(" ", "+")
     value = aliases.get(value, value)
     for fmt in candidates:
         if value in (fmt.name, fmt.extension) or value in fmt.media_types:
