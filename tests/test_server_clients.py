@@ -1,4 +1,4 @@
-"""A real SPARQL client (SPARQLWrapper) against the live server: every result format, GET and POST."""
+"""Real SPARQL clients (SPARQLWrapper; urllib, as pandas opens a URL) against the live server: every result format, GET and POST."""
 
 from __future__ import annotations
 
