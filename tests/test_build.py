@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from rdflib import RDF, Graph, Literal
 from rdflib.namespace import SKOS
 
-from plan_kg.build import build
+from plan_kg.build import _swap_in, build
 from plan_kg.config import Settings
 from plan_kg.errors import BuildError, SourceError
 from plan_kg.iris import PKG
@@ -193,3 +194,38 @@ def test_reasonable_engine_publishes_byte_identical_output(built, tmp_path):
     """The fast engine for national scale gives exactly what owlrl, the reference, gives."""
     fast = build(Settings.load(dist_dir=tmp_path / "dist", reasoning_engine="reasonable"), out_dir=tmp_path / "dist")
     assert digest(fast.out_dir) == digest(built.out_dir)
+
+
+def _swap_again_and_again(out_dir: str, tag: str, times: int, errors: multiprocessing.Queue) -> None:
+    """Put `times` new folders in place of `out_dir`, as builds do; a swap that fails is reported and ends it."""
+    out = Path(out_dir)
+    for number in range(times):
+        staging = out.parent / f".{out.name}-building-{tag}-{number}"
+        staging.mkdir()
+        (staging / "plan-kg.nq").write_text(f"{tag} {number}\n", encoding="utf-8")
+        try:
+            _swap_in(staging, out)
+        except OSError as exc:
+            errors.put(f"{tag}: {exc}")
+            return
+
+
+def test_two_builds_finishing_together_both_put_theirs_in_place(tmp_path: Path) -> None:
+    """Two servers finding dist/ out of date build at once, or `plan-kg build` runs beside one. Their swaps
+    interleaved: one failed with "Directory not empty", leaving the folder it had moved aside behind."""
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "plan-kg.nq").write_text("first\n", encoding="utf-8")
+    context = multiprocessing.get_context("spawn")
+    errors = context.Queue()
+    builders = [context.Process(target=_swap_again_and_again, args=(str(out), tag, 300, errors)) for tag in "ab"]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join()
+    failed = []
+    while not errors.empty():
+        failed.append(errors.get())
+    assert failed == []
+    assert (out / "plan-kg.nq").read_text(encoding="utf-8") in ("a 299\n", "b 299\n")  # the later one's
+    assert [p.name for p in tmp_path.iterdir()] == ["dist"]  # nothing moved aside, nor a lock file, left behind

@@ -21,6 +21,7 @@ from .config import Settings
 from .dcat import write_metadata
 from .errors import BuildError
 from .iris import PKG, inferred_graph_iri, ontology_graph_iri, plan_graph_iri, plan_iri
+from .locks import exclusive
 from .publish import CONTEXT_FILE, json_ld_context, plan_table, write_dataset, write_jsonld, write_turtle
 from .rdf import new_graph, plan_graph
 from .cities.heatmap import write_sdg_heatmap
@@ -242,11 +243,18 @@ def _charts(settings: Settings, out: Path, graphs: list[Graph], built: list) -> 
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace `out_dir` by `staging`; the old folder is removed only once the new one is in place."""
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
-        out_dir.rename(retired)
-        staging.rename(out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(out_dir)
+    """Replace `out_dir` by `staging`; the old folder is removed only once the new one is in place.
+
+    One swap at a time in a folder (a lock on the folder holding `out_dir`): two builds finishing together (two
+    servers that found `dist/` out of date, a `plan-kg build` beside one) failed, one of them with "Directory not
+    empty" between the two renames of the other, leaving the folder it had moved aside behind. The later one
+    wins, as one after the other.
+    """
+    with exclusive(out_dir.parent):
+        if out_dir.exists():
+            retired = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
+            out_dir.rename(retired)
+            staging.rename(out_dir)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(out_dir)

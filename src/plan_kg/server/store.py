@@ -6,12 +6,10 @@ stays a plain file tree. It is reused while the N-Quads file it came from is unc
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pyoxigraph
 
 from ..config import Settings
 from ..errors import PlanKgError
+from ..locks import exclusive
 
 #: The file `plan-kg build` writes; the server reads nothing else.
 DUMP_NAME = "plan-kg.nq"
@@ -74,7 +73,7 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
     data_dir = version_dir / _DATA
     stamp_file = version_dir / _STAMP
-    with _exclusive(store_dir):  # two servers starting at once: one loads, the other waits and reuses it
+    with exclusive(store_dir / _LOCK):  # two servers starting at once: one loads, the other waits and reuses it
         recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
         quads = recorded.get("quads") if isinstance(recorded, dict) else None
         if not (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp and data_dir.is_dir()):
@@ -93,18 +92,6 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     reader = pyoxigraph.Store.read_only(str(data_dir))
     graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
     return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
-
-
-@contextmanager
-def _exclusive(store_dir: Path) -> Iterator[None]:
-    """Hold `store_dir`'s lock file (an advisory lock: released when the process ends, whatever happens)."""
-    store_dir.mkdir(parents=True, exist_ok=True)
-    with open(store_dir / _LOCK, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
