@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pyoxigraph
+
 from plan_kg.build import BuildResult
 from plan_kg.server import load_store
 
@@ -23,3 +25,20 @@ def test_three_servers_starting_at_once_load_the_store_once(built: BuildResult, 
     assert len(set(paths)) == 1
     assert quads[0] > 10_000 and set(quads) == set(counted) == {quads[0]}
     assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [".lock", Path(paths[0]).parent.name]
+
+
+def test_a_store_a_server_still_reads_is_not_pruned_by_later_loads(built: BuildResult, tmp_path: Path) -> None:
+    """A server's replaced query worker opens its store again: once three newer builds had been loaded (by
+    `plan-kg query`, another server) it was gone, the worker could not start, and every query got 503."""
+    import os
+    import shutil
+
+    dump, store_dir = tmp_path / "plan-kg.nq", tmp_path / "store"
+    shutil.copyfile(built.out_dir / "plan-kg.nq", dump)
+    served = load_store(dump, store_dir)
+    for later in range(1, 5):  # each a new build: the same file, another time
+        os.utime(dump, ns=(served.source.stat().st_atime_ns, served.source.stat().st_mtime_ns + later * 10**9))
+        load_store(dump, store_dir)  # not kept: the next load may prune it
+    assert served.path.is_dir()
+    assert len(pyoxigraph.Store.read_only(str(served.path))) == served.quads
+    assert len([p for p in store_dir.iterdir() if p.is_dir()]) == 4  # the newest three, and the one held

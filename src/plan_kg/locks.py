@@ -23,3 +23,26 @@ def exclusive(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # which releases the lock
+
+
+def shared(directory: Path) -> int:
+    """Hold `directory` in use, beside other users, until the descriptor returned is closed (or the process ends):
+    `unused` is then false for it."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    return descriptor
+
+
+@contextmanager
+def unused(directory: Path) -> Iterator[bool]:
+    """Whether no process holds `directory` (`shared`), at once; while true, none can take it until the block ends."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(descriptor)

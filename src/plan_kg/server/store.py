@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ import pyoxigraph
 
 from ..config import Settings
 from ..errors import PlanKgError
-from ..locks import exclusive
+from ..locks import exclusive, shared, unused
 
 #: The file `plan-kg build` writes; the server reads nothing else.
 DUMP_NAME = "plan-kg.nq"
@@ -64,7 +66,9 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
 
     Each version of the dump gets its own directory (named by its path, size and time), so
     loading a new build never rewrites a store that a running server still reads; only
-    versions beyond the `_KEEP` most recent are removed.
+    versions beyond the `_KEEP` most recent are removed, and none that a process still holds: the
+    one returned is held as long as the `LoadedStore` is (its query workers open it again when
+    they are replaced).
     """
     if not dump.is_file():
         raise StoreError(f"{dump}: no such file; run `plan-kg build` first")
@@ -89,9 +93,16 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
             del writer  # release the write lock before any read-only opener
             stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
             _prune(store_dir, keep=version_dir)
-    reader = pyoxigraph.Store.read_only(str(data_dir))
-    graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
-    return LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
+        held = shared(version_dir)  # before the lock is let go: no other load prunes it meanwhile
+    try:
+        reader = pyoxigraph.Store.read_only(str(data_dir))
+        graphs = tuple(sorted(g.value for g in reader.named_graphs() if isinstance(g, pyoxigraph.NamedNode)))
+    except BaseException:
+        os.close(held)
+        raise
+    loaded = LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
+    weakref.finalize(loaded, os.close, held)
+    return loaded
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
@@ -105,7 +116,11 @@ def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
 def _prune(store_dir: Path, *, keep: Path) -> None:
     versions = sorted((d for d in store_dir.iterdir() if d.is_dir() and d != keep), key=lambda d: d.stat().st_mtime)
     for old in versions[: max(0, len(versions) - (_KEEP - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+        # A server still serving an older build reads it, and its replaced query workers open it again: they
+        # failed to start once it was gone, and every query was answered 503.
+        with unused(old) as free:
+            if free:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_stamp(path: Path) -> object:
