@@ -59,3 +59,34 @@ def test_validate_exit_codes_and_messages(plan_copy, old, new, code, words):
     assert result.returncode == code
     assert words in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+#: `plan-kg ARGS…` with a build that stops itself with SIGTERM while it writes (as `kill`, systemd and `docker stop`
+#: stop it): the sources are not read, nothing is checked, one file is written, then the signal.
+_TERMINATED_BUILD = """
+import os, signal, sys, time
+import plan_kg.build as build
+from plan_kg.validation import ValidationReport
+
+build.assemble = lambda settings: build.Assembly(graphs=[], built=[], ontology=None, checked=[], timings={})
+build._validate = lambda *args: ValidationReport(conforms=True, findings=(), seconds=0.0)
+
+def write_all(settings, out, *args):
+    (out / "plan-kg.nq").write_text("half\\n", encoding="utf-8")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+
+build._write_all = write_all
+from plan_kg.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("command", [["build"], ["serve", "--port", "0"]])  # serve builds a missing dist/ first
+def test_a_build_stopped_by_sigterm_leaves_no_half_written_folder(tmp_path, command) -> None:
+    """Python's default for SIGTERM ends the process without unwinding: the `.dist-building-*` folder stayed beside
+    dist/ for good, where Ctrl-C removed it."""
+    result = subprocess.run([sys.executable, "-c", _TERMINATED_BUILD, "--out", str(tmp_path / "dist"), *command],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert list(tmp_path.iterdir()) == []

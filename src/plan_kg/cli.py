@@ -58,9 +58,11 @@ def build(ctx: click.Context) -> None:
     A failed build leaves the previous output folder exactly as it was.
     """
     from .build import build as run_build
+    from .interrupt import terminated_as_interrupted
 
     try:
-        result = run_build(_settings(ctx))
+        with terminated_as_interrupted():
+            result = run_build(_settings(ctx))
     except PlanKgError as exc:
         fail(exc)
     for plan in result.plans:

@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import Settings
 from ..errors import BuildError, PlanKgError, ServeError
+from ..interrupt import terminated_as_interrupted
 from .app import create_app
 from .store import DUMP_NAME, default_store_dir
 
@@ -50,7 +51,8 @@ def ensure_built(settings: Settings) -> None:
         logger.warning("%s was built from other inputs than there are now (%s changed): building it again",
                        settings.dist_dir, ", ".join(changed))
     try:
-        build.build(settings)
+        with terminated_as_interrupted():  # a server stopped while it builds leaves no half-written folder
+            build.build(settings)
     except PlanKgError as exc:
         if not changed:
             raise
