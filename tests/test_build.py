@@ -229,3 +229,25 @@ def test_two_builds_finishing_together_both_put_theirs_in_place(tmp_path: Path) 
     assert failed == []
     assert (out / "plan-kg.nq").read_text(encoding="utf-8") in ("a 299\n", "b 299\n")  # the later one's
     assert [p.name for p in tmp_path.iterdir()] == ["dist"]  # nothing moved aside, nor a lock file, left behind
+
+
+def test_an_interrupt_between_the_renames_puts_the_earlier_output_back(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C or SIGTERM after dist/ was moved aside and before the new one took its place left no dist/ at all."""
+    out, staging = tmp_path / "dist", tmp_path / ".dist-building-x"
+    for folder, text in ((out, "earlier\n"), (staging, "new\n")):
+        folder.mkdir()
+        (folder / "plan-kg.nq").write_text(text, encoding="utf-8")
+    renamed = Path.rename
+
+    def interrupted(self: Path, target: Path) -> Path:
+        if self == staging:
+            raise KeyboardInterrupt
+        return renamed(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _swap_in(staging, out)
+    monkeypatch.undo()
+    assert (out / "plan-kg.nq").read_text(encoding="utf-8") == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dist-building-x", "dist"]  # build() removes its staging

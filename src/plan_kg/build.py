@@ -248,13 +248,17 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
     One swap at a time in a folder (a lock on the folder holding `out_dir`): two builds finishing together (two
     servers that found `dist/` out of date, a `plan-kg build` beside one) failed, one of them with "Directory not
     empty" between the two renames of the other, leaving the folder it had moved aside behind. The later one
-    wins, as one after the other.
+    wins, as one after the other. Interrupted between its two renames, it puts the earlier folder back.
     """
     with exclusive(out_dir.parent):
         if out_dir.exists():
             retired = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
             out_dir.rename(retired)
-            staging.rename(out_dir)
+            try:
+                staging.rename(out_dir)
+            except BaseException:  # Ctrl-C or SIGTERM between the renames left no output folder at all
+                retired.rename(out_dir)
+                raise
             shutil.rmtree(retired, ignore_errors=True)
         else:
             staging.rename(out_dir)
