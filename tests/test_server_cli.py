@@ -222,3 +222,17 @@ def test_serve_says_the_address_it_serves_also_for_any_free_port(tmp_path: Path)
         assert answer.status_code == 200 and answer.json()["boolean"] is True
     finally:
         stop(process, timeout_s=60)
+
+
+def test_serve_says_it_builds_a_missing_dist(tmp_path: Path, monkeypatch, caplog) -> None:
+    """On a fresh clone `plan-kg serve` built for a while and said nothing until it served."""
+    import plan_kg.build
+    from plan_kg.config import Settings
+    from plan_kg.server.run import ensure_built
+
+    built = []
+    monkeypatch.setattr(plan_kg.build, "build", built.append)
+    settings = Settings.load(dist_dir=tmp_path / "dist")
+    ensure_built(settings)
+    assert built == [settings]
+    assert f"{tmp_path / 'dist'} has no plan-kg.nq: building it from the sources" in caplog.text

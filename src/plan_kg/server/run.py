@@ -50,6 +50,8 @@ def ensure_built(settings: Settings) -> None:
             return
         logger.warning("%s was built from other inputs than there are now (%s changed): building it again",
                        settings.dist_dir, ", ".join(changed))
+    else:  # said, as the other cases are: on a fresh clone the build takes a while before anything else is said
+        logger.warning("%s has no %s: building it from the sources (`plan-kg build`)", settings.dist_dir, DUMP_NAME)
     try:
         with terminated_as_interrupted():  # a server stopped while it builds leaves no half-written folder
             build.build(settings)
