@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 from pathlib import Path
 
@@ -235,3 +236,35 @@ def test_a_query_deep_without_brackets_does_not_kill_its_worker(tmp_path: Path) 
             await pool.close()
 
     assert asyncio.run(scenario()) == ["false", "true"]
+
+
+def test_a_pool_whose_worker_cannot_be_started_again_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A replacement that failed to start (its store gone: a prune under a running server did that) only shrank
+    the pool, with nothing in the server's log; with no worker left, every query then waited the whole time limit
+    for "every query worker stayed busy". The failure is logged, and a query finding no worker is told at once."""
+    store = load_store(write_dump(tmp_path / "dist"), tmp_path / "store")
+
+    async def scenario() -> tuple[QueryRejected, QueryRejected]:
+        pool = WorkerPool(store.path, size=1, max_rows=10, timeout_s=1.0, memory_bytes=0)
+        await pool.start()
+        try:
+            pool._store_path = str(tmp_path / "gone")  # what its replacement will fail to open
+            with pytest.raises(QueryRejected) as stopped:
+                await pool.run(QueryJob(RUNAWAY_QUERY, results_format="json"))
+            for _ in range(600):  # the replacement's start, and its failure: at most a minute
+                if not pool._replacing:
+                    break
+                await asyncio.sleep(0.1)
+            with pytest.raises(QueryRejected) as refused:
+                await asyncio.wait_for(pool.run(QueryJob("ASK {}", results_format="json")), 0.5)  # not the time limit
+            return stopped.value, refused.value
+        finally:
+            await pool.close()
+
+    with caplog.at_level(logging.ERROR, logger="plan_kg.server.pool"):
+        stopped, refused = asyncio.run(scenario())
+    assert stopped.status == 503 and "1 s" in stopped.message
+    assert refused.status == 503 and refused.message.startswith("no query worker is running"), refused.message
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("could not be started again (0 of 1 left)" in line and str(tmp_path / "gone") in line for line in logged), logged
+    assert _workers_alive() == []

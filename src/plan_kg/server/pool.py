@@ -19,6 +19,7 @@ waiting query gets the replacement. A freed worker goes to the waiting client th
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import signal
 import socket
@@ -32,6 +33,8 @@ from ..errors import PlanKgError
 from .jobs import QueryJob, QueryRejected, QueryResult
 from .worker import memory_message, worker_main
 from .worker_link import PREEMPTED, TIMED_OUT, Outcome, WorkerLink
+
+logger = logging.getLogger(__name__)
 
 # Spawned, not forked: the parent holds RocksDB and event-loop threads a fork would copy half-way.
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -72,6 +75,7 @@ class WorkerPool:
         self._busy: dict[WorkerLink, str | None] = {}  # worker -> the client it works for
         self._held: Counter[str] = Counter()  # client -> workers it holds
         self._replacing: set[asyncio.Task[None]] = set()
+        self._failed_start: str | None = None  # why the last replacement did not start
         self._closed = False
 
     async def start(self) -> None:
@@ -167,6 +171,8 @@ class WorkerPool:
     async def _acquire(self, deadline: float, client: str | None) -> WorkerLink:
         if self._closed:
             raise QueryRejected(503, "the endpoint is shutting down")
+        if self._none_left():
+            raise self._none_left_refusal()
         if self._idle and self._may_take(client):
             # The worker released last: its caches (the CPU's, and RocksDB's on disk) are the warmest.
             worker = self._idle.pop()
@@ -181,7 +187,7 @@ class WorkerPool:
             # `_dispatch` hands a worker over already held for `client`.
             return await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - time.monotonic()))
         except BaseException as exc:  # the time ran out, or the client went away
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._release(waiter.result())  # handed over just as we gave up
             else:
                 waiter.cancel()
@@ -225,12 +231,30 @@ class WorkerPool:
     def _busy_refusal(self, client: str | None) -> QueryRejected:
         """Why a query waited the whole time limit for a worker: 429 when its client held all it may hold
         (RFC 6585: its own queries were in the way), else 503 (everybody's were); both say when to retry."""
+        if self._none_left():
+            return self._none_left_refusal()
         if client is not None and self.per_client < self._size and self._held_by(client) >= self.per_client:
             return QueryRejected(429, f"this client's queries held every query worker it may use for {self._timeout_s:g} s "
                                       f"(one client's queries run on at most {self.per_client} of the {self._size} "
                                       "workers at once); wait for one to finish", retry_after_s=RETRY_AFTER_S)
         return QueryRejected(503, f"every query worker stayed busy for {self._timeout_s:g} s; try again later",
                              retry_after_s=RETRY_AFTER_S)
+
+    def _none_left(self) -> bool:
+        """Whether no worker is left, nor one starting (those that replaced stopped ones failed to start)."""
+        return not (self._idle or self._busy or self._replacing) and self._failed_start is not None
+
+    def _refuse_waiters_if_none_left(self) -> None:
+        """Refuse the queries waiting for a worker once none is left: nobody would hand them one."""
+        if self._none_left():
+            for _, waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_exception(self._none_left_refusal())
+            self._waiters.clear()
+
+    def _none_left_refusal(self) -> QueryRejected:
+        return QueryRejected(503, "no query worker is running: they stopped and could not be started again; the "
+                                  "endpoint's operator has to restart it (its log says why)")
 
     def _held_by(self, client: str | None) -> int:
         return self._held[client] if client is not None else 0
@@ -280,11 +304,18 @@ class WorkerPool:
         task = asyncio.get_running_loop().create_task(self._replace(client, taker))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
-        task.add_done_callback(_retrieve)  # a failed start only shrinks the pool
+        task.add_done_callback(_retrieve)  # a failed start only shrinks the pool (and is logged)
+        task.add_done_callback(lambda _: self._refuse_waiters_if_none_left())
 
     async def _replace(self, client: str | None, taker: tuple[str | None, asyncio.Future[WorkerLink]] | None) -> None:
         try:
             worker = await self._spawn()
+        except WorkerStartError as exc:
+            # The pool is one worker smaller until the endpoint is restarted: said where the operator looks.
+            self._failed_start = str(exc)
+            logger.error("a query worker could not be started again (%d of %d left): %s",
+                         len(self._idle) + len(self._busy), self._size, exc)
+            raise
         finally:
             self._unhold(client)
             self._dispatch()  # if the start failed: the client may take another idle worker now
