@@ -85,13 +85,14 @@ class MetadataDocuments:
     def _negotiated(self, request: Request, stem: str, name: str, headers: Callable[[Format], dict[str, str]]) -> Response:
         """The built file `stem`.{extension} in the format that fits the request's Accept, with `headers(format)`; people
         are sent (303) to the home page, which tells of the data and its files."""
-        fmt = best_format(header_list(request.headers, "accept"))
-        if wants_page(header_list(request.headers, "accept"), fmt):
+        accept = header_list(request.headers, "accept")
+        fmt = best_format(accept)
+        if wants_page(accept, fmt):
             return RedirectResponse(self.root + "/", status_code=303, headers={"Vary": "Accept", **self.security})
         if fmt is None:
             offered = ", ".join(f.media_type for f in DOCUMENT_FORMATS)
             # A header that cannot be read is said so: it may list Turtle, which the offer alone would seem to deny.
-            why = formats.unreadable(header_list(request.headers, "accept"), DOCUMENT_FORMATS)
+            why = formats.unreadable(accept, DOCUMENT_FORMATS)
             return PlainTextResponse(f"{why + ' ' if why else ''}{name} is offered as {offered}\n", status_code=406,
                                      headers={"Vary": "Accept", **self.security})
         return self._file(request, f"{stem}.{fmt.extension}", fmt, {"Vary": "Accept", **headers(fmt)})

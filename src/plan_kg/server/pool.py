@@ -75,7 +75,7 @@ class WorkerPool:
         self._busy: dict[WorkerLink, str | None] = {}  # worker -> the client it works for
         self._held: Counter[str] = Counter()  # client -> workers it holds
         self._replacing: set[asyncio.Task[None]] = set()
-        self._failed_start: str | None = None  # why the last replacement did not start
+        self._start_failed = False  # a replacement did not start (the log says why)
         self._closed = False
 
     async def start(self) -> None:
@@ -231,8 +231,6 @@ class WorkerPool:
     def _busy_refusal(self, client: str | None) -> QueryRejected:
         """Why a query waited the whole time limit for a worker: 429 when its client held all it may hold
         (RFC 6585: its own queries were in the way), else 503 (everybody's were); both say when to retry."""
-        if self._none_left():
-            return self._none_left_refusal()
         if client is not None and self.per_client < self._size and self._held_by(client) >= self.per_client:
             return QueryRejected(429, f"this client's queries held every query worker it may use for {self._timeout_s:g} s "
                                       f"(one client's queries run on at most {self.per_client} of the {self._size} "
@@ -242,7 +240,7 @@ class WorkerPool:
 
     def _none_left(self) -> bool:
         """Whether no worker is left, nor one starting (those that replaced stopped ones failed to start)."""
-        return not (self._idle or self._busy or self._replacing) and self._failed_start is not None
+        return self._start_failed and not (self._idle or self._busy or self._replacing)
 
     def _refuse_waiters_if_none_left(self) -> None:
         """Refuse the queries waiting for a worker once none is left: nobody would hand them one."""
@@ -312,7 +310,7 @@ class WorkerPool:
             worker = await self._spawn()
         except WorkerStartError as exc:
             # The pool is one worker smaller until the endpoint is restarted: said where the operator looks.
-            self._failed_start = str(exc)
+            self._start_failed = True
             logger.error("a query worker could not be started again (%d of %d left): %s",
                          len(self._idle) + len(self._busy), self._size, exc)
             raise

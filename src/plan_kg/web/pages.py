@@ -326,12 +326,12 @@ class Site:
 
     def see_other(self, request: Request, path: str) -> Response:
         """303 from a thing's IRI to the document about it that best fits the Accept header."""
-        fmt = negotiation.from_accept(header_list(request.headers, "accept"))
+        accept = header_list(request.headers, "accept")
+        fmt = negotiation.from_accept(accept)
         headers = {"Vary": "Accept", **self._link(path)}
         if fmt is None:
             offered = ", ".join(f.media_type for f in negotiation.OFFERED)
             # A header that cannot be read is said so: it may list text/html, which "not available" would deny.
-            accept = header_list(request.headers, "accept")
             why = (reason if (reason := negotiation.unreadable(accept))
                    else "Not available in the type you asked for.")
             return secure(PlainTextResponse(f"{why} Offered: {offered}\n", 406, headers=headers))
