@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from plan_kg.config import Settings
 from plan_kg.server import create_app
-from plan_kg.server.run import http_protocol
+from plan_kg.server.connection import http_protocol
 
 BASE = "https://w3id.org/plan-kg/"
 PLAN_GRAPH = BASE + "graph/132292/basic-plan-3"

@@ -1,6 +1,6 @@
-"""Slow, silent and endless clients on the real server (`run.HttpProtocol`, setting `receive_timeout_s`): a request
-must arrive whole within the limit of its first byte, or it gets 408 and its connection is closed; a head without end
-gets 414 or 431 before its end; others are answered."""
+"""Slow, silent and endless clients on the real server (`connection.HttpProtocol`, setting `receive_timeout_s`):
+a request must arrive whole within the limit of its first byte, or it gets 408 and its connection is closed; a head
+without end gets 414 or 431 before its end; others are answered."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from plan_kg.build import BuildResult
 from plan_kg.config import Settings
 from plan_kg.errors import SourceError
 from plan_kg.server.app import create_app
-from plan_kg.server.run import MAX_HEAD_BYTES, MAX_URL_BYTES, http_protocol
+from plan_kg.server.connection import MAX_HEAD_BYTES, MAX_URL_BYTES, http_protocol
 from server_fixtures import live_app
 
 LIMIT_S = 0.3
