@@ -79,7 +79,7 @@ def live_app(app: Starlette) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
                             proxy_headers=False,  # as `plan-kg serve`: trusted_proxies decide
-                            http=http_protocol(app.state.sparql_endpoint.settings))
+                            http=http_protocol(app.state.sparql_endpoint.settings, refusals=app.state.refusals))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -21,8 +21,10 @@ def _load(tmp_path: Path, text: str) -> Settings:
 
 def test_settings_of_the_right_type_are_taken(tmp_path: Path) -> None:
     settings = _load(tmp_path, 'query_timeout_s = 5\nworker_memory_store_quads = 0\n'
-                               'trusted_proxies = ["127.0.0.1"]\npublic_base_iri = "https://example.org/"\n')
+                               'trusted_proxies = ["127.0.0.1"]\npublic_base_iri = "https://example.org/"\n'
+                               'access_log = true\n')
     assert (settings.query_timeout_s, settings.worker_memory_store_quads) == (5, 0)
+    assert settings.access_log is True and Settings().access_log is False
     assert settings.trusted_proxies == ("127.0.0.1",)
 
 
@@ -30,6 +32,8 @@ def test_settings_of_the_right_type_are_taken(tmp_path: Path) -> None:
     ('worker_memory_store_quads = "many"', "setting 'worker_memory_store_quads' is 'many'; it must be a whole number"),
     ("query_workers = true", "setting 'query_workers' is True; it must be a whole number"),
     ("query_timeout_s = \"30\"", "setting 'query_timeout_s' is '30'; it must be a number"),
+    ('access_log = "yes"', "setting 'access_log' is 'yes'; it must be true or false"),
+    ("access_log = 1", "setting 'access_log' is 1; it must be true or false"),
     ("trusted_proxies = [1]", "setting 'trusted_proxies' is [1]; it must be a list of strings"),
     ("service_allow_list = \"http://x.example/sparql\"", "it must be a list of strings"),
     ('base_iri = "https://example.org/x"', "base_iri must end with '/' or '#'"),
@@ -203,6 +207,11 @@ def test_a_value_out_of_range_given_to_load_is_not_blamed_on_the_file(tmp_path: 
 def test_a_setting_of_the_wrong_type_built_in_code_is_refused(name: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"setting '{name}' is .*; it must be a"):
         Settings(**{name: value})
+
+
+def test_a_switch_built_in_code_is_true_or_false_not_anything_truthy() -> None:
+    with pytest.raises(ValueError, match="setting 'access_log' is 'yes'; it must be true or false"):
+        Settings(access_log="yes")
 
 
 def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_take_their_least(tmp_path: Path) -> None:

@@ -841,12 +841,12 @@ def test_concurrent_queries_per_client_are_limited(tmp_path: Path) -> None:
 
 def test_an_ipv6_client_is_counted_by_its_64() -> None:
     """One host or site holds a whole /64: counted by address, it would be 2**64 clients to the limits."""
-    from plan_kg.server.app import _client
+    from plan_kg.server.addresses import client_of
 
-    assert _client({"client": ("2001:db8::1", 5)}) == _client({"client": ("2001:db8::ffff:2", 6)}) == "2001:db8::/64"
-    assert _client({"client": ("2001:db8:0:1::1", 5)}) == "2001:db8:0:1::/64"
-    assert _client({"client": ("::ffff:192.0.2.7", 5)}) == "192.0.2.7"  # an IPv4 client on a dual-stack socket
-    assert _client({"client": ("192.0.2.7", 5)}) == "192.0.2.7" and _client({}) == "unknown"
+    assert client_of({"client": ("2001:db8::1", 5)}) == client_of({"client": ("2001:db8::ffff:2", 6)}) == "2001:db8::/64"
+    assert client_of({"client": ("2001:db8:0:1::1", 5)}) == "2001:db8:0:1::/64"
+    assert client_of({"client": ("::ffff:192.0.2.7", 5)}) == "192.0.2.7"  # an IPv4 client on a dual-stack socket
+    assert client_of({"client": ("192.0.2.7", 5)}) == "192.0.2.7" and client_of({}) == "unknown"
 
 
 

@@ -236,3 +236,58 @@ def test_serve_says_it_builds_a_missing_dist(tmp_path: Path, monkeypatch, caplog
     ensure_built(settings)
     assert built == [settings]
     assert f"{tmp_path / 'dist'} has no plan-kg.nq: building it from the sources" in caplog.text
+
+
+def test_the_access_log_is_a_setting_and_a_flag_of_serve(tmp_path: Path, monkeypatch) -> None:
+    import plan_kg.server.run
+
+    served = []
+    monkeypatch.setattr(plan_kg.server.run, "run_serve", lambda settings, **_: served.append(settings.access_log))
+    config = tmp_path / "plan-kg.toml"
+    for setting, flags in (("", []), ("access_log = true\n", []), ("access_log = true\n", ["--no-access-log"]),
+                           ("", ["--access-log"])):
+        config.write_text('root = "."\n' + setting, encoding="utf-8")
+        result = CliRunner().invoke(main, ["--config", str(config), "serve", *flags], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    assert served == [False, True, False, True]
+
+
+def test_serve_logs_a_refusal_as_a_warning_and_with_access_log_every_request(tmp_path: Path) -> None:
+    """`plan-kg serve` as a user runs it: a request refused at a limit is a WARNING line on stderr, written as uvicorn
+    writes its own (uvicorn's access log is off, and nothing was said of it); --access-log adds uvicorn's line for
+    every request, on stdout."""
+    write_dump(tmp_path / "dist")
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\nmax_body_bytes = 100\n', encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0",
+                                "--access-log"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               encoding="utf-8")
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_stderr() -> None:
+        for line in process.stderr:  # type: ignore[union-attr]
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        while (line := lines.get(timeout=120)) is not None:
+            if found := re.search(r"plan-kg serves (http://127\.0\.0\.1:\d+/)", line):
+                break
+        assert line is not None, "plan-kg serve stopped before it served"
+        for _ in range(3):
+            refused = httpx.post(found.group(1) + "sparql", content="ASK {}" + " " * 200, timeout=60,
+                                 headers={"Content-Type": "application/sparql-query"})
+            assert refused.status_code == 413
+        assert httpx.get(found.group(1) + "sparql", params={"query": "ASK {}"}, timeout=60).status_code == 200
+    finally:
+        stop(process, timeout_s=60)
+    said = []
+    while (line := lines.get(timeout=10)) is not None:
+        said.append(line)
+    assert [line for line in said if "refused" in line] == [
+        "WARNING:  refused 413 to 127.0.0.1 (POST /sparql): the request body is larger than 100 bytes, this "
+        "endpoint's limit\n"]
+    accessed = process.stdout.read().splitlines()  # type: ignore[union-attr]
+    assert [line.partition(" - ")[2] for line in accessed] == [
+        '"POST /sparql HTTP/1.1" 413 Request Entity Too Large'] * 3 + ['"GET /sparql?query=ASK+%7B%7D HTTP/1.1" 200 OK']

@@ -63,6 +63,9 @@ class Settings:
     # connection must begin one within it: else 408 and the connection is closed (slow clients, slowloris).
     # 0: no limit (a reverse proxy in front sets its own).
     receive_timeout_s: float = 60.0
+    # uvicorn's access log (a line on stdout for every request, its URL with the query): off, as it slows every
+    # answer; a request refused at a limit is logged either way (server/refusals.py).
+    access_log: bool = False
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Query worker processes. One client's queries run on at most max_workers_per_client of them at
@@ -111,6 +114,8 @@ class Settings:
         for setting in fields(self):
             if setting.type in ("int", "float"):
                 _check_number(setting.name, getattr(self, setting.name), setting.type, setting.default)
+            elif setting.type == "bool" and not isinstance(value := getattr(self, setting.name), bool):
+                raise UnusableSetting(setting.name, f"setting '{setting.name}' is {value!r}; it must be true or false")
         for proxy in _entries(self, "trusted_proxies"):
             _check_proxy(proxy)
         for endpoint in _entries(self, "service_allow_list"):
@@ -178,6 +183,7 @@ class Settings:
 
 #: What a setting of each declared type may be in TOML, and how to say so.
 _TOML_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "bool": ((bool,), "true or false"),
     "int": ((int,), "a whole number"),
     "float": ((int, float), "a number"),
     "str": ((str,), "a string"),
@@ -313,7 +319,8 @@ def workers_per_client(workers: int, setting: int = 0) -> int:
 def _check_type(path: Path, key: str, value: object, declared: str) -> None:
     """SourceError unless `value` read from TOML suits a setting declared as `declared`."""
     allowed, described = _TOML_TYPES[declared]
-    wrong = not isinstance(value, allowed) or isinstance(value, bool)  # TOML's true is no number
+    # TOML's true is no number: only a switch takes it
+    wrong = not isinstance(value, allowed) or (isinstance(value, bool) and declared != "bool")
     if isinstance(value, list):
         wrong = wrong or not all(isinstance(item, str) for item in value)
     if wrong:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import ipaddress
 import shutil
 import tempfile
 from collections import Counter
@@ -27,6 +26,7 @@ from ..config import Settings
 from ..web.results import error_page
 from ..conditional import etag_matches, header_list, precondition_response, request_preconditions
 from ..content_coding import accepts_gzip, gzip_tag
+from .addresses import client_of
 from .cache import is_repeatable
 from .compress import AnswerCompression
 from .description import ServiceDescriptions
@@ -35,6 +35,7 @@ from .options import AnswerOptions, PreflightByRoute
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from . import responses
 from .public_path import PublicPath
+from .refusals import LOGGED_STATUSES, RefusalLog
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .responses import ANY_ORIGIN, EXPOSED, AllowAnyOrigin, SentInChunks
 from .service import QueryRequest, QueryService
@@ -58,7 +59,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     store = load_store(settings.dist_dir / DUMP_NAME, directory)
     service = QueryService(settings, store)
     repeated = RepeatedRequestIndex(service)
-    endpoint = SparqlEndpoint(settings, store, service)
+    refusals = RefusalLog()  # the HTTP protocol's refusals are logged here too (`connection.http_protocol`)
+    endpoint = SparqlEndpoint(settings, store, service, refusals)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
     site = web.Site(settings, store.reader)
     routes += web.routes(settings, store.reader, site)
@@ -116,16 +118,21 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     app.state.repeated_requests = repeated
     app.state.sparql_endpoint = endpoint
     app.state.store = store
+    app.state.refusals = refusals
     return app
 
 
 class SparqlEndpoint:
-    """GET/POST /sparql: queries, or the service description when there is no query."""
+    """GET/POST /sparql: queries, or the service description when there is no query.
 
-    def __init__(self, settings: Settings, store: LoadedStore, service: QueryService) -> None:
+    A refusal at one of the endpoint's limits (`refusals.LOGGED_STATUSES`) is said in `refusals`.
+    """
+
+    def __init__(self, settings: Settings, store: LoadedStore, service: QueryService, refusals: RefusalLog) -> None:
         self.settings = settings
         self.store = store
         self.service = service
+        self.refusals = refusals
         self.compression = AnswerCompression(service)
         self._running: Counter[str] = Counter()
         self.direct_answers = 0  # plain GETs answered by answer_get, without the framework
@@ -144,7 +151,7 @@ class SparqlEndpoint:
                 asked = None
             unread = ProtocolRequest(query=None, default_graphs=None, named_graphs=None, format=asked)
             return self._refusal(QueryRejected(exc.status, exc.message), unread, header_list(request.headers, "accept"),
-                                 exc.headers)
+                                 exc.headers, scope=request.scope)
         if_match, if_none_match = request_preconditions(request.headers)
         if parsed.query is None:
             response = self._describe(request, parsed.format)
@@ -160,7 +167,7 @@ class SparqlEndpoint:
             return refused
         response, key = await self.answer(
             request.method, parsed, accept=header_list(request.headers, "accept"),
-            accept_encoding=header_list(request.headers, "accept-encoding"), client=_client(request.scope),
+            accept_encoding=header_list(request.headers, "accept-encoding"), scope=request.scope,
             if_match=if_match, if_none_match=if_none_match,
         )  # fmt: skip
         if key is not None:
@@ -182,14 +189,13 @@ class SparqlEndpoint:
             return None
         # The headers RepeatedRequests keys its index by, as the full path reads them.
         accept, accept_encoding = (raw.decode("latin-1") if raw is not None else None for raw in raw_negotiation(scope))
-        answered = await self.answer("GET", parsed, accept=accept, accept_encoding=accept_encoding,
-                                     client=_client(scope))
+        answered = await self.answer("GET", parsed, accept=accept, accept_encoding=accept_encoding, scope=scope)
         self.direct_answers += 1
         return answered
 
     async def answer(
         self, method: str, parsed: ProtocolRequest, *, accept: str | None, accept_encoding: str | None = None,
-        client: str, if_match: str | None = None, if_none_match: str | None = None,
+        scope: Scope, if_match: str | None = None, if_none_match: str | None = None,
     ) -> tuple[Response, str | None]:
         """The response to the query in `parsed`, and the request key of its kept answer (None if none).
 
@@ -200,11 +206,12 @@ class SparqlEndpoint:
         answer this request would get gets a 304 at once: the tag says the answer exists, and the client
         has its bytes.
         """
+        client = client_of(scope)
         # A kept answer needs no worker, so a client at its limit may still get one; only a
         # repeatable query can have one (and needs no slow SERVICE check to find out).
         at_limit = self._running[client] >= self.settings.max_concurrent_per_client
         if at_limit and not is_repeatable(parsed.query):
-            return self._too_many(parsed, accept), None
+            return self._too_many(parsed, accept, scope), None
         self._running[client] += 1
         try:
             job = self.service.prepare(QueryRequest(
@@ -232,11 +239,11 @@ class SparqlEndpoint:
                     return Response(status_code=304, headers={**headers, "ETag": held}), None
             if (result := self.service.cached(key)) is None:
                 if at_limit:
-                    return self._too_many(parsed, accept), None
+                    return self._too_many(parsed, accept, scope), None
                 result = await self.service.answer(job, key=key, client=client)
         except QueryRejected as exc:
             retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
-            return self._refusal(exc, parsed, accept, retry), None
+            return self._refusal(exc, parsed, accept, retry, scope=scope), None
         finally:
             self._leave(client)
         compressed = gzip_accepted and self.compression.compresses(result)
@@ -264,9 +271,13 @@ class SparqlEndpoint:
             del self._running[client]
 
     def _refusal(self, refused: QueryRejected, parsed: ProtocolRequest, accept: str | None,
-                 headers: dict[str, str] | None = None) -> Response:
+                 headers: dict[str, str] | None = None, *, scope: Scope) -> Response:
         """Why a query is not answered: plain text, or for a client that wants pages (a browser) a page
-        with the query (None: it could not be read) in a form to fix and run again."""
+        with the query (None: it could not be read) in a form to fix and run again. Said in the log too when
+        a limit refused it."""
+        if refused.status in LOGGED_STATUSES:
+            self.refusals.note(client=client_of(scope), method=scope["method"], path=scope["path"], status=refused.status,
+                               reason=refused.message)
         try:
             wants_page = negotiate(accept, parsed.format).results == PAGE
         except ValueError:  # the Accept header itself is what was refused
@@ -279,10 +290,10 @@ class SparqlEndpoint:
         return Response(page, status_code=refused.status, media_type="text/html; charset=utf-8",
                         headers={"Vary": _VARY, **ANY_ORIGIN, **web.SECURITY_HEADERS, **(headers or {})})
 
-    def _too_many(self, parsed: ProtocolRequest, accept: str | None) -> Response:
+    def _too_many(self, parsed: ProtocolRequest, accept: str | None, scope: Scope) -> Response:
         message = (f"this client already has {self.settings.max_concurrent_per_client} queries running, "
                    "this endpoint's limit; wait for one to finish")
-        return self._refusal(QueryRejected(429, message), parsed, accept, {"Retry-After": "1"})
+        return self._refusal(QueryRejected(429, message), parsed, accept, {"Retry-After": "1"}, scope=scope)
 
     def _describe(self, request: Request, format_param: str | None) -> Response:
         try:
@@ -299,24 +310,6 @@ class SparqlEndpoint:
         document = self.descriptions.document(_endpoint_iri(request, self.settings), fmt)
         return Response(document.body, media_type=fmt.media_type,
                         headers={"Vary": _VARY, "ETag": document.etag, "Cache-Control": self._max_age})
-
-
-def _client(scope: Scope) -> str:
-    """The client as the per-client limits count it: its address (a trusted proxy's X-Forwarded-For is
-    applied before), an IPv6 one by its /64, which one host or site may hold all of."""
-    client = scope.get("client")
-    if not client:
-        return "unknown"
-    address = client[0]
-    if ":" not in address:  # IPv4: as it is (the common case, without parsing)
-        return address
-    try:
-        ip = ipaddress.IPv6Address(address.partition("%")[0])
-    except ValueError:
-        return address
-    if ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def _endpoint_iri(request: Request, settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,14 +15,18 @@ from .negotiation import GRAPH_FORMATS, RESULT_FORMATS
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, type=int, show_default=True, help="Port to listen on.")
+@click.option("--access-log/--no-access-log", default=None,
+              help="Log every request on stdout, its URL with the query (default: access_log in plan-kg.toml, off). "
+                   "Refusals at the server's limits are logged either way.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, access_log: bool | None) -> None:
     """Serve the SPARQL endpoint (/sparql) and the pages; builds dist/ first if it is missing or out of date."""
     from ..cli import fail
     from .run import run_serve
 
+    settings = ctx.obj["settings"]
     try:
-        run_serve(ctx.obj["settings"], host=host, port=port)
+        run_serve(settings if access_log is None else replace(settings, access_log=access_log), host=host, port=port)
     except PlanKgError as exc:
         fail(exc)
 

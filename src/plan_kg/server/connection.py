@@ -10,6 +10,8 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import Settings
+from .addresses import HeadClients
+from .refusals import RefusalLog
 
 
 #: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
@@ -23,7 +25,7 @@ MAX_HEAD_BYTES = MAX_URL_BYTES + 65_536
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools), with two changes for a public server without a proxy in front.
+    """uvicorn's HTTP protocol (httptools), with changes for a public server without a proxy in front.
 
     - A URL too long to parse gets 414 URI Too Long saying to send the query by POST (SPARQLWrapper
       raises URITooLong), not a bare 400 (read as a malformed query).
@@ -50,9 +52,13 @@ class HttpProtocol(HttpToolsProtocol):
     - A body with a transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`) gets 501 Not
       Implemented (RFC 9112 6.1) and the connection is closed: llhttp took the chunks and left the gzip, so the
       query was read still compressed.
+    - Each of these refusals, and a request the parser cannot read (400), is said in `refusals` (`RefusalLog`: a line
+      for each client and status at most every 10 s), where uvicorn wrote 'Invalid HTTP request received.' each time.
     """
 
     receive_timeout_s: float = 60.0  # 0: no limit
+    refusals: RefusalLog | None = None  # where a refusal is said (`_refused`); None: nowhere
+    head_clients = HeadClients(())
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._receive_timer: asyncio.TimerHandle | None = None
@@ -92,7 +98,6 @@ class HttpProtocol(HttpToolsProtocol):
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserError:
-                self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             except httptools.HttpParserUpgrade as upgrade:
                 if upgrade.args[0] <= again:  # a head read again asks again: refused, not read for ever
@@ -122,7 +127,9 @@ class HttpProtocol(HttpToolsProtocol):
         if codings and any(coding.strip().lower() not in (b"chunked", b"") for value in codings
                            for coding in value.split(b",")):
             # llhttp reads the chunks and leaves the rest (gzip, chunked: a body read still compressed)
-            app, self.app = self.app, _not_implemented(b", ".join(codings))
+            message = _coding_message(b", ".join(codings))
+            self._refused(501, message)
+            app, self.app = self.app, _not_implemented(message)
             try:
                 super().on_headers_complete()
             finally:
@@ -216,14 +223,26 @@ class HttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) <= MAX_URL_BYTES:
+            # uvicorn's warning before it, held back as a refusal is: a client sending junk wrote a line each time
+            self._refused(400, msg)
             super().send_400_response(msg)
             return
         self._close_with(414, "URI Too Long", (
             f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
             "(a form with query=..., or application/sparql-query)\n"))
 
+    def _refused(self, status: int, message: str) -> None:
+        """Say in `refusals` that the request being read is refused with `status`, and the `message` it is told."""
+        if self.refusals is None:
+            return
+        url = getattr(self, "url", b"")  # what came of the request target (none: nor of the method)
+        self.refusals.note(client=self.head_clients(self.client, self.headers or []),
+                           method=self.parser.get_method().decode("latin-1") if url else "-",
+                           path=url.partition(b"?")[0].decode("latin-1"), status=status, reason=message)
+
     def _close_with(self, status: int, reason: str, message: str) -> None:
         """Send a plain-text answer to the request being read, then close the connection."""
+        self._refused(status, message)
         body = message.encode("ascii")
         self.transport.write(b"".join([
             f"HTTP/1.1 {status} {reason}\r\n".encode("ascii"),
@@ -237,12 +256,17 @@ class HttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def _not_implemented(codings: bytes) -> Callable[..., Awaitable[None]]:
-    """An ASGI app that answers 501 to a request whose body has a transfer coding other than chunked (RFC 9112 6.1:
-    a server SHOULD answer 501 to one it does not understand), without reading the body, and closes the connection."""
-    shown = codings[:100].decode("latin-1")
-    body = (f"this server reads no transfer coding but chunked, and the request's Transfer-Encoding is {shown}; send "
-            "the body as it is (with Content-Length) or chunked\n").encode("utf-8")
+def _coding_message(codings: bytes) -> str:
+    """What a request whose body has a transfer coding other than chunked is told (`codings`: its Transfer-Encoding)."""
+    return (f"this server reads no transfer coding but chunked, and the request's Transfer-Encoding is "
+            f"{codings[:100].decode('latin-1')}; send the body as it is (with Content-Length) or chunked\n")
+
+
+def _not_implemented(message: str) -> Callable[..., Awaitable[None]]:
+    """An ASGI app that answers 501 with `message` to a request whose body has a transfer coding other than chunked
+    (RFC 9112 6.1: a server SHOULD answer 501 to one it does not understand), without reading the body, and closes
+    the connection."""
+    body = message.encode("utf-8")
 
     async def app(scope: dict, receive: Callable[..., Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
         await send({"type": "http.response.start", "status": 501, "headers": [
@@ -253,6 +277,11 @@ def _not_implemented(codings: bytes) -> Callable[..., Awaitable[None]]:
     return app
 
 
-def http_protocol(settings: Settings) -> type[HttpProtocol]:
-    """`HttpProtocol` with `settings.receive_timeout_s`, for uvicorn's `http`."""
-    return type("HttpProtocol", (HttpProtocol,), {"receive_timeout_s": settings.receive_timeout_s})
+def http_protocol(settings: Settings, *, refusals: RefusalLog | None = None) -> type[HttpProtocol]:
+    """`HttpProtocol` with `settings.receive_timeout_s`, for uvicorn's `http`, saying its refusals in `refusals`
+    (the app's, `app.state.refusals`; default: a log of its own) with the client `trusted_proxies` name."""
+    return type("HttpProtocol", (HttpProtocol,), {
+        "receive_timeout_s": settings.receive_timeout_s,
+        "refusals": RefusalLog() if refusals is None else refusals,
+        "head_clients": HeadClients(settings.trusted_proxies),
+    })

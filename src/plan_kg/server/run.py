@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from ..config import Settings
 from ..errors import BuildError, PlanKgError, ServeError
@@ -75,11 +76,17 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         ensure_built(settings)
         app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False,
-                                http=http_protocol(settings))
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=settings.access_log,
+                                proxy_headers=False, log_config=_LOG_CONFIG,
+                                http=http_protocol(settings, refusals=app.state.refusals))
         _Server(config).run(sockets=[listener])
     finally:
         listener.close()
+
+
+#: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.
+_LOG_CONFIG = {**LOGGING_CONFIG, "loggers": {
+    **LOGGING_CONFIG["loggers"], "plan_kg": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
 
 
 class _Server(uvicorn.Server):
