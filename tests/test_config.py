@@ -125,6 +125,63 @@ def test_the_command_line_says_what_is_wrong_with_a_base_iri_or_a_settings_file(
     assert missing.exit_code == 2 and "no such settings file" in missing.output and not out.exists()
 
 
+#: Every folder setting: each is read (must exist) but the build's output, which is made inside an existing folder.
+FOLDERS = [f.name for f in fields(Settings) if f.type == "Path"]
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_a_folder_setting_that_is_not_there_names_the_file_the_setting_and_what_to_do(tmp_path: Path,
+                                                                                    name: str) -> None:
+    written = "missing/dist" if name == "dist_dir" else "plan-kgg"  # the output's own folder may be new
+    with pytest.raises(SourceError) as failed:
+        _load(tmp_path, f'{name} = "{written}"\n')
+    said = str(failed.value)  # a relative path is taken from the file's folder: the message says where that is
+    assert said.startswith(f"{tmp_path / 'plan-kg.toml'}: setting '{name}' is '{written}' "
+                           f"({tmp_path.resolve() / written}), ")
+    assert said.endswith(" or remove it") and f"; set {name} to " in said
+    if name == "dist_dir":
+        assert f"whose parent {tmp_path.resolve() / 'missing'} does not exist" in said
+    else:
+        assert ", which does not exist; " in said
+    assert not (tmp_path / written).exists()
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_a_folder_setting_that_is_a_file_is_refused(tmp_path: Path, name: str) -> None:
+    (tmp_path / "notes.txt").write_text("", encoding="utf-8")
+    with pytest.raises(SourceError, match=f"setting '{name}' is 'notes.txt' .*, which is a file, not a folder; "
+                                          f"set {name} to "):
+        _load(tmp_path, f'{name} = "notes.txt"\n')
+
+
+def test_folder_settings_that_are_there_are_taken_relative_to_the_file(tmp_path: Path) -> None:
+    for name in FOLDERS:
+        (tmp_path / name).mkdir()
+    settings = _load(tmp_path, "".join(f'{name} = "{name}"\n' for name in FOLDERS if name != "dist_dir")
+                     + 'dist_dir = "new-dist"\n')  # the output is made by the build
+    here = tmp_path.resolve()
+    assert settings.root == here / "root" and settings.dist_dir == here / "new-dist"
+    assert all(getattr(settings, name) == here / name for name in FOLDERS if name != "dist_dir")
+    # The file's output folder given again on the command line: the one given is used, the file's is not checked.
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('dist_dir = "missing/dist"\n', encoding="utf-8")
+    assert Settings.load(config, dist_dir=tmp_path / "out").dist_dir == tmp_path / "out"
+
+
+@pytest.mark.parametrize("command", [["query", "counts-per-level"], ["build"]])
+def test_a_root_that_is_not_there_is_refused_before_anything_is_made_under_it(tmp_path: Path,
+                                                                            command: list[str]) -> None:
+    config = tmp_path / "plan-kg.toml"
+    config.write_text(f'root = "{tmp_path / "plan-kgg"}"\ndist_dir = "dist"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "plan_kg", "--config", str(config), *command],
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (f"{config}: setting 'root' is '{tmp_path / 'plan-kgg'}', which does not exist; set root to the "
+            "project's folder (the one with data/ and queries/) or remove it" in " ".join(done.stderr.split()))
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "plan-kgg").exists() and not (tmp_path / "dist").exists()  # no .cache/, no build
+
+
 #: Values of the right type that no server could run with, each with what the error says to write.
 OUT_OF_RANGE = [
     ("max_concurrent_per_client", "0", "it must be a whole number above 0, such as 4 (the default)"),

@@ -145,6 +145,7 @@ class Settings:
     def load(cls, path: Path | None = None, **overrides: object) -> "Settings":
         """Settings from `path` (default: plan-kg.toml at the root, if any), the environment, then overrides."""
         values: dict[str, object] = {}
+        raw: dict[str, object] = {}  # the file's settings as written
         from_file: set[str] = set()
         if path is not None and not path.is_file():  # named by the user: not there is a mistake, not the defaults
             raise SourceError(path, "no such settings file; check the path given to --config")
@@ -171,6 +172,8 @@ class Settings:
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         from_file -= set(given)
+        for key in sorted(from_file & _FOLDERS.keys()):  # before anything is built or served from there
+            _check_folder(path, key, raw[key], values[key])  # type: ignore[arg-type]
         try:
             return replace(cls(), **values)  # type: ignore[arg-type]
         except ValueError as exc:  # __post_init__: a value of the right type that cannot be used
@@ -314,6 +317,34 @@ def _check_proxy(proxy: str) -> None:
 def workers_per_client(workers: int, setting: int = 0) -> int:
     """How many of `workers` query workers one client may hold at once: `setting`, or all but one if it is 0."""
     return setting if setting > 0 else max(1, workers - 1)
+
+
+#: What each folder setting is, to say what to set it to. The output (dist_dir) is made by the build and
+#: only needs its parent; the others are read, and a typo would build or serve from an empty place.
+_FOLDERS: dict[str, str] = {
+    "root": "the project's folder (the one with data/ and queries/)",
+    "data_dir": "the folder of plans (each a folder with plan.toml and items.csv)",
+    "queries_dir": "the folder of named queries (*.rq)",
+    "ontology_dir": "the folder of the ontology (*.ttl)",
+    "shapes_dir": "the folder of the SHACL shapes (plan-kg.ttl)",
+    "shared_dir": "the folder of shared reference material",
+    "dist_dir": "a folder for the build's output (made if need be, inside a folder that exists)",
+}
+
+
+def _check_folder(path: Path, key: str, written: str, folder: Path) -> None:
+    """SourceError unless folder setting `key`, written as `written` in `path` and resolved to `folder`, can
+    be used: an existing folder (or, for the output, a folder or nothing, inside an existing folder)."""
+    shown = repr(written) if Path(written).is_absolute() else f"{written!r} ({folder})"  # what it was taken as
+    if folder.exists() and not folder.is_dir():
+        problem = "which is a file, not a folder"
+    elif key == "dist_dir" and not folder.exists() and not folder.parent.is_dir():
+        problem = f"whose parent {folder.parent} does not exist"
+    elif key != "dist_dir" and not folder.exists():
+        problem = "which does not exist"
+    else:
+        return
+    raise SourceError(path, f"setting '{key}' is {shown}, {problem}; set {key} to {_FOLDERS[key]} or remove it")
 
 
 def _check_type(path: Path, key: str, value: object, declared: str) -> None:
