@@ -288,6 +288,74 @@ def test_an_unknown_iri_gets_a_helpful_404(client: TestClient) -> None:
         assert client.get(path, headers={"Accept": "text/turtle"}).headers["vary"] == "Accept", path
 
 
+@pytest.fixture
+def site(settings: Settings, store: ox.Store, tmp_path: Path) -> TestClient:
+    """The server's whole app over the sample, its answer to a path no route has too; no lifespan: no query workers."""
+    from plan_kg.server import create_app
+
+    store.dump(settings.dist_dir / "plan-kg.nq", ox.RdfFormat.N_QUADS)
+    return TestClient(create_app(settings, store_dir=tmp_path / "store"), follow_redirects=False)
+
+
+#: A control character as sent (percent-encoded), and as the IRI a 404 names has it: a tab, CR or LF percent-encoded
+#: (as a path that is not a valid IRI in other ways); NUL as it is (it always was).
+CONTROLS = [("%0a", "%0A"), ("%0A", "%0A"), ("%0d", "%0D"), ("%09", "%09"), ("%00", "\x00")]
+
+
+@pytest.mark.parametrize(("sent", "named"), CONTROLS)
+def test_a_control_character_in_an_iris_path_is_a_miss_like_any_other(site: TestClient, sent: str, named: str) -> None:
+    # Starlette's `.*` stops at a newline (no route: the site's HTML page), and request.url.path drops a tab, CR or LF
+    # (urllib's urlsplit), which served the measure's own document: a document asked for by suffix gets plain text.
+    for suffix in (".ttl", ".nt", ".jsonld"):
+        missed = site.get(f"{MEASURE}{sent}{suffix}")
+        assert missed.status_code == 404 and missed.headers["content-type"].startswith("text/plain"), suffix
+        assert missed.text.startswith(f"This dataset says nothing about <{BASE}{MEASURE[1:]}{named}>. ")
+        assert missed.text == site.get(f"/id/nonexistent{suffix}").text.replace(
+            f"{BASE}id/nonexistent", f"{BASE}{MEASURE[1:]}{named}")
+        assert "vary" not in missed.headers  # the suffix chose, as for any document
+        for name, value in SECURITY_HEADERS.items():
+            assert missed.headers[name] == value, (suffix, name)
+    for path, headers in ((f"{MEASURE}{sent}.html", {}), (f"{MEASURE}{sent}", {"Accept": BROWSER_ACCEPT}),
+                          (f"/graph/132292{sent}.html", {}), (f"/ontology/sdg{sent}", {})):
+        page = site.get(path, headers=headers)  # an HTML page, as now, naming the IRI
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
+        assert html_.escape(f"{BASE}{path[1:].removesuffix('.html').replace(sent, named)}") in page.text, path
+        assert page.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"], path
+    for path in (f"/graph/132292{sent}.ttl", f"/ontology/sdg{sent}.nt", f"{MEASURE}{sent}/x.jsonld"):
+        missed = site.get(path)
+        assert missed.status_code == 404 and missed.headers["content-type"].startswith("text/plain"), path
+
+
+@pytest.mark.parametrize("sent", ["%0a", "%0d", "%09"])
+def test_a_control_character_at_the_end_of_a_path_names_no_other_resource(site: TestClient, sent: str) -> None:
+    # Starlette's `$` matches before a newline at the end, and request.url.path dropped a tab, CR or LF: each of these
+    # was answered as the path without it (the document, the download, robots.txt, the endpoint's description).
+    for path in (f"{MEASURE}.ttl", MEASURE, "/robots.txt", "/downloads/plan-kg.nq", "/ontology.ttl", "/shapes",
+                 "/", "/sparql", "/assets/site/style.css", "/queries/counts-per-level.rq"):
+        for accept in (BROWSER_ACCEPT, "text/turtle"):
+            missed = site.get(path + sent, headers={"Accept": accept})
+            assert missed.status_code == 404, (path, accept, missed.status_code)
+            assert missed.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"], path
+    plain = site.get(f"/robots.txt{sent}", headers={"Accept": "text/turtle"})  # no route: it names the path sent
+    assert plain.text.startswith(f"No such path on this server: /robots.txt{sent.upper()}. ")
+
+
+_ANY_SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@settings_(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segments=st.lists(_ANY_SEGMENT, min_size=1, max_size=3), suffix=st.sampled_from([".ttl", ".nt", ".jsonld"]))
+def test_any_path_with_a_documents_suffix_gets_that_document_or_a_plain_404(
+    site: TestClient, segments: list[str], suffix: str
+) -> None:
+    for prefix in ("/id/", "/graph/"):
+        path = prefix + "/".join(quote(s, safe="") for s in segments) + suffix
+        response = site.get(path, headers={"Accept": BROWSER_ACCEPT})  # the suffix chooses, not the Accept
+        assert response.status_code in (200, 303, 404), (path, response.status_code)
+        if response.status_code == 404:
+            assert response.headers["content-type"].startswith("text/plain"), path
+
+
 def test_a_configured_base_iri_is_served_at_the_same_paths(store: ox.Store) -> None:
     moved = ox.Store()
     for quad in store:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ..config import Settings
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from .. import formats
 from ..formats import Format
+from ..routing import Route
 from .docs import STYLESHEET_PATH
 from .serialize import DOCUMENT_FORMATS
 from .write import CATALOG_STEM, ONTOLOGY_CSS, VOID_STEM

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -24,6 +24,7 @@ from .. import web
 from ..dcat.routes import routes as dcat_routes
 from ..config import Settings
 from ..web.results import error_page
+from ..routing import Route
 from ..conditional import etag_matches, header_list, precondition_response, request_preconditions
 from ..content_coding import accepts_gzip, gzip_tag
 from .addresses import client_of

@@ -31,9 +31,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyoxigraph as ox
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute
 
 from ..config import Settings
+from ..routing import Mount, Route
 from .downloads import ValidatedFiles
 from .pages import Site
 from .security import SECURITY_HEADERS

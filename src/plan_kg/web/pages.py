@@ -24,6 +24,7 @@ from ..formats import Format
 from ..named_queries import load_named_queries
 from ..publish import canonical, json_ld_context, jsonld_text
 from ..rdf import new_graph
+from ..routing import request_path
 from . import documents, negotiation, templating
 from ..conditional import header_list
 from .describe import Describer
@@ -167,7 +168,7 @@ class Site:
         the catalog describes (its publisher) is a 303 to the catalog, and so are its documents (`.ttl` …)."""
         if not request.path_params["path"]:  # /id/ names nothing: the home page lists the plans
             return secure(RedirectResponse(self.root + "/", status_code=303))
-        path, fmt = negotiation.split_suffix(request.url.path)
+        path, fmt = negotiation.split_suffix(request_path(request))
         if (iri := self.describer.iri(path)) in self._catalog_subjects() \
                 and not self.describer.describes(iri) and not _encoded_slash(request):
             return self.about_in_catalog(request, fmt)
@@ -226,7 +227,7 @@ class Site:
         """A document (a path with a format suffix), built once and kept (`KeptDocuments`). `exists` (of the path
         without its suffix) is one look-up: the 303 to a document, and any 404, are answered without a build.
         """
-        key = request.url.path
+        key = request_path(request)
         path, fmt = negotiation.split_suffix(key)
         if _encoded_slash(request):  # `%2F` is not `/` (RFC 3986 6.2.2.2): an IRI nothing here names
             return self.not_found(self.describer.iri(_raw_path(request)), fmt, request)
@@ -235,7 +236,7 @@ class Site:
         return await self.kept.answer(request, key, build, headers=self._link(path))
 
     def _resource(self, request: Request) -> Response:
-        path, fmt = negotiation.split_suffix(request.url.path)
+        path, fmt = negotiation.split_suffix(request_path(request))
         iri = self.describer.iri(path)
         if not self.describer.describes(iri):
             return self.not_found(iri, fmt, request)
@@ -256,7 +257,7 @@ class Site:
         return f"{self.root}/downloads/{relative}"
 
     def _graph(self, request: Request) -> Response:
-        path, fmt = negotiation.split_suffix(request.url.path)
+        path, fmt = negotiation.split_suffix(request_path(request))
         iri = self.describer.iri(path)
         if not self.describer.is_graph(iri):
             return self.not_found(iri, fmt, request)
@@ -280,7 +281,7 @@ class Site:
         )
 
     def _ontology(self, request: Request) -> Response:
-        path, fmt = negotiation.split_suffix(request.url.path)
+        path, fmt = negotiation.split_suffix(request_path(request))
         if path != "/ontology":  # /ontology.xyz, /ontology.foo.ttl: no such document
             return self.not_found(iris.ONTOLOGY_IRI + path[len("/ontology"):], fmt, request)
         if fmt is None:
@@ -309,9 +310,9 @@ class Site:
         Each is one part or one version of the ontology the store holds, so it answers 303 to the
         ontology's own documents, like /ontology; an IRI that names no such ontology gets a 404.
         """
-        iri = iris.ONTOLOGY_IRI + request.url.path[len("/ontology"):]
+        iri = iris.ONTOLOGY_IRI + request_path(request)[len("/ontology"):]
         if not any(iri == o.iri or iri in o.version_iris for o in self.ontology_reader.ontologies()):
-            return self.not_found(iri, negotiation.split_suffix(request.url.path)[1], request)
+            return self.not_found(iri, negotiation.split_suffix(request_path(request))[1], request)
         return self.see_other(request, "/ontology")
 
     # -- responses shared by the handlers -------------------------------------------
@@ -366,9 +367,9 @@ class Site:
         vary = {"Vary": "Accept"}
         fmt = negotiation.from_accept(header_list(request.headers, "accept"))
         if fmt is not None and fmt.name != "html":  # as not_found: RDF asked for, a plain answer
-            message = f"No such path on this server: {request.url.path}. See the home page, {self.root}/, for what it holds.\n"
+            message = f"No such path on this server: {request_path(request)}. See the home page, {self.root}/, for what it holds.\n"
             return secure(PlainTextResponse(message, status_code=404, headers=vary))
-        return self._page("not_found.html", status_code=404, headers=vary, path=request.url.path,
+        return self._page("not_found.html", status_code=404, headers=vary, path=request_path(request),
                           plans=self.describer.instances(PKG + "Plan"))
 
     def static_not_found(self) -> str:
@@ -416,7 +417,7 @@ def _encoded_slash(request: Request) -> bool:
 
 def _raw_path(request: Request) -> str:
     """The path as sent (percent-encoded): the IRI a 404 names."""
-    return request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    return request.scope.get("raw_path", request_path(request).encode()).decode("latin-1")
 
 
 def _chart_name(path: str) -> str | None:
