@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +18,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from plan_kg.server import QueryRejected, QueryRequest, QueryService, StoreError, load_store
+from plan_kg.server import LoadedStore, QueryRejected, QueryRequest, QueryService, StoreError, load_store
 from plan_kg.server import service as service_module
 from plan_kg.server.lookup import read_lookup
-from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, sample_settings, write_dump
+from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, SAMPLE_NQUADS, sample_settings, write_dump
 
 
 def test_the_store_holds_the_named_graphs_and_is_reused(tmp_path: Path) -> None:
@@ -68,6 +69,88 @@ def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:
     write_dump(tmp_path / "dist", "not n-quads\n")
     with pytest.raises(StoreError, match="N-Quads"):
         load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store")
+
+
+def _rebuild(dist: Path, nquads: str, files: dict[str, str]) -> None:
+    """Swap a new build holding `nquads` and `files` (path -> text) in for `dist`, as `plan-kg build` does."""
+    from plan_kg.build import _swap_in
+
+    staging = dist.with_name(f".{dist.name}-building-{time.time_ns()}")
+    write_dump(staging, nquads)
+    for name, text in files.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_text(text, encoding="utf-8")
+    _swap_in(staging, dist)
+
+
+def test_a_servers_store_keeps_the_builds_files_and_they_go_with_its_version(tmp_path: Path) -> None:
+    """A server serves the files of the build it loaded (`with_files`), linked beside its store: once the version is
+    pruned, nothing of them is left."""
+    dist, store_dir = tmp_path / "dist", tmp_path / "store"
+    _rebuild(dist, SAMPLE_NQUADS, {"void.ttl": "# the first build\n", "plans/p.ttl": "# a plan\n"})
+    first = load_store(dist / "plan-kg.nq", store_dir, with_files=True)
+    kept = first.files
+    assert kept is not None and kept.parent == first.path.parent  # in the version's own directory
+    assert sorted(p.relative_to(kept) for p in kept.rglob("*")) == sorted(p.relative_to(dist) for p in dist.rglob("*"))
+    assert (kept / "void.ttl").stat().st_ino == (dist / "void.ttl").stat().st_ino  # linked, not copied
+    assert load_store(dist / "plan-kg.nq", store_dir, with_files=True).files == kept  # the same build: shared
+    del first  # no longer served: the next loads may prune it
+    for i in range(3):
+        _rebuild(dist, f"<urn:x:a> <urn:x:b> \"{i}\" <{PLAN_GRAPH}> .\n", {"void.ttl": f"# build {i}\n"})
+        last = load_store(dist / "plan-kg.nq", store_dir, with_files=True)
+    assert not kept.exists() and not kept.parent.exists()
+    assert (last.files / "void.ttl").read_text(encoding="utf-8") == "# build 2\n"
+    versions = [p for p in store_dir.iterdir() if p.is_dir()]
+    assert len(versions) == 3
+    # Each version holds its store, its stamp and the files of its build: nothing half-made is left behind.
+    assert {tuple(sorted(c.name.partition("-")[0] for c in v.iterdir())) for v in versions} == {
+        ("build", "oxigraph", "source.json")}
+
+
+def test_a_servers_store_copies_the_builds_files_where_it_cannot_link_them(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store on another file system than dist/ (the temporary store of `create_app(settings)`, a cache elsewhere)
+    gets copies, with their times: a download's ETag and Last-Modified are made of them."""
+    import errno
+    import os
+
+    def cross_device(source: str, target: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    dist = sample_settings(tmp_path).dist_dir
+    (dist / "void.ttl").write_text("# built\n", encoding="utf-8")
+    monkeypatch.setattr(os, "link", cross_device)
+    kept = load_store(dist / "plan-kg.nq", tmp_path / "store", with_files=True).files
+    assert kept is not None
+    for name in ("plan-kg.nq", "void.ttl"):
+        copied, built = (kept / name).stat(), (dist / name).stat()
+        assert copied.st_ino != built.st_ino and copied.st_mtime_ns == built.st_mtime_ns
+        assert (kept / name).read_bytes() == (dist / name).read_bytes()
+
+
+def test_a_servers_store_waits_for_a_build_swapping_dist_in_and_keeps_one_builds_files(tmp_path: Path) -> None:
+    """The dump is looked at, loaded and its folder's files kept under the lock a build swaps its folder in under:
+    taken between the build's two renames, the files would be of no build, or of another than the store's."""
+    from plan_kg.locks import exclusive
+
+    dist = sample_settings(tmp_path).dist_dir
+    (dist / "void.ttl").write_text("# the first build\n", encoding="utf-8")
+    newer = f"<urn:x:a> <urn:x:b> <urn:x:c> <{PLAN_GRAPH}> .\n"
+    loaded: dict[str, object] = {}
+    loader = threading.Thread(target=lambda: loaded.update(
+        store=load_store(dist / "plan-kg.nq", tmp_path / "store", with_files=True)))
+    with exclusive(dist.parent):  # as `build._swap_in` holds it
+        loader.start()
+        loader.join(0.5)
+        assert loader.is_alive()  # waiting for the swap
+        dist.rename(tmp_path / ".dist-old")  # the swap's two renames
+        write_dump(dist, newer)
+        (dist / "void.ttl").write_text("# the second build\n", encoding="utf-8")
+    loader.join(30)
+    store = loaded["store"]
+    assert isinstance(store, LoadedStore) and store.files is not None
+    assert (store.files / "void.ttl").read_text(encoding="utf-8") == "# the second build\n"
+    assert (store.files / "plan-kg.nq").read_text(encoding="utf-8") == newer and store.graphs == (PLAN_GRAPH,)
 
 
 def test_run_answers_one_query_from_the_command_line(tmp_path: Path) -> None:

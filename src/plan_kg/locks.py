@@ -34,6 +34,16 @@ def shared(directory: Path) -> int:
 
 
 @contextmanager
+def sharing(directory: Path) -> Iterator[None]:
+    """Hold `directory` beside other such holders for the block (`shared`): none holds it `exclusive` meanwhile."""
+    descriptor = shared(directory)
+    try:
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
 def unused(directory: Path) -> Iterator[bool]:
     """Whether no process holds `directory` (`shared`), at once; while true, none can take it until the block ends."""
     descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)

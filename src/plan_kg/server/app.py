@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import shutil
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,6 +38,7 @@ from .options import AnswerOptions, PreflightByRoute
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from . import responses
 from .public_path import PublicPath
+from .rebuilt import say_when_rebuilt
 from .refusals import LOGGED_STATUSES, RefusalLog
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
 from .responses import ANY_ORIGIN, EXPOSED, AllowAnyOrigin, SentInChunks
@@ -54,18 +57,23 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
 
     The web pages of `plan_kg.web` and the catalog routes of `plan_kg.dcat` are mounted after /sparql.
     Worker processes start with the app's lifespan, so serve it with uvicorn or enter it in a TestClient.
+    What those routes read of `dist/` (downloads, catalog, VoID) is the build the store was loaded from, kept
+    with the store (`LoadedStore.files`): a `plan-kg build` meanwhile is said in the log, and served once restarted.
     """
     own_dir = store_dir is None
     directory = Path(tempfile.mkdtemp(prefix="plan-kg-store-")) if store_dir is None else store_dir
-    store = load_store(settings.dist_dir / DUMP_NAME, directory)
+    store = load_store(settings.dist_dir / DUMP_NAME, directory, with_files=True)
+    # The pages, downloads and catalog read the built files while serving: those of the build loaded, not whatever
+    # dist/ holds by then (new counts and dates beside the old SPARQL answers).
+    served = replace(settings, dist_dir=store.files)
     service = QueryService(settings, store)
     repeated = RepeatedRequestIndex(service)
     refusals = RefusalLog()  # the HTTP protocol's refusals are logged here too (`connection.http_protocol`)
     endpoint = SparqlEndpoint(settings, store, service, refusals)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
-    site = web.Site(settings, store.reader)
-    routes += web.routes(settings, store.reader, site)
-    routes += dcat_routes(settings, web.SECURITY_HEADERS)
+    site = web.Site(served, store.reader)
+    routes += web.routes(served, store.reader, site)
+    routes += dcat_routes(served, web.SECURITY_HEADERS)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,9 +83,11 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         # large document build held up another client for up to 93 ms, 21 ms with this (document_build.py).
         gc.collect()
         gc.freeze()
+        rebuilt = asyncio.create_task(say_when_rebuilt(store))
         try:
             yield
         finally:
+            rebuilt.cancel()
             gc.unfreeze()
             await service.close()
             if own_dir:

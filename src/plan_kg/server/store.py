@@ -1,11 +1,15 @@
 """The on-disk query store: `dist/plan-kg.nq` loaded once into a pyoxigraph directory.
 
 The store lives outside `dist/` (a cache directory or a temporary one) so the build output
-stays a plain file tree. It is reused while the N-Quads file it came from is unchanged.
+stays a plain file tree. It is reused while the N-Quads file it came from is unchanged. For a
+server, the store's directory also keeps the files of the build it was loaded from, as they were
+then (`load_store(with_files=True)`): a build swaps a new `dist/` in beside a running server, which
+goes on serving one build, its downloads and catalog with its SPARQL answers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +23,7 @@ import pyoxigraph
 
 from ..config import Settings
 from ..errors import PlanKgError
-from ..locks import exclusive, shared, unused
+from ..locks import exclusive, shared, sharing, unused
 
 #: The file `plan-kg build` writes; the server reads nothing else.
 DUMP_NAME = "plan-kg.nq"
@@ -31,6 +35,8 @@ _STAMP = "source.json"
 # it once. Each quad read goes into its graph and into the default graph in the same pass, so
 # a blank node is the same node in both (a second parse would name it anew).
 _DATA = "oxigraph"
+# The build's files as a server found them beside the dump, one folder for each content of the build folder.
+_FILES = "build-"
 _KEEP = 3  # store versions kept, the newest included
 _LOCK = ".lock"
 
@@ -47,6 +53,9 @@ class LoadedStore:
     source: Path  # the N-Quads file it was loaded from
     graphs: tuple[str, ...]  # IRIs of the named graphs, sorted
     quads: int  # how many it holds, the default graph's union included (counted once, at load time)
+    source_state: tuple[int, int]  # the dump's size and modification time (ns) when it was loaded
+    # The files of the build folder the dump was in, kept as they were when it was loaded (`with_files`), or None.
+    files: Path | None
     # For what this process reads itself: the web pages' look-ups and the one-pattern lookups.
     reader: pyoxigraph.Store = field(compare=False, repr=False)
 
@@ -55,13 +64,22 @@ class LoadedStore:
         """Which dump this is (a hash of its path, size and time): a new build gets a new version."""
         return self.path.parent.name
 
+    def replaced_at(self) -> float | None:
+        """When the dump at `source` was replaced by another (its modification time, seconds since the epoch): a new
+        build; None while it is the one loaded, or while there is none there (a build between its two renames)."""
+        try:
+            stat = self.source.stat()
+        except OSError:
+            return None
+        return None if (stat.st_size, stat.st_mtime_ns) == self.source_state else stat.st_mtime
+
 
 def default_store_dir(settings: Settings) -> Path:
     """Where `plan-kg serve` and `plan-kg query` keep the store: `<root>/.cache/store`."""
     return settings.root / ".cache" / "store"
 
 
-def load_store(dump: Path, store_dir: Path) -> LoadedStore:
+def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> LoadedStore:
     """Load `dump` into a directory under `store_dir`, or reuse the one that holds exactly that file.
 
     Each version of the dump gets its own directory (named by its path, size and time), so
@@ -69,23 +87,39 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     versions beyond the `_KEEP` most recent are removed, and none that a process still holds: the
     one returned is held as long as the `LoadedStore` is (its query workers open it again when
     they are replaced).
+
+    `with_files`: the folder holding `dump` is a build (`dist/`), whose files a server serves beside the store's
+    answers. They are kept in the version's directory as they are now (`LoadedStore.files`: hard links, or copies
+    across file systems), taken under the lock `plan-kg build` swaps a new folder in under, so they and the dump
+    loaded are of one build; they are removed with their version.
     """
     if not dump.is_file():
         raise StoreError(f"{dump}: no such file; run `plan-kg build` first")
-    stat = dump.stat()
-    stamp = {"source": str(dump.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
-    data_dir = version_dir / _DATA
-    stamp_file = version_dir / _STAMP
+    build_dir = dump.parent.resolve()  # as `plan-kg build` names it: the lock is on the folder holding it
     with exclusive(store_dir / _LOCK):  # two servers starting at once: one loads, the other waits and reuses it
-        recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
-        quads = recorded.get("quads") if isinstance(recorded, dict) else None
-        if not (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp and data_dir.is_dir()):
-            shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
-            version_dir.mkdir(parents=True)
+        # Held while the dump is looked at and its folder's files linked: no build swaps that folder meanwhile.
+        with sharing(build_dir.parent) if with_files else contextlib.nullcontext():
+            try:
+                stat = dump.stat()
+            except FileNotFoundError:  # removed since (by hand: a build swaps a new one in at once)
+                raise StoreError(f"{dump}: no such file; run `plan-kg build` first") from None
+            stamp = {"source": str(dump.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            version_dir = store_dir / hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
+            data_dir = version_dir / _DATA
+            stamp_file = version_dir / _STAMP
+            recorded = _read_stamp(stamp_file) if stamp_file.is_file() else None
+            quads = recorded.get("quads") if isinstance(recorded, dict) else None
+            reusable = (isinstance(quads, int) and {key: recorded.get(key) for key in stamp} == stamp
+                        and data_dir.is_dir())
+            if not reusable:
+                shutil.rmtree(version_dir, ignore_errors=True)  # a load that did not finish
+                version_dir.mkdir(parents=True)
+            files = _keep_files(build_dir, version_dir) if with_files else None
+        if not reusable:
+            source = dump if files is None else files / dump.name  # the very file the kept files came with
             writer = pyoxigraph.Store(str(data_dir))
             try:
-                writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS)))
+                writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS)))
             except SyntaxError as exc:
                 raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
             writer.flush()
@@ -100,9 +134,37 @@ def load_store(dump: Path, store_dir: Path) -> LoadedStore:
     except BaseException:
         os.close(held)
         raise
-    loaded = LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads, reader=reader)
+    loaded = LoadedStore(path=data_dir, source=dump, graphs=graphs, quads=quads,
+                         source_state=(stat.st_size, stat.st_mtime_ns), files=files, reader=reader)
     weakref.finalize(loaded, os.close, held)
     return loaded
+
+
+def _keep_files(build_dir: Path, version_dir: Path) -> Path:
+    """The files of `build_dir` as they are now, in a folder of `version_dir`: hard links, or copies (with their
+    times, which the downloads' validators are made of) where the two are on different file systems.
+
+    Named by what `build_dir` holds (each file's path, size and time): a later server over the same build shares
+    them, and one over a folder changed by hand beside the same dump gets its own.
+    """
+    listing = []
+    for path in sorted(p for p in build_dir.rglob("*") if p.is_file()):
+        stat = path.stat()
+        listing.append((path.relative_to(build_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
+    kept = version_dir / (_FILES + hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16])
+    if not kept.is_dir():
+        partial = version_dir / f".{kept.name}-partial"  # renamed once whole: a folder under that name is complete
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(build_dir, partial, copy_function=_link_or_copy)
+        partial.rename(kept)
+    return kept
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system (a temporary store directory), or one without hard links
+        shutil.copy2(source, target)
 
 
 def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:

@@ -1,0 +1,23 @@
+"""Says once, in the log, that `dist/` was rebuilt under a running server, which goes on serving the build it loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from .store import LoadedStore
+
+logger = logging.getLogger(__name__)
+
+#: How often the dump is looked at (one stat, in a task of its own: never on a request's path).
+CHECK_EVERY_S = 2.0
+
+
+async def say_when_rebuilt(store: LoadedStore) -> None:
+    """Wait until the dump `store` was loaded from is replaced by a new build's, then log a warning, once."""
+    while (replaced_at := store.replaced_at()) is None:
+        await asyncio.sleep(CHECK_EVERY_S)
+    when = datetime.fromtimestamp(replaced_at).astimezone().isoformat(timespec="seconds")
+    logger.warning("%s was rebuilt at %s; this server keeps serving the build it loaded; restart it to serve the new "
+                   "one", store.source.parent, when)
