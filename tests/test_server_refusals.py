@@ -29,7 +29,7 @@ HELD = r"; and (\d+) more like it in the \d+ s from \d\d:\d\d:\d\d"
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Starlette]]:
     # One worker, one query at a time per client, no cache: a second query while a runaway runs gets 429. Behind a
     # "proxy" on loopback, so that X-Forwarded-For names a client of its own to each test.
-    settings = sample_settings(tmp_path_factory.mktemp("refusals"), query_timeout_s=4, query_workers=1,
+    settings = sample_settings(tmp_path_factory.mktemp("refusals"), query_timeout_s=4, query_workers=1, max_result_rows=5,
                                max_concurrent_per_client=1, max_body_bytes=100, receive_timeout_s=1,
                                response_cache_bytes=0, in_process_rows=0, query_memory_bytes=0,
                                trusted_proxies=("127.0.0.1",))
@@ -113,6 +113,17 @@ def test_a_body_too_large_is_said_with_the_client_and_the_reason_and_a_400_or_40
     assert httpx.get(url.replace("/sparql", "/no-such-path"), headers=client).status_code == 404
     assert logged == ["refused 413 to 203.0.113.20 (POST /sparql): the request body is larger than 100 bytes, this "
                       "endpoint's limit"]
+
+
+def test_a_refusal_a_setting_decided_is_said_though_its_status_is_400(
+        served: tuple[str, Starlette], logged: list[str]) -> None:
+    url, _ = served
+    client = {"X-Forwarded-For": "203.0.113.30"}
+    over = httpx.get(url, params={"query": "SELECT * { ?s ?p ?o }"}, headers=client)
+    assert over.status_code == 400 and "max_result_rows" not in over.text  # the client is told the limit, not its name
+    assert logged == [f"refused 400 to 203.0.113.30 (GET /sparql): {over.text.strip()[:200]}"
+                      + ("…" if len(over.text.strip()) > 200 else "")]
+    assert "the result has more than 5 rows, this endpoint's limit" in logged[0], logged
 
 
 @pytest.mark.parametrize(("request_bytes", "without_end", "said"), [

@@ -136,7 +136,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
 class SparqlEndpoint:
     """GET/POST /sparql: queries, or the service description when there is no query.
 
-    A refusal at one of the endpoint's limits (`refusals.LOGGED_STATUSES`) is said in `refusals`.
+    A refusal at one of the endpoint's limits (`refusals.LOGGED_STATUSES`, or one a setting decided: too many rows
+    or bytes, SERVICE off the allow-list) is said in `refusals`.
     """
 
     def __init__(self, settings: Settings, store: LoadedStore, service: QueryService, refusals: RefusalLog) -> None:
@@ -286,7 +287,7 @@ class SparqlEndpoint:
         """Why a query is not answered: plain text, or for a client that wants pages (a browser) a page
         with the query (None: it could not be read) in a form to fix and run again. Said in the log too when
         a limit refused it."""
-        if refused.status in LOGGED_STATUSES:
+        if refused.status in LOGGED_STATUSES or refused.setting is not None:  # a limit's refusal, 400 for rows too
             self.refusals.note(client=client_of(scope), method=scope["method"], path=scope["path"], status=refused.status,
                                reason=refused.message)
         try:
