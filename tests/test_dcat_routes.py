@@ -222,3 +222,15 @@ def test_a_catalog_304_keeps_the_security_headers(client: TestClient) -> None:
     unchanged = client.get("/catalog.ttl", headers={"If-None-Match": tag})
     assert unchanged.status_code == 304
     assert unchanged.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    ("/catalog.xyz", "No catalog.xyz; try .ttl, .jsonld, .rdf, .nt\n"),
+    # A control character of the path is said percent-encoded: not a line of its own, not a NUL in the answer.
+    ("/catalog.ttl%0A", "No catalog.ttl%0A; try .ttl, .jsonld, .rdf, .nt\n"),
+    ("/catalog.ttl%00x%0D", "No catalog.ttl%00x%0D; try .ttl, .jsonld, .rdf, .nt\n"),
+])
+def test_a_catalog_format_there_is_not_is_said_on_one_line(client: TestClient, path: str, said: str) -> None:
+    response = client.get(path)
+    assert (response.status_code, response.headers["content-type"], response.text) == (
+        404, "text/plain; charset=utf-8", said)

@@ -28,7 +28,8 @@ def client() -> TestClient:
     ("/id/a%0D.ttl", "a\r.ttl", "/id/a%0D.ttl"),  # request.url.path had /id/a.ttl
     ("/id/a%09", "a\t", "/id/a%09"),
     ("/id/a.ttl%0A", "a.ttl\n", "/id/a.ttl%0A"),  # `$` matched before the last newline: the path param was a.ttl
-    ("/id/a%00", "a\x00", "/id/a\x00"),  # as it always was
+    ("/id/a%00", "a\x00", "/id/a%00"),  # request.url.path kept it: a NUL in a plain-text 404
+    ("/id/a%1B%7F", "a\x1b\x7f", "/id/a%1B%7F"),
     ("/id/a%3Fb%23c", "a?b#c", "/id/a%3Fb%23c"),  # as request.url.path has them, as before
     ("/queries/a%0Ab.rq", "a\nb", "/queries/a%0Ab.rq"),
     ("/assets/x%0A.css", "x\n.css", "/assets/x%0A.css"),  # within a mount, the whole path, as request.url.path

@@ -297,9 +297,9 @@ def site(settings: Settings, store: ox.Store, tmp_path: Path) -> TestClient:
     return TestClient(create_app(settings, store_dir=tmp_path / "store"), follow_redirects=False)
 
 
-#: A control character as sent (percent-encoded), and as the IRI a 404 names has it: a tab, CR or LF percent-encoded
-#: (as a path that is not a valid IRI in other ways); NUL as it is (it always was).
-CONTROLS = [("%0a", "%0A"), ("%0A", "%0A"), ("%0d", "%0D"), ("%09", "%09"), ("%00", "\x00")]
+#: A control character as sent (percent-encoded), and as the IRI a 404 names has it: percent-encoded (as a path that
+#: is not a valid IRI in other ways), NUL and ESC too (a NUL was said as it is).
+CONTROLS = [("%0a", "%0A"), ("%0A", "%0A"), ("%0d", "%0D"), ("%09", "%09"), ("%00", "%00"), ("%1b", "%1B")]
 
 
 @pytest.mark.parametrize(("sent", "named"), CONTROLS)

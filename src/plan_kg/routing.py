@@ -39,11 +39,18 @@ class Mount(routing.Mount):
         self.path_regex = _whole(self.path_regex)
 
 
-#: What urlsplit drops from a URL, percent-encoded (in `request_path`) so that it stays in the path.
-_DROPPED = str.maketrans({"\t": "%09", "\n": "%0A", "\r": "%0D"})
+#: Control characters (C0 and DEL), percent-encoded: urlsplit drops a tab, CR or LF, and none of them belongs in a
+#: path as a page or a message shows it (a NUL in a plain-text 404).
+_CONTROLS = str.maketrans({chr(code): f"%{code:02X}" for code in (*range(0x20), 0x7F)})
+
+
+def shown(text: str) -> str:
+    """`text` from a request's path with its control characters percent-encoded, to say in an answer."""
+    return text.translate(_CONTROLS)
 
 
 def request_path(request: Request) -> str:
-    """The request's path as `request.url.path` has it ('?', '#' and '\\' percent-encoded), a tab, CR or LF in it
-    percent-encoded too, where `request.url.path` drops them: the path of another resource."""
-    return URL(scope={**request.scope, "path": request.scope["path"].translate(_DROPPED)}).path
+    """The request's path as `request.url.path` has it ('?', '#' and '\\' percent-encoded), a control character in
+    it percent-encoded too, where `request.url.path` drops a tab, CR or LF (the path of another resource) and keeps
+    the others as they are."""
+    return URL(scope={**request.scope, "path": shown(request.scope["path"])}).path

@@ -14,7 +14,7 @@ from ..config import Settings
 from ..conditional import content_tag, header_list, precondition_response, request_preconditions
 from .. import formats
 from ..formats import Format
-from ..routing import Route
+from ..routing import Route, shown
 from .docs import STYLESHEET_PATH
 from .serialize import DOCUMENT_FORMATS
 from .write import CATALOG_STEM, ONTOLOGY_CSS, VOID_STEM
@@ -69,7 +69,7 @@ class MetadataDocuments:
             fmt = _BY_EXTENSION.get(extension)
             if fmt is None:
                 offered = ", ".join(f".{f.extension}" for f in DOCUMENT_FORMATS)
-                return PlainTextResponse(f"No catalog.{extension}; try {offered}\n", status_code=404,
+                return PlainTextResponse(f"No catalog.{shown(extension)}; try {offered}\n", status_code=404,
                                          headers=self.security)
             return self._file(request, f"{CATALOG_STEM}.{fmt.extension}", fmt)
         return self._negotiated(request, CATALOG_STEM, "The catalog", lambda fmt: {
