@@ -128,6 +128,42 @@ def test_a_servers_store_copies_the_builds_files_where_it_cannot_link_them(tmp_p
         assert (kept / name).read_bytes() == (dist / name).read_bytes()
 
 
+@pytest.mark.parametrize("linked", [True, False], ids=["linked", "copied"])
+def test_a_servers_store_keeps_links_inside_dist_and_leaves_out_those_leading_out_or_nowhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked: bool) -> None:
+    """A symbolic link in dist/ is kept as a link to the same kept file or folder when it leads inside dist/, and left
+    out when it leads out of it or to nothing, as the downloads never served one of those: a `loop -> .` stopped the
+    server from starting (copied 40 levels deep, then 'Too many levels of symbolic links'), a link to nothing did on
+    another file system, and there a file outside dist/ a link led to was copied in and served."""
+    import errno
+    import os
+
+    dist = sample_settings(tmp_path).dist_dir
+    (dist / "void.ttl").write_text("# built\n", encoding="utf-8")
+    (dist / "plans").mkdir()
+    (dist / "plans" / "p.ttl").write_text("# a plan\n", encoding="utf-8")
+    (tmp_path / "private.ttl").write_text("# not for the public\n", encoding="utf-8")
+    for name, target in {"loop": ".", "alias.ttl": "void.ttl", "absolute.ttl": str(dist / "void.ttl"),
+                         "plans-too": "plans", "outside.ttl": str(tmp_path / "private.ttl"),
+                         "nowhere.ttl": str(tmp_path / "nothing.ttl"), "itself.ttl": "itself.ttl"}.items():
+        (dist / name).symlink_to(target)
+    if not linked:
+        def cross_device(source: str, target: str) -> None:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "link", cross_device)
+    kept = load_store(dist / "plan-kg.nq", tmp_path / "store", with_files=True).files
+    assert kept is not None
+    for name, leads_to in {"loop": ".", "alias.ttl": "void.ttl", "absolute.ttl": "void.ttl",
+                           "plans-too": "plans"}.items():
+        assert (kept / name).is_symlink() and (kept / name).resolve() == (kept / leads_to).resolve()
+    assert (kept / "plans-too" / "p.ttl").read_text(encoding="utf-8") == "# a plan\n"
+    assert (kept / "loop" / "loop" / "void.ttl").read_text(encoding="utf-8") == "# built\n"
+    for name in ("outside.ttl", "nowhere.ttl", "itself.ttl"):
+        assert not (kept / name).exists() and not (kept / name).is_symlink()
+    assert sorted(p.name for p in kept.iterdir() if not p.is_symlink()) == ["plan-kg.nq", "plans", "void.ttl"]
+
+
 def test_a_servers_store_waits_for_a_build_swapping_dist_in_and_keeps_one_builds_files(tmp_path: Path) -> None:
     """The dump is looked at, loaded and its folder's files kept under the lock a build swaps its folder in under:
     taken between the build's two renames, the files would be of no build, or of another than the store's."""

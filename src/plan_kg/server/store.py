@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 import pyoxigraph
 
@@ -116,7 +117,8 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> Load
                 version_dir.mkdir(parents=True)
             files = _keep_files(build_dir, version_dir) if with_files else None
         if not reusable:
-            source = dump if files is None else files / dump.name  # the very file the kept files came with
+            # The very file the kept files came with (not among them if it is a link out of its folder).
+            source = dump if files is None or not (files / dump.name).is_file() else files / dump.name
             writer = pyoxigraph.Store(str(data_dir))
             try:
                 writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS)))
@@ -144,20 +146,49 @@ def _keep_files(build_dir: Path, version_dir: Path) -> Path:
     """The files of `build_dir` as they are now, in a folder of `version_dir`: hard links, or copies (with their
     times, which the downloads' validators are made of) where the two are on different file systems.
 
-    Named by what `build_dir` holds (each file's path, size and time): a later server over the same build shares
-    them, and one over a folder changed by hand beside the same dump gets its own.
+    Named by what `build_dir` holds (each file's path, size and time, each link's target): a later server over the
+    same build shares them, and one over a folder changed by hand beside the same dump gets its own.
     """
-    listing = []
-    for path in sorted(p for p in build_dir.rglob("*") if p.is_file()):
-        stat = path.stat()
-        listing.append((path.relative_to(build_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
+    root = build_dir.resolve()
+    files, links = _kept_entries(root)
+    listing = [(name, *state) for name, state in files] + [(name, "->", target) for name, target in links]
     kept = version_dir / (_FILES + hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16])
     if not kept.is_dir():
         partial = version_dir / f".{kept.name}-partial"  # renamed once whole: a folder under that name is complete
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(build_dir, partial, copy_function=_link_or_copy)
+        for name, _ in files:
+            (partial / name).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(str(root / name), str(partial / name))
+        for name, target in links:
+            (partial / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, partial / name)
+        partial.mkdir(exist_ok=True)  # a build folder without files
         partial.rename(kept)
     return kept
+
+
+def _kept_entries(root: Path) -> tuple[list[tuple[str, tuple[int, int]]], list[tuple[str, str]]]:
+    """What a server keeps of the build folder `root` (resolved), by path relative to it: each regular file (its
+    size and time), and each symbolic link leading to a file or folder inside it (where it leads, relative to the
+    link's folder, so that it leads to the same one among the kept files). A link leading out of `root` or to
+    nothing is left out, as the downloads never served what such a link leads to, and a link to a folder is not
+    followed (`loop -> .` has no end)."""
+    files, links = [], []
+    for folder, folders, names in os.walk(root):  # links to folders are listed in `folders`, and not walked into
+        here = Path(folder)
+        for name in sorted(folders + names):
+            path = here / name
+            relative = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                try:
+                    aim = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # leads to nothing, or round in a loop (RuntimeError before 3.13)
+                    continue
+                if aim.is_relative_to(root):
+                    links.append((relative, os.path.relpath(aim, here)))
+            elif name in names and S_ISREG((info := path.lstat()).st_mode):
+                files.append((relative, (info.st_size, info.st_mtime_ns)))
+    return sorted(files), sorted(links)
 
 
 def _link_or_copy(source: str, target: str) -> None:
