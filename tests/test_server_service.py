@@ -164,6 +164,46 @@ def test_a_servers_store_keeps_links_inside_dist_and_leaves_out_those_leading_ou
     assert sorted(p.name for p in kept.iterdir() if not p.is_symlink()) == ["plan-kg.nq", "plans", "void.ttl"]
 
 
+def test_a_store_without_space_left_is_a_store_error_and_leaves_no_copies(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store on a file system with no space left: plan-kg serve stopped with a traceback (shutil.Error, OSError),
+    and the files copied until then were left in the store, holding space. Now it is a StoreError, which plan-kg
+    serve says as such, and no copy is left."""
+    import errno
+    import os
+    import shutil
+
+    import pyoxigraph
+
+    def cross_device(source: str, target: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    copied: list[str] = []
+
+    def copy_until_full(source: str, target: str, **_: object) -> str:
+        if copied:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copied.append(shutil.copyfile(source, target))
+        return target
+
+    dist = sample_settings(tmp_path).dist_dir
+    (dist / "void.ttl").write_text("# built\n", encoding="utf-8")
+    monkeypatch.setattr(os, "link", cross_device)
+    monkeypatch.setattr(shutil, "copy2", copy_until_full)
+    with pytest.raises(StoreError, match=r"could not be kept beside the query store .*No space left on device"):
+        load_store(dist / "plan-kg.nq", tmp_path / "store", with_files=True)
+    assert copied and not [p for p in (tmp_path / "store").rglob("*") if "build-" in p.name]
+    monkeypatch.undo()
+
+    def no_space(**_: object) -> Iterator[object]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+        yield
+
+    monkeypatch.setattr(pyoxigraph, "parse", no_space)
+    with pytest.raises(StoreError, match=r"could not be loaded into the query store .*No space left on device"):
+        load_store(dist / "plan-kg.nq", tmp_path / "other-store")
+
+
 def test_a_servers_store_waits_for_a_build_swapping_dist_in_and_keeps_one_builds_files(tmp_path: Path) -> None:
     """The dump is looked at, loaded and its folder's files kept under the lock a build swaps its folder in under:
     taken between the build's two renames, the files would be of no build, or of another than the store's."""

@@ -122,9 +122,11 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> Load
             writer = pyoxigraph.Store(str(data_dir))
             try:
                 writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS)))
+                writer.flush()
             except SyntaxError as exc:
                 raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
-            writer.flush()
+            except OSError as exc:  # no space left on the store's file system: said, as any other store error
+                raise StoreError(f"{dump}: could not be loaded into the query store in {data_dir} ({exc})") from exc
             quads = len(writer)  # one scan, here rather than at every start
             del writer  # release the write lock before any read-only opener
             stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
@@ -156,14 +158,19 @@ def _keep_files(build_dir: Path, version_dir: Path) -> Path:
     if not kept.is_dir():
         partial = version_dir / f".{kept.name}-partial"  # renamed once whole: a folder under that name is complete
         shutil.rmtree(partial, ignore_errors=True)
-        for name, _ in files:
-            (partial / name).parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(str(root / name), str(partial / name))
-        for name, target in links:
-            (partial / name).parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(target, partial / name)
-        partial.mkdir(exist_ok=True)  # a build folder without files
-        partial.rename(kept)
+        try:
+            for name, _ in files:
+                (partial / name).parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(str(root / name), str(partial / name))
+            for name, target in links:
+                (partial / name).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(target, partial / name)
+            partial.mkdir(exist_ok=True)  # a build folder without files
+            partial.rename(kept)
+        except OSError as exc:  # no space left for copies: what was copied would hold the space it needs
+            shutil.rmtree(partial, ignore_errors=True)
+            raise StoreError(f"{build_dir}: its files could not be kept beside the query store in {version_dir} "
+                             f"({exc.strerror or exc})") from exc
     return kept
 
 
