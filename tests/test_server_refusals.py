@@ -143,6 +143,10 @@ def test_a_refusal_a_setting_decided_is_said_though_its_status_is_400(
      b"Content-Type: application/sparql-query\r\n\r\n6\r\nASK {}\r\n0\r\n\r\n", False,
      "refused 501 to 198.51.100.9 (POST /sparql): this server reads no transfer coding but chunked, and the "
      "request's Transfer-Encoding is gzip, chunked; send the body as it is (with Content-Length) or chunked"),
+    # A coding that does not end in chunked: the parser refuses the request (RFC 9112 6.3), and the 400 is all the
+    # client is told (a 501 was said too, as if told).
+    (b"POST /sparql HTTP/1.1\r\nHost: test\r\nX-Forwarded-For: 198.51.100.10\r\nTransfer-Encoding: gzip\r\n\r\n",
+     False, "refused 400 to 198.51.100.10 (POST /sparql): Invalid HTTP request received."),
 ])
 def test_a_refusal_of_the_http_protocol_is_said_with_the_client_it_counts(
         served: tuple[str, Starlette], logged: list[str], request_bytes: bytes, without_end: bool, said: str) -> None:

@@ -4,6 +4,7 @@ client sends (`HttpProtocol`, made for the settings by `http_protocol`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 
 import httptools
@@ -68,6 +69,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._fresh = False  # whether a request began, or a piece of body came, in the bytes being read
         self._body_unsure = False  # whether that request expects 100-continue, and no body has come yet
         self._read_again: bytes | None = None  # that request's head without its Upgrade, to be read instead
+        self._unsaid: Callable[[], None] | None = None  # a 501 to say once the parser has read on (`_feed`)
         super().connection_made(transport)
         self._arm()
 
@@ -94,23 +96,31 @@ class HttpProtocol(HttpToolsProtocol):
         without the Upgrade field (`on_headers_complete`), then what came after it."""
         self._unset_keepalive_if_required()
         again = 0  # how many bytes at the start of `data` are a head read again
-        while True:
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserError:
-                self.send_400_response("Invalid HTTP request received.")
-            except httptools.HttpParserUpgrade as upgrade:
-                if upgrade.args[0] <= again:  # a head read again asks again: refused, not read for ever
+        try:
+            while True:
+                try:
+                    self.parser.feed_data(data)
+                except httptools.HttpParserError:
+                    # The 400 is what is sent, before any answer to these bytes: not a 501 of `on_headers_complete`
+                    # (llhttp refuses a coding that does not end in chunked once the head is read).
+                    self._unsaid = None
                     self.send_400_response("Invalid HTTP request received.")
-                    return
-                head, self._read_again = self._read_again or b"", None
-                # A new parser: llhttp keeps what it read of the request it stopped at (its upgrade, and after a
-                # Connection: close it took nothing more, silently: that request was never answered).
-                self.parser = httptools.HttpRequestParser(self)
-                data, again = head + data[upgrade.args[0]:], len(head)
-                if data:
-                    continue
-            return
+                except httptools.HttpParserUpgrade as upgrade:
+                    if upgrade.args[0] <= again:  # a head read again asks again: refused, not read for ever
+                        self.send_400_response("Invalid HTTP request received.")
+                        return
+                    head, self._read_again = self._read_again or b"", None
+                    # A new parser: llhttp keeps what it read of the request it stopped at (its upgrade, and after a
+                    # Connection: close it took nothing more, silently: that request was never answered).
+                    self.parser = httptools.HttpRequestParser(self)
+                    data, again = head + data[upgrade.args[0]:], len(head)
+                    if data:
+                        continue
+                return
+        finally:
+            if self._unsaid is not None:
+                say, self._unsaid = self._unsaid, None
+                say()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -128,7 +138,7 @@ class HttpProtocol(HttpToolsProtocol):
                            for coding in value.split(b",")):
             # llhttp reads the chunks and leaves the rest (gzip, chunked: a body read still compressed)
             message = _coding_message(b", ".join(codings))
-            self._refused(501, message)
+            self._refused(501, message, told_later=True)
             app, self.app = self.app, _not_implemented(message)
             try:
                 super().on_headers_complete()
@@ -231,14 +241,20 @@ class HttpProtocol(HttpToolsProtocol):
             f"the URL is longer than {MAX_URL_BYTES:,} bytes, this server's limit; send the query by POST "
             "(a form with query=..., or application/sparql-query)\n"))
 
-    def _refused(self, status: int, message: str) -> None:
-        """Say in `refusals` that the request being read is refused with `status`, and the `message` it is told."""
+    def _refused(self, status: int, message: str, *, told_later: bool = False) -> None:
+        """Say in `refusals` that the request being read is refused with `status`, and the `message` it is told
+        (`told_later`: by an answer still to come, said once the parser has read the bytes in hand without refusing
+        them itself, `_feed`)."""
         if self.refusals is None:
             return
         url = getattr(self, "url", b"")  # what came of the request target (none: nor of the method)
-        self.refusals.note(client=self.head_clients(self.client, self.headers or []),
-                           method=self.parser.get_method().decode("latin-1") if url else "-",
-                           path=url.partition(b"?")[0].decode("latin-1"), status=status, reason=message)
+        say = functools.partial(self.refusals.note, client=self.head_clients(self.client, self.headers or []),
+                                method=self.parser.get_method().decode("latin-1") if url else "-",
+                                path=url.partition(b"?")[0].decode("latin-1"), status=status, reason=message)
+        if told_later:
+            self._unsaid = say
+        else:
+            say()
 
     def _close_with(self, status: int, reason: str, message: str) -> None:
         """Send a plain-text answer to the request being read, then close the connection."""
