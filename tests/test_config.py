@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import fields
@@ -166,6 +167,25 @@ def test_folder_settings_that_are_there_are_taken_relative_to_the_file(tmp_path:
     config = tmp_path / "plan-kg.toml"
     config.write_text('dist_dir = "missing/dist"\n', encoding="utf-8")
     assert Settings.load(config, dist_dir=tmp_path / "out").dist_dir == tmp_path / "out"
+
+
+def test_a_folder_setting_starting_with_a_tilde_is_in_the_users_home(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    (home / "plan-kg" / "data").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    settings = _load(tmp_path, 'data_dir = "~/plan-kg/data"\ndist_dir = "~/plan-kg/dist"\n')
+    assert (settings.data_dir, settings.dist_dir) == (home.resolve() / "plan-kg" / "data", home.resolve() / "plan-kg" / "dist")
+    with pytest.raises(SourceError, match=rf"setting 'queries_dir' is '~/nowhere' \({re.escape(str(home.resolve()))}/nowhere\), "
+                                          "which does not exist"):
+        _load(tmp_path, 'queries_dir = "~/nowhere"\n')
+
+
+def test_a_folder_setting_holding_a_nul_is_refused_with_the_file_and_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(SourceError) as failed:  # was a bare ValueError ("embedded null byte") with a traceback
+        _load(tmp_path, 'root = "x\\u0000y"\n')
+    assert str(failed.value) == (f"{tmp_path / 'plan-kg.toml'}: setting 'root' holds a NUL character (\\u0000); "
+                                 "write the folder's path")
 
 
 @pytest.mark.parametrize("command", [["query", "counts-per-level"], ["build"]])

@@ -161,7 +161,10 @@ class Settings:
                     raise SourceError(path, f"unknown setting '{key}'; known: {', '.join(sorted(known))}")
                 _check_type(path, key, value, str(known[key].type))
                 if known[key].type in ("Path", Path):
-                    value = (path.parent / str(value)).resolve()
+                    if "\x00" in str(value):  # no file system takes one (Path.resolve raised a bare ValueError)
+                        raise SourceError(path, f"setting '{key}' holds a NUL character (\\u0000); write the folder's path")
+                    # Relative to the file's folder; ~ is the user's home, as in a shell
+                    value = (path.parent / Path(str(value)).expanduser()).resolve()
                 elif isinstance(value, list):
                     value = tuple(value)
                 values[key] = value
