@@ -310,9 +310,10 @@ class Site:
         Each is one part or one version of the ontology the store holds, so it answers 303 to the
         ontology's own documents, like /ontology; an IRI that names no such ontology gets a 404.
         """
-        iri = iris.ONTOLOGY_IRI + request_path(request)[len("/ontology"):]
+        path = request_path(request)
+        iri = iris.ONTOLOGY_IRI + path[len("/ontology"):]
         if not any(iri == o.iri or iri in o.version_iris for o in self.ontology_reader.ontologies()):
-            return self.not_found(iri, negotiation.split_suffix(request_path(request))[1], request)
+            return self.not_found(iri, negotiation.split_suffix(path)[1], request)
         return self.see_other(request, "/ontology")
 
     # -- responses shared by the handlers -------------------------------------------
@@ -417,7 +418,8 @@ def _encoded_slash(request: Request) -> bool:
 
 def _raw_path(request: Request) -> str:
     """The path as sent (percent-encoded): the IRI a 404 names."""
-    return request.scope.get("raw_path", request_path(request).encode()).decode("latin-1")
+    raw = request.scope.get("raw_path")
+    return (raw if raw is not None else request_path(request).encode()).decode("latin-1")  # the path read only if need be
 
 
 def _chart_name(path: str) -> str | None:
