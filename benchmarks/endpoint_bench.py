@@ -20,7 +20,9 @@ Before timing, every server's answer to every query is checked to have the same 
 Measured:
 - every named query in `queries/`: median latency (wrk's p50 at concurrency 1). "distinct" sends a
   different query text on every request (a numbered comment is appended), so no cache can answer
-  it; "repeated" sends the very same text, which plan-kg's response cache may answer.
+  it; "repeated" sends the very same text, which plan-kg's response cache may answer. (A distinct
+  text of a named query is still run every time: plan-kg runs it in its own process once a worker
+  has answered it quickly, `src/plan_kg/server/named.py`, instead of handing it to a worker.)
 - the trivial lookup (one IRI's label): throughput at concurrency 1 and 8, repeated (one IRI) and
   distinct (the IRI varies over every plan element of the corpus, plus the numbered comment).
 - `queries/hierarchy.rq` (distinct): throughput at concurrency 1 and 8, and against rdflib-endpoint.

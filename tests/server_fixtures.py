@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 
 from plan_kg.config import Settings
 from plan_kg.server import create_app
+from plan_kg.server import service
 from plan_kg.server.connection import http_protocol
+from plan_kg.server.jobs import QueryJob
 
 BASE = "https://w3id.org/plan-kg/"
 PLAN_GRAPH = BASE + "graph/132292/basic-plan-3"
@@ -122,3 +125,16 @@ class Listener:
         self._stop.set()
         self._thread.join(timeout=5)
         self.sock.close()
+
+
+def jobs_run_here(monkeypatch: pytest.MonkeyPatch) -> list[QueryJob]:
+    """Every job the server process runs itself from now on (a lookup's, a quick named query's), as they come."""
+    jobs: list[QueryJob] = []
+    real_run_job = service.run_job
+
+    def watched_run_job(store, job, **limits):  # noqa: ANN001, ANN202 - the signature of run_job
+        jobs.append(job)
+        return real_run_job(store, job, **limits)
+
+    monkeypatch.setattr(service, "run_job", watched_run_job)
+    return jobs

@@ -220,6 +220,7 @@ OUT_OF_RANGE = [
     ("max_workers_per_client", "-1", "of at least 0 (0: all workers but one)"),
     ("worker_memory_store_quads", "-1", "of at least 0 (0: every query reads the on-disk store)"),
     ("in_process_rows", "-100", "of at least 0 (0: every query goes to a worker)"),
+    ("in_process_named_s", "-0.001", "of at least 0 (0: named queries go to a worker as every query does)"),
     ("query_memory_bytes", "-2000000000", "of at least 0 (0: no limit)"),
     ("response_cache_bytes", "-1", "of at least 0 (0: no cache)"),
     ("response_max_age_s", "-300", "of at least 0"),
@@ -293,8 +294,8 @@ def test_a_switch_built_in_code_is_true_or_false_not_anything_truthy() -> None:
 
 def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_take_their_least(tmp_path: Path) -> None:
     zeros = ["max_response_bytes", "max_workers_per_client", "preempt_after_s", "worker_memory_store_quads",
-             "in_process_rows", "query_memory_bytes", "response_cache_bytes", "response_max_age_s",
-             "receive_timeout_s"]
+             "in_process_rows", "in_process_named_s", "query_memory_bytes", "response_cache_bytes",
+             "response_max_age_s", "receive_timeout_s"]
     numbers = [f.name for f in fields(Settings) if f.type in ("int", "float")]
     least = {name: 0 if name in zeros else 1 for name in numbers}
     settings = _load(tmp_path, "".join(f"{name} = {value}\n" for name, value in least.items())

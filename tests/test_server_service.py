@@ -19,9 +19,8 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from plan_kg.server import LoadedStore, QueryRejected, QueryRequest, QueryService, StoreError, load_store
-from plan_kg.server import service as service_module
 from plan_kg.server.lookup import read_lookup
-from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, SAMPLE_NQUADS, sample_settings, write_dump
+from server_fixtures import ONTOLOGY_GRAPH, PLAN_GRAPH, SAMPLE_NQUADS, jobs_run_here, sample_settings, write_dump
 
 
 def test_the_store_holds_the_named_graphs_and_is_reused(tmp_path: Path) -> None:
@@ -322,14 +321,7 @@ def test_a_json_lookup_is_read_from_the_index_without_the_engine(tmp_path: Path,
     parser and writer (`lookup.json_answer`); the other formats still go through them, and every
     answer is a worker's, byte for byte."""
     in_process, in_workers, _ = items_services(tmp_path)
-    engine_runs: list[str] = []
-    real_run_job = service_module.run_job
-
-    def counting_run_job(store, job, **limits):
-        engine_runs.append(job.results_format)
-        return real_run_job(store, job, **limits)
-
-    monkeypatch.setattr(service_module, "run_job", counting_run_job)
+    engine_runs = jobs_run_here(monkeypatch)
 
     async def answers(service: QueryService, requests: list[QueryRequest]) -> list[bytes]:
         async with service:
@@ -337,10 +329,11 @@ def test_a_json_lookup_is_read_from_the_index_without_the_engine(tmp_path: Path,
 
     requests = [QueryRequest(q, format=f) for q in LOOKUPS for f in ("json", "xml")]
     mine = asyncio.run(answers(in_process, requests))
-    assert engine_runs == ["xml"] * len(LOOKUPS)  # in this process: only the XML ones took the engine
+    assert [job.results_format for job in engine_runs] == ["xml"] * len(LOOKUPS)  # only the XML ones took the engine
     assert in_process.in_process_answers == len(requests)
-    monkeypatch.setattr(service_module, "run_job", real_run_job)
+    engine_runs.clear()
     assert mine == asyncio.run(answers(in_workers, requests))
+    assert engine_runs == []  # all in the workers
 
 
 def test_a_lookup_read_from_the_servers_copy_in_memory_is_the_in_memory_workers_answer(tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ class Settings:
     # A query of one triple pattern with at most this many rows is answered in the server process,
     # without the hop to a worker (server/lookup.py: it cannot run away); 0: every query in a worker.
     in_process_rows: int = 100
+    # A named query (queries_dir) that a query worker has answered within this many seconds is, from then on, run
+    # in the server process when a request sends it (its comments aside): without the hop to a worker, which costs
+    # about as much as such a query (server/named.py). 0: named queries go to a worker as every query does.
+    in_process_named_s: float = 0.001
     # Heap a query worker may use (RLIMIT_DATA); past it the worker stops and is replaced. 0: no limit.
     query_memory_bytes: int = 2_000_000_000
     service_allow_list: tuple[str, ...] = field(default_factory=tuple)
@@ -253,6 +257,7 @@ _ZERO_MEANS: dict[str, str] = {
     "preempt_after_s": "a query waits for a worker up to the time limit",
     "worker_memory_store_quads": "every query reads the on-disk store",
     "in_process_rows": "every query goes to a worker",
+    "in_process_named_s": "named queries go to a worker as every query does",
     "query_memory_bytes": "no limit",
     "response_cache_bytes": "no cache",
     "response_max_age_s": "clients must ask again every time",

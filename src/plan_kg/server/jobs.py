@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: How the reason for refusing a text pyoxigraph's parser cannot read begins (`worker.syntax_rejection`); the page of
 #: a refusal tells such a reason by it (`web.results.japanese_reason`).
@@ -30,6 +30,8 @@ class QueryResult:
 
     media_type: str  # what to send as Content-Type
     body: bytes
+    # How long a query worker took to run the query and write this answer (seconds); None: not a worker's answer.
+    run_s: float | None = field(default=None, compare=False)
 
 
 class QueryRejected(Exception):

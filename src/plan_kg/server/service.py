@@ -10,9 +10,12 @@ from types import TracebackType
 
 from .. import formats
 from ..config import Settings
+from ..errors import QueryError
+from ..named_queries import load_named_queries
 from .cache import ResponseCache, etag, is_repeatable, job_digest
 from .guard import may_use_service
 from .lookup import MemoryCopy, OverBound, json_answer, read_lookup
+from .named import QuickNamedQueries
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS, NegotiationError, negotiate
 from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
@@ -50,7 +53,8 @@ class QueryService:
     are kept in a bounded `ResponseCache` (settings `response_cache_bytes`, 0 turns it off).
     A one-triple-pattern lookup with at most `in_process_rows` rows is answered in this process
     (see `lookup.read_lookup`: it cannot run away), from an in-memory copy of the store when the
-    workers have one too (`lookup.MemoryCopy`); every other query by a worker.
+    workers have one too (`lookup.MemoryCopy`), and so is a named query a worker has answered within
+    `in_process_named_s` (`named.QuickNamedQueries`); every other query by a worker.
     """
 
     def __init__(self, settings: Settings, store: LoadedStore) -> None:
@@ -60,6 +64,8 @@ class QueryService:
         self._pool: WorkerPool | None = None
         self.memory: MemoryCopy | None = None  # the copy lookups are read from, when there is one
         self.in_process_answers = 0
+        self.quick = QuickNamedQueries((), most_s=settings.in_process_named_s)  # read from queries_dir by start()
+        self.named_in_process_answers = 0
         self.cache = ResponseCache(
             max_bytes=settings.response_cache_bytes, max_entry_bytes=settings.response_cache_entry_bytes
         )
@@ -77,6 +83,12 @@ class QueryService:
 
     async def start(self) -> None:
         """Start the worker processes, and copy the store into memory for lookups when they copy it too."""
+        if self.settings.in_process_named_s > 0:
+            try:
+                named = load_named_queries(self.settings)
+            except QueryError:  # a file without its headers: the home page says which; here it is only not quick
+                named = []
+            self.quick = QuickNamedQueries(named, most_s=self.settings.in_process_named_s)
         pool = WorkerPool(
             self.store.path,
             size=self.settings.query_workers,
@@ -174,7 +186,13 @@ class QueryService:
         if (result := self.cached(key)) is not None:
             return result
         if (result := self._answer_in_process(job)) is None:
-            result = await self._pool.run(job, client=client)
+            named = self.quick.named(job)
+            if named is not None and self.quick.is_quick(named, job):
+                result = self._answer_named(named, job)
+            if result is None:
+                result = await self._pool.run(job, client=client)
+                if named is not None and result.run_s is not None:
+                    self.quick.note(named, job, result.run_s)
         if key is not None and self.cache.enabled:
             self.cache.put(key, result)
         return result
@@ -201,6 +219,18 @@ class QueryService:
         except (QueryRejected, OverBound):  # more rows than the bound, or refused: a worker gives the full answer
             return None
         self.in_process_answers += 1
+        return result
+
+    def _answer_named(self, named: str, job: QueryJob) -> QueryResult | None:
+        """The answer to the named query `named` in `job`'s formats, run here (a worker answered it quickly); None:
+        it did not go as it went in the worker, whose answer (or reason for refusing) the caller asks for then."""
+        store = self.memory.store if self.memory is not None else self.store.reader  # what the workers read
+        try:
+            result = run_job(store, replace(job, query=named), max_rows=self.settings.max_result_rows,
+                             max_bytes=self.settings.max_response_bytes)
+        except Exception:  # noqa: BLE001 - the worker's answer is the one to give
+            return None
+        self.named_in_process_answers += 1
         return result
 
     def run(self, request: QueryRequest) -> QueryResult:

@@ -18,17 +18,18 @@ import unicodedata
 
 import pyoxigraph
 
-#: What cannot hold a prefixed name: IRIs, strings (long and short) and comments. Each is blanked out with
-#: spaces of its length, so that positions stay where they were. Possessive: linear on any text.
-_NOT_NAMES = re.compile(
+#: An IRI or a string (long or short; one left open runs to the end of its line, or of the text when long), as a
+#: pattern to build on (possessive: linear on any text; compile it with re.DOTALL). Nothing in one is a comment.
+IRI_OR_STRING = (
     r'<(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>'
     r'|"""(?:[^"\\]++|\\.|"(?!""))*+(?:"""|$)'
     r"|'''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|$)"
     r'|"(?:[^"\\\n\r]++|\\.)*+"?'
     r"|'(?:[^'\\\n\r]++|\\.)*+'?"
-    r"|\#[^\n\r]*+",
-    re.DOTALL,
 )
+#: What cannot hold a prefixed name: IRIs, strings and comments. Each is blanked out with spaces of its length,
+#: so that positions stay where they were.
+_NOT_NAMES = re.compile(IRI_OR_STRING + r"|\#[^\n\r]*+", re.DOTALL)
 #: A prefixed name's prefix and colon (SPARQL's PNAME_NS), not inside a longer name, a variable, a blank node label
 #: or what is left of an IRI `_NOT_NAMES` did not take (one with a space or a brace: the parser's error to name).
 _PREFIX_USED = re.compile(r"(?<![\w.:?$\-<])((?:[^\W\d_][\w.\-]*+)?):")

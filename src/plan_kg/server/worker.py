@@ -1,9 +1,10 @@
 """One query, run and serialised: in a worker process (`worker_main`) or in-process (`run_job`).
 
 Queries run in separate processes because pyoxigraph has no query timeout and a thread
-cannot be stopped: the pool kills the process instead. (The exception, a lookup of one triple
-pattern that cannot run away, is run in the server process with the same `run_job`: see
-`lookup.py`.) Results are serialised in the worker (`serialize.py`) so the server only moves bytes.
+cannot be stopped: the pool kills the process instead. (The exceptions, run in the server process
+with the same `run_job`: a lookup of one triple pattern that cannot run away, see `lookup.py`, and a
+named query a worker has answered quickly, see `named.py`: a worker says how long each answer took.)
+Results are serialised in the worker (`serialize.py`) so the server only moves bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import resource
 import signal
 import threading
+import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 
 import pyoxigraph
@@ -167,7 +170,9 @@ def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_byte
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", run_job(store, job, max_rows=max_rows, max_bytes=max_bytes)))
+            started = time.perf_counter()
+            result = run_job(store, job, max_rows=max_rows, max_bytes=max_bytes)
+            conn.send(("ok", replace(result, run_s=time.perf_counter() - started)))
         except QueryRejected as exc:
             conn.send(("rejected", exc.status, exc.message, exc.setting))
         except MemoryError:

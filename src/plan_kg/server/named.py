@@ -1,0 +1,94 @@
+"""Named queries the server process answers itself, once a query worker has shown each to be quick.
+
+A query of `queries/` (the ones the home page offers, which researchers send as they are or with comments of
+their own) is a known text over a read-only store: what one run of it costs, every run costs. The first request
+that sends one goes to a query worker, as every query does, and the worker says how long it took to run it and
+write the answer (`QueryResult.run_s`). Once that was at most `in_process_named_s` (default 1 ms) for the format
+asked, the server process runs it itself (`worker.run_job`), without the hop to a worker, which costs about as
+much as such a query (0.3 ms).
+
+A text sends a named query when it has the same tokens: comments and the white space between tokens do not
+count (`token_text`); any other difference does, even one the parser would read alike (`select` for `SELECT`).
+What the server process runs is the named query's own text, never the text sent: it only ever runs a query a
+worker has seen finish quickly, whatever a request holds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from ..named_queries import NamedQuery
+from .guard import may_use_service
+from .jobs import QueryJob
+from .negotiation import PAGE
+from .syntax import IRI_OR_STRING
+
+#: IRIs, strings and a name's escaped character (`ex:a\#b`, `ex:a\'b`), kept as they are, and comments, left out
+#: (the one group: `re.split` keeps what it finds).
+_UNITS = re.compile(rf"(\\.|{IRI_OR_STRING}|\#[^\n\r]*+)", re.DOTALL)
+#: A run of SPARQL's white space: these four characters only (U+3000 in a query is no space to its parser).
+_SPACE = re.compile(r"[\x20\t\r\n]++")
+
+#: How much longer than the longest named query a text may be, and how many more IRIs, strings, escapes and comments
+#: than the one with the most it may have, and still be read for one (comments of its own): reading a text for its
+#: tokens takes time (15 µs for a named query), and a text with much more is no named query.
+_MORE_CHARACTERS = 2_048
+_MORE_UNITS = 64
+
+
+def token_text(query: str) -> str:
+    """`query` with its comments left out and each run of white space between tokens one space, from the first token
+    to the last: two texts with the same token text are the same query to a SPARQL parser."""
+    return _joined(_UNITS.split(query))
+
+
+def _joined(pieces: list[str]) -> str:
+    """The token text of a query split by `_UNITS`: between units, a unit, between units, ... (white space is only
+    ever between units)."""
+    kept = []
+    between = pieces[0]
+    for at in range(1, len(pieces), 2):
+        if pieces[at].startswith("#"):  # a comment: what is around it is one stretch between tokens
+            between += pieces[at + 1]
+            continue
+        kept += (_SPACE.sub(" ", between), pieces[at])
+        between = pieces[at + 1]
+    kept.append(_SPACE.sub(" ", between))
+    return "".join(kept).strip(" ")
+
+
+class QuickNamedQueries:
+    """Which named queries a worker has answered within `most_s` seconds, by format asked; see the module."""
+
+    def __init__(self, queries: Iterable[NamedQuery], *, most_s: float) -> None:
+        # SERVICE is checked where a time limit holds (a worker), and reaches out: never answered here.
+        self._texts = {token_text(query.text): query.text for query in queries if not may_use_service(query.text)}
+        self._longest = max((len(text) for text in self._texts.values()), default=0) + _MORE_CHARACTERS
+        self._most_pieces = max((len(_UNITS.split(text)) for text in self._texts.values()), default=0) + 2 * _MORE_UNITS
+        self.most_s = most_s
+        self._quickest: dict[tuple[str, str | None, str | None], float] = {}
+
+    def named(self, job: QueryJob) -> str | None:
+        """The text of the named query `job` sends, when it sends one this process may answer (over the whole store,
+        in a format other than the HTML page, which shows the text as sent); else None."""
+        if not self._texts or self.most_s <= 0 or len(job.query) > self._longest:
+            return None
+        if job.default_graphs is not None or job.named_graphs is not None or job.results_format == PAGE.name:
+            return None
+        pieces = _UNITS.split(job.query)
+        return None if len(pieces) > self._most_pieces else self._texts.get(_joined(pieces))
+
+    def is_quick(self, named: str, job: QueryJob) -> bool:
+        """Whether a worker answered `named` in `job`'s formats within `most_s`."""
+        return self._quickest.get(_key(named, job), math.inf) <= self.most_s
+
+    def note(self, named: str, job: QueryJob, run_s: float) -> None:
+        """A worker answered `named` in `job`'s formats in `run_s` seconds (the quickest run is kept)."""
+        key = _key(named, job)
+        self._quickest[key] = min(run_s, self._quickest.get(key, math.inf))
+
+
+def _key(named: str, job: QueryJob) -> tuple[str, str | None, str | None]:
+    return named, job.results_format, job.graph_format

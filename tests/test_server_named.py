@@ -1,0 +1,155 @@
+"""plan_kg.server.named: named queries the server process answers itself once a worker has answered them quickly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pyoxigraph as ox
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+
+from plan_kg.server import QueryRequest, QueryService
+from plan_kg.named_queries import NamedQuery
+from plan_kg.server.jobs import QueryJob
+from plan_kg.server.named import QuickNamedQueries, token_text
+from server_fixtures import PLAN_GRAPH, jobs_run_here, sample_settings
+
+#: A named query over the sample dump (two patterns: no one-pattern lookup), with what a reading of comments can
+#: trip on: '#' in an IRI and in strings, quotes in a comment, an escaped quote, a long string over two lines.
+NAMED = """\
+# title: Parts and wholes
+# title_ja: 部分と全体
+# description: Every part, with its whole's label; "quotes" and 'quotes' in a comment
+# description_ja: 部分と、全体のラベル
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?part ?label WHERE {
+  ?part dct:isPartOf ?whole .   # a comment after a pattern
+  ?whole rdfs:label ?label .
+  FILTER(?label != "a # b" && ?label != 'c\\'d # e' && ?label != \"\"\"f
+  # g\"\"\")
+} ORDER BY ?part
+"""
+
+
+def test_comments_and_white_space_between_tokens_do_not_count_and_nothing_else_is_left_out() -> None:
+    same = token_text(NAMED)
+    assert token_text("\n\t" + NAMED.replace("  ?", " \r\n ?").replace(" .", "# x\n.") + "# mine\n") == same
+    assert same.startswith("PREFIX dct: <http://purl.org/dc/terms/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>"
+                           " SELECT ?part ?label WHERE { ?part dct:isPartOf ?whole . ?whole rdfs:label ?label .")
+    assert '"a # b"' in same and "'c\\'d # e'" in same and '"""f\n  # g"""' in same  # strings as they are
+    for other in [NAMED.replace("SELECT", "select"),  # the parser reads it alike; the token differs
+                  NAMED.replace("?whole rdfs", "?whole  rdfs").replace("a # b", "a  # b"),  # in a string
+                  NAMED.replace("# g", "# h"),  # in a long string, on its own line
+                  NAMED.replace("\\'d # e", "\\'d # f"),  # after an escaped quote
+                  NAMED.replace("ORDER BY ?part", "ORDER BY ?label"),
+                  NAMED.replace("?label .", "?label . # x\n ?s ?p ?o .")]:
+        assert token_text(other) != same
+    # SPARQL's white space is four characters: an ideographic space, or a vertical tab, is no space to its parser.
+    assert token_text("SELECT\u3000*") != token_text("SELECT *") != token_text("SELECT\x0b*")
+    # An escaped character of a prefixed name is part of it, not a comment or a string.
+    assert token_text("ASK { ex:a\\#b ?p 'x' }") != token_text("ASK { ex:a\\#c ?p 'x' }")
+    assert token_text("ASK { ex:a\\'b ?p 'c #d' }") != token_text("ASK { ex:a\\'b ?p 'c #e' }")
+
+
+_STORE = ox.Store()
+for _part, _whole, _label in [("p1", "w1", "a # b"), ("p2", "w1", "a # b"), ("p3", "w2", "whole"), ("p4", "w3", "f")]:
+    _STORE.add(ox.Quad(ox.NamedNode(f"urn:x:{_part}"), ox.NamedNode("http://purl.org/dc/terms/isPartOf"),
+                       ox.NamedNode(f"urn:x:{_whole}")))
+    _STORE.add(ox.Quad(ox.NamedNode(f"urn:x:{_whole}"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                       ox.Literal(_label)))
+
+
+def _answer(query: str) -> bytes | str:
+    try:
+        return _STORE.query(query).serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
+    except SyntaxError:
+        return "not SPARQL"
+
+
+@examples(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(NAMED)), st.sampled_from([" ", "\n", "\t", "#", "# x\n", '"', "'", "\\",
+                                                                        "<", ">", "x", "\r"])), min_size=1, max_size=4))
+def test_a_text_with_the_named_querys_tokens_is_read_by_the_parser_as_the_named_query(edits) -> None:
+    """pyoxigraph is the judge: characters put anywhere into the named query, whenever the token text stays the same,
+    leave a query with the same answer (and a text that is not SPARQL is never taken for the named query)."""
+    text = NAMED
+    for at, characters in sorted(edits, reverse=True):
+        text = text[:at] + characters + text[at:]
+    if token_text(text) == token_text(NAMED):
+        assert _answer(text) == _answer(NAMED) != "not SPARQL"
+
+
+def _named_service(tmp: Path, **settings: object) -> QueryService:
+    queries = tmp / "queries"
+    queries.mkdir(parents=True)
+    (queries / "parts.rq").write_text(NAMED, encoding="utf-8")
+    return QueryService.for_settings(sample_settings(tmp, queries_dir=queries, **settings))
+
+
+def test_a_named_query_a_worker_answered_quickly_is_answered_here_with_the_workers_bytes(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    service = _named_service(tmp_path)
+    run_here = jobs_run_here(monkeypatch)
+
+    async def answers() -> list[tuple[str, bytes]]:
+        async with service:
+            sent = [QueryRequest(NAMED + f"\n# mine {n}", format=fmt) for fmt in ("json", "xml") for n in range(3)]
+            return [(r.media_type, r.body) for r in [await service.execute(request) for request in sent]]
+
+    got = asyncio.run(answers())
+    assert len(json.loads(got[0][1])["results"]["bindings"]) == 3  # 1 in the city, 1-1 and 1-2 in 1
+    # The first of each format went to a worker; the next two were run here, with the same bytes.
+    assert service.named_in_process_answers == 4
+    assert got[0] == got[1] == got[2] and got[3] == got[4] == got[5] and got[0] != got[3]
+    assert [job.query for job in run_here] == [NAMED] * 4  # the named query's own text, never the text sent
+
+
+def test_what_is_not_the_named_query_or_not_quick_goes_to_a_worker(tmp_path: Path) -> None:
+    async def in_process(service: QueryService, requests: list[QueryRequest]) -> int:
+        async with service:
+            for request in requests:
+                await service.execute(request)
+            return service.named_in_process_answers
+
+    twice = [QueryRequest(NAMED + f"# {n}", format="json") for n in range(2)]
+    assert asyncio.run(in_process(_named_service(tmp_path / "on"), twice)) == 1
+    assert asyncio.run(in_process(_named_service(tmp_path / "off", in_process_named_s=0), twice)) == 0
+    assert asyncio.run(in_process(_named_service(tmp_path / "slow", in_process_named_s=1e-9), twice)) == 0
+    others = [QueryRequest(NAMED.replace("ORDER BY ?part", "ORDER BY DESC(?part)"), format="json"),  # another query
+              QueryRequest(NAMED, format="json", default_graphs=[PLAN_GRAPH]),  # another dataset
+              QueryRequest(NAMED, accept="text/html"),  # a page shows the text as sent
+              # Not read for its tokens: far more comments of its own, or far longer, than a named query
+              QueryRequest(NAMED + "# a comment\n" * 65, format="json"),
+              QueryRequest(NAMED + "#" + "x" * 2_100, format="json")]
+    assert asyncio.run(in_process(_named_service(tmp_path / "others"), [*twice, *others, *others])) == 1
+
+
+def test_a_named_query_with_service_is_never_run_here() -> None:
+    """SERVICE is checked under a time limit, and reaches out: a worker's, however quick it was."""
+    text = NAMED.replace("?whole rdfs:label ?label .",
+                         "SERVICE <https://other.example/sparql> { ?whole rdfs:label ?label }")
+    quick = QuickNamedQueries([NamedQuery("parts", "t", "t", "d", "d", text),
+                               NamedQuery("all", "t", "t", "d", "d", NAMED)], most_s=1.0)
+    for named in (text, NAMED):
+        job = QueryJob(query=named + "# mine", results_format="json")
+        quick.note(named, job, 0.0001)
+        assert (quick.named(job) is not None) is (named == NAMED)
+        assert quick.is_quick(named, job) and not quick.is_quick(named, replace(job, results_format="xml"))
+
+
+def test_a_folder_with_a_file_without_its_headers_leaves_every_named_query_to_the_workers(tmp_path: Path) -> None:
+    """The home page refuses such a folder, saying which file; the endpoint still answers, from its workers."""
+    service = _named_service(tmp_path)
+    (service.settings.queries_dir / "headless.rq").write_text("SELECT * { ?s ?p ?o }", encoding="utf-8")
+
+    async def run() -> list[bytes]:
+        async with service:
+            return [(await service.execute(QueryRequest(NAMED + f"# {n}", format="json"))).body for n in range(3)]
+
+    assert len(set(asyncio.run(run()))) == 1
+    assert service.named_in_process_answers == 0
