@@ -82,6 +82,14 @@ def test_only_the_prefix_itself_and_paths_below_it_are_the_site(client: httpx.Cl
     # A %2F under the prefix is still no separator: the 404 names the IRI as sent.
     encoded = client.get(f"{ROOT}/id/132292%2Fbasic-plan-3")
     assert encoded.status_code == 404 and f"{BASE}id/132292%2Fbasic-plan-3" in encoded.text
+    # The prefix spelled another way: the rest of the path keeps its spelling (a %2F was a separator then, and
+    # served the plan), and the IRI is named as sent; and a path that only decodes to one under the prefix is answered.
+    for prefix in (ROOT, "/nishitok%79o", "/%6Eishitokyo"):
+        for rest, iri in (("/id/132292%2Fbasic-plan-3", "id/132292%2Fbasic-plan-3"),
+                          ("/id/132292%2F%E3%81%AA", "id/132292%2F%E3%81%AA")):
+            missing = client.get(prefix + rest)
+            assert missing.status_code == 404 and f"{BASE}{iri}</" in missing.text, prefix + rest
+    assert client.get(f"{ROOT}%2Fid/132292/basic-plan-3").status_code < 500
 
 
 def test_the_endpoint_answers_with_the_prefix_and_without(served: Served) -> None:

@@ -11,6 +11,7 @@ import select
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -261,3 +262,23 @@ def test_no_text_from_a_request_can_forge_a_line_or_fill_one(logged: list[str]) 
     assert line.endswith("x…") and len(line.partition("): ")[2]) == REASON_CHARS + 1
     log.note(client="192.0.2.2", method="GET", path="/sparql", status=503, reason="子ども　の 計画\n")
     assert logged[1] == "refused 503 to 192.0.2.2 (GET /sparql): 子ども　の 計画"  # Japanese as it is
+
+
+def test_behind_a_path_prefix_a_refusal_names_the_path_as_the_client_sent_it(
+        tmp_path: Path, logged: list[str]) -> None:
+    """The endpoint's refusals and the HTTP protocol's name the same path: with the prefix when the proxy forwarded
+    it (the endpoint's said `/sparql`), without it when the proxy took it off; percent-encoded as sent."""
+    settings = sample_settings(tmp_path, max_body_bytes=100, public_base_iri="https://data.example.jp/nishitokyo/",
+                               trusted_proxies=("127.0.0.1",))
+    paths = ("/nishitokyo/sparql", "/sparql", "/nishitok%79o/sparql")
+    with live_app(create_app(settings)) as url:
+        root = url.removesuffix("/sparql")
+        for number, path in enumerate(paths, 1):
+            refused = httpx.post(root + path, content="ASK {}" + " " * 200, headers={
+                "Content-Type": "application/sparql-query", "X-Forwarded-For": f"203.0.113.{number}"})
+            assert refused.status_code == 413
+        assert _raw(url, b"GET /nishitokyo/sparql?query=", without_end=True).startswith(b"HTTP/1.1 414 ")
+    assert logged == [*(f"refused 413 to 203.0.113.{number} (POST {path}): the request body is larger than 100 bytes, "
+                        "this endpoint's limit" for number, path in enumerate(paths, 1)),
+                      "refused 414 to 127.0.0.1 (GET /nishitokyo/sparql): the URL is longer than 65,535 bytes, this "
+                      "server's limit; send the query by POST (a form with query=..., or application/sparql-query)"]

@@ -37,7 +37,7 @@ from .negotiation import PAGE, NegotiationError, negotiate
 from .options import AnswerOptions, PreflightByRoute
 from .protocol import ProtocolError, ProtocolRequest, read_query_string, read_request
 from . import responses
-from .public_path import PublicPath
+from .public_path import PublicPath, path_sent
 from .rebuilt import say_when_rebuilt
 from .refusals import LOGGED_STATUSES, RefusalLog
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
@@ -288,8 +288,8 @@ class SparqlEndpoint:
         with the query (None: it could not be read) in a form to fix and run again. Said in the log too when
         a limit refused it."""
         if refused.status in LOGGED_STATUSES or refused.setting is not None:  # a limit's refusal, 400 for rows too
-            self.refusals.note(client=client_of(scope), method=scope["method"], path=scope["path"], status=refused.status,
-                               reason=refused.message)
+            self.refusals.note(client=client_of(scope), method=scope["method"], path=path_sent(scope),
+                               status=refused.status, reason=refused.message)
         try:
             wants_page = negotiate(accept, parsed.format).results == PAGE
         except ValueError:  # the Accept header itself is what was refused

@@ -29,13 +29,12 @@ class PublicPath:
             await self.app(scope, receive, send)
             return
         if _under(path := scope["path"], self.prefix):
-            scope = {**scope, "path": path[len(self.prefix):] or "/"}
+            scope = {**scope, "path": path[len(self.prefix):] or "/", PATH_SENT: path_sent(scope)}
             raw = scope.get("raw_path")
-            if raw is not None:
-                if _under(raw, self.raw_prefix):
-                    scope["raw_path"] = raw[len(self.raw_prefix):] or b"/"
-                else:  # the prefix spelled another way (%7E for ~): the decoded path stands for the raw one
-                    del scope["raw_path"]
+            if raw is not None and (length := self._raw_prefix_length(raw)) is not None:
+                scope["raw_path"] = raw[length:] or b"/"
+            elif raw is not None:  # no part of the path as sent is the prefix (`/nishitokyo%2Fid`): the decoded path
+                del scope["raw_path"]  # stands for it
         own = _authorities(scope)
 
         async def send_within(message: Message) -> None:
@@ -46,6 +45,14 @@ class PublicPath:
             await send(message)
 
         await self.app(scope, receive, send_within)
+
+    def _raw_prefix_length(self, raw: bytes) -> int | None:
+        """How long the prefix is in `raw`, the path as sent, whose decoded path is under the prefix: it may spell the
+        prefix another way (`/nishitok%79o`). What follows keeps its spelling: a `%2F` there stays no separator."""
+        if _under(raw, self.raw_prefix):
+            return len(self.raw_prefix)
+        ends = [at for at in range(len(raw)) if raw[at:at + 1] == b"/"] + [len(raw)]
+        return next((at for at in ends if unquote(raw[:at].decode("latin-1")) == self.prefix), None)
 
     def _within(self, location: bytes, own: set[str]) -> bytes:
         """`location` as a path under the prefix if it leads to this site. The site's redirects are paths without
@@ -64,6 +71,19 @@ class PublicPath:
         if not _under(parts.path, prefix):
             parts = parts._replace(path=prefix + parts.path)
         return urlunsplit(parts).encode("latin-1")
+
+
+#: The scope's key for the path a request was sent with, when this middleware took the prefix off it.
+PATH_SENT = "plan_kg.path_sent"
+
+
+def path_sent(scope: Scope) -> str:
+    """The path of the request as its client sent it (percent-encoded as sent, the prefix with it): what the HTTP
+    protocol's refusals say (`connection.py`), for the endpoint's to say the same."""
+    if (sent := scope.get(PATH_SENT)) is not None:
+        return sent
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw is not None else scope["path"]
 
 
 def _authorities(scope: Scope) -> set[str]:

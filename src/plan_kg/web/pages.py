@@ -417,9 +417,9 @@ def _encoded_slash(request: Request) -> bool:
 
 
 def _raw_path(request: Request) -> str:
-    """The path as sent (percent-encoded): the IRI a 404 names."""
-    raw = request.scope.get("raw_path")
-    return (raw if raw is not None else request_path(request).encode()).decode("latin-1")  # the path read only if need be
+    """The path as sent (percent-encoded), of a request with an encoded slash (`_encoded_slash`, which read it): the
+    IRI a 404 names."""
+    return request.scope["raw_path"].decode("latin-1")
 
 
 def _chart_name(path: str) -> str | None:
