@@ -340,7 +340,10 @@ def test_a_control_character_at_the_end_of_a_path_names_no_other_resource(site: 
     assert plain.text.startswith(f"No such path on this server: /robots.txt{sent.upper()}. ")
 
 
-_ANY_SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+#: A path segment: any text but a dot-segment, which the client resolves away (RFC 3986 5.2.4: `/id/../0.ttl` is sent
+#: as `/0.ttl`, a path under neither prefix).
+_ANY_SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
+                       max_size=12).filter(lambda segment: segment not in (".", ".."))
 
 
 @settings_(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
