@@ -130,11 +130,14 @@ class Listener:
 def jobs_run_here(monkeypatch: pytest.MonkeyPatch) -> list[QueryJob]:
     """Every job the server process runs itself from now on (a lookup's, a quick named query's), as they come."""
     jobs: list[QueryJob] = []
-    real_run_job = service.run_job
 
-    def watched_run_job(store, job, **limits):  # noqa: ANN001, ANN202 - the signature of run_job
-        jobs.append(job)
-        return real_run_job(store, job, **limits)
+    def watched(run):  # noqa: ANN001, ANN202 - run_job or run_known, and what it answers
+        def watched_run(store, job, **limits):  # noqa: ANN001, ANN202
+            if (result := run(store, job, **limits)) is not None:
+                jobs.append(job)  # run_known answered it, or run_job did
+            return result
+        return watched_run
 
-    monkeypatch.setattr(service, "run_job", watched_run_job)
+    for name in ("run_job", "run_known"):
+        monkeypatch.setattr(service, name, watched(getattr(service, name)))
     return jobs

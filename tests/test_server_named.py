@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
@@ -84,29 +85,46 @@ def test_a_text_with_the_named_querys_tokens_is_read_by_the_parser_as_the_named_
         assert _answer(text) == _answer(NAMED) != "not SPARQL"
 
 
-def _named_service(tmp: Path, **settings: object) -> QueryService:
+def _named_service(tmp: Path, named: str = NAMED, **settings: object) -> QueryService:
     queries = tmp / "queries"
     queries.mkdir(parents=True)
-    (queries / "parts.rq").write_text(NAMED, encoding="utf-8")
+    (queries / "parts.rq").write_text(named, encoding="utf-8")
     return QueryService.for_settings(sample_settings(tmp, queries_dir=queries, **settings))
 
 
-def test_a_named_query_a_worker_answered_quickly_is_answered_here_with_the_workers_bytes(tmp_path: Path,
-                                                                                         monkeypatch) -> None:
-    service = _named_service(tmp_path)
+#: The other query forms, as named queries over the sample dump.
+HEADERS = "# title: t\n# title_ja: t\n# description: d\n# description_ja: d\n"
+ASK = HEADERS + "ASK { ?part <http://purl.org/dc/terms/isPartOf> ?whole . ?whole ?p ?o }"
+CONSTRUCT = HEADERS + ("CONSTRUCT { ?whole <urn:x:has> ?part } WHERE { ?part <http://purl.org/dc/terms/isPartOf> ?whole"
+                       " . ?whole ?p ?o }")
+
+
+@pytest.mark.parametrize(("named", "formats"), [(NAMED, ("json", "xml", "csv", "tsv")),
+                                                (ASK, ("json", "xml", "csv", "tsv")),
+                                                (CONSTRUCT, ("turtle", "ntriples", "jsonld", "rdfxml"))])
+def test_a_named_query_a_worker_answered_quickly_is_answered_here_with_the_workers_bytes(
+        tmp_path: Path, monkeypatch, named: str, formats: tuple[str, ...]) -> None:
+    service = _named_service(tmp_path, named)
     run_here = jobs_run_here(monkeypatch)
 
     async def answers() -> list[tuple[str, bytes]]:
         async with service:
-            sent = [QueryRequest(NAMED + f"\n# mine {n}", format=fmt) for fmt in ("json", "xml") for n in range(3)]
+            sent = [QueryRequest(named + f"\n# mine {n}", format=fmt) for fmt in formats for n in range(3)]
             return [(r.media_type, r.body) for r in [await service.execute(request) for request in sent]]
 
     got = asyncio.run(answers())
-    assert len(json.loads(got[0][1])["results"]["bindings"]) == 3  # 1 in the city, 1-1 and 1-2 in 1
     # The first of each format went to a worker; the next two were run here, with the same bytes.
-    assert service.named_in_process_answers == 4
-    assert got[0] == got[1] == got[2] and got[3] == got[4] == got[5] and got[0] != got[3]
-    assert [job.query for job in run_here] == [NAMED] * 4  # the named query's own text, never the text sent
+    assert service.named_in_process_answers == 2 * len(formats)
+    assert [job.query for job in run_here] == [named] * 2 * len(formats)  # the named query's text, never the one sent
+    by_format = [got[at:at + 3] for at in range(0, len(got), 3)]
+    assert all(first == second == third for first, second, third in by_format)
+    assert len({answer for answer, _, _ in by_format}) == len(formats)
+    if named == NAMED:
+        assert len(json.loads(got[0][1])["results"]["bindings"]) == 3  # 1 in the city, 1-1 and 1-2 in 1
+    elif named == ASK:
+        assert json.loads(got[0][1])["boolean"] is True and got[9][1].endswith(b"true\n")
+    else:
+        assert got[3][1].count(b"<urn:x:has>") == 3
 
 
 def test_what_is_not_the_named_query_or_not_quick_goes_to_a_worker(tmp_path: Path) -> None:

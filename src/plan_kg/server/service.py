@@ -21,7 +21,7 @@ from .pool import WorkerPool
 from .store import DUMP_NAME, LoadedStore, default_store_dir, load_store
 from .jobs import QueryJob, QueryRejected, QueryResult
 from .serialize import as_result
-from .worker import run_job
+from .worker import run_job, run_known
 
 _JSON = formats.by_name("json")
 
@@ -225,9 +225,12 @@ class QueryService:
         """The answer to the named query `named` in `job`'s formats, run here (a worker answered it quickly); None:
         it did not go as it went in the worker, whose answer (or reason for refusing) the caller asks for then."""
         store = self.memory.store if self.memory is not None else self.store.reader  # what the workers read
+        known = replace(job, query=named)
         try:
-            result = run_job(store, replace(job, query=named), max_rows=self.settings.max_result_rows,
-                             max_bytes=self.settings.max_response_bytes)
+            result = run_known(store, known, max_bytes=self.settings.max_response_bytes)
+            if result is None:
+                result = run_job(store, known, max_rows=self.settings.max_result_rows,
+                                 max_bytes=self.settings.max_response_bytes)
         except Exception:  # noqa: BLE001 - the worker's answer is the one to give
             return None
         self.named_in_process_answers += 1
