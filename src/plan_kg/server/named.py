@@ -65,6 +65,10 @@ class QuickNamedQueries:
     def __init__(self, queries: Iterable[NamedQuery], *, most_s: float) -> None:
         # SERVICE is checked where a time limit holds (a worker), and reaches out: never answered here.
         self._texts = {token_text(query.text): query.text for query in queries if not may_use_service(query.text)}
+        # The texts a request's may start with: after one, comments and white space add no token (a comment it ends
+        # with takes in what follows up to the line's end, which is then a comment's or white space too); after a
+        # backslash, which no query ends with, '#' would be a name's escaped character.
+        self._raw = [text for text in self._texts.values() if not text.endswith("\\")]
         self._longest = max((len(text) for text in self._texts.values()), default=0) + _MORE_CHARACTERS
         self._most_pieces = max((len(_UNITS.split(text)) for text in self._texts.values()), default=0) + 2 * _MORE_UNITS
         self.most_s = most_s
@@ -77,6 +81,9 @@ class QuickNamedQueries:
             return None
         if job.default_graphs is not None or job.named_graphs is not None or job.results_format == PAGE.name:
             return None
+        for text in self._raw:  # the usual text: a named query as it is, then at most comments and white space
+            if job.query.startswith(text) and not token_text(job.query[len(text):]):
+                return text
         pieces = _UNITS.split(job.query)
         return None if len(pieces) > self._most_pieces else self._texts.get(_joined(pieces))
 
