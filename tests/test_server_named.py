@@ -158,6 +158,21 @@ def test_what_is_not_the_named_query_or_not_quick_goes_to_a_worker(tmp_path: Pat
     assert asyncio.run(in_process(_named_service(tmp_path / "others"), [*twice, *others, *others])) == 1
 
 
+def test_a_construct_asked_for_as_a_page_beside_another_results_format_goes_to_a_worker(tmp_path: Path) -> None:
+    """A page shows the text as sent, comments and all: one for a CONSTRUCT is a page too where the client's Accept
+    takes JSON for a SELECT's results (only the graph format is the page), and never the named query's own text."""
+    accept = "application/sparql-results+json, text/html;q=0.5"
+    service = _named_service(tmp_path, CONSTRUCT, in_process_named_s=1.0)
+
+    async def pages() -> list[bytes]:
+        async with service:
+            return [(await service.execute(QueryRequest(CONSTRUCT + f"\n# mine {n}", accept=accept))).body
+                    for n in range(3)]
+
+    assert all(f"# mine {n}".encode() in page for n, page in enumerate(asyncio.run(pages())))
+    assert service.named_in_process_answers == 0
+
+
 def test_a_named_query_with_service_is_never_run_here() -> None:
     """SERVICE is checked under a time limit, and reaches out: a worker's, however quick it was."""
     text = NAMED.replace("?whole rdfs:label ?label .",

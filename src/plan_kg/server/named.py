@@ -76,10 +76,14 @@ class QuickNamedQueries:
 
     def named(self, job: QueryJob) -> str | None:
         """The text of the named query `job` sends, when it sends one this process may answer (over the whole store,
-        in a format other than the HTML page, which shows the text as sent); else None."""
+        in a format other than the HTML page, which shows the text as sent); else None. A page for either kind of
+        answer counts: a CONSTRUCT's is a page where a SELECT's is JSON (`Accept: application/sparql-results+json,
+        text/html;q=0.5`)."""
         if not self._texts or self.most_s <= 0 or len(job.query) > self._longest:
             return None
-        if job.default_graphs is not None or job.named_graphs is not None or job.results_format == PAGE.name:
+        if job.default_graphs is not None or job.named_graphs is not None:
+            return None
+        if PAGE.name in (job.results_format, job.graph_format):
             return None
         for text in self._raw:  # the usual text: a named query as it is, then at most comments and white space
             if job.query.startswith(text) and not token_text(job.query[len(text):]):
