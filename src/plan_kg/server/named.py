@@ -28,6 +28,14 @@ from .syntax import IRI_OR_STRING
 #: IRIs, strings and a name's escaped character (`ex:a\#b`, `ex:a\'b`), kept as they are, and comments, left out
 #: (the one group: `re.split` keeps what it finds).
 _UNITS = re.compile(rf"(\\.|{IRI_OR_STRING}|\#[^\n\r]*+)", re.DOTALL)
+#: A string closed where it should be. `_UNITS` takes a short one a line end leaves open for a string to that end,
+#: and the white space after it for white space between tokens: '"\n | "' has the tokens of '" | "' to it, though
+#: the parser refuses it.
+_CLOSED_STRING = re.compile(
+    r'"""(?:[^"\\]++|\\.|"(?!""))*+"""|\'\'\'(?:[^\'\\]++|\\.|\'(?!\'\'))*+\'\'\''
+    r'|"(?:[^"\\\n\r]++|\\.)*+"|\'(?:[^\'\\\n\r]++|\\.)*+\'',
+    re.DOTALL,
+)
 #: A run of SPARQL's white space: these four characters only (U+3000 in a query is no space to its parser).
 _SPACE = re.compile(r"[\x20\t\r\n]++")
 
@@ -89,7 +97,9 @@ class QuickNamedQueries:
             if job.query.startswith(text) and not token_text(job.query[len(text):]):
                 return text
         pieces = _UNITS.split(job.query)
-        return None if len(pieces) > self._most_pieces else self._texts.get(_joined(pieces))
+        if len(pieces) > self._most_pieces or any(_left_open(unit) for unit in pieces[1::2]):
+            return None
+        return self._texts.get(_joined(pieces))
 
     def is_quick(self, named: str, job: QueryJob) -> bool:
         """Whether a worker answered `named` in `job`'s formats within `most_s`."""
@@ -99,6 +109,11 @@ class QuickNamedQueries:
         """A worker answered `named` in `job`'s formats in `run_s` seconds (the quickest run is kept)."""
         key = _key(named, job)
         self._quickest[key] = min(run_s, self._quickest.get(key, math.inf))
+
+
+def _left_open(unit: str) -> bool:
+    """Whether `unit`, of those `_UNITS` finds, is a string left open (the parser refuses the text it is in)."""
+    return unit[:1] in ('"', "'") and _CLOSED_STRING.fullmatch(unit) is None
 
 
 def _key(named: str, job: QueryJob) -> tuple[str, str | None, str | None]:
