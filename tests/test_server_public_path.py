@@ -5,6 +5,7 @@ so each one resolves inside the mount."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import html
@@ -90,6 +91,30 @@ def test_only_the_prefix_itself_and_paths_below_it_are_the_site(client: httpx.Cl
             missing = client.get(prefix + rest)
             assert missing.status_code == 404 and f"{BASE}{iri}</" in missing.text, prefix + rest
     assert client.get(f"{ROOT}%2Fid/132292/basic-plan-3").status_code < 500
+
+
+def test_a_long_path_as_sent_is_read_for_the_prefix_only_as_far_as_the_prefix_can_reach(monkeypatch) -> None:
+    """The prefix spelled another way is looked for where the path as sent has a slash: each such place was decoded
+    from the start, so one URL of 65,535 bytes, /nishitokyo%2F then `%2F/` again and again (no slash ends the
+    prefix there), kept the server process busy for 21 s. No spelling of the prefix is longer than each of its
+    bytes percent-encoded."""
+    from plan_kg.server import public_path
+
+    decoded: list[str] = []
+    real_unquote = public_path.unquote
+    monkeypatch.setattr(public_path, "unquote", lambda text: decoded.append(text) or real_unquote(text))
+    seen: list[dict] = []
+
+    async def app(scope, receive, send) -> None:  # noqa: ANN001 - an ASGI app that keeps the scope it is given
+        seen.append(scope)
+
+    middleware = public_path.PublicPath(app, prefix=ROOT)
+    for raw in (b"/nishitokyo%2F" + b"%2F/" * 16_000, b"/nishitok%79o" + b"/a%2Fb" * 10_000):
+        path = real_unquote(raw.decode("ascii"))
+        asyncio.run(middleware({"type": "http", "path": path, "raw_path": raw, "headers": []}, None, None))
+    assert "raw_path" not in seen[0]  # no slash ends the prefix as sent: the decoded path stands for it, as before
+    assert seen[1]["raw_path"] == b"/a%2Fb" * 10_000  # the prefix taken off the path as sent, the rest as sent
+    assert sum(map(len, decoded)) < 1_000  # a few of its first bytes, where 16,000 decodings of up to 65 kB were
 
 
 def test_the_endpoint_answers_with_the_prefix_and_without(served: Served) -> None:

@@ -48,10 +48,13 @@ class PublicPath:
 
     def _raw_prefix_length(self, raw: bytes) -> int | None:
         """How long the prefix is in `raw`, the path as sent, whose decoded path is under the prefix: it may spell the
-        prefix another way (`/nishitok%79o`). What follows keeps its spelling: a `%2F` there stays no separator."""
+        prefix another way (`/nishitok%79o`). What follows keeps its spelling: a `%2F` there stays no separator.
+        Only the first bytes are read: no spelling of the prefix is longer than each of its bytes percent-encoded
+        (a long path of slashes it does not end at, `/nishitokyo%2F%2F/%2F/…`, was decoded once per slash)."""
         if _under(raw, self.raw_prefix):
             return len(self.raw_prefix)
-        ends = [at for at in range(len(raw)) if raw[at:at + 1] == b"/"] + [len(raw)]
+        longest = min(len(raw), 3 * len(self.prefix.encode("utf-8")))
+        ends = [at for at in range(1, longest + 1) if raw[at:at + 1] in (b"/", b"")]
         return next((at for at in ends if unquote(raw[:at].decode("latin-1")) == self.prefix), None)
 
     def _within(self, location: bytes, own: set[str]) -> bytes:
