@@ -28,13 +28,14 @@ class PublicPath:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _under(path := scope["path"], self.prefix):
+        # Under the prefix as sent, not only once decoded: in `/nishitokyo%2Fid/…` the first segment is
+        # `nishitokyo/id` (RFC 3986 2.2), no path of the site.
+        raw = scope.get("raw_path")
+        length = self._raw_prefix_length(raw) if raw is not None and _under(scope["path"], self.prefix) else None
+        if _under(path := scope["path"], self.prefix) and (raw is None or length is not None):
             scope = {**scope, "path": path[len(self.prefix):] or "/", PATH_SENT: path_sent(scope)}
-            raw = scope.get("raw_path")
-            if raw is not None and (length := self._raw_prefix_length(raw)) is not None:
+            if raw is not None:
                 scope["raw_path"] = raw[length:] or b"/"
-            elif raw is not None:  # no part of the path as sent is the prefix (`/nishitokyo%2Fid`): the decoded path
-                del scope["raw_path"]  # stands for it
         own = _authorities(scope)
 
         async def send_within(message: Message) -> None:
