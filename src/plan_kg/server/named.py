@@ -4,7 +4,7 @@ A query of `queries/` (the ones the home page offers, which researchers send as 
 their own) is a known text over a read-only store: what one run of it costs, every run costs. The first request
 that sends one goes to a query worker, as every query does, and the worker says how long it took to run it and
 write the answer (`QueryResult.run_s`). Once that was at most `in_process_named_s` (default 1 ms) for the format
-asked, the server process runs it itself (`worker.run_job`), without the hop to a worker, which costs about as
+asked, the server process runs it itself (`worker.run_known`), without the hop to a worker, which costs about as
 much as such a query (0.3 ms).
 
 A text sends a named query when it has the same tokens: comments and the white space between tokens do not
@@ -23,19 +23,11 @@ from ..named_queries import NamedQuery
 from .guard import may_use_service
 from .jobs import QueryJob
 from .negotiation import PAGE
-from .syntax import IRI_OR_STRING
+from .syntax import CLOSED_STRING, IRI_OR_STRING
 
 #: IRIs, strings and a name's escaped character (`ex:a\#b`, `ex:a\'b`), kept as they are, and comments, left out
 #: (the one group: `re.split` keeps what it finds).
 _UNITS = re.compile(rf"(\\.|{IRI_OR_STRING}|\#[^\n\r]*+)", re.DOTALL)
-#: A string closed where it should be. `_UNITS` takes a short one a line end leaves open for a string to that end,
-#: and the white space after it for white space between tokens: '"\n | "' has the tokens of '" | "' to it, though
-#: the parser refuses it.
-_CLOSED_STRING = re.compile(
-    r'"""(?:[^"\\]++|\\.|"(?!""))*+"""|\'\'\'(?:[^\'\\]++|\\.|\'(?!\'\'))*+\'\'\''
-    r'|"(?:[^"\\\n\r]++|\\.)*+"|\'(?:[^\'\\\n\r]++|\\.)*+\'',
-    re.DOTALL,
-)
 #: A run of SPARQL's white space: these four characters only (U+3000 in a query is no space to its parser).
 _SPACE = re.compile(r"[\x20\t\r\n]++")
 
@@ -72,13 +64,14 @@ class QuickNamedQueries:
 
     def __init__(self, queries: Iterable[NamedQuery], *, most_s: float) -> None:
         # SERVICE is checked where a time limit holds (a worker), and reaches out: never answered here.
-        self._texts = {token_text(query.text): query.text for query in queries if not may_use_service(query.text)}
+        pieces = {query.text: _UNITS.split(query.text) for query in queries if not may_use_service(query.text)}
+        self._texts = {_joined(split): text for text, split in pieces.items()}
         # The texts a request's may start with: after one, comments and white space add no token (a comment it ends
         # with takes in what follows up to the line's end, which is then a comment's or white space too); after a
         # backslash, which no query ends with, '#' would be a name's escaped character.
         self._raw = [text for text in self._texts.values() if not text.endswith("\\")]
         self._longest = max((len(text) for text in self._texts.values()), default=0) + _MORE_CHARACTERS
-        self._most_pieces = max((len(_UNITS.split(text)) for text in self._texts.values()), default=0) + 2 * _MORE_UNITS
+        self._most_pieces = max((len(split) for split in pieces.values()), default=0) + 2 * _MORE_UNITS
         self.most_s = most_s
         self._quickest: dict[tuple[str, str | None, str | None], float] = {}
 
@@ -112,8 +105,10 @@ class QuickNamedQueries:
 
 
 def _left_open(unit: str) -> bool:
-    """Whether `unit`, of those `_UNITS` finds, is a string left open (the parser refuses the text it is in)."""
-    return unit[:1] in ('"', "'") and _CLOSED_STRING.fullmatch(unit) is None
+    """Whether `unit`, of those `_UNITS` finds, is a string left open (the parser refuses the text it is in). `_UNITS`
+    takes a short one a line end leaves open for a string to that end, and the white space after it for white space
+    between tokens: '"\n | "' has the tokens of '" | "' to it, though the parser refuses it."""
+    return unit[:1] in ('"', "'") and CLOSED_STRING.fullmatch(unit) is None
 
 
 def _key(named: str, job: QueryJob) -> tuple[str, str | None, str | None]:

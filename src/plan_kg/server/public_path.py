@@ -28,14 +28,15 @@ class PublicPath:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Under the prefix as sent, not only once decoded: in `/nishitokyo%2Fid/…` the first segment is
-        # `nishitokyo/id` (RFC 3986 2.2), no path of the site.
-        raw = scope.get("raw_path")
-        length = self._raw_prefix_length(raw) if raw is not None and _under(scope["path"], self.prefix) else None
-        if _under(path := scope["path"], self.prefix) and (raw is None or length is not None):
-            scope = {**scope, "path": path[len(self.prefix):] or "/", PATH_SENT: path_sent(scope)}
-            if raw is not None:
-                scope["raw_path"] = raw[length:] or b"/"
+        if _under(path := scope["path"], self.prefix):
+            # Under the prefix as sent, not only once decoded: in `/nishitokyo%2Fid/…` the first segment is
+            # `nishitokyo/id` (RFC 3986 2.2), no path of the site.
+            raw = scope.get("raw_path")
+            length = None if raw is None else self._raw_prefix_length(raw)
+            if raw is None or length is not None:
+                scope = {**scope, "path": path[len(self.prefix):] or "/", PATH_SENT: path_sent(scope)}
+                if raw is not None:
+                    scope["raw_path"] = raw[length:] or b"/"
         own = _authorities(scope)
 
         async def send_within(message: Message) -> None:

@@ -239,8 +239,9 @@ class QueryService:
     def run(self, request: QueryRequest) -> QueryResult:
         """Blocking `execute` for one query from the command line (starts its own workers)."""
 
-        # One query: one worker, on the on-disk store (copying it into memory would cost more than it saves).
-        one_shot = replace(self.settings, query_workers=1, worker_memory_store_quads=0)
+        # One query: one worker, on the on-disk store (copying it into memory would cost more than it saves), and no
+        # named queries read for later requests (there are none).
+        one_shot = replace(self.settings, query_workers=1, worker_memory_store_quads=0, in_process_named_s=0)
 
         async def once() -> QueryResult:
             async with QueryService(one_shot, self.store) as service:

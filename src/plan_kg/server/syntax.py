@@ -18,15 +18,21 @@ import unicodedata
 
 import pyoxigraph
 
+#: Each kind of string up to its closing quote, as patterns to build on: long ones, then short ones (which a line
+#: end ends, as the parser refuses it).
+_STRING_BODIES = (
+    (r'"""(?:[^"\\]++|\\.|"(?!""))*+', '"""'),
+    (r"'''(?:[^'\\]++|\\.|'(?!''))*+", "'''"),
+    (r'"(?:[^"\\\n\r]++|\\.)*+', '"'),
+    (r"'(?:[^'\\\n\r]++|\\.)*+", "'"),
+)
 #: An IRI or a string (long or short; one left open runs to the end of its line, or of the text when long), as a
 #: pattern to build on (possessive: linear on any text; compile it with re.DOTALL). Nothing in one is a comment.
-IRI_OR_STRING = (
-    r'<(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>'
-    r'|"""(?:[^"\\]++|\\.|"(?!""))*+(?:"""|$)'
-    r"|'''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|$)"
-    r'|"(?:[^"\\\n\r]++|\\.)*+"?'
-    r"|'(?:[^'\\\n\r]++|\\.)*+'?"
-)
+IRI_OR_STRING = "|".join(
+    [r'<(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>']
+    + [f"{body}(?:{close}|$)" if len(close) == 3 else f"{body}{close}?" for body, close in _STRING_BODIES])
+#: A string closed by its quote (of one that `IRI_OR_STRING` finds, whether it was left open).
+CLOSED_STRING = re.compile("|".join(body + close for body, close in _STRING_BODIES), re.DOTALL)
 #: What cannot hold a prefixed name: IRIs, strings and comments. Each is blanked out with spaces of its length,
 #: so that positions stay where they were.
 _NOT_NAMES = re.compile(IRI_OR_STRING + r"|\#[^\n\r]*+", re.DOTALL)
