@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 
 from plan_kg.config import Settings
+from plan_kg.dcat.docs import STYLESHEET_PATH
 from plan_kg.server import create_app
 from plan_kg.server import service
 from plan_kg.server.connection import http_protocol
@@ -141,3 +143,23 @@ def jobs_run_here(monkeypatch: pytest.MonkeyPatch) -> list[QueryJob]:
     for name in ("run_job", "run_known"):
         monkeypatch.setattr(service, name, watched(getattr(service, name)))
     return jobs
+
+
+#: What the server reads of dist/ while serving, each path with the built file it answers with.
+BUILT_FILES = {
+    "/downloads/plan-kg.nq": "plan-kg.nq",
+    "/downloads/void.ttl": "void.ttl",
+    "/downloads/catalog.jsonld": "catalog.jsonld",
+    "/downloads/ontology.html": "ontology.html",
+    "/catalog": "catalog.ttl",
+    "/catalog.ttl": "catalog.ttl",
+    "/.well-known/void": "void.ttl",
+    STYLESHEET_PATH: "pylode.css",
+}
+
+
+def served_files(site: str) -> dict[str, bytes]:
+    """What the server sends for each of `BUILT_FILES` (each must be a 200)."""
+    answers = {path: httpx.get(site + path, headers={"Accept": "text/turtle"}) for path in BUILT_FILES}
+    assert {path: answer.status_code for path, answer in answers.items()} == dict.fromkeys(BUILT_FILES, 200)
+    return {path: answer.content for path, answer in answers.items()}

@@ -1,6 +1,7 @@
-"""A build beside a running server (plan_kg.server.rebuilt, and the build's files kept with the store): the server goes
-on serving the build it loaded, its files with its SPARQL answers, says once that dist/ was rebuilt, and serves the new
-build once restarted."""
+"""A build beside a running server (plan_kg.server.rebuilt, and the build's files kept with the store): the app of
+`create_app` (what `plan-kg serve` serves with `reload_builds = false`) goes on serving the build it loaded, its files
+with its SPARQL answers, says once that dist/ was rebuilt, and serves the new build once restarted. By default
+`plan-kg serve` serves the new build once loaded: tests/test_server_reload.py."""
 
 from __future__ import annotations
 
@@ -18,33 +19,15 @@ from starlette.testclient import TestClient
 
 from plan_kg.build import BuildResult, _swap_in, build
 from plan_kg.config import Settings
-from plan_kg.dcat.docs import STYLESHEET_PATH
 from plan_kg.server import create_app, rebuilt
-from server_fixtures import SAMPLE_NQUADS, live_server, sample_settings, write_dump
+from server_fixtures import BUILT_FILES, SAMPLE_NQUADS, live_server, sample_settings, served_files, write_dump
 
-#: What the server reads of dist/ while serving, each path with the built file it answers with.
-BUILT_FILES = {
-    "/downloads/plan-kg.nq": "plan-kg.nq",
-    "/downloads/void.ttl": "void.ttl",
-    "/downloads/catalog.jsonld": "catalog.jsonld",
-    "/downloads/ontology.html": "ontology.html",
-    "/catalog": "catalog.ttl",
-    "/catalog.ttl": "catalog.ttl",
-    "/.well-known/void": "void.ttl",
-    STYLESHEET_PATH: "pylode.css",
-}
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
 REBUILT = "was rebuilt at"
 
 
 def _built(dist: Path) -> dict[str, bytes]:
     return {path: (dist / name).read_bytes() for path, name in BUILT_FILES.items()}
-
-
-def _served(site: str) -> dict[str, bytes]:
-    answers = {path: httpx.get(site + path, headers={"Accept": "text/turtle"}) for path in BUILT_FILES}
-    assert {path: answer.status_code for path, answer in answers.items()} == dict.fromkeys(BUILT_FILES, 200)
-    return {path: answer.content for path, answer in answers.items()}
 
 
 def _quads(sparql: str) -> int:
@@ -84,11 +67,11 @@ def test_a_build_beside_a_running_server_changes_nothing_it_serves_until_it_is_r
     store_dir = tmp_path / "store"
     with live_server(plan_copy, store_dir=store_dir) as sparql:
         site = sparql.removesuffix("/sparql")
-        assert _served(site) == first
+        assert served_files(site) == first
         build(plan_copy)  # the real one, which swaps its folder in for dist/
         second = _built(plan_copy.dist_dir)
         assert all(second[path] != first[path] for path in ("/downloads/plan-kg.nq", "/catalog", "/.well-known/void"))
-        assert _served(site) == first
+        assert served_files(site) == first
         assert _quads(sparql) == _dump_quads(first["/downloads/plan-kg.nq"])
         dropped = [path.relative_to(built.out_dir).as_posix() for path in sorted(built.out_dir.rglob("*.csv"))
                    if not (plan_copy.dist_dir / path.relative_to(built.out_dir)).exists()]  # the other cities' plans
@@ -102,14 +85,14 @@ def test_a_build_beside_a_running_server_changes_nothing_it_serves_until_it_is_r
         os.utime(staging / "plan-kg.nq", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
         _swap_in(staging, plan_copy.dist_dir)
         time.sleep(20 * rebuilt.CHECK_EVERY_S)
-        assert _served(site) == first
+        assert served_files(site) == first
     said = _rebuilt(caplog)
     assert len(said) == 1
     assert said[0].startswith(f"{plan_copy.dist_dir} was rebuilt at ")
     assert said[0].endswith("this server keeps serving the build it loaded; restart it to serve the new one")
     caplog.clear()
     with live_server(plan_copy, store_dir=store_dir) as sparql:  # restarted
-        served = _served(sparql.removesuffix("/sparql"))
+        served = served_files(sparql.removesuffix("/sparql"))
         assert served == _built(plan_copy.dist_dir) and served["/.well-known/void"] == second["/.well-known/void"]
         assert _quads(sparql) == _dump_quads(second["/downloads/plan-kg.nq"])
         time.sleep(20 * rebuilt.CHECK_EVERY_S)

@@ -66,6 +66,9 @@ class Settings:
     # uvicorn's access log (a line on stdout for every request, its URL with the query): off, as it slows every
     # answer; a request refused at a limit is logged either way (server/refusals.py).
     access_log: bool = False
+    # `plan-kg serve` serves a build swapped into dist_dir while it runs once that build's store is loaded and its
+    # workers have started (server/reload.py); false: it serves the build it loaded until restarted.
+    reload_builds: bool = True
     # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Query worker processes. One client's queries run on at most max_workers_per_client of them at

@@ -52,13 +52,16 @@ _VARY_ANSWER = "Accept, Accept-Encoding"
 _ALLOW = "GET, HEAD, POST, OPTIONS"
 
 
-def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlette:
+def create_app(settings: Settings, *, store_dir: Path | None = None, refusals: RefusalLog | None = None,
+               say_when_built: bool = True) -> Starlette:
     """The endpoint over `settings.dist_dir/plan-kg.nq`, loaded into `store_dir` (default: a temporary directory).
 
     The web pages of `plan_kg.web` and the catalog routes of `plan_kg.dcat` are mounted after /sparql.
     Worker processes start with the app's lifespan, so serve it with uvicorn or enter it in a TestClient.
     What those routes read of `dist/` (downloads, catalog, VoID) is the build the store was loaded from, kept
-    with the store (`LoadedStore.files`): a `plan-kg build` meanwhile is said in the log, and served once restarted.
+    with the store (`LoadedStore.files`): a `plan-kg build` meanwhile is said in the log (`say_when_built`; off
+    where a `reload.ReloadingApp` serves the new build instead). `refusals`: the log of refusals to write to
+    (default: one of its own).
     """
     own_dir = store_dir is None
     directory = Path(tempfile.mkdtemp(prefix="plan-kg-store-")) if store_dir is None else store_dir
@@ -68,7 +71,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
     served = replace(settings, dist_dir=store.files)
     service = QueryService(settings, store)
     repeated = RepeatedRequestIndex(service)
-    refusals = RefusalLog()  # the HTTP protocol's refusals are logged here too (`connection.http_protocol`)
+    if refusals is None:
+        refusals = RefusalLog()  # the HTTP protocol's refusals are logged here too (`connection.http_protocol`)
     endpoint = SparqlEndpoint(settings, store, service, refusals)
     routes: list[BaseRoute] = [Route("/sparql", endpoint.handle, methods=["GET", "POST", "OPTIONS"], name="sparql")]
     site = web.Site(served, store.reader)
@@ -83,11 +87,12 @@ def create_app(settings: Settings, *, store_dir: Path | None = None) -> Starlett
         # large document build held up another client for up to 93 ms, 21 ms with this (document_build.py).
         gc.collect()
         gc.freeze()
-        rebuilt = asyncio.create_task(say_when_rebuilt(store))
+        rebuilt = asyncio.create_task(say_when_rebuilt(store)) if say_when_built else None
         try:
             yield
         finally:
-            rebuilt.cancel()
+            if rebuilt is not None:
+                rebuilt.cancel()
             gc.unfreeze()
             await service.close()
             if own_dir:

@@ -1,4 +1,8 @@
-"""Says once, in the log, that `dist/` was rebuilt under a running server, which goes on serving the build it loaded."""
+"""Says once, in the log, that `dist/` was rebuilt under a running server, which goes on serving the build it loaded.
+
+That is what an app of `create_app` does on its own, and `plan-kg serve` with `reload_builds = false`; by default
+`plan-kg serve` serves the new build once it has loaded (`reload.ReloadingApp`, which looks as often).
+"""
 
 from __future__ import annotations
 

@@ -11,12 +11,15 @@ import socket
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
 
 from ..config import Settings
 from ..errors import BuildError, PlanKgError, ServeError
 from ..interrupt import terminated_as_interrupted
 from .app import create_app
+from .refusals import RefusalLog
+from .reload import ReloadingApp
 from .connection import http_protocol
 from .store import DUMP_NAME, default_store_dir
 
@@ -74,7 +77,7 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         ensure_built(settings)
-        app = create_app(settings, store_dir=store_dir or default_store_dir(settings))
+        app = serving_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=settings.access_log,
                                 proxy_headers=False, log_config=_LOG_CONFIG,
@@ -82,6 +85,17 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         _Server(config).run(sockets=[listener])
     finally:
         listener.close()
+
+
+def serving_app(settings: Settings, *, store_dir: Path) -> Starlette | ReloadingApp:
+    """What `plan-kg serve` serves: the app of the build in `dist/`, and of each later one (`reload_builds`)."""
+    refusals = RefusalLog()  # one log for every build served (`app.state.refusals`), the HTTP protocol's refusals too
+    app = create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=not settings.reload_builds)
+    if not settings.reload_builds:
+        return app
+    # A request may still be running a query, then sending its answer, when a new build takes over.
+    return ReloadingApp(lambda: create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=False),
+                        app, drain_s=settings.query_timeout_s + settings.send_timeout_s)
 
 
 #: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.

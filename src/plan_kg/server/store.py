@@ -68,11 +68,16 @@ class LoadedStore:
     def replaced_at(self) -> float | None:
         """When the dump at `source` was replaced by another (its modification time, seconds since the epoch): a new
         build; None while it is the one loaded, or while there is none there (a build between its two renames)."""
+        found = self.current_state()
+        return None if found is None or found == self.source_state else found[1] / 1e9
+
+    def current_state(self) -> tuple[int, int] | None:
+        """The size and modification time (ns) of the dump at `source` now; None while there is none there."""
         try:
             stat = self.source.stat()
         except OSError:
             return None
-        return None if (stat.st_size, stat.st_mtime_ns) == self.source_state else stat.st_mtime
+        return stat.st_size, stat.st_mtime_ns
 
 
 def default_store_dir(settings: Settings) -> Path:

@@ -1,0 +1,170 @@
+"""`plan-kg serve` across builds: the app of the build it loaded serves until a new build's app has started.
+
+`create_app` serves one build: its store, its query workers, the files of its `dist/`. `ReloadingApp` holds one
+such app at a time and looks at the dump every few seconds (`rebuilt.CHECK_EVERY_S`). Once `plan-kg build` has
+swapped a new `dist/` in, it makes the new build's app beside the one serving (loading the store in a thread,
+starting its workers), and only then sends new requests to it. The old app finishes the requests it holds, for at
+most `drain_s`, and is shut down (its workers stop; its store goes when a later load prunes it). A new build that
+cannot be served (not valid N-Quads, workers that do not start) is said in the log, and the old app goes on
+serving; that build is not tried again, the next one is.
+
+While both run, memory holds both stores and both pools of workers, and a client may run its queries on each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import traceback
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+
+from . import rebuilt
+
+logger = logging.getLogger(__name__)
+
+#: After an old build's app is shut down, how long to wait each time before looking whether it is gone.
+_RELEASE_WAITS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class _Generation:
+    """One build's app, its lifespan once started, and the requests it is answering."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.active = 0
+        self._lifespan = contextlib.AsyncExitStack()
+
+    async def start(self) -> None:
+        await self._lifespan.enter_async_context(self.app.router.lifespan_context(self.app))
+
+    async def stop(self) -> None:
+        await self._lifespan.aclose()
+
+
+class ReloadingApp:
+    """ASGI app: the app `make_app` gives for the build in `dist/`, replaced by a new one after each build.
+
+    `first` is the app of the build there at start (made before the server listens, so that a build that cannot
+    be served stops the start). `state` is the serving app's.
+    """
+
+    def __init__(self, make_app: Callable[[], Starlette], first: Starlette, *, drain_s: float) -> None:
+        self._make_app = make_app
+        self._serving = _Generation(first)
+        self._drain_s = drain_s
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._closing = False  # the server is shutting down
+        self.reloads = 0  # new builds served
+
+    @property
+    def state(self) -> Any:
+        return self._serving.app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        generation = self._serving
+        generation.active += 1
+        try:
+            await generation.app(scope, receive, send)
+        finally:
+            generation.active -= 1
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        try:
+            await self._serving.start()
+        except BaseException:
+            # As Starlette says it: uvicorn logs the message and does not serve.
+            await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+            raise
+        watching = asyncio.create_task(self._watch())
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        self._closing = True  # an old build's app still draining is shut down now, whole
+        await asyncio.gather(*self._retiring)
+        await self._serving.stop()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _watch(self) -> None:
+        """Serve each new build once its app has started; say why when one cannot be."""
+        given_up: tuple[int, int] | None = None  # the dump (size, time) of a build that could not be served
+        while True:
+            await asyncio.sleep(rebuilt.CHECK_EVERY_S)
+            store = self._serving.app.state.store
+            found = store.current_state()
+            if found is None or found == store.source_state or found == given_up:
+                continue
+            when = datetime.fromtimestamp(found[1] / 1e9).astimezone().isoformat(timespec="seconds")
+            logger.warning("%s was rebuilt at %s; loading it (the build loaded before is served meanwhile)",
+                           store.source.parent, when)
+            generation = await self._started()
+            if isinstance(generation, str):
+                given_up = found
+                logger.error("the build of %s in %s cannot be served (%s); the build loaded before is still "
+                             "served; fix the sources and build again", when, store.source.parent, generation)
+                continue
+            task = asyncio.create_task(self._retire(self._serving))  # no reference to the old app stays here
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+            self._serving = generation
+            self.reloads += 1
+            logger.warning("serving the build of %s from now on (%d quads)", when, generation.app.state.store.quads)
+            del generation, store
+
+    async def _started(self) -> _Generation | str:
+        """The new build's app, started; or why it could not be."""
+        try:
+            app = await asyncio.to_thread(self._make_app)
+        except Exception as exc:  # noqa: BLE001 - any reason is said, and the build loaded before served
+            return str(exc) or type(exc).__name__
+        generation = _Generation(app)
+        try:
+            await generation.start()
+        except BaseException as exc:  # its workers stopped whatever happened, Ctrl-C included
+            with contextlib.suppress(Exception):
+                await generation.stop()
+            if not isinstance(exc, Exception):
+                raise
+            return str(exc) or type(exc).__name__
+        return generation
+
+    async def _retire(self, generation: _Generation) -> None:
+        """Shut `generation` down once it answers nothing, or after `drain_s` (what it still answers then fails)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_s
+        while generation.active and loop.time() < deadline and not self._closing:
+            await asyncio.sleep(0.05)
+        released = weakref.ref(generation.app)
+        try:
+            await generation.stop()
+        finally:
+            del generation
+            # The app's lifespan froze what existed at its start out of the collector's way (`gc.freeze`), and its end
+            # unfroze it all, the serving app's too. Frozen again only once the old app is gone: a connection kept
+            # alive still holds the last request it answered (its scope names the app) until its next request, and
+            # what is frozen is never collected.
+            for wait_s in _RELEASE_WAITS_S:
+                if self._closing:
+                    break
+                await asyncio.sleep(wait_s)
+                gc.collect()
+                if released() is None:
+                    gc.freeze()
+                    break

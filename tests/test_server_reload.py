@@ -1,0 +1,206 @@
+"""`plan-kg serve` across builds (plan_kg.server.reload): a new build is served once its app has started, with no
+request refused meanwhile; a request the old build was answering gets the old build's answer whole; a build that
+cannot be served leaves the one loaded before in place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from plan_kg.build import BuildResult, _swap_in, build
+from plan_kg.config import Settings
+from plan_kg.server import rebuilt
+from plan_kg.server.reload import ReloadingApp
+from plan_kg.server.run import serving_app
+from server_fixtures import BUILT_FILES, SAMPLE_NQUADS, live_app, sample_settings, served_files, write_dump
+
+NEW = "<urn:x:new> <urn:x:in> <urn:x:build> <urn:x:graph> .\n"
+ASK_NEW = "ASK { <urn:x:new> ?p ?o }"
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(autouse=True)
+def often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rebuilt, "CHECK_EVERY_S", 0.05)
+
+
+def _reloading(settings: Settings, store_dir: Path) -> ReloadingApp:
+    """What `plan-kg serve` serves."""
+    app = serving_app(settings, store_dir=store_dir)
+    assert isinstance(app, ReloadingApp)
+    return app
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.02)
+
+
+def _build(settings: Settings, nquads: str, number: int) -> None:
+    """Swap a `dist/` holding `nquads` in, as `plan-kg build` does."""
+    staging = settings.dist_dir.with_name(f".dist-building-{number}")
+    write_dump(staging, nquads)
+    _swap_in(staging, settings.dist_dir)
+
+
+def _asks_new(sparql: str) -> bool:
+    answer = httpx.get(sparql, params={"query": ASK_NEW}, headers=JSON, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["boolean"]
+
+
+class Clients:
+    """A client asking the endpoint and fetching the dump, again and again, until stopped: every status it got."""
+
+    def __init__(self, sparql: str) -> None:
+        self.site = sparql.removesuffix("/sparql")
+        self.sparql = sparql
+        self.statuses: list[int] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                try:
+                    self.statuses.append(client.get(self.sparql, params={"query": ASK_NEW}, headers=JSON).status_code)
+                    self.statuses.append(client.get(self.site + "/downloads/plan-kg.nq").status_code)
+                except httpx.HTTPError as exc:
+                    self.errors.append(repr(exc))
+
+    def __enter__(self) -> Clients:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+@contextlib.contextmanager
+def _serving_asked(tmp_path: Path) -> Iterator[tuple[Settings, ReloadingApp, str, Clients]]:
+    """The sample build served as `plan-kg serve` serves it, and `Clients` asking it all along."""
+    settings = sample_settings(tmp_path)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql, Clients(sparql) as clients:  # type: ignore[arg-type]
+        yield settings, app, sparql, clients
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    caplog.set_level(logging.WARNING, logger="plan_kg.server")
+    yield lambda: [record.getMessage() for record in caplog.records]
+
+
+def test_a_new_build_is_served_once_started_and_no_client_is_refused_meanwhile(
+        tmp_path: Path, logged: Callable[[], list[str]]) -> None:
+    with _serving_asked(tmp_path) as (settings, app, sparql, clients):
+        site = sparql.removesuffix("/sparql")
+        assert not _asks_new(sparql)
+        first, refusals = weakref.ref(app.state.query_service), app.state.refusals
+        tag = httpx.get(site + "/downloads/plan-kg.nq").headers["etag"]
+        _wait_for(lambda: len(clients.statuses) > 20)
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: app.reloads == 1)
+        assert _asks_new(sparql)
+        download = httpx.get(site + "/downloads/plan-kg.nq")
+        assert download.text == SAMPLE_NQUADS + NEW and download.headers["etag"] != tag
+        # Once it answered nothing, the old build's app was shut down (its workers stopped) and let go (its store too).
+        _wait_for(lambda: first() is None)
+        assert app.state.query_service._pool is not None
+        assert app.state.refusals is refusals  # one log, which the HTTP protocol writes to as well
+        seen = len(clients.statuses)
+        _wait_for(lambda: len(clients.statuses) > seen + 20)
+    assert clients.errors == [] and set(clients.statuses) == {200}, (clients.errors, set(clients.statuses))
+    said = logged()
+    assert any(line.startswith(f"{settings.dist_dir} was rebuilt at ") and line.endswith(
+        "; loading it (the build loaded before is served meanwhile)") for line in said), said
+    assert any(line.startswith("serving the build of ") and line.endswith(" from now on (14 quads)")
+               for line in said), said  # 7 quads in named graphs, each in the default graph too
+
+
+def test_a_request_the_old_build_is_answering_gets_the_old_answer_whole(tmp_path: Path) -> None:
+    """The old build's app is shut down once it answers nothing: a download it was sending goes on to its end."""
+    big = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    settings = sample_settings(tmp_path)
+    write_dump(settings.dist_dir, big)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        site = sparql.removesuffix("/sparql")
+        first = app.state.query_service
+        # A small receive buffer: the kernel's buffers cannot take the whole dump, so the server waits to send the rest.
+        slow = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)])
+        with httpx.Client(transport=slow, timeout=60) as reader, reader.stream(
+                "GET", site + "/downloads/plan-kg.nq", headers={"Accept-Encoding": "identity"}) as download:
+            chunks = download.iter_bytes()
+            received = [next(chunks)]  # the rest waits in the server: this request is not done
+            _build(settings, SAMPLE_NQUADS + NEW, 1)
+            _wait_for(lambda: app.reloads == 1)
+            assert _asks_new(sparql)
+            time.sleep(0.5)
+            assert first._pool is not None  # still answering the download
+            received.extend(chunks)
+        assert b"".join(received).decode() == big
+        _wait_for(lambda: first._pool is None)
+
+
+def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(
+        tmp_path: Path, logged: Callable[[], list[str]]) -> None:
+    with _serving_asked(tmp_path) as (settings, app, sparql, clients):
+        site = sparql.removesuffix("/sparql")
+        _build(settings, "<urn:x:s> <urn:x:p> not N-Quads .\n", 1)
+        _wait_for(lambda: any("cannot be served" in line for line in logged()))
+        time.sleep(20 * rebuilt.CHECK_EVERY_S)  # not tried again
+        assert app.reloads == 0 and not _asks_new(sparql)
+        assert httpx.get(site + "/downloads/plan-kg.nq").text == SAMPLE_NQUADS
+        _build(settings, SAMPLE_NQUADS + NEW, 2)
+        _wait_for(lambda: app.reloads == 1)
+        assert _asks_new(sparql)
+    assert clients.errors == [] and set(clients.statuses) == {200}, (clients.errors, set(clients.statuses))
+    failed = [line for line in logged() if "cannot be served" in line]
+    assert len(failed) == 1, failed
+    assert f"in {settings.dist_dir} cannot be served (" in failed[0] and "not valid N-Quads" in failed[0]
+    assert failed[0].endswith("; the build loaded before is still served; fix the sources and build again")
+
+
+def test_plan_kg_serve_serves_new_builds_unless_reload_builds_is_false(tmp_path: Path) -> None:
+    """`reload_builds = false`: `plan-kg serve` serves the app of `create_app` alone, which says that dist/ was
+    rebuilt (tests/test_server_rebuilt.py); by default, a `ReloadingApp` whose every build shares one refusal log."""
+    assert isinstance(serving_app(sample_settings(tmp_path / "a"), store_dir=tmp_path / "a" / "store"), ReloadingApp)
+    kept = serving_app(sample_settings(tmp_path / "b", reload_builds=False), store_dir=tmp_path / "b" / "store")
+    assert isinstance(kept, Starlette)
+
+
+@pytest.mark.slow
+def test_plan_kg_build_beside_the_server_is_served_whole_once_loaded(built: BuildResult, plan_copy: Settings,
+                                                                    tmp_path: Path) -> None:
+    """The real build, which swaps its folder in for dist/: the SPARQL answers, downloads, catalog and VoID are all the
+    new build's at once (the first build has every city's plan, the second Nishitokyo's alone)."""
+    shutil.copytree(built.out_dir, plan_copy.dist_dir)
+    app = _reloading(plan_copy, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        site = sparql.removesuffix("/sparql")
+        first = served_files(site)
+        assert first["/downloads/plan-kg.nq"] == (built.out_dir / "plan-kg.nq").read_bytes()
+        build(plan_copy)
+        _wait_for(lambda: app.reloads == 1, seconds=120)
+        second = served_files(site)
+        assert second == {path: (plan_copy.dist_dir / name).read_bytes() for path, name in BUILT_FILES.items()}
+        assert all(second[path] != first[path] for path in ("/downloads/plan-kg.nq", "/catalog", "/.well-known/void"))
+        quads = httpx.get(sparql, params={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"}, headers=JSON)
+        lines = [line for line in second["/downloads/plan-kg.nq"].splitlines() if line.strip()]
+        assert int(quads.json()["results"]["bindings"][0]["n"]["value"]) == len(lines)
