@@ -30,10 +30,16 @@ from .syntax import CLOSED_STRING, IRI_OR_STRING
 _UNITS = re.compile(rf"(\\.|{IRI_OR_STRING}|\#[^\n\r]*+)", re.DOTALL)
 #: A run of SPARQL's white space: these four characters only (U+3000 in a query is no space to its parser).
 _SPACE = re.compile(r"[\x20\t\r\n]++")
+#: Comments and white space alone: no token (what `token_text` leaves of such a text is empty).
+_NO_TOKEN = re.compile(r"(?:[\x20\t\r\n]++|\#[^\n\r]*+)*+")
+#: The characters every unit of `_UNITS` starts with: counted (in C, ~1 µs a kilobyte) before a text is split.
+_UNIT_STARTS = ("\\", "<", '"', "'", "#")
 
 #: How much longer than the longest named query a text may be, and how many more IRIs, strings, escapes and comments
 #: than the one with the most it may have, and still be read for one (comments of its own): reading a text for its
-#: tokens takes time (15 µs for a named query), and a text with much more is no named query.
+#: tokens takes time (15 µs for a named query, 200 µs for 4 KB of quotes and brackets), and a text with much more is
+#: no named query. The characters units start with are counted first, with as much room: a text with more is not
+#: split at all (a comment full of them sends the query to a worker, which answers it as well).
 _MORE_CHARACTERS = 2_048
 _MORE_UNITS = 64
 
@@ -72,6 +78,7 @@ class QuickNamedQueries:
         self._raw = [text for text in self._texts.values() if not text.endswith("\\")]
         self._longest = max((len(text) for text in self._texts.values()), default=0) + _MORE_CHARACTERS
         self._most_pieces = max((len(split) for split in pieces.values()), default=0) + 2 * _MORE_UNITS
+        self._most_starts = max((_starts(text) for text in pieces), default=0) + 2 * _MORE_UNITS
         self.most_s = most_s
         self._quickest: dict[tuple[str, str | None, str | None], float] = {}
 
@@ -87,8 +94,10 @@ class QuickNamedQueries:
         if PAGE.name in (job.results_format, job.graph_format):
             return None
         for text in self._raw:  # the usual text: a named query as it is, then at most comments and white space
-            if job.query.startswith(text) and not token_text(job.query[len(text):]):
+            if job.query.startswith(text) and _NO_TOKEN.fullmatch(job.query, len(text)):
                 return text
+        if _starts(job.query) > self._most_starts:
+            return None
         pieces = _UNITS.split(job.query)
         if len(pieces) > self._most_pieces or any(_left_open(unit) for unit in pieces[1::2]):
             return None
@@ -102,6 +111,11 @@ class QuickNamedQueries:
         """A worker answered `named` in `job`'s formats in `run_s` seconds (the quickest run is kept)."""
         key = _key(named, job)
         self._quickest[key] = min(run_s, self._quickest.get(key, math.inf))
+
+
+def _starts(text: str) -> int:
+    """How many characters of `text` a unit of `_UNITS` may start with: at least as many as it has units."""
+    return sum(map(text.count, _UNIT_STARTS))
 
 
 def _left_open(unit: str) -> bool:
