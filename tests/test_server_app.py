@@ -11,8 +11,12 @@ import http.client
 import io
 import json
 import logging
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from urllib.parse import urlencode, urlsplit
 from collections.abc import Iterator
@@ -32,6 +36,7 @@ from server_fixtures import (
     Listener,
     live_server,
     sample_settings,
+    write_dump,
 )
 
 from plan_kg.web import SECURITY_HEADERS
@@ -883,6 +888,69 @@ def test_answers_a_client_does_not_read_hold_its_place_and_are_given_up(tmp_path
             for sock in stalled:
                 sock.close()
 
+
+
+def test_a_download_a_client_does_not_read_is_given_up_and_the_server_goes_on(tmp_path: Path) -> None:
+    """A client that never read its download held the connection, its task and the file for as long as it stayed
+    connected (send_timeout_s held for /sparql answers alone); now the download is given up after send_timeout_s."""
+    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    settings = sample_settings(tmp_path, send_timeout_s=1.0)
+    write_dump(settings.dist_dir, dump)
+    with live_server(settings) as url:
+        target = httpx.URL(url)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel's buffers cannot take the whole file
+        sock.connect((target.host, target.port))
+        sock.sendall(f"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: {target.host}\r\n"
+                     "Accept-Encoding: identity\r\n\r\n".encode())
+        time.sleep(3.0)  # reading nothing, past send_timeout_s
+        received = bytearray()
+        sock.settimeout(30)
+        while chunk := sock.recv(1 << 16):  # what the server had sent before it gave up, then the end of the connection
+            received += chunk
+        sock.close()
+        head, _, body = bytes(received).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"content-length: {len(dump)}".encode() in head.lower()
+        assert 0 < len(body) < len(dump)
+        whole = httpx.get(url.removesuffix("/sparql") + "/downloads/plan-kg.nq", headers={"Accept-Encoding": "identity"},
+                          timeout=60)  # a client that reads gets all of it
+        assert whole.status_code == 200 and whole.text == dump
+
+
+def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tmp_path: Path) -> None:
+    """uvicorn waited for every connection to close: one client not reading its download kept a Ctrl-C'd server
+    running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s."""
+    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    write_dump(tmp_path / "dist", dump)
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\nquery_timeout_s = 2\nsend_timeout_s = 3600\n', encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0"],
+                               stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+    said: list[str] = []
+    try:
+        for line in process.stderr:  # type: ignore[union-attr]
+            said.append(line)
+            if found := re.search(r"plan-kg serves http://127\.0\.0\.1:(\d+)/", line):
+                break
+        assert found, said
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(found.group(1))))
+        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        assert sock.recv(12) == b"HTTP/1.1 200"
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)  # the client would hold it for as long as it stays connected
+        finally:
+            sock.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    said += process.stderr.readlines()  # type: ignore[union-attr]
+    assert process.returncode == 1 and said[-1] == "Aborted!\n", "".join(said)  # as after any Ctrl-C (click)
+    assert any("Cancel 1 running task(s), timeout graceful shutdown exceeded" in line for line in said), "".join(said)
+    assert any("Application shutdown complete." in line for line in said), "".join(said)  # its workers stopped
 
 
 def test_a_large_answer_gives_up_also_when_its_first_message_cannot_be_sent() -> None:

@@ -41,7 +41,7 @@ from .public_path import PublicPath, path_sent
 from .rebuilt import say_when_rebuilt
 from .refusals import LOGGED_STATUSES, RefusalLog
 from .repeat import KEPT_KEY, RepeatedRequestIndex, RepeatedRequests, raw_negotiation
-from .responses import ANY_ORIGIN, EXPOSED, AllowAnyOrigin, SentInChunks
+from .responses import ANY_ORIGIN, EXPOSED, AllowAnyOrigin, GiveUpUnread, SentInChunks
 from .service import QueryRequest, QueryService
 from .store import DUMP_NAME, LoadedStore, load_store
 from .jobs import QueryRejected
@@ -114,6 +114,8 @@ def create_app(settings: Settings, *, store_dir: Path | None = None, refusals: R
               if settings.trusted_proxies else []),
             # A plain GET /sparql skips the rest: answered again from the index, or by the endpoint directly.
             Middleware(RepeatedRequests, index=repeated, direct=endpoint.answer_get),
+            # Downloads and pages are sent a piece at a time as the client reads (a large /sparql answer: SentInChunks).
+            Middleware(GiveUpUnread, timeout_s=settings.send_timeout_s),
             Middleware(AllowAnyOrigin),
             Middleware(
                 PreflightByRoute,  # CORSMiddleware, a preflight allowing what the path takes: POST on /sparql alone

@@ -62,6 +62,41 @@ class SentInChunks(Response):
             self._done()
 
 
+class _Unread(Exception):
+    """The client read nothing of an answer for the time limit."""
+
+
+class GiveUpUnread:
+    """ASGI middleware: an answer whose client reads none of it for `timeout_s` is given up, the connection closed.
+
+    uvicorn waits before each message until the connection's buffer has room. A client that never read a download
+    held its connection, its task and the file open for as long as it stayed connected, and a shutdown waited for it
+    (minutes, measured with one such client). The answers of /sparql have their own limit (`SentInChunks`).
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_in_time(message: Message) -> None:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await send(message)
+            except TimeoutError:
+                raise _Unread from None
+
+        try:
+            await self.app(scope, receive, send_in_time)
+        except _Unread:  # uvicorn closes the connection, the answer unfinished
+            logger.info("gave up sending the answer to %s: the client read nothing for %g s", scope["path"],
+                        self.timeout_s)
+
+
 class AllowAnyOrigin:
     """ASGI middleware: every response allows any origin, also one to a request without Origin.
 

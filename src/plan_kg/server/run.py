@@ -79,8 +79,11 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         ensure_built(settings)
         app = serving_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
+        # On Ctrl-C or SIGTERM, what is in flight gets as long as a query may run; then it is cut off (uvicorn waited
+        # for as long as any client stayed connected, one that read its download slowly included).
         config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=settings.access_log,
                                 proxy_headers=False, log_config=_LOG_CONFIG,
+                                timeout_graceful_shutdown=settings.query_timeout_s,  # type: ignore[arg-type]
                                 http=http_protocol(settings, refusals=app.state.refusals))
         _Server(config).run(sockets=[listener])
     finally:
