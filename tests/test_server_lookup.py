@@ -301,18 +301,22 @@ def test_what_the_index_read_leaves_to_the_engine(tmp_path: Path) -> None:
 
 
 def test_a_copy_in_memory_reads_a_lookup_only_by_an_iri_with_a_short_list(tmp_path: Path) -> None:
-    """`MemoryCopy` names, by position, the IRIs in more than SHORT_LIST quads (every graph's): a pattern
-    whose bound terms are all such IRIs, or literals, is read from disk, where the index bounds the walk."""
+    """`MemoryCopy` names, by position, the IRIs in more than SHORT_LIST quads of the copy of the default graph (the
+    graph a lookup reads; the named graphs' quads are not in that copy): a pattern whose bound terms are all such
+    IRIs, or literals, is read from disk, where the index bounds the walk."""
     node, quad = pyoxigraph.NamedNode, pyoxigraph.Quad
     hub = [quad(node(f"{_EX}S"), node(f"{_EX}p{i}"), node(f"{_EX}o{i}")) for i in range(SHORT_LIST)]
-    hub += [quad(node(f"{_EX}s{i}"), node(f"{_EX}P"), node(f"{_EX}O"), node(f"{_EX}g")) for i in range(SHORT_LIST)]
+    hub += [quad(node(f"{_EX}s{i}"), node(f"{_EX}P"), node(f"{_EX}O")) for i in range(SHORT_LIST)]
     hub += [quad(node(f"{_EX}S"), node(f"{_EX}P"), pyoxigraph.Literal("1")),  # S and P: one more than SHORT_LIST
-            quad(node(f"{_EX}s0"), node(f"{_EX}P"), node(f"{_EX}O"))]  # O: one more, counting the named graph's
+            quad(node(f"{_EX}S"), node(f"{_EX}q"), node(f"{_EX}O"))]  # O: one more
+    # Long in a named graph only: not in the copy lookups read (the store's default graph holds the union).
+    hub += [quad(node(f"{_EX}r{i}"), node(f"{_EX}R"), node(f"{_EX}N"), node(f"{_EX}g")) for i in range(2 * SHORT_LIST)]
     disk = pyoxigraph.Store(str(tmp_path / "store"))
     disk.bulk_extend(hub)
     copy = MemoryCopy.of(disk)
     assert copy.long_lists == {(0, node(f"{_EX}S")), (1, node(f"{_EX}P")), (2, node(f"{_EX}O"))}
-    assert len(copy.store) == len(disk)
+    assert len(copy.stores.whole) == len(disk) and len(copy.store) == len(disk) - 2 * SHORT_LIST
+    assert copy.store is copy.stores.default
 
     def covered(query: str) -> bool:
         lookup = read_lookup(query)
@@ -322,6 +326,9 @@ def test_a_copy_in_memory_reads_a_lookup_only_by_an_iri_with_a_short_list(tmp_pa
     assert covered("SELECT * { <urn:x:s3> ?p ?o }")  # a short list, in any position
     assert covered("SELECT * { <urn:x:S> <urn:x:p7> ?o }") and covered("SELECT * { ?s ?p <urn:x:o7> }")
     assert covered("SELECT * { ?s <urn:x:O> ?o }")  # long as an object, not as a predicate
+    assert covered("SELECT * { ?s <urn:x:R> <urn:x:N> }")  # long in a named graph alone
+    assert covered("SELECT * { <urn:x:s3> ?p ?o } # a comment on a graph")  # comments aside,
+    assert not covered("SELECT * { <urn:x:graph> ?p ?o }")  # a word that could name a graph: the whole copy's
     assert not covered("SELECT * { <urn:x:S> ?p ?o }") and not covered("SELECT * { <urn:x:S> <urn:x:P> ?o }")
     assert not covered("SELECT * { ?s <urn:x:P> <urn:x:O> }")
     assert not covered("SELECT * { ?s ?p ?o }") and not covered("SELECT * { ?s ?p 'x' }")  # nothing to walk

@@ -82,8 +82,9 @@ class Settings:
     preempt_after_s: float = 1.0
     # A query worker copies the store into memory when it holds at most this many quads: queries
     # run up to 3x faster than on the on-disk store, for about 120 bytes of memory a quad in each
-    # worker and a slower start (2.4 s at 385,000 quads). The server process then keeps a copy too,
-    # for the lookups it answers itself (server/lookup.py). 0: everything reads the on-disk store.
+    # worker and a slower start (2.4 s at 385,000 quads), and half as much again for a copy of the default
+    # graph alone, where queries that read nothing else run (server/memory.py). The server process then keeps
+    # copies too, for the lookups it answers itself (server/lookup.py). 0: everything reads the on-disk store.
     worker_memory_store_quads: int = 1_000_000
     # A query of one triple pattern with at most this many rows is answered in the server process,
     # without the hop to a worker (server/lookup.py: it cannot run away); 0: every query in a worker.

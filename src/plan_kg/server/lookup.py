@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import pyoxigraph
 
+from .memory import InMemory, names_no_graph
+
 _Token = tuple[str, str]  # (kind, text): a group name of _TOKEN, and what it matched
 
 #: Longer texts go to a worker unread: reading one here holds up the event loop (~0.2 µs a character).
@@ -231,37 +233,43 @@ SHORT_LIST = 1024
 
 @dataclass(frozen=True)
 class MemoryCopy:
-    """An in-memory copy of the on-disk store, for lookups it answers within `SHORT_LIST` steps.
+    """The in-memory copies the workers read (`memory.InMemory`), and which lookups the copy of the default graph
+    answers within `SHORT_LIST` steps.
 
     For a pattern, an in-memory store walks the list of quads of its bound term with the fewest
-    (every graph's, to the end when few match); the on-disk store seeks in an index, but decodes
+    (to the end when few match); the on-disk store seeks in an index, but decodes
     every term from disk. A lookup by an IRI with a short list, `<iri> skos:prefLabel ?label` or
     `<iri> ?p ?o`, takes 4.6 and 11 µs from memory against 23 and 89 µs from disk
     (`benchmarks/lookup_bound.py`). `long_lists` names the IRIs, by position, whose lists are
-    longer; a pattern whose every bound term is one of them, or a literal (the store keeps
-    numbers by value, so a literal's list cannot be looked up by its text), is read from disk.
+    longer in the copy of the default graph (`store`, the graph a lookup reads); a pattern whose every bound term is
+    one of them, or a literal (the store keeps numbers by value, so a literal's list cannot be looked up by its text),
+    is read from disk, and so is a text a worker would run on the whole copy (`memory.names_no_graph`).
     """
 
-    store: pyoxigraph.Store
+    stores: InMemory
     long_lists: frozenset[tuple[int, pyoxigraph.NamedNode]]
+
+    @property
+    def store(self) -> pyoxigraph.Store:
+        """The copy lookups are read from: the default graph's."""
+        return self.stores.default
 
     @classmethod
     def of(cls, disk: pyoxigraph.Store) -> MemoryCopy:
-        """A copy of every quad of `disk`, with its long lists (three grouping queries over the copy)."""
-        store = pyoxigraph.Store()
-        store.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+        """Copies of `disk` (`InMemory.of`), with the long lists of the default graph's (three grouping queries)."""
+        stores = InMemory.of(disk)
         long_lists = set()
         for position, pattern in enumerate(("?t ?p ?o", "?s ?t ?o", "?s ?p ?t")):
-            counted = store.query(
-                f"SELECT ?t {{ {{ {pattern} }} UNION {{ GRAPH ?g {{ {pattern} }} }} FILTER(isIRI(?t)) }}"
-                f" GROUP BY ?t HAVING (COUNT(*) > {SHORT_LIST})"
+            counted = stores.default.query(
+                f"SELECT ?t {{ {pattern} FILTER(isIRI(?t)) }} GROUP BY ?t HAVING (COUNT(*) > {SHORT_LIST})"
             )
             long_lists.update((position, row["t"]) for row in counted)  # type: ignore[index,union-attr]
-        return cls(store=store, long_lists=frozenset(long_lists))
+        return cls(stores=stores, long_lists=frozenset(long_lists))
 
     def covers(self, lookup: Lookup) -> bool:
-        """Whether `lookup`'s pattern has an IRI with a short list here (a walk of at most `SHORT_LIST` quads)."""
-        return lookup.terms is not None and any(
+        """Whether `lookup`'s pattern has an IRI with a short list here (a walk of at most `SHORT_LIST` quads), and the
+        workers would read it from the same copy."""
+        return lookup.terms is not None and names_no_graph(lookup.query) and any(
             isinstance(term, pyoxigraph.NamedNode) and (position, term) not in self.long_lists
             for position, term in enumerate(lookup.terms))
 

@@ -224,7 +224,8 @@ class QueryService:
     def _answer_named(self, named: str, job: QueryJob) -> QueryResult | None:
         """The answer to the named query `named` in `job`'s formats, run here (a worker answered it quickly); None:
         it did not go as it went in the worker, whose answer (or reason for refusing) the caller asks for then."""
-        store = self.memory.store if self.memory is not None else self.store.reader  # what the workers read
+        # What a worker reads for this request's text: the same copy (row order without ORDER BY is the copy's).
+        store = self.memory.stores.for_job(job) if self.memory is not None else self.store.reader
         known = replace(job, query=named)
         try:
             result = run_known(store, known, max_bytes=self.settings.max_response_bytes)

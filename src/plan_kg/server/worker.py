@@ -14,6 +14,7 @@ import resource
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
@@ -22,6 +23,7 @@ import pyoxigraph
 from .. import formats
 from .guard import ForbiddenQuery, check_nesting, check_services, may_use_service
 from .jobs import NOT_VALID, QueryJob, QueryRejected, QueryResult
+from .memory import InMemory
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 from .serialize import (CSV, TSV, as_result, byte_size, csv_lines_up, csv_written_here, page_triples,
                         serialize_solutions, serialize_solutions_exactly, serialize_triples, too_large)
@@ -149,24 +151,23 @@ def worker_main(
 ) -> None:
     """Serve jobs from `conn` until it closes. The parent owns shutdown, so SIGINT is ignored.
 
-    With `in_memory`, the worker copies the read-only store into an in-memory store first
-    (blank nodes keep their identity) and answers from the copy: the same answers, faster.
+    With `in_memory`, the worker copies the read-only store into memory first, whole and its default graph
+    alone (`memory.InMemory`; blank nodes keep their identity), and answers from the copies: the same answers, faster.
     With `memory_bytes`, the process's heap is capped (RLIMIT_DATA) at what it holds once the
     store is open plus `memory_bytes`: a query that needs more ends this worker (Rust aborts on a
     failed allocation; Python raises MemoryError, answered as "failed" so that the pool replaces
     the worker), not the machine.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    store = pyoxigraph.Store.read_only(store_path)
-    if in_memory:
-        copy = pyoxigraph.Store()
-        copy.bulk_extend(store.quads_for_pattern(None, None, None, None))
-        del store  # the on-disk store's handle and caches
-        store = copy
+    if in_memory:  # the on-disk store's handle and caches are let go once copied
+        store_for: Callable[[QueryJob], pyoxigraph.Store] = InMemory.of(pyoxigraph.Store.read_only(store_path)).for_job
+    else:
+        disk = pyoxigraph.Store.read_only(store_path)
+        store_for = lambda job: disk  # noqa: E731
     # Queries run on a thread with a deep stack (see QUERY_STACK_BYTES); the limit below is set once
     # it exists, so that its reserved (not used) stack is not taken from a query's memory.
     threading.stack_size(QUERY_STACK_BYTES)
-    thread = threading.Thread(target=_serve, args=(conn, store, max_rows, memory_bytes, max_bytes),
+    thread = threading.Thread(target=_serve, args=(conn, store_for, max_rows, memory_bytes, max_bytes),
                               name="plan-kg-queries")
     thread.start()
     thread.join()
@@ -180,7 +181,8 @@ def worker_main(
 QUERY_STACK_BYTES = 1 << 30
 
 
-def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_bytes: int, max_bytes: int) -> None:
+def _serve(conn: Connection, store_for: Callable[[QueryJob], pyoxigraph.Store], max_rows: int, memory_bytes: int,
+           max_bytes: int) -> None:
     if memory_bytes > 0:
         limit = _data_bytes() + memory_bytes
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -192,7 +194,7 @@ def _serve(conn: Connection, store: pyoxigraph.Store, max_rows: int, memory_byte
             return
         try:
             started = time.perf_counter()
-            result = run_job(store, job, max_rows=max_rows, max_bytes=max_bytes)
+            result = run_job(store_for(job), job, max_rows=max_rows, max_bytes=max_bytes)
             conn.send(("ok", replace(result, run_s=time.perf_counter() - started)))
         except QueryRejected as exc:
             conn.send(("rejected", exc.status, exc.message, exc.setting))
