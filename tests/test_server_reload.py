@@ -158,6 +158,67 @@ def test_a_request_the_old_build_is_answering_gets_the_old_answer_whole(tmp_path
         _wait_for(lambda: first._pool is None)
 
 
+def _post_without_body(sparql: str) -> tuple[socket.socket, bytes]:
+    """A connection that has sent the header fields of a POST asking `ASK_NEW`, and the body it has yet to send."""
+    body = f"query={ASK_NEW}".encode()
+    host, port = sparql.removeprefix("http://").split("/")[0].split(":")
+    connection = socket.create_connection((host, int(port)), timeout=30)
+    connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: %s\r\nAccept: application/sparql-results+json\r\n"
+                       b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n"
+                       % (host.encode(), len(body)))
+    return connection, body
+
+
+def _answer(connection: socket.socket) -> tuple[int, str]:
+    """The status and body of the one response read on `connection` (closed by the server after it)."""
+    with connection, connection.makefile("rb") as stream:
+        status = int(stream.readline().split()[1])
+        headers = {}
+        while (line := stream.readline().strip()):
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        return status, stream.read(int(headers["content-length"])).decode()
+
+
+def test_a_query_whose_body_is_still_arriving_gets_the_old_answer(tmp_path: Path) -> None:
+    """The old build's app is kept while the request it began may still arrive (`receive_timeout_s`), not only for
+    `query_timeout_s` + `send_timeout_s`: it got a 500 (the workers it needed were stopped)."""
+    settings = sample_settings(tmp_path, query_timeout_s=0.5, send_timeout_s=0.5, receive_timeout_s=60.0)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        first = app.state.query_service
+        connection, body = _post_without_body(sparql)
+        _wait_for(lambda: app._serving.active == 1)  # taken by the first build's app
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: app.reloads == 1)
+        time.sleep(2.0)  # twice the query and send time limits
+        assert first._pool is not None  # still answering the request that began before the new build was served
+        connection.sendall(body)
+        status, answer = _answer(connection)
+        assert status == 200, answer
+        assert '"boolean":false' in answer.replace(" ", "")  # the old build's answer
+        _wait_for(lambda: first._pool is None)
+
+
+def test_a_query_reaching_an_app_shut_down_is_told_to_send_it_again(tmp_path: Path) -> None:
+    """Without a limit on how long a request may take to arrive (`receive_timeout_s = 0`, behind a proxy), the old
+    build's app is shut down while a request still comes: a 503 saying to send it again, not a 500."""
+    settings = sample_settings(tmp_path, query_timeout_s=0.5, send_timeout_s=0.5, receive_timeout_s=0.0)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        first = weakref.ref(app.state.query_service)
+        connection, body = _post_without_body(sparql)
+        _wait_for(lambda: app._serving.active == 1)  # taken by the first build's app
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: app.reloads == 1)
+        _wait_for(lambda: first() is None or first()._pool is None)  # type: ignore[union-attr]
+        connection.sendall(body)
+        status, answer = _answer(connection)
+        assert status == 503, answer
+        assert "stopped serving the build it was sent to" in answer and answer.rstrip().endswith("send it again")
+        assert _asks_new(sparql)
+
+
 def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(
         tmp_path: Path, logged: Callable[[], list[str]]) -> None:
     with _serving_asked(tmp_path) as (settings, app, sparql, clients):

@@ -96,9 +96,11 @@ def serving_app(settings: Settings, *, store_dir: Path) -> Starlette | Reloading
     app = create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=not settings.reload_builds)
     if not settings.reload_builds:
         return app
-    # A request may still be running a query, then sending its answer, when a new build takes over.
+    # A request may still be arriving (its body), then running a query, then sending its answer, when a new build
+    # takes over. Without a limit on the first (receive_timeout_s = 0), one still arriving then is answered 503.
+    drain_s = settings.receive_timeout_s + settings.query_timeout_s + settings.send_timeout_s
     return ReloadingApp(lambda: create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=False),
-                        app, drain_s=settings.query_timeout_s + settings.send_timeout_s)
+                        app, drain_s=drain_s)
 
 
 #: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.

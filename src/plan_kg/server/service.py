@@ -62,6 +62,7 @@ class QueryService:
         self.store = store
         self.base_iri = (settings.public_base_iri or settings.base_iri) + ENDPOINT_PATH
         self._pool: WorkerPool | None = None
+        self._closed = False  # close() was called: a query reaching it later gets a 503, not an error
         self.memory: MemoryCopy | None = None  # the copy lookups are read from, when there is one
         self.in_process_answers = 0
         self.quick = QuickNamedQueries((), most_s=settings.in_process_named_s)  # read from queries_dir by start()
@@ -114,6 +115,7 @@ class QueryService:
 
     async def close(self) -> None:
         """Stop the worker processes."""
+        self._closed = True
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -182,6 +184,9 @@ class QueryService:
         `client` (an address) may hold only so many workers at once (`WorkerPool.per_client`).
         """
         if self._pool is None:
+            if self._closed:  # a request still arriving (a slow body) once its build's app was shut down, or the server
+                raise QueryRejected(503, "this query reached the server as it stopped serving the build it was sent to "
+                                         "(a new build is served now, or the server is shutting down); send it again")
             raise RuntimeError("QueryService.start() was not called")
         if (result := self.cached(key)) is not None:
             return result
