@@ -5,6 +5,7 @@ cannot be served leaves the one loaded before in place."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import shutil
 import socket
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 
 from plan_kg.build import BuildResult, _swap_in, build
 from plan_kg.config import Settings
-from plan_kg.server import rebuilt
+from plan_kg.server import rebuilt, reload
 from plan_kg.server.reload import ReloadingApp
 from plan_kg.server.run import serving_app
 from server_fixtures import BUILT_FILES, SAMPLE_NQUADS, live_app, sample_settings, served_files, write_dump
@@ -217,6 +218,34 @@ def test_a_query_reaching_an_app_shut_down_is_told_to_send_it_again(tmp_path: Pa
         assert status == 503, answer
         assert "stopped serving the build it was sent to" in answer and answer.rstrip().endswith("send it again")
         assert _asks_new(sparql)
+
+
+def test_an_old_build_is_collected_when_another_was_let_go_before_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two builds let go one after the other, each held by a request still arriving: the first one's release froze
+    the second's app out of the collector's way (`gc.freeze`) while its request held it, and it was never collected
+    (its store and version directory held) until a later build."""
+    monkeypatch.setattr(reload, "_RELEASE_WAITS_S", (0.0, *[0.1] * 600))
+    settings = sample_settings(tmp_path, query_timeout_s=0.5, send_timeout_s=0.5, receive_timeout_s=0.0)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        first = weakref.ref(app.state.query_service)
+        holds_first, _ = _post_without_body(sparql)
+        _wait_for(lambda: app._serving.active == 1)
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: app.reloads == 1)
+        second = weakref.ref(app.state.query_service)
+        holds_second, _ = _post_without_body(sparql)
+        _wait_for(lambda: app._serving.active == 1)
+        _build(settings, SAMPLE_NQUADS, 2)
+        _wait_for(lambda: app.reloads == 2)
+        _wait_for(lambda: second()._pool is None)  # type: ignore[union-attr]  # shut down, still held
+        holds_first.close()
+        _wait_for(lambda: first() is None and len(app._retiring) == 1)  # the first one's release is done with
+        holds_second.close()
+        _wait_for(lambda: second() is None, seconds=30)
+        _wait_for(lambda: gc.get_freeze_count() > 0)  # frozen again once both were gone
+        assert _asks_new(sparql) is False  # the third build serves
 
 
 def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(

@@ -65,6 +65,7 @@ class ReloadingApp:
         self._serving = _Generation(first)
         self._drain_s = drain_s
         self._retiring: set[asyncio.Task[None]] = set()
+        self._let_go: weakref.WeakSet[Starlette] = weakref.WeakSet()  # old builds' apps shut down, not yet collected
         self._closing = False  # the server is shutting down
         self.reloads = 0  # new builds served
 
@@ -152,19 +153,21 @@ class ReloadingApp:
         while generation.active and loop.time() < deadline and not self._closing:
             await asyncio.sleep(0.05)
         released = weakref.ref(generation.app)
+        self._let_go.add(generation.app)
         try:
             await generation.stop()
         finally:
             del generation
             # The app's lifespan froze what existed at its start out of the collector's way (`gc.freeze`), and its end
-            # unfroze it all, the serving app's too. Frozen again only once the old app is gone: a connection kept
-            # alive still holds the last request it answered (its scope names the app) until its next request, and
-            # what is frozen is never collected.
+            # unfroze it all, the serving app's too. Frozen again only once every old app is gone, this one and any
+            # let go before or since: a connection kept alive still holds the last request it answered (its scope
+            # names the app) until its next request, and what is frozen is never collected.
             for wait_s in _RELEASE_WAITS_S:
                 if self._closing:
                     break
                 await asyncio.sleep(wait_s)
                 gc.collect()
                 if released() is None:
-                    gc.freeze()
+                    if not self._let_go:  # else the last of them to go freezes
+                        gc.freeze()
                     break
