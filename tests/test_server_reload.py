@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import shutil
 import socket
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ from starlette.applications import Starlette
 
 from plan_kg.build import BuildResult, _swap_in, build
 from plan_kg.config import Settings
+from plan_kg.locks import exclusive
 from plan_kg.server import rebuilt, reload
 from plan_kg.server.reload import ReloadingApp
 from plan_kg.server.run import serving_app
@@ -50,10 +53,12 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
         time.sleep(0.02)
 
 
-def _build(settings: Settings, nquads: str, number: int) -> None:
-    """Swap a `dist/` holding `nquads` in, as `plan-kg build` does."""
+def _build(settings: Settings, nquads: str, number: int, *, made: datetime | None = None) -> None:
+    """Swap a `dist/` holding `nquads` in, as `plan-kg build` does (its dump modified at `made`, if given)."""
     staging = settings.dist_dir.with_name(f".dist-building-{number}")
-    write_dump(staging, nquads)
+    dump = write_dump(staging, nquads)
+    if made is not None:
+        os.utime(dump, (made.timestamp(), made.timestamp()))
     _swap_in(staging, settings.dist_dir)
 
 
@@ -246,6 +251,26 @@ def test_an_old_build_is_collected_when_another_was_let_go_before_it(tmp_path: P
         _wait_for(lambda: second() is None, seconds=30)
         _wait_for(lambda: gc.get_freeze_count() > 0)  # frozen again once both were gone
         assert _asks_new(sparql) is False  # the third build serves
+
+
+def test_the_log_names_the_build_served_when_another_came_while_it_loaded(
+        tmp_path: Path, logged: Callable[[], list[str]]) -> None:
+    """A build swapped in while the one found waits to load (another process loading into the same store): the log
+    named the build found, and the next one was served."""
+    settings = sample_settings(tmp_path)
+    app = _reloading(settings, tmp_path / "store")
+    found, loaded = datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 6, 1, tzinfo=timezone.utc)
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        with exclusive(tmp_path / "store" / ".lock"):  # as a `plan-kg query` loading meanwhile holds it
+            _build(settings, SAMPLE_NQUADS, 1, made=found)
+            _wait_for(lambda: any("; loading it" in line for line in logged()))
+            _build(settings, SAMPLE_NQUADS + NEW, 2, made=loaded)
+        _wait_for(lambda: app.reloads == 1)
+        assert _asks_new(sparql)
+        time.sleep(10 * rebuilt.CHECK_EVERY_S)
+    served = [line for line in logged() if line.startswith("serving the build of ")]
+    assert served == [f"serving the build of {loaded.astimezone().isoformat(timespec='seconds')} from now on "
+                      f"(14 quads)"], logged()
 
 
 def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(

@@ -38,6 +38,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+def _when(state: tuple[int, int]) -> str:
+    """When the dump in `state` (its size and modification time in ns) was made, as the log says it."""
+    return datetime.fromtimestamp(state[1] / 1e9).astimezone().isoformat(timespec="seconds")
+
+
 class _Generation:
     """One build's app, its lifespan once started, and the requests it is answering."""
 
@@ -112,7 +117,7 @@ class ReloadingApp:
             found = store.current_state()
             if found is None or found == store.source_state or found == given_up:
                 continue
-            when = datetime.fromtimestamp(found[1] / 1e9).astimezone().isoformat(timespec="seconds")
+            when = _when(found)
             logger.warning("%s was rebuilt at %s; loading it (the build loaded before is served meanwhile)",
                            store.source.parent, when)
             generation = await self._started()
@@ -126,8 +131,9 @@ class ReloadingApp:
             task.add_done_callback(self._retiring.discard)
             self._serving = generation
             self.reloads += 1
-            logger.warning("serving the build of %s from now on (%d quads)", when, generation.app.state.store.quads)
-            del generation, store
+            loaded = generation.app.state.store  # a build swapped in after the one found, while that waited to load
+            logger.warning("serving the build of %s from now on (%d quads)", _when(loaded.source_state), loaded.quads)
+            del generation, store, loaded
 
     async def _started(self) -> _Generation | str:
         """The new build's app, started; or why it could not be."""
