@@ -70,6 +70,18 @@ def test_a_missing_or_broken_dump_is_a_store_error(tmp_path: Path) -> None:
         load_store(tmp_path / "dist" / "plan-kg.nq", tmp_path / "store")
 
 
+def test_a_dump_that_cannot_be_loaded_leaves_nothing_in_the_store_directory(tmp_path: Path) -> None:
+    """A server serving new builds (`reload_builds`) tries each: the half-loaded store and kept files of each broken
+    one stayed, and only the next build that loaded pruned them."""
+    settings = sample_settings(tmp_path)
+    served = load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store", with_files=True)
+    for i in range(4):
+        write_dump(settings.dist_dir, SAMPLE_NQUADS * 50 + f"<urn:x:a> <urn:x:b> broken{i} .\n")
+        with pytest.raises(StoreError, match="N-Quads"):
+            load_store(settings.dist_dir / "plan-kg.nq", tmp_path / "store", with_files=True)
+    assert [version.name for version in (tmp_path / "store").iterdir() if version.is_dir()] == [served.version]
+
+
 def _rebuild(dist: Path, nquads: str, files: dict[str, str]) -> None:
     """Swap a new build holding `nquads` and `files` (path -> text) in for `dist`, as `plan-kg build` does."""
     from plan_kg.build import _swap_in

@@ -128,9 +128,14 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> Load
             try:
                 writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS)))
                 writer.flush()
-            except SyntaxError as exc:
-                raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
-            except OSError as exc:  # no space left on the store's file system: said, as any other store error
+            except (SyntaxError, OSError) as exc:
+                # Nothing of it kept: a server serving each new build tries every broken one, and only a load that
+                # succeeds prunes versions.
+                del writer
+                shutil.rmtree(version_dir, ignore_errors=True)
+                if isinstance(exc, SyntaxError):
+                    raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
+                # No space left on the store's file system: said, as any other store error.
                 raise StoreError(f"{dump}: could not be loaded into the query store in {data_dir} ({exc})") from exc
             quads = len(writer)  # one scan, here rather than at every start
             del writer  # release the write lock before any read-only opener
