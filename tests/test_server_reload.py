@@ -273,6 +273,23 @@ def test_the_log_names_the_build_served_when_another_came_while_it_loaded(
                       f"(14 quads)"], logged()
 
 
+def test_the_server_stops_at_once_while_an_old_build_is_waited_for(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An old build's app still held once shut down (by a slow client's download, say) is looked for again after
+    longer and longer waits, up to two minutes: a server stopped meanwhile waited for the rest of that wait."""
+    monkeypatch.setattr(reload, "_RELEASE_WAITS_S", (0.0, 3600.0))
+    settings = sample_settings(tmp_path)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app):  # type: ignore[arg-type]
+        held = app._serving.app  # as a request still answered holds it
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: app.reloads == 1)
+        _wait_for(lambda: held.state.query_service._pool is None)
+        serving = app.state.query_service
+        time.sleep(0.5)  # into the long wait
+    assert serving._pool is None  # shut down (live_app waits 30 s for the server to stop)
+
+
 def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(
         tmp_path: Path, logged: Callable[[], list[str]]) -> None:
     with _serving_asked(tmp_path) as (settings, app, sparql, clients):

@@ -71,7 +71,7 @@ class ReloadingApp:
         self._drain_s = drain_s
         self._retiring: set[asyncio.Task[None]] = set()
         self._let_go: weakref.WeakSet[Starlette] = weakref.WeakSet()  # old builds' apps shut down, not yet collected
-        self._closing = False  # the server is shutting down
+        self._closing = asyncio.Event()  # the server is shutting down
         self.reloads = 0  # new builds served
 
     @property
@@ -103,7 +103,7 @@ class ReloadingApp:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
-        self._closing = True  # an old build's app still draining is shut down now, whole
+        self._closing.set()  # an old build's app still draining is shut down now, whole; one let go is not waited for
         await asyncio.gather(*self._retiring)
         await self._serving.stop()
         await send({"type": "lifespan.shutdown.complete"})
@@ -156,7 +156,7 @@ class ReloadingApp:
         """Shut `generation` down once it answers nothing, or after `drain_s` (what it still answers then fails)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._drain_s
-        while generation.active and loop.time() < deadline and not self._closing:
+        while generation.active and loop.time() < deadline and not self._closing.is_set():
             await asyncio.sleep(0.05)
         released = weakref.ref(generation.app)
         self._let_go.add(generation.app)
@@ -169,9 +169,10 @@ class ReloadingApp:
             # let go before or since: a connection kept alive still holds the last request it answered (its scope
             # names the app) until its next request, and what is frozen is never collected.
             for wait_s in _RELEASE_WAITS_S:
-                if self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), wait_s)
+                if self._closing.is_set():  # else a server stopped waited for the rest of a wait of up to minutes
                     break
-                await asyncio.sleep(wait_s)
                 gc.collect()
                 if released() is None:
                     if not self._let_go:  # else the last of them to go freezes
