@@ -25,6 +25,7 @@ from plan_kg.build import BuildResult, _swap_in, build
 from plan_kg.config import Settings
 from plan_kg.locks import exclusive
 from plan_kg.server import rebuilt, reload
+from plan_kg.server.pool import WorkerPool, WorkerStartError
 from plan_kg.server.reload import ReloadingApp
 from plan_kg.server.run import serving_app
 from server_fixtures import BUILT_FILES, SAMPLE_NQUADS, live_app, sample_settings, served_files, write_dump
@@ -307,6 +308,29 @@ def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next
     assert len(failed) == 1, failed
     assert f"in {settings.dist_dir} cannot be served (" in failed[0] and "not valid N-Quads" in failed[0]
     assert failed[0].endswith("; the build loaded before is still served; fix the sources and build again")
+
+
+def test_a_build_whose_workers_do_not_start_is_said_with_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logged: Callable[[], list[str]]) -> None:
+    """A valid build whose query workers do not start (short of memory with both builds loaded, say): the build loaded
+    before goes on being served, and the log does not say to fix the sources, which are not the cause."""
+    settings = sample_settings(tmp_path)
+    app = _reloading(settings, tmp_path / "store")
+    with live_app(app) as sparql:  # type: ignore[arg-type]
+        first = app.state.query_service
+
+        async def dies(self: WorkerPool) -> None:
+            raise WorkerStartError("a query worker stopped (exit code -9) before it had opened the store")
+
+        monkeypatch.setattr(WorkerPool, "_spawn", dies)
+        _build(settings, SAMPLE_NQUADS + NEW, 1)
+        _wait_for(lambda: any("cannot be served" in line for line in logged()))
+        assert app.reloads == 0 and app.state.query_service is first and first._pool is not None
+        assert not _asks_new(sparql)
+    failed = [line for line in logged() if "cannot be served" in line]
+    assert len(failed) == 1 and "(a query worker stopped (exit code -9) before it had opened the store)" in failed[0]
+    assert failed[0].endswith("; the build loaded before is still served; its query workers did not start beside "
+                              "those of the build served: restart plan-kg serve to serve it alone"), failed
 
 
 def test_plan_kg_serve_serves_new_builds_unless_reload_builds_is_false(tmp_path: Path) -> None:

@@ -121,10 +121,10 @@ class ReloadingApp:
             logger.warning("%s was rebuilt at %s; loading it (the build loaded before is served meanwhile)",
                            store.source.parent, when)
             generation = await self._started()
-            if isinstance(generation, str):
+            if isinstance(generation, tuple):
                 given_up = found
                 logger.error("the build of %s in %s cannot be served (%s); the build loaded before is still "
-                             "served; fix the sources and build again", when, store.source.parent, generation)
+                             "served; %s", when, store.source.parent, *generation)
                 continue
             task = asyncio.create_task(self._retire(self._serving))  # no reference to the old app stays here
             self._retiring.add(task)
@@ -135,12 +135,12 @@ class ReloadingApp:
             logger.warning("serving the build of %s from now on (%d quads)", _when(loaded.source_state), loaded.quads)
             del generation, store, loaded
 
-    async def _started(self) -> _Generation | str:
-        """The new build's app, started; or why it could not be."""
+    async def _started(self) -> _Generation | tuple[str, str]:
+        """The new build's app, started; or why it could not be, and what to do."""
         try:
             app = await asyncio.to_thread(self._make_app)
         except Exception as exc:  # noqa: BLE001 - any reason is said, and the build loaded before served
-            return str(exc) or type(exc).__name__
+            return str(exc) or type(exc).__name__, "fix the sources and build again"
         generation = _Generation(app)
         try:
             await generation.start()
@@ -149,7 +149,9 @@ class ReloadingApp:
                 await generation.stop()
             if not isinstance(exc, Exception):
                 raise
-            return str(exc) or type(exc).__name__
+            # The build loaded, so its sources are not the cause: the machine may be (memory holds both builds now).
+            return str(exc) or type(exc).__name__, ("its query workers did not start beside those of the build "
+                                                    "served: restart plan-kg serve to serve it alone")
         return generation
 
     async def _retire(self, generation: _Generation) -> None:
