@@ -948,7 +948,10 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     said += process.stderr.readlines()  # type: ignore[union-attr]
-    assert process.returncode == 1 and said[-1] == "Aborted!\n", "".join(said)  # as after any Ctrl-C (click)
+    # Stopped, not killed: uvicorn raises the SIGINT again once it has stopped, which click reports ("Aborted!", 1),
+    # unless the process started with SIGINT ignored, as a background job of a shell script does (0).
+    assert process.returncode in (0, 1), "".join(said)
+    assert any("Finished server process" in line for line in said), "".join(said)
     assert any("Cancel 1 running task(s), timeout graceful shutdown exceeded" in line for line in said), "".join(said)
     assert any("Application shutdown complete." in line for line in said), "".join(said)  # its workers stopped
 
