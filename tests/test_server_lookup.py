@@ -327,7 +327,7 @@ def test_a_copy_in_memory_reads_a_lookup_only_by_an_iri_with_a_short_list(tmp_pa
     assert covered("SELECT * { <urn:x:S> <urn:x:p7> ?o }") and covered("SELECT * { ?s ?p <urn:x:o7> }")
     assert covered("SELECT * { ?s <urn:x:O> ?o }")  # long as an object, not as a predicate
     assert covered("SELECT * { ?s <urn:x:R> <urn:x:N> }")  # long in a named graph alone
-    assert covered("SELECT * { <urn:x:s3> ?p ?o } # a comment on a graph")  # comments aside,
+    assert covered("SELECT * { <urn:x:s3> ?p ?o }\n# a comment line on a graph")  # comment lines aside,
     assert not covered("SELECT * { <urn:x:graph> ?p ?o }")  # a word that could name a graph: the whole copy's
     assert not covered("SELECT * { <urn:x:S> ?p ?o }") and not covered("SELECT * { <urn:x:S> <urn:x:P> ?o }")
     assert not covered("SELECT * { ?s <urn:x:P> <urn:x:O> }")
