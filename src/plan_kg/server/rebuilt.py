@@ -18,10 +18,14 @@ logger = logging.getLogger(__name__)
 CHECK_EVERY_S = 2.0
 
 
+def shown_time(seconds: float) -> str:
+    """A dump's modification time (seconds since the epoch) as the log says it: local time, to the second."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
 async def say_when_rebuilt(store: LoadedStore) -> None:
     """Wait until the dump `store` was loaded from is replaced by a new build's, then log a warning, once."""
     while (replaced_at := store.replaced_at()) is None:
         await asyncio.sleep(CHECK_EVERY_S)
-    when = datetime.fromtimestamp(replaced_at).astimezone().isoformat(timespec="seconds")
     logger.warning("%s was rebuilt at %s; this server keeps serving the build it loaded; restart it to serve the new "
-                   "one", store.source.parent, when)
+                   "one", store.source.parent, shown_time(replaced_at))

@@ -20,7 +20,6 @@ import logging
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,7 +39,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 def _when(state: tuple[int, int]) -> str:
     """When the dump in `state` (its size and modification time in ns) was made, as the log says it."""
-    return datetime.fromtimestamp(state[1] / 1e9).astimezone().isoformat(timespec="seconds")
+    return rebuilt.shown_time(state[1] / 1e9)
 
 
 class _Generation:

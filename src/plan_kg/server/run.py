@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import importlib
 import logging
 import resource
@@ -92,15 +93,15 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
 
 def serving_app(settings: Settings, *, store_dir: Path) -> Starlette | ReloadingApp:
     """What `plan-kg serve` serves: the app of the build in `dist/`, and of each later one (`reload_builds`)."""
-    refusals = RefusalLog()  # one log for every build served (`app.state.refusals`), the HTTP protocol's refusals too
-    app = create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=not settings.reload_builds)
+    # One log for every build served (`app.state.refusals`), the HTTP protocol's refusals too.
+    make_app = functools.partial(create_app, settings, store_dir=store_dir, refusals=RefusalLog(),
+                                 say_when_built=not settings.reload_builds)
     if not settings.reload_builds:
-        return app
+        return make_app()
     # A request may still be arriving (its body), then running a query, then sending its answer, when a new build
     # takes over. Without a limit on the first (receive_timeout_s = 0), one still arriving then is answered 503.
     drain_s = settings.receive_timeout_s + settings.query_timeout_s + settings.send_timeout_s
-    return ReloadingApp(lambda: create_app(settings, store_dir=store_dir, refusals=refusals, say_when_built=False),
-                        app, drain_s=drain_s)
+    return ReloadingApp(make_app, make_app(), drain_s=drain_s)
 
 
 #: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.
