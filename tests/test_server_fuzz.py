@@ -113,10 +113,18 @@ FRAMES = ["SELECT * WHERE {{ BIND({} AS ?x) }}", "SELECT * WHERE {{ {} }}", "ASK
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pair=st.sampled_from(NESTABLE), depth=st.integers(1, 3000), frame=st.sampled_from(FRAMES))
 def test_any_nesting(endpoint: str, http: httpx.Client, pair: tuple[str, str], depth: int, frame: str) -> None:
-    """However deep a query nests (a stack overflow in the parser killed the worker: 503)."""
+    """However deep a query nests (a stack overflow in the parser killed the worker: 503).
+
+    Parentheses in a pattern are RDF collections, which pyoxigraph evaluates in time cubic in their nesting (1.1 s at
+    120 levels, 10.5 s at 246 on the CI machine): near the limit such a query runs into the time limit, and its 503
+    says so, as it must (a crash would say the worker stopped)."""
     opening, closing = pair
     query = frame.format(opening * depth + "1" + closing * depth)
-    assert_answered(http.post(endpoint, content=query.encode(), headers={"Content-Type": "application/sparql-query"}))
+    response = http.post(endpoint, content=query.encode(), headers={"Content-Type": "application/sparql-query"})
+    if pair == ("(", ")") and response.status_code == 503:
+        assert "this endpoint's time limit" in response.text, response.text
+        return
+    assert_answered(response)
 
 
 # --- Raw HTTP: framing, methods, targets and fields no well-behaved client library sends ---------------------
