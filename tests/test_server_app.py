@@ -917,9 +917,61 @@ def test_a_download_a_client_does_not_read_is_given_up_and_the_server_goes_on(tm
         assert whole.status_code == 200 and whole.text == dump
 
 
+def _read_slowly(host: str, port: int, request: bytes, *, piece: int, every_s: float) -> bytes:
+    """What a client with a small receive buffer that reads `piece` bytes every `every_s` gets, to the connection's
+    end or the end of the answer (its Content-Length)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.connect((host, port))
+    sock.settimeout(30)
+    sock.sendall(request)
+    received, whole = bytearray(), None
+    try:
+        while whole is None or len(received) < whole:
+            chunk = sock.recv(piece)
+            if not chunk:
+                break
+            received += chunk
+            if whole is None and b"\r\n\r\n" in received:
+                head = bytes(received).partition(b"\r\n\r\n")[0].lower()
+                whole = len(head) + 4 + int(re.search(rb"content-length: (\d+)", head).group(1))
+            time.sleep(every_s)
+    finally:
+        sock.close()
+    return bytes(received)
+
+
+def test_a_client_reading_slowly_but_steadily_gets_the_whole_download_and_the_whole_answer(tmp_path: Path) -> None:
+    """send_timeout_s gives up on a client that reads none of an answer for that long, not on one that reads slowly.
+    The kernel's buffers take megabytes of an answer at once, and uvicorn's wait for room was bounded as a whole: a
+    client reading 1 MB/s was cut off a few megabytes before the end with send_timeout_s = 1 (downloads and large
+    /sparql answers alike)."""
+    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    settings = sample_settings(tmp_path, send_timeout_s=1.0, max_result_rows=50_000)
+    write_dump(settings.dist_dir, dump)
+    big = 'SELECT ?s ?o { ?s <urn:x:p> ?o }'
+    with live_server(settings) as url:
+        target = httpx.URL(url)
+        download = (f"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: {target.host}\r\n"
+                    "Accept-Encoding: identity\r\n\r\n").encode()
+        answer = (f"GET {target.raw_path.decode()}?{urlencode({'query': big})} HTTP/1.1\r\nHost: {target.host}\r\n"
+                  "Accept: text/tab-separated-values\r\n\r\n").encode()
+        for request, expected in ((download, dump.encode()), (answer, None)):
+            began = time.monotonic()
+            got = _read_slowly(target.host, target.port, request, piece=65536, every_s=0.05)  # ~1 MB/s
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            assert time.monotonic() - began > 3 * settings.send_timeout_s  # slow: many times the limit
+            if expected is not None:
+                assert body == expected
+            else:
+                assert body.count(b"\n") == 40_001 and len(body) > 8_000_000  # the header line, every row
+
+
 def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tmp_path: Path) -> None:
     """uvicorn waited for every connection to close: one client not reading its download kept a Ctrl-C'd server
-    running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s."""
+    running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s, and what is cut
+    off then is said in a line; a request still arriving is answered 503 at once."""
     dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
     write_dump(tmp_path / "dist", dump)
     config = tmp_path / "plan-kg.toml"
@@ -938,11 +990,20 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
         sock.connect(("127.0.0.1", int(found.group(1))))
         sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
         assert sock.recv(12) == b"HTTP/1.1 200"
+        arriving = socket.create_connection(("127.0.0.1", int(found.group(1))))  # a query whose body is arriving
+        arriving.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                         b"Content-Length: 100\r\n\r\nASK")
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
         process.send_signal(signal.SIGINT)
         try:
+            arriving.settimeout(30)
+            told = arriving.recv(4096)
+            told_after_s = time.monotonic() - stopped_at
             process.wait(timeout=60)  # the client would hold it for as long as it stays connected
         finally:
             sock.close()
+            arriving.close()
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -954,6 +1015,15 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
     assert any("Finished server process" in line for line in said), "".join(said)
     assert any("Cancel 1 running task(s), timeout graceful shutdown exceeded" in line for line in said), "".join(said)
     assert any("Application shutdown complete." in line for line in said), "".join(said)  # its workers stopped
+    # The download cut off is said in one line, not as a traceback (uvicorn's "Exception in ASGI application"), nor as
+    # uvicorn's error for an answer left unfinished.
+    assert any("WARNING:  cut off GET /downloads/plan-kg.nq: the server stopped" in line for line in said), "".join(said)
+    assert not any("Traceback" in line or "without completing response" in line for line in said), "".join(said)
+    # The query still arriving is told at once (not after query_timeout_s, then cut off with a traceback) to send it
+    # again, and that is said in the log as a refusal.
+    assert told.startswith(b"HTTP/1.1 503 ") and b"send it again once it is back" in told, told
+    assert told_after_s < 1.5, told_after_s
+    assert any("refused 503 to 127.0.0.1 (POST /sparql): the server is stopping" in line for line in said), "".join(said)
 
 
 def test_a_large_answer_gives_up_also_when_its_first_message_cannot_be_sent() -> None:

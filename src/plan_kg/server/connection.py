@@ -4,7 +4,10 @@ client sends (`HttpProtocol`, made for the settings by `http_protocol`)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import struct
+import termios
 from collections.abc import Awaitable, Callable
 
 import httptools
@@ -13,6 +16,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ..config import Settings
 from .addresses import HeadClients
 from .refusals import RefusalLog
+from .responses import UNREAD
 
 
 #: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
@@ -147,6 +151,8 @@ class HttpProtocol(HttpToolsProtocol):
         else:
             super().on_headers_complete()
         self._headers_read = True
+        if self.scope is not None:  # the app may ask what the client has not read (`responses.send_while_read`)
+            self.scope.setdefault("extensions", {})[UNREAD] = self._unread
         cycle = self.cycle  # not this request's after an upgrade: uvicorn made none
         self._body_unsure = (self.expect_100_continue and cycle is not None and cycle.scope is self.scope
                              and cycle.keep_alive)
@@ -180,8 +186,32 @@ class HttpProtocol(HttpToolsProtocol):
         return b"".join(lines) + b"\r\n"
 
     def shutdown(self) -> None:
+        """The server stops (Ctrl-C, SIGTERM): a request still arriving is answered 503 now, the connection closed.
+        uvicorn waited for its body for as long as it waits for answers in flight, then cut it off with a traceback
+        in the log; a request whose head was arriving was dropped unanswered."""
         self._body_unsure = False  # uvicorn's graceful shutdown closes the connection after the answer: so it stays
+        cycle = self.cycle
+        answering = cycle is not None and not cycle.response_complete
+        if self._partial and not self.transport.is_closing() and (
+                self._headers_read and not cycle.response_started and not self.pipeline  # its body arriving
+                or not self._headers_read and not answering):  # its head arriving, nothing sent before it pending
+            self._close_with(503, "Service Unavailable", "the server is stopping and did not wait for the rest of this "
+                                                         "request; send it again once it is back\n")
+            return
         super().shutdown()
+
+    def _unread(self) -> int | None:
+        """How many bytes sent on this connection the client has not taken: in the transport's buffer, and in the
+        kernel's send queue (sent and not acknowledged, or not sent yet); None where the kernel does not say (only
+        Linux's TIOCOUTQ is asked) or the connection is closing."""
+        if self.transport.is_closing():
+            return None
+        sock = self.transport.get_extra_info("socket")
+        try:
+            queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except (AttributeError, OSError, ValueError):
+            return None
+        return self.transport.get_write_buffer_size() + queued
 
     def _body_came(self) -> None:
         if self._body_unsure:

@@ -4,6 +4,7 @@ a piece at a time, for as long as the client reads (`SentInChunks`)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 
@@ -19,6 +20,64 @@ EXPOSED = ("Retry-After", "ETag", "Link", "Location", "Content-Location", "Conte
            "Content-Encoding")
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": ", ".join(EXPOSED)}
 ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ANY_ORIGIN.items()]
+
+
+#: Whether this request's answer was given up on purpose (a client that did not read it; a server that stopped):
+#: uvicorn then says "ASGI callable returned without completing response." at ERROR, as of a defect, after the line
+#: saying why (`GivenUpOnPurpose` leaves its line out).
+_GIVEN_UP = contextvars.ContextVar("plan_kg_answer_given_up", default=False)
+_UNFINISHED = "ASGI callable returned without completing response."
+
+
+def given_up(why: str, *args: object) -> None:
+    """Say in the log (WARNING) that the answer to the request of this task is given up, and why (`why` % `args`)."""
+    _GIVEN_UP.set(True)  # this task's context: what uvicorn logs once the app has returned sees it
+    logger.warning(why, *args)
+
+
+class GivenUpOnPurpose(logging.Filter):
+    """For uvicorn's logger: leaves out its ERROR for an answer left unfinished when plan-kg gave it up on purpose
+    and said why (`given_up`). Any other unfinished answer is still an error, and said."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _UNFINISHED and _GIVEN_UP.get())
+
+
+#: The key of `scope["extensions"]` under which the HTTP protocol (`connection.HttpProtocol`) gives how many bytes of
+#: what was sent on the request's connection the client has not taken yet: a function, None where it cannot say.
+UNREAD = "plan_kg.unread"
+#: How often a send that waits looks whether the client took anything (`send_while_read`), at most: and four times
+#: within its time limit.
+_LOOK_EVERY_S = 1.0
+
+
+async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s: float) -> None:
+    """`send(message)`; TimeoutError once the client has taken no byte of what was sent on its connection for
+    `timeout_s`, however long it reads. uvicorn waits before a message while the connection's buffer is full, and the
+    kernel's buffers took megabytes of a download at once (loopback: 4 MB): a wait bounded as a whole cut off clients
+    reading steadily but slowly (160 KB/s, measured, with a 5 s limit). Where the protocol cannot say what is unread
+    (`UNREAD`), the wait as a whole is bounded."""
+    unread = scope.get("extensions", {}).get(UNREAD)
+    async with asyncio.timeout(timeout_s) as deadline:
+        if unread is None or (left := unread()) is None:
+            await send(message)
+            return
+        loop = asyncio.get_running_loop()
+        every_s = min(_LOOK_EVERY_S, timeout_s / 4)
+
+        def look() -> None:
+            nonlocal left, looking
+            now = unread()
+            if now is not None and now < left:  # the client took some: the time limit starts again
+                deadline.reschedule(loop.time() + timeout_s)
+            left = left if now is None else now
+            looking = loop.call_later(every_s, look)
+
+        looking = loop.call_later(every_s, look)
+        try:
+            await send(message)
+        finally:
+            looking.cancel()
 
 
 #: Answers larger than this are sent in pieces of this size (see `SentInChunks`).
@@ -44,19 +103,19 @@ class SentInChunks(Response):
         try:
             # Every message under the time limit: uvicorn waits before each until the connection's buffer
             # has room, the first one too (after an earlier answer on the same connection, unread).
-            await asyncio.wait_for(send({"type": "http.response.start", "status": self.status_code,
-                                         "headers": self.raw_headers}), self._timeout_s)
+            await send_while_read(send, {"type": "http.response.start", "status": self.status_code,
+                                         "headers": self.raw_headers}, scope, self._timeout_s)
             pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
             for start in pieces:
                 piece = self.body[start:start + SEND_CHUNK_BYTES]
                 last = start + SEND_CHUNK_BYTES >= len(self.body)
-                await asyncio.wait_for(send({"type": "http.response.body", "body": piece, "more_body": not last}),
-                                       self._timeout_s)
+                await send_while_read(send, {"type": "http.response.body", "body": piece, "more_body": not last},
+                                      scope, self._timeout_s)
             if not pieces:
-                await asyncio.wait_for(send({"type": "http.response.body", "body": b""}), self._timeout_s)
+                await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s)
         except TimeoutError:
-            logger.info("gave up sending an answer of %d bytes: the client read nothing for %g s",
-                        len(self.body), self._timeout_s)  # uvicorn closes the connection, unanswered
+            given_up("gave up sending %s %s (%d bytes): the client read none of it for %g s (send_timeout_s)",
+                     scope["method"], scope.get("path", ""), len(self.body), self._timeout_s)  # uvicorn closes the connection
         finally:
             self.body = b""
             self._done()
@@ -85,16 +144,15 @@ class GiveUpUnread:
 
         async def send_in_time(message: Message) -> None:
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    await send(message)
+                await send_while_read(send, message, scope, self.timeout_s)
             except TimeoutError:
                 raise _Unread from None
 
         try:
             await self.app(scope, receive, send_in_time)
         except _Unread:  # uvicorn closes the connection, the answer unfinished
-            logger.info("gave up sending the answer to %s: the client read nothing for %g s", scope["path"],
-                        self.timeout_s)
+            given_up("gave up sending %s %s: the client read none of it for %g s (send_timeout_s)",
+                     scope["method"], scope["path"], self.timeout_s)
 
 
 class AllowAnyOrigin:

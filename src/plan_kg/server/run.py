@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import functools
@@ -9,10 +10,12 @@ import importlib
 import logging
 import resource
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
 from ..config import Settings
@@ -20,6 +23,7 @@ from ..errors import BuildError, PlanKgError, ServeError
 from ..interrupt import terminated_as_interrupted
 from .app import create_app
 from .refusals import RefusalLog
+from .responses import given_up
 from .reload import ReloadingApp
 from .connection import http_protocol
 from .store import DUMP_NAME, default_store_dir
@@ -82,11 +86,13 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
         # On Ctrl-C or SIGTERM, what is in flight gets as long as a query may run; then it is cut off (uvicorn waited
         # for as long as any client stayed connected, one that read its download slowly included).
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=settings.access_log,
+        config = uvicorn.Config(CutOffAtStop(app, stopping=lambda: server.should_exit, wait_s=settings.query_timeout_s),
+                                host=host, port=port, log_level="info", access_log=settings.access_log,
                                 proxy_headers=False, log_config=_LOG_CONFIG,
                                 timeout_graceful_shutdown=settings.query_timeout_s,  # type: ignore[arg-type]
                                 http=http_protocol(settings, refusals=app.state.refusals))
-        _Server(config).run(sockets=[listener])
+        server = _Server(config)
+        server.run(sockets=[listener])
     finally:
         listener.close()
 
@@ -105,8 +111,63 @@ def serving_app(settings: Settings, *, store_dir: Path) -> Starlette | Reloading
 
 
 #: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.
-_LOG_CONFIG = {**LOGGING_CONFIG, "loggers": {
-    **LOGGING_CONFIG["loggers"], "plan_kg": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
+#: An answer plan-kg gave up on purpose, and said why, is no error of uvicorn's (`responses.GivenUpOnPurpose`).
+_LOG_CONFIG = {
+    **LOGGING_CONFIG,
+    "filters": {"given_up": {"()": "plan_kg.server.responses.GivenUpOnPurpose"}},
+    "loggers": {
+        **LOGGING_CONFIG["loggers"],
+        "uvicorn.error": {**LOGGING_CONFIG["loggers"]["uvicorn.error"], "filters": ["given_up"]},
+        "plan_kg": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+    },
+}
+
+
+class CutOffAtStop:
+    """ASGI middleware: a request still in flight when a stopping server's wait for it (`wait_s`) is over is cut off
+    with one line in the log saying so, and a 503 if its answer had not begun. uvicorn cancels its task then, and
+    logged every frame of it as an "Exception in ASGI application" (then a 500, had the answer not begun).
+
+    `stopping()` says whether the server is stopping (Ctrl-C, SIGTERM): only then is a cancelled request this one.
+    """
+
+    def __init__(self, app: ASGIApp, *, stopping: Callable[[], bool], wait_s: float) -> None:
+        self.app = app
+        self.stopping = stopping
+        self.wait_s = wait_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        begun = False
+
+        async def send_noting(message: Message) -> None:
+            nonlocal begun
+            begun = begun or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting)
+        except asyncio.CancelledError:
+            if not self.stopping():
+                raise
+            given_up("cut off %s %s: the server stopped, and it waits %g s (query_timeout_s) for what is in flight",
+                     scope["method"], scope["path"], self.wait_s)
+            if not begun:  # told why, and to come back, not sent uvicorn's 500
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(1.0):
+                        await send(_STOPPED[0])
+                        await send(_STOPPED[1])
+
+
+_STOPPED_BODY = b"the server stopped before this request was answered; send it again once it is back\n"
+_STOPPED = (
+    {"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(_STOPPED_BODY)).encode()),
+        (b"access-control-allow-origin", b"*"), (b"retry-after", b"10"), (b"connection", b"close")]},
+    {"type": "http.response.body", "body": _STOPPED_BODY},
+)
 
 
 class _Server(uvicorn.Server):
