@@ -968,23 +968,79 @@ def test_a_client_reading_slowly_but_steadily_gets_the_whole_download_and_the_wh
                 assert body.count(b"\n") == 40_001 and len(body) > 8_000_000  # the header line, every row
 
 
+def _serving(tmp_path: Path, settings: str) -> tuple[subprocess.Popen, re.Match, list[str]]:
+    """`plan-kg serve` of `tmp_path / "dist"` with `settings` (plan-kg.toml lines) on a free port, once it serves: the
+    process, the match of its line saying where (group 1: the port), and what it said until then."""
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\n' + settings, encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0"],
+                               stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+    said: list[str] = []
+    for line in process.stderr:  # type: ignore[union-attr]
+        said.append(line)
+        if found := re.search(r"plan-kg serves http://127\.0\.0\.1:(\d+)/", line):
+            return process, found, said
+    process.wait()
+    raise AssertionError("".join(said))
+
+
+@pytest.mark.parametrize("begun", [False, True])
+def test_a_request_cut_off_as_the_server_stops_is_told_503_if_its_answer_had_not_begun(
+        begun: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """uvicorn cancels what is still in flight once a stopping server's wait (query_timeout_s) is over, and logged it as
+    "Exception in ASGI application" with every frame, then sent a 500 if the answer had not begun. `CutOffAtStop`
+    says it in one line and sends a 503 saying to come back; an answer begun is left as it is (uvicorn closes the
+    connection). A task cancelled while the server is not stopping is cancelled as before. (plan-kg's own time limit
+    ends a query before that wait is over, so this is for what else may be pending; Ctrl-C in `plan-kg serve` is
+    tested below.)"""
+    from plan_kg.server.run import CutOffAtStop
+
+    async def scenario(stopping: bool) -> tuple[list[dict], bool]:
+        sent: list[dict] = []
+        started = asyncio.Event()
+
+        async def send(message: dict) -> None:  # as uvicorn's: a second start is refused
+            if message["type"] == "http.response.start" and any(m["type"] == message["type"] for m in sent):
+                raise RuntimeError("Unexpected ASGI message 'http.response.start' sent, after response already started.")
+            sent.append(message)
+
+        async def pending(scope: dict, receive: object, send: object) -> None:
+            if begun:
+                await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            started.set()
+            await asyncio.Event().wait()
+
+        app = CutOffAtStop(pending, stopping=lambda: stopping, wait_s=30)
+        task = asyncio.create_task(app({"type": "http", "method": "GET", "path": "/sparql"}, None, send))
+        await started.wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return sent, True
+        return sent, False
+
+    with caplog.at_level(logging.WARNING, logger="plan_kg"):
+        sent, cancelled = asyncio.run(scenario(stopping=True))
+    assert not cancelled
+    if begun:
+        assert [m.get("status") for m in sent] == [200]
+    else:
+        assert sent[0]["status"] == 503 and (b"retry-after", b"10") in sent[0]["headers"]
+        assert sent[1]["body"] == b"the server stopped before this request was answered; send it again once it is back\n"
+    assert "cut off GET /sparql: the server stopped, and it waits 30 s (query_timeout_s)" in caplog.text
+    sent, cancelled = asyncio.run(scenario(stopping=False))
+    assert cancelled and len(sent) == int(begun)
+
+
 def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tmp_path: Path) -> None:
     """uvicorn waited for every connection to close: one client not reading its download kept a Ctrl-C'd server
     running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s, and what is cut
     off then is said in a line; a request still arriving is answered 503 at once."""
     dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
     write_dump(tmp_path / "dist", dump)
-    config = tmp_path / "plan-kg.toml"
-    config.write_text('root = "."\ndist_dir = "dist"\nquery_timeout_s = 2\nsend_timeout_s = 3600\n', encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0"],
-                               stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
-    said: list[str] = []
+    process, found, said = _serving(tmp_path, 'query_timeout_s = 2\nsend_timeout_s = 3600\n')
     try:
-        for line in process.stderr:  # type: ignore[union-attr]
-            said.append(line)
-            if found := re.search(r"plan-kg serves http://127\.0\.0\.1:(\d+)/", line):
-                break
-        assert found, said
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", int(found.group(1))))

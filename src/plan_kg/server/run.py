@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
 from ..config import Settings
@@ -137,28 +137,19 @@ class CutOffAtStop:
         self.wait_s = wait_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        begun = False
-
-        async def send_noting(message: Message) -> None:
-            nonlocal begun
-            begun = begun or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_noting)
+            await self.app(scope, receive, send)
         except asyncio.CancelledError:
-            if not self.stopping():
+            if scope["type"] != "http" or not self.stopping():
                 raise
             given_up("cut off %s %s: the server stopped, and it waits %g s (query_timeout_s) for what is in flight",
                      scope["method"], scope["path"], self.wait_s)
-            if not begun:  # told why, and to come back, not sent uvicorn's 500
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(1.0):
-                        await send(_STOPPED[0])
-                        await send(_STOPPED[1])
+            # Told why, and to come back, rather than sent uvicorn's 500, had its answer not begun (if it had, uvicorn
+            # refuses this start: nothing is sent). No wrapper of `send` per request to know which: it costs them all.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await send(_STOPPED[0])
+                    await send(_STOPPED[1])
 
 
 _STOPPED_BODY = b"the server stopped before this request was answered; send it again once it is back\n"
