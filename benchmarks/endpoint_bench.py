@@ -25,7 +25,8 @@ Measured:
   has answered it quickly, `src/plan_kg/server/named.py`, instead of handing it to a worker.)
 - the trivial lookup (one IRI's label): throughput at concurrency 1 and 8, repeated (one IRI) and
   distinct (the IRI varies over every plan element of the corpus, plus the numbered comment).
-- `queries/hierarchy.rq` (distinct): throughput at concurrency 1 and 8, and against rdflib-endpoint.
+- `queries/hierarchy.rq` (distinct): throughput at concurrency 1 and 8, and against rdflib-endpoint's at each
+  (its c8 for at least 8 s, one round).
 - the "HTTP floor" (`http_floor.py`): uvicorn as plan-kg runs it, sending the lookup's answer to every
   request without doing anything else; its lookup throughput is the ceiling for any server on that stack.
 Queries that take more than a second are timed by sequential requests instead of wrk.
@@ -346,7 +347,14 @@ def main() -> None:
                                 wrk(urls[server_name], texts, connections=connections, seconds=args.throughput_seconds,
                                     unique=not repeated, scratch=tmp)  # fmt: skip
                             )
-                    if "hierarchy" in queries and server_name != "rdflib" and server_name in timed["hierarchy"]:
+                    if "hierarchy" in queries and server_name == "rdflib" and server_name in timed["hierarchy"]:
+                        # Throughput at 8 connections too, whatever its answers take (one round): with wrk, for
+                        # longer, so that a dozen answers or more are counted.
+                        cells[("hierarchy c8", server_name, False)] = [
+                            wrk(urls[server_name], [queries["hierarchy"]], connections=8,
+                                seconds=max(4 * args.throughput_seconds, 8), unique=True, scratch=tmp)  # fmt: skip
+                        ]
+                    elif "hierarchy" in queries and server_name in timed["hierarchy"]:
                         cells.setdefault(("hierarchy c8", server_name, False), []).append(
                             throughput(client, urls[server_name], queries["hierarchy"], connections=8,
                                        seconds=args.throughput_seconds, scratch=tmp)  # fmt: skip
@@ -517,19 +525,20 @@ def markdown(results: dict, queries: dict[str, str]) -> str:
         oxi1 = cell("hierarchy", "oxigraph", "distinct", "rps")
         rdf1 = cell("hierarchy", "rdflib", "distinct", "rps")
         oxi8 = cell("hierarchy c8", "oxigraph", "distinct", "rps")
+        rdf8 = cell("hierarchy c8", "rdflib", "distinct", "rps")
         lines += [
             "",
             "`queries/hierarchy.rq`, throughput (req/s, distinct texts; c1 from the latency runs):",
             "",
-            "| server | c1 | c8 | vs Oxigraph c1 / c8 | vs rdflib-endpoint c1 (target ≥ 100) |",
+            "| server | c1 | c8 | vs Oxigraph c1 / c8 | vs rdflib-endpoint c1 / c8 (target ≥ 100) |",
             "|---|---|---|---|---|",
         ]
         for server_name in (s for s in servers if s != FLOOR):
             one = cell("hierarchy", server_name, "distinct", "rps")
             eight = cell("hierarchy c8", server_name, "distinct", "rps")
             lines.append(
-                f"| {server_name} | {fmt(one, 2)} | {fmt(eight, 1)} | {ratio(one, oxi1)} / {ratio(eight, oxi8)} | "
-                f"{ratio(one, rdf1, 1)} |"
+                f"| {server_name} | {fmt(one, 2)} | {fmt(eight, 2 if server_name == 'rdflib' else 1)} | "
+                f"{ratio(one, oxi1)} / {ratio(eight, oxi8)} | {ratio(one, rdf1, 1)} / {ratio(eight, rdf8, 1)} |"
             )
         rdf_again = cell("hierarchy", "rdflib", "repeated", "rps")
         cached1 = cell("hierarchy", "plan-kg", "repeated", "rps")
