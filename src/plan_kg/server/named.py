@@ -8,7 +8,9 @@ asked, the server process runs it itself (`worker.run_known`), without the hop t
 much as such a query (0.3 ms).
 
 A text sends a named query when it has the same tokens: comments and the white space between tokens do not
-count (`token_text`); any other difference does, even one the parser would read alike (`select` for `SELECT`).
+count (`token_text`); any other difference does, even one the parser would read alike (`select` for `SELECT`). A named
+query whose reading for tokens may not be the parser's (a less-than sign before a quote: `_read_as_parsed`) is matched by
+its own text, with comments and white space after it, only.
 What the server process runs is the named query's own text, never the text sent: it only ever runs a query a
 worker has seen finish quickly, whatever a request holds.
 """
@@ -71,12 +73,14 @@ class QuickNamedQueries:
     def __init__(self, queries: Iterable[NamedQuery], *, most_s: float) -> None:
         # SERVICE is checked where a time limit holds (a worker), and reaches out: never answered here.
         pieces = {query.text: _UNITS.split(query.text) for query in queries if not may_use_service(query.text)}
-        self._texts = {_joined(split): text for text, split in pieces.items()}
+        # Read for its tokens only where `_UNITS` reads it as the parser does (`_read_as_parsed`); any other is
+        # matched by its own text, with comments and white space after it.
+        self._texts = {_joined(split): text for text, split in pieces.items() if _read_as_parsed(split)}
         # The texts a request's may start with: after one, comments and white space add no token (a comment it ends
         # with takes in what follows up to the line's end, which is then a comment's or white space too); after a
         # backslash, which no query ends with, '#' would be a name's escaped character.
-        self._raw = [text for text in self._texts.values() if not text.endswith("\\")]
-        self._longest = max((len(text) for text in self._texts.values()), default=0) + _MORE_CHARACTERS
+        self._raw = [text for text in pieces if not text.endswith("\\")]
+        self._longest = max((len(text) for text in pieces), default=0) + _MORE_CHARACTERS
         self._most_pieces = max((len(split) for split in pieces.values()), default=0) + 2 * _MORE_UNITS
         self._most_starts = max((_starts(text) for text in pieces), default=0) + 2 * _MORE_UNITS
         self.most_s = most_s
@@ -87,7 +91,7 @@ class QuickNamedQueries:
         in a format other than the HTML page, which shows the text as sent); else None. A page for either kind of
         answer counts: a CONSTRUCT's is a page where a SELECT's is JSON (`Accept: application/sparql-results+json,
         text/html;q=0.5`)."""
-        if not self._texts or self.most_s <= 0 or len(job.query) > self._longest:
+        if not self._raw or self.most_s <= 0 or len(job.query) > self._longest:
             return None
         if job.default_graphs is not None or job.named_graphs is not None:
             return None
@@ -96,7 +100,7 @@ class QuickNamedQueries:
         for text in self._raw:  # the usual text: a named query as it is, then at most comments and white space
             if job.query.startswith(text) and _NO_TOKEN.fullmatch(job.query, len(text)):
                 return text
-        if _starts(job.query) > self._most_starts:
+        if not self._texts or _starts(job.query) > self._most_starts:
             return None
         pieces = _UNITS.split(job.query)
         if len(pieces) > self._most_pieces or any(_left_open(unit) for unit in pieces[1::2]):
@@ -111,6 +115,16 @@ class QuickNamedQueries:
         """A worker answered `named` in `job`'s formats in `run_s` seconds (the quickest run is kept)."""
         key = _key(named, job)
         self._quickest[key] = min(run_s, self._quickest.get(key, math.inf))
+
+
+def _read_as_parsed(pieces: list[str]) -> bool:
+    """Whether `_UNITS` reads the named query split into `pieces` as the parser does, as far as a quote in an IRI can
+    tell. `_UNITS` takes '<' for an IRI's start wherever an IRI could follow, where the parser may read less than:
+    in `FILTER(''<'>#' && ?x = 1)` it reads the IRI <'>, then a comment to the line's end, where the parser reads a
+    string and code. A text that differs from such a query in that code only would have its tokens, and be answered
+    with its answer. Such an IRI holds the quote that starts the parser's string; an IRI with a quote (which SPARQL
+    allows, and nobody writes) leaves the query to be matched by its own text."""
+    return not any(unit.startswith("<") and "'" in unit for unit in pieces[1::2])
 
 
 def _starts(text: str) -> int:
