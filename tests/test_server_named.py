@@ -103,6 +103,17 @@ def _answer(query: str) -> bytes | str:
         return "not SPARQL"
 
 
+def _edited_and_taken(named: str, edits: list[tuple[int, str]]) -> tuple[str, str | None]:
+    """`named` with each (position, characters) of `edits` put in, and the named query it is taken for (None: none)."""
+    text = named
+    for at, characters in sorted(edits, reverse=True):
+        text = text[:at] + characters + text[at:]
+    taken = QuickNamedQueries([NamedQuery("q", "t", "t", "d", "d", named)], most_s=1.0).named(
+        QueryJob(query=text, results_format="json"))
+    assert taken in (None, named)
+    return text, taken
+
+
 #: Named queries as a file may end: with a line end, or in a comment (what is sent after it is in the comment then).
 ENDINGS = [NAMED, NAMED.rstrip("\n"), NAMED + "# the end, without a line end"]
 
@@ -115,12 +126,7 @@ ENDINGS = [NAMED, NAMED.rstrip("\n"), NAMED + "# the end, without a line end"]
 def test_a_text_taken_for_the_named_query_is_read_by_the_parser_as_the_named_query(named: str, edits) -> None:
     """pyoxigraph is the judge: characters put anywhere into the named query (or after it), whenever the text is taken
     for it, leave a query with the same answer (and a text that is not SPARQL is never taken for it)."""
-    text = named
-    for at, characters in sorted(edits, reverse=True):
-        text = text[:at] + characters + text[at:]
-    taken = QuickNamedQueries([NamedQuery("parts", "t", "t", "d", "d", named)], most_s=1.0).named(
-        QueryJob(query=text, results_format="json"))
-    assert taken in (None, named)
+    text, taken = _edited_and_taken(named, edits)
     assert (taken is not None) is (token_text(text) == token_text(named))  # a text starting with it, or any other
     if taken is not None:
         assert _answer(text) == _answer(named) != "not SPARQL"
@@ -149,12 +155,7 @@ def test_a_text_that_differs_from_a_named_query_where_its_less_than_is_read_for_
                 min_size=1, max_size=3))
 def test_a_text_taken_for_a_named_query_with_less_than_is_read_by_the_parser_as_it(edits) -> None:
     """pyoxigraph is the judge, for a named query `_UNITS` does not read as the parser does."""
-    text = LESS_THAN
-    for at, characters in sorted(edits, reverse=True):
-        text = text[:at] + characters + text[at:]
-    taken = QuickNamedQueries([NamedQuery("less", "t", "t", "d", "d", LESS_THAN)], most_s=1.0).named(
-        QueryJob(query=text, results_format="json"))
-    assert taken in (None, LESS_THAN)
+    text, taken = _edited_and_taken(LESS_THAN, edits)
     if taken is not None:
         assert _answer(text) == _answer(LESS_THAN) != "not SPARQL"
 
