@@ -21,6 +21,8 @@ import math
 import re
 from collections.abc import Iterable
 
+import pyoxigraph
+
 from ..named_queries import NamedQuery
 from .guard import may_use_service
 from .jobs import QueryJob
@@ -75,7 +77,7 @@ class QuickNamedQueries:
         pieces = {query.text: _UNITS.split(query.text) for query in queries if not may_use_service(query.text)}
         # Read for its tokens only where `_UNITS` reads it as the parser does (`_read_as_parsed`); any other is
         # matched by its own text, with comments and white space after it.
-        self._texts = {_joined(split): text for text, split in pieces.items() if _read_as_parsed(split)}
+        self._texts = {_joined(split): text for text, split in pieces.items() if _read_as_parsed(text, split)}
         # The texts a request's may start with: after one, comments and white space add no token (a comment it ends
         # with takes in what follows up to the line's end, which is then a comment's or white space too); after a
         # backslash, which no query ends with, '#' would be a name's escaped character.
@@ -117,14 +119,37 @@ class QuickNamedQueries:
         self._quickest[key] = min(run_s, self._quickest.get(key, math.inf))
 
 
-def _read_as_parsed(pieces: list[str]) -> bool:
-    """Whether `_UNITS` reads the named query split into `pieces` as the parser does, as far as a quote in an IRI can
-    tell. `_UNITS` takes '<' for an IRI's start wherever an IRI could follow, where the parser may read less than:
-    in `FILTER(''<'>#' && ?x = 1)` it reads the IRI <'>, then a comment to the line's end, where the parser reads a
-    string and code. A text that differs from such a query in that code only would have its tokens, and be answered
-    with its answer. Such an IRI holds the quote that starts the parser's string; an IRI with a quote (which SPARQL
-    allows, and nobody writes) leaves the query to be matched by its own text."""
-    return not any(unit.startswith("<") and "'" in unit for unit in pieces[1::2])
+def _read_as_parsed(text: str, pieces: list[str]) -> bool:
+    """Whether `_UNITS` reads the named query `text`, split into `pieces`, as the parser does, as far as a quote or a
+    '#' in an IRI can tell. `_UNITS` takes '<' for an IRI's start wherever an IRI could follow, where the parser may
+    read less than: in `FILTER(''<'>#' && ?x = 1)` it reads the IRI <'>, then a comment to the line's end, where the
+    parser reads a string and code; in `FILTER(?x<3#> || ?x>4#> \n)` it reads the IRI <3#> and code, where the parser
+    reads a comment to the line's end (a text with a line end put before `||` has its tokens, and the parser reads that
+    code). A text that differs from such a query only where the two readings differ would have its tokens, and be
+    answered with its answer. An IRI with a quote (which SPARQL allows, and nobody writes) leaves the query to be
+    matched by its own text; so does one with '#' whose '<' the parser reads as less than (or as part of '<<'): the
+    query is still SPARQL with a space after that '<' (or '<='), where an IRI would be broken."""
+    if any(unit.startswith("<") and "'" in unit for unit in pieces[1::2]):
+        return False
+    at = len(pieces[0])
+    for index in range(1, len(pieces), 2):
+        unit = pieces[index]
+        if unit.startswith("<") and "#" in unit:
+            after = at + (2 if unit.startswith("<=") else 1)
+            for cut in {at + 1, after}:
+                if _parses(text[:cut] + " " + text[cut:]):
+                    return False
+        at += len(unit) + len(pieces[index + 1])
+    return True
+
+
+def _parses(query: str) -> bool:
+    """Whether pyoxigraph's parser takes `query` (run over an empty store: nothing to evaluate)."""
+    try:
+        pyoxigraph.Store().query(query)
+    except Exception:  # noqa: BLE001 - refused, whatever the reason
+        return False
+    return True
 
 
 def _starts(text: str) -> int:
