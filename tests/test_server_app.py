@@ -1196,3 +1196,33 @@ def test_an_ask_in_csv_or_tsv_is_a_table_of_one_cell(endpoint: str, accept: str,
         assert answer.status_code == 200 and answer.headers["content-type"].startswith(accept)
         rows = list(csv.reader(io.StringIO(answer.text, newline=""), delimiter="," if accept == "text/csv" else "\t"))
         assert rows == [table[0], [value]], answer.text
+
+
+def test_a_client_that_took_bytes_just_before_the_time_limit_is_not_cut_off_and_nothing_is_logged_as_an_error() -> None:
+    """Found in the audit with clients reading ~600 B/s under send_timeout_s = 3 ("Exception in callback ... look",
+    RuntimeError: Cannot change state of expiring Timeout, in the server's log): `send_while_read` looked whether the
+    client took bytes four times per limit, the fourth as the limit ran out, and the limit's own timer fired first in
+    that turn. A client that took bytes after the third look was cut off though it read, and the look raised."""
+    from plan_kg.server.responses import UNREAD, send_while_read
+
+    async def scenario() -> tuple[bool, list[dict]]:
+        loop = asyncio.get_running_loop()
+        errors: list[dict] = []
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        began = loop.time()
+
+        def unread() -> int:  # the client takes bytes once, after the third look, before the limit is up
+            return 100 if loop.time() - began < 0.35 else 50
+
+        async def send(message: dict) -> None:  # room once the client has read on (0.6 s)
+            await asyncio.sleep(0.6)
+
+        try:
+            await send_while_read(send, {"type": "http.response.body", "body": b"x"},  # type: ignore[arg-type]
+                                  {"type": "http", "extensions": {UNREAD: unread}}, 0.4)
+        except TimeoutError:
+            return False, errors
+        return True, errors
+
+    sent, errors = asyncio.run(scenario())
+    assert errors == [] and sent, errors

@@ -64,14 +64,22 @@ async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s:
             return
         loop = asyncio.get_running_loop()
         every_s = min(_LOOK_EVERY_S, timeout_s / 4)
+        # The looks alone say when the time is up: a deadline of its own fired in the same turn as a look, before it
+        # (the fourth look of a limit is due when it is), and cut off a client that had taken bytes since the look
+        # before, with a traceback in the log (RuntimeError: reschedule of an expiring Timeout, in the look).
+        deadline.reschedule(None)
+        last = loop.time()  # when the client was last seen taking bytes (or the send began)
 
         def look() -> None:
-            nonlocal left, looking
-            now = unread()
+            nonlocal left, last, looking
+            now, at = unread(), loop.time()
             if now is not None and now < left:  # the client took some: the time limit starts again
-                deadline.reschedule(loop.time() + timeout_s)
+                last = at
             left = left if now is None else now
-            looking = loop.call_later(every_s, look)
+            if at - last >= timeout_s:
+                deadline.reschedule(at)  # the wait ends now, with TimeoutError
+                return
+            looking = loop.call_later(max(0.0, min(every_s, last + timeout_s - at)), look)
 
         looking = loop.call_later(every_s, look)
         try:
