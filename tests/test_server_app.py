@@ -1226,3 +1226,78 @@ def test_a_client_that_took_bytes_just_before_the_time_limit_is_not_cut_off_and_
 
     sent, errors = asyncio.run(scenario())
     assert errors == [] and sent, errors
+
+
+class _UnflushedTransport(asyncio.Transport):
+    """A transport whose buffer holds an earlier answer the client has not read: closing it loses the connection only
+    once that is read (`flushed`), as asyncio's does; what is written meanwhile is sent after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+        self.protocol: asyncio.Protocol | None = None
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.written += data
+
+    def close(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def get_write_buffer_size(self) -> int:
+        return 1 << 20
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def flushed(self) -> None:
+        assert self.protocol is not None
+        self.protocol.connection_lost(None)
+
+
+def test_a_request_told_503_as_the_server_stops_gets_no_second_answer_from_the_app() -> None:
+    """Found in the audit (plan-kg serve, a pipelined GET of a download with a body still arriving behind an answer
+    the client had not read, then Ctrl-C): the request was told 503 and the connection closed, but the app, already
+    running and waiting for room to send, sent its own answer after the 503 once the client read on: two answers to
+    one request. The request told 503 is now over for the app too (it is told the client went away)."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from plan_kg.config import Settings
+    from plan_kg.server.connection import http_protocol
+
+    async def scenario() -> bytes:
+        go = asyncio.Event()
+
+        async def app(scope: dict, receive: object, send: object) -> None:  # answers without reading the body
+            await go.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+        config = uvicorn.Config(app, lifespan="off", log_level="warning")
+        config.load()
+        protocol = http_protocol(Settings())(config, ServerState(), {})
+        transport = _UnflushedTransport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        await asyncio.sleep(0.05)  # the app runs, its body still arriving
+        protocol.shutdown()  # Ctrl-C
+        assert transport.written.startswith(b"HTTP/1.1 503 ")
+        go.set()  # the app answers; the client then reads what was sent
+        await asyncio.sleep(0.05)
+        transport.flushed()
+        await asyncio.sleep(0.05)
+        return bytes(transport.written)
+
+    written = asyncio.run(scenario())
+    assert written.count(b"HTTP/1.1 ") == 1, written

@@ -195,6 +195,12 @@ class HttpProtocol(HttpToolsProtocol):
         if self._partial and not self.transport.is_closing() and (
                 self._headers_read and not cycle.response_started and not self.pipeline  # its body arriving
                 or not self._headers_read and not answering):  # its head arriving, nothing sent before it pending
+            if self._headers_read:
+                # Over for the app too, as if the client had gone: else an app already running (it answers without
+                # the body, as a download does) sent its own answer after the 503 wherever the transport still held
+                # bytes the client had not read (closing waits for them): two answers to one request.
+                cycle.disconnected = True
+                cycle.message_event.set()
             self._close_with(503, "Service Unavailable", "the server is stopping and did not wait for the rest of this "
                                                          "request; send it again once it is back\n")
             return
