@@ -1301,3 +1301,34 @@ def test_a_request_told_503_as_the_server_stops_gets_no_second_answer_from_the_a
 
     written = asyncio.run(scenario())
     assert written.count(b"HTTP/1.1 ") == 1, written
+
+
+def test_plan_kg_serve_says_what_it_cut_off_also_when_stopped_with_sigterm(tmp_path: Path) -> None:
+    """Found in the audit: uvicorn cancels what is still in flight at the end of its wait and does not wait for it, so
+    `CutOffAtStop` ran only in asyncio.run's clean-up after a Ctrl-C (its line after "Finished server process"), and
+    never after SIGTERM (what systemd and docker stop send): raised again once the server stopped, it ended the process
+    first. No line said what was cut off, and a request whose answer had not begun got no 503."""
+    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    write_dump(tmp_path / "dist", dump)
+    process, found, said = _serving(tmp_path, 'query_timeout_s = 1\nsend_timeout_s = 3600\n')
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(found.group(1))))
+        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        assert sock.recv(12) == b"HTTP/1.1 200"
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        finally:
+            sock.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    said += process.stderr.readlines()  # type: ignore[union-attr]
+    assert any("Cancel 1 running task(s), timeout graceful shutdown exceeded" in line for line in said), "".join(said)
+    cut_off = [at for at, line in enumerate(said) if "WARNING:  cut off GET /downloads/plan-kg.nq" in line]
+    finished = [at for at, line in enumerate(said) if "Finished server process" in line]
+    assert cut_off and finished and cut_off[0] < finished[0], "".join(said)
+    assert not any("Traceback" in line for line in said), "".join(said)

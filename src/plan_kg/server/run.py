@@ -152,6 +152,9 @@ class CutOffAtStop:
                     await send(_STOPPED[1])
 
 
+#: How long a stopping server waits for the requests it cut off to say so (`CutOffAtStop`: its 503 takes at most 1 s).
+_CUT_OFF_WAIT_S = 2.0
+
 _STOPPED_BODY = b"the server stopped before this request was answered; send it again once it is back\n"
 _STOPPED = (
     {"type": "http.response.start", "status": 503, "headers": [
@@ -164,6 +167,14 @@ _STOPPED = (
 class _Server(uvicorn.Server):
     """uvicorn's server, which says the address to open once it answers there (uvicorn names only the socket;
     the port may have been 0: any free one)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        # uvicorn cancels what is still in flight at the end of its wait (`CutOffAtStop`) and does not wait for it: the
+        # cancelled requests ran their line in the log and their 503 only in asyncio.run's clean-up, after a Ctrl-C,
+        # and never after SIGTERM (raised again once the server stopped, it ends the process at once).
+        if not self.force_exit and (pending := [task for task in self.server_state.tasks if not task.done()]):
+            await asyncio.wait(pending, timeout=_CUT_OFF_WAIT_S)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
