@@ -1332,3 +1332,79 @@ def test_plan_kg_serve_says_what_it_cut_off_also_when_stopped_with_sigterm(tmp_p
     finished = [at for at, line in enumerate(said) if "Finished server process" in line]
     assert cut_off and finished and cut_off[0] < finished[0], "".join(said)
     assert not any("Traceback" in line for line in said), "".join(said)
+
+
+def test_an_answer_given_up_before_it_began_gets_no_500_and_its_connection_is_closed_at_once() -> None:
+    """Found in the audit (plan-kg serve: a download left unread, another request after it on the connection, whose
+    answer could not begin): the answer given up before its start was sent got uvicorn's ERROR "ASGI callable returned
+    without starting response." and a 500, which waited for the client to read on: the request's task and connection
+    were held for as long as the client stayed. Given up now, the connection is closed at once."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from plan_kg.config import Settings
+    from plan_kg.server.connection import http_protocol
+    from plan_kg.server.responses import GiveUpUnread
+
+    class Transport(_UnflushedTransport):
+        aborted = False
+
+        def abort(self) -> None:
+            self.aborted = True
+            self.closing = True
+            assert self.protocol is not None
+            self.protocol.connection_lost(None)
+
+    async def answer(scope: dict, receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    async def scenario() -> tuple[Transport, bool]:
+        config = uvicorn.Config(GiveUpUnread(answer, timeout_s=0.2), lifespan="off", log_level="warning")
+        config.load()
+        state = ServerState()
+        protocol = http_protocol(Settings())(config, state, {})
+        transport = Transport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        protocol.pause_writing()  # an earlier answer on the connection, unread: no room for this one's start
+        protocol.data_received(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.sleep(1.0)
+        pending = [task for task in state.tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        return transport, bool(pending)
+
+    transport, held = asyncio.run(scenario())
+    assert not held and transport.aborted and b"HTTP/1.1 500" not in transport.written, bytes(transport.written)
+
+
+def test_a_download_given_up_leaves_no_connection_for_a_stopping_server_to_wait_for(tmp_path: Path) -> None:
+    """Found in the audit: a download given up was closed gracefully by uvicorn, which waits for what the transport
+    holds to be read: the connection (and megabytes of the kernel's send buffer) stayed for as long as the client kept
+    it open (20 s and more, measured), and a stopping server waited for it to the end of its wait ("Cancel 0 running
+    task(s), timeout graceful shutdown exceeded"). It is closed at once now."""
+    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    write_dump(tmp_path / "dist", dump)
+    process, found, said = _serving(tmp_path, 'query_timeout_s = 6\nsend_timeout_s = 0.5\n')
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(found.group(1))))
+        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        time.sleep(2.5)  # given up, never read
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            sock.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    took_s = time.monotonic() - stopped_at
+    said += process.stderr.readlines()  # type: ignore[union-attr]
+    assert any("gave up sending GET /downloads/plan-kg.nq" in line for line in said), "".join(said)
+    assert not any("graceful shutdown exceeded" in line for line in said), "".join(said)
+    assert took_s < 5, took_s

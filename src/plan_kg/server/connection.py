@@ -11,12 +11,12 @@ import termios
 from collections.abc import Awaitable, Callable
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from ..config import Settings
 from .addresses import HeadClients
 from .refusals import RefusalLog
-from .responses import UNREAD
+from .responses import ABANDON, UNREAD
 
 
 #: The longest URL uvicorn's parser can take apart (httptools stores its parts' offsets in 16 bits).
@@ -151,9 +151,12 @@ class HttpProtocol(HttpToolsProtocol):
         else:
             super().on_headers_complete()
         self._headers_read = True
-        if self.scope is not None:  # the app may ask what the client has not read (`responses.send_while_read`)
-            self.scope.setdefault("extensions", {})[UNREAD] = self._unread
         cycle = self.cycle  # not this request's after an upgrade: uvicorn made none
+        if self.scope is not None:  # the app may ask what the client has not read (`responses.send_while_read`)
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[UNREAD] = self._unread
+            if cycle is not None and cycle.scope is self.scope:  # and give up its answer (`responses.abandon`)
+                extensions[ABANDON] = functools.partial(self._abandon, cycle)
         self._body_unsure = (self.expect_100_continue and cycle is not None and cycle.scope is self.scope
                              and cycle.keep_alive)
         if self._body_unsure:
@@ -205,6 +208,16 @@ class HttpProtocol(HttpToolsProtocol):
                                                          "request; send it again once it is back\n")
             return
         super().shutdown()
+
+    def _abandon(self, cycle: RequestResponseCycle) -> None:
+        """The app gives up on `cycle`'s answer (a client that does not read it): the connection is closed now, what
+        the transport still holds dropped. uvicorn closed it gracefully, which waits for that to be read: the
+        connection (and the kernel's send buffer, megabytes) stayed for as long as the client kept it open, a
+        stopping server waited for it; and an answer given up before it began got uvicorn's ERROR and a 500, sent
+        whenever the client read on."""
+        cycle.disconnected = True  # uvicorn sends nothing more for it, and says nothing of an answer unfinished
+        cycle.message_event.set()
+        self.transport.abort()
 
     def _unread(self) -> int | None:
         """How many bytes sent on this connection the client has not taken: in the transport's buffer, and in the

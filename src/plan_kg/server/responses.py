@@ -46,6 +46,18 @@ class GivenUpOnPurpose(logging.Filter):
 #: The key of `scope["extensions"]` under which the HTTP protocol (`connection.HttpProtocol`) gives how many bytes of
 #: what was sent on the request's connection the client has not taken yet: a function, None where it cannot say.
 UNREAD = "plan_kg.unread"
+#: The key of `scope["extensions"]` under which the HTTP protocol gives a function that gives up the request's answer:
+#: the connection closed at once, uvicorn told the client went away (`abandon`).
+ABANDON = "plan_kg.abandon"
+
+
+def abandon(scope: Scope) -> None:
+    """Give up the answer to `scope`'s request, given up on purpose (`given_up`): its connection is closed now, where
+    the protocol can (`ABANDON`); else uvicorn closes it once the app returns."""
+    if (close := scope.get("extensions", {}).get(ABANDON)) is not None:
+        close()
+
+
 #: How often a send that waits looks whether the client took anything (`send_while_read`), at most: and four times
 #: within its time limit.
 _LOOK_EVERY_S = 1.0
@@ -123,7 +135,8 @@ class SentInChunks(Response):
                 await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s)
         except TimeoutError:
             given_up("gave up sending %s %s (%d bytes): the client read none of it for %g s (send_timeout_s)",
-                     scope["method"], scope.get("path", ""), len(self.body), self._timeout_s)  # uvicorn closes the connection
+                     scope["method"], scope.get("path", ""), len(self.body), self._timeout_s)
+            abandon(scope)
         finally:
             self.body = b""
             self._done()
@@ -158,9 +171,10 @@ class GiveUpUnread:
 
         try:
             await self.app(scope, receive, send_in_time)
-        except _Unread:  # uvicorn closes the connection, the answer unfinished
+        except _Unread:  # the connection is closed (`abandon`), the answer unfinished
             given_up("gave up sending %s %s: the client read none of it for %g s (send_timeout_s)",
                      scope["method"], scope["path"], self.timeout_s)
+            abandon(scope)
 
 
 class AllowAnyOrigin:
