@@ -58,7 +58,8 @@ class Settings:
     max_concurrent_per_client: int = 4
     # An answer over a megabyte is sent a megabyte at a time, holding its client's place among its
     # concurrent queries; one whose client reads nothing of it for this long is given up (connection closed),
-    # and so is a download or page; a client reading slowly gets all of it. (On Ctrl-C or SIGTERM, requests in
+    # and so is a download or page, and one taken at under 8 KB/s on average over a longer wait (responses.
+    # MIN_READ_BYTES_PER_S); a client reading slowly but steadily gets all of it. (On Ctrl-C or SIGTERM, requests in
     # flight get query_timeout_s; one still arriving gets 503.)
     send_timeout_s: float = 60.0
     # A request must arrive whole (headers and body) within this long of its first byte, and a new

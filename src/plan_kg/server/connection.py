@@ -4,8 +4,10 @@ client sends (`HttpProtocol`, made for the settings by `http_protocol`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
+import socket
 import struct
 import termios
 from collections.abc import Awaitable, Callable
@@ -217,6 +219,11 @@ class HttpProtocol(HttpToolsProtocol):
         whenever the client read on."""
         cycle.disconnected = True  # uvicorn sends nothing more for it, and says nothing of an answer unfinished
         cycle.message_event.set()
+        # Reset, not closed: the kernel otherwise went on sending what it had queued (megabytes) to the client after
+        # the socket was gone from this process, at the client's pace (a client taking 4 KB/s: minutes).
+        with contextlib.suppress(AttributeError, OSError):
+            self.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                               struct.pack("ii", 1, 0))
         self.transport.abort()
 
     def _unread(self) -> int | None:

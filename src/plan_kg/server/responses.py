@@ -61,43 +61,62 @@ def abandon(scope: Scope) -> None:
 #: How often a send that waits looks whether the client took anything (`send_while_read`), at most: and four times
 #: within its time limit.
 _LOOK_EVERY_S = 1.0
+#: The slowest a client may take an answer, on average over a wait longer than send_timeout_s (`send_while_read`): a
+#: 64 kbit/s line. A client taking a byte now and then would otherwise hold its connection, its task and (a /sparql
+#: answer) the whole answer in memory for as long as it liked: about 1.2 KB per send_timeout_s kept one going
+#: (measured in an audit), days for a large answer.
+MIN_READ_BYTES_PER_S = 8_192
+
+
+class Unread(TimeoutError):
+    """The client took an answer too slowly (`send_while_read`); the text says how: for the log, where the answer is
+    given up."""
 
 
 async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s: float) -> None:
-    """`send(message)`; TimeoutError once the client has taken no byte of what was sent on its connection for
-    `timeout_s`, however long it reads. uvicorn waits before a message while the connection's buffer is full, and the
-    kernel's buffers took megabytes of a download at once (loopback: 4 MB): a wait bounded as a whole cut off clients
-    reading steadily but slowly (160 KB/s, measured, with a 5 s limit). Where the protocol cannot say what is unread
-    (`UNREAD`), the wait as a whole is bounded."""
+    """`send(message)`; `Unread` once the client has taken no byte of what was sent on its connection for `timeout_s`,
+    or, after that long, has taken less than `MIN_READ_BYTES_PER_S` on average since the wait began. uvicorn waits
+    before a message while the connection's buffer is full, and the kernel's buffers took megabytes of a download at
+    once (loopback: 4 MB): a wait bounded as a whole cut off clients reading steadily but slowly (160 KB/s, measured,
+    with a 5 s limit). Where the protocol cannot say what is unread (`UNREAD`), the wait as a whole is bounded."""
     unread = scope.get("extensions", {}).get(UNREAD)
-    async with asyncio.timeout(timeout_s) as deadline:
-        if unread is None or (left := unread()) is None:
-            await send(message)
-            return
-        loop = asyncio.get_running_loop()
-        every_s = min(_LOOK_EVERY_S, timeout_s / 4)
-        # The looks alone say when the time is up: a deadline of its own fired in the same turn as a look, before it
-        # (the fourth look of a limit is due when it is), and cut off a client that had taken bytes since the look
-        # before, with a traceback in the log (RuntimeError: reschedule of an expiring Timeout, in the look).
-        deadline.reschedule(None)
-        last = loop.time()  # when the client was last seen taking bytes (or the send began)
-
-        def look() -> None:
-            nonlocal left, last, looking
-            now, at = unread(), loop.time()
-            if now is not None and now < left:  # the client took some: the time limit starts again
-                last = at
-            left = left if now is None else now
-            if at - last >= timeout_s:
-                deadline.reschedule(at)  # the wait ends now, with TimeoutError
+    why = f"the client read none of it for {timeout_s:g} s (send_timeout_s)"
+    try:
+        async with asyncio.timeout(timeout_s) as deadline:
+            if unread is None or (left := unread()) is None:
+                await send(message)
                 return
-            looking = loop.call_later(max(0.0, min(every_s, last + timeout_s - at)), look)
+            loop = asyncio.get_running_loop()
+            every_s = min(_LOOK_EVERY_S, timeout_s / 4)
+            # The looks alone say when the time is up: a deadline of its own fired in the same turn as a look, before
+            # it (the fourth look of a limit is due when it is), and cut off a client that had taken bytes since the
+            # look before, with a traceback in the log (RuntimeError: reschedule of an expiring Timeout, in the look).
+            deadline.reschedule(None)
+            began = last = loop.time()  # when the wait began; when the client was last seen taking bytes
+            taken = 0  # what it took since the wait began
 
-        looking = loop.call_later(every_s, look)
-        try:
-            await send(message)
-        finally:
-            looking.cancel()
+            def look() -> None:
+                nonlocal left, last, taken, looking, why
+                now, at = unread(), loop.time()
+                if now is not None and now < left:  # the client took some: the time limit starts again
+                    last, taken = at, taken + left - now
+                left = left if now is None else now
+                slow = at - began >= timeout_s and taken < MIN_READ_BYTES_PER_S * (at - began)
+                if at - last >= timeout_s or slow:
+                    if slow and at - last < timeout_s:
+                        why = (f"the client read it at {taken / (at - began):,.0f} bytes/s over {at - began:.0f} s, "
+                               f"slower than {MIN_READ_BYTES_PER_S:,} bytes/s (the least this server sends at)")
+                    deadline.reschedule(at)  # the wait ends now, with TimeoutError
+                    return
+                looking = loop.call_later(max(0.0, min(every_s, last + timeout_s - at)), look)
+
+            looking = loop.call_later(every_s, look)
+            try:
+                await send(message)
+            finally:
+                looking.cancel()
+    except TimeoutError:
+        raise Unread(why) from None
 
 
 #: Answers larger than this are sent in pieces of this size (see `SentInChunks`).
@@ -133,9 +152,8 @@ class SentInChunks(Response):
                                       scope, self._timeout_s)
             if not pieces:
                 await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s)
-        except TimeoutError:
-            given_up("gave up sending %s %s (%d bytes): the client read none of it for %g s (send_timeout_s)",
-                     scope["method"], scope.get("path", ""), len(self.body), self._timeout_s)
+        except Unread as exc:
+            given_up("gave up sending %s %s (%d bytes): %s", scope["method"], scope.get("path", ""), len(self.body), exc)
             abandon(scope)
         finally:
             self.body = b""
@@ -143,7 +161,7 @@ class SentInChunks(Response):
 
 
 class _Unread(Exception):
-    """The client read nothing of an answer for the time limit."""
+    """`Unread`, raised through the app (which may catch a TimeoutError of its own): the text says how."""
 
 
 class GiveUpUnread:
@@ -166,14 +184,13 @@ class GiveUpUnread:
         async def send_in_time(message: Message) -> None:
             try:
                 await send_while_read(send, message, scope, self.timeout_s)
-            except TimeoutError:
-                raise _Unread from None
+            except Unread as exc:
+                raise _Unread(str(exc)) from None
 
         try:
             await self.app(scope, receive, send_in_time)
-        except _Unread:  # the connection is closed (`abandon`), the answer unfinished
-            given_up("gave up sending %s %s: the client read none of it for %g s (send_timeout_s)",
-                     scope["method"], scope["path"], self.timeout_s)
+        except _Unread as exc:  # the connection is closed (`abandon`), the answer unfinished
+            given_up("gave up sending %s %s: %s", scope["method"], scope["path"], exc)
             abandon(scope)
 
 
