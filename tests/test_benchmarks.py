@@ -45,6 +45,8 @@ def test_ratios_divide_as_their_columns_say() -> None:
         "hierarchy|plan-kg|distinct": Run(p50_ms=6.0, rps=150.0, errors=0),
         "hierarchy|oxigraph|distinct": Run(p50_ms=4.0, rps=200.0, errors=0),
         "hierarchy|rdflib|distinct": Run(p50_ms=300.0, rps=3.0, errors=0),
+        "hierarchy c8|plan-kg|distinct": Run(p50_ms=12.0, rps=600.0, errors=0),
+        "hierarchy c8|rdflib|distinct": Run(p50_ms=2000.0, rps=4.0, errors=0),
         "lookup c1|plan-kg|distinct": Run(p50_ms=1.0, rps=1000.0, errors=0),
         "lookup c1|oxigraph|distinct": Run(p50_ms=0.5, rps=4000.0, errors=0),
     }), {"hierarchy": "SELECT ..."})  # fmt: skip
@@ -53,7 +55,8 @@ def test_ratios_divide_as_their_columns_say() -> None:
     assert latency[8] == "50.0"  # rdflib / plan-kg latency: 300 / 6
     assert row(table, "plan-kg")[6] == "0.25 / -"  # lookup distinct c1: plan-kg's rate / Oxigraph's
     hierarchy = [line for line in table.splitlines() if line.startswith("| plan-kg | 150.00 |")]
-    assert hierarchy and hierarchy[0].endswith("| 0.75 / - | 50.0 |")  # rates: 150 / 200, and 150 / 3
+    assert hierarchy == ["| plan-kg | 150.00 | 600.0 | 0.75 / - | 50.0 / 150.0 |"]  # 150 / 200; 150 / 3 and 600 / 4
+    assert "| rdflib | 3.00 | 4.00 | 0.01 / - | 1.0 / 1.0 |" in table
     assert "Failed requests (non-2xx answers, socket errors): none." in table
 
 
