@@ -295,7 +295,7 @@ def test_a_switch_built_in_code_is_true_or_false_not_anything_truthy() -> None:
 def test_every_number_that_may_be_0_means_what_its_comment_says_and_the_rest_take_their_least(tmp_path: Path) -> None:
     zeros = ["max_response_bytes", "max_workers_per_client", "preempt_after_s", "worker_memory_store_quads",
              "in_process_rows", "in_process_named_s", "query_memory_bytes", "response_cache_bytes",
-             "response_max_age_s", "receive_timeout_s"]
+             "response_max_age_s", "receive_timeout_s", "send_min_bytes_per_s"]
     numbers = [f.name for f in fields(Settings) if f.type in ("int", "float")]
     least = {name: 0 if name in zeros else 1 for name in numbers}
     settings = _load(tmp_path, "".join(f"{name} = {value}\n" for name, value in least.items())

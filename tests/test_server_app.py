@@ -1441,13 +1441,15 @@ def test_a_client_taking_an_answer_a_few_bytes_at_a_time_is_given_up_below_the_l
     assert asyncio.run(scenario(MIN_READ_BYTES_PER_S * 4)) is None
 
 
-def test_plan_kg_gives_up_a_download_a_client_trickles(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("least", [8_192, 0])
+def test_plan_kg_gives_up_a_download_a_client_trickles(least: int, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
     """The real server, a client reading 1 KB every quarter of a second (4 KB/s) of a 9 MB download: given up
-    within seconds, not in forty minutes, and said in the log."""
+    within seconds, not in forty minutes, and said in the log; with send_min_bytes_per_s = 0, still served."""
     dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
     # The client's kernel says it took bytes every ~1.5 s (6 KB at a time, with this receive buffer): a limit of 3 s
     # is not reached by taking none, but by taking too little.
-    settings = sample_settings(tmp_path, send_timeout_s=3.0)
+    settings = sample_settings(tmp_path, send_timeout_s=3.0, send_min_bytes_per_s=least)
     write_dump(settings.dist_dir, dump)
     with caplog.at_level(logging.WARNING, logger="plan_kg"), live_server(settings) as url:
         target = httpx.URL(url)
@@ -1459,7 +1461,7 @@ def test_plan_kg_gives_up_a_download_a_client_trickles(tmp_path: Path, caplog: p
                      "Accept-Encoding: identity\r\n\r\n".encode())
         began, received = time.monotonic(), 0
         try:
-            while time.monotonic() - began < 40 and (chunk := sock.recv(1024)):
+            while time.monotonic() - began < (40 if least else 10) and (chunk := sock.recv(1024)):
                 received += len(chunk)
                 time.sleep(0.25)
         except ConnectionResetError:  # given up: the connection is aborted
@@ -1467,5 +1469,9 @@ def test_plan_kg_gives_up_a_download_a_client_trickles(tmp_path: Path, caplog: p
         finally:
             sock.close()
         took_s = time.monotonic() - began
+    if not least:
+        assert took_s >= 10 and "gave up" not in caplog.text, (took_s, caplog.text)
+        return
     assert took_s < 30 and received < len(dump) // 2, (took_s, received)
-    assert "gave up sending GET /downloads/plan-kg.nq: the client read it at" in caplog.text, caplog.text
+    assert ("gave up sending GET /downloads/plan-kg.nq: the client read it at" in caplog.text
+            and "slower than 8,192 bytes/s (send_min_bytes_per_s)" in caplog.text), caplog.text

@@ -58,10 +58,13 @@ class Settings:
     max_concurrent_per_client: int = 4
     # An answer over a megabyte is sent a megabyte at a time, holding its client's place among its
     # concurrent queries; one whose client reads nothing of it for this long is given up (connection closed),
-    # and so is a download or page, and one taken at under 8 KB/s on average over a longer wait (responses.
-    # MIN_READ_BYTES_PER_S); a client reading slowly but steadily gets all of it. (On Ctrl-C or SIGTERM, requests in
-    # flight get query_timeout_s; one still arriving gets 503.)
+    # and so is a download or page, and one taken at under send_min_bytes_per_s on average over a longer wait; a
+    # client reading slowly but steadily gets all of it. (On Ctrl-C or SIGTERM, requests in flight get
+    # query_timeout_s; one still arriving gets 503.)
     send_timeout_s: float = 60.0
+    # The slowest a client may take an answer, on average over a wait longer than send_timeout_s (a 64 kbit/s line):
+    # one taking a few bytes at a time would hold its connection and (a /sparql answer) the whole answer in memory.
+    send_min_bytes_per_s: int = 8_192
     # A request must arrive whole (headers and body) within this long of its first byte, and a new
     # connection must begin one within it: else 408 and the connection is closed (slow clients, slowloris).
     # 0: no limit (a reverse proxy in front sets its own).
@@ -269,6 +272,7 @@ _ZERO_MEANS: dict[str, str] = {
     "response_cache_bytes": "no cache",
     "response_max_age_s": "clients must ask again every time",
     "receive_timeout_s": "no limit (a reverse proxy in front sets its own)",
+    "send_min_bytes_per_s": "no least rate (a client taking a byte within every send_timeout_s is served)",
 }
 
 

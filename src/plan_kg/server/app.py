@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, store_dir: Path | None = None, refusals: R
             # A plain GET /sparql skips the rest: answered again from the index, or by the endpoint directly.
             Middleware(RepeatedRequests, index=repeated, direct=endpoint.answer_get),
             # Downloads and pages are sent a piece at a time as the client reads (a large /sparql answer: SentInChunks).
-            Middleware(GiveUpUnread, timeout_s=settings.send_timeout_s),
+            Middleware(GiveUpUnread, timeout_s=settings.send_timeout_s, least_rate=settings.send_min_bytes_per_s),
             Middleware(AllowAnyOrigin),
             Middleware(
                 PreflightByRoute,  # CORSMiddleware, a preflight allowing what the path takes: POST on /sparql alone
@@ -281,7 +281,8 @@ class SparqlEndpoint:
             # cannot have more of them in the server's memory than it may run queries at once.
             self._running[client] += 1
             return SentInChunks(body, media_type=result.media_type, headers=headers,
-                                done=lambda: self._leave(client), timeout_s=self.settings.send_timeout_s), key
+                                done=lambda: self._leave(client), timeout_s=self.settings.send_timeout_s,
+                                least_rate=self.settings.send_min_bytes_per_s), key
         return Response(body, media_type=result.media_type, headers=headers), key
 
     def _leave(self, client: str) -> None:

@@ -61,10 +61,10 @@ def abandon(scope: Scope) -> None:
 #: How often a send that waits looks whether the client took anything (`send_while_read`), at most: and four times
 #: within its time limit.
 _LOOK_EVERY_S = 1.0
-#: The slowest a client may take an answer, on average over a wait longer than send_timeout_s (`send_while_read`): a
-#: 64 kbit/s line. A client taking a byte now and then would otherwise hold its connection, its task and (a /sparql
-#: answer) the whole answer in memory for as long as it liked: about 1.2 KB per send_timeout_s kept one going
-#: (measured in an audit), days for a large answer.
+#: The slowest a client may take an answer by default, on average over a wait longer than its time limit
+#: (`send_while_read`; setting send_min_bytes_per_s): a 64 kbit/s line. A client taking a byte now and then would
+#: otherwise hold its connection, its task and (a /sparql answer) the whole answer in memory for as long as it liked:
+#: about 1.2 KB per send_timeout_s kept one going (measured in an audit), days for a large answer.
 MIN_READ_BYTES_PER_S = 8_192
 
 
@@ -73,9 +73,11 @@ class Unread(TimeoutError):
     given up."""
 
 
-async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s: float) -> None:
+async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s: float,
+                          least_rate: float = MIN_READ_BYTES_PER_S) -> None:
     """`send(message)`; `Unread` once the client has taken no byte of what was sent on its connection for `timeout_s`,
-    or, after that long, has taken less than `MIN_READ_BYTES_PER_S` on average since the wait began. uvicorn waits
+    or, after that long, has taken less than `least_rate` bytes a second on average since the wait began (0: no
+    least rate). uvicorn waits
     before a message while the connection's buffer is full, and the kernel's buffers took megabytes of a download at
     once (loopback: 4 MB): a wait bounded as a whole cut off clients reading steadily but slowly (160 KB/s, measured,
     with a 5 s limit). Where the protocol cannot say what is unread (`UNREAD`), the wait as a whole is bounded."""
@@ -101,11 +103,11 @@ async def send_while_read(send: Send, message: Message, scope: Scope, timeout_s:
                 if now is not None and now < left:  # the client took some: the time limit starts again
                     last, taken = at, taken + left - now
                 left = left if now is None else now
-                slow = at - began >= timeout_s and taken < MIN_READ_BYTES_PER_S * (at - began)
+                slow = at - began >= timeout_s and taken < least_rate * (at - began)
                 if at - last >= timeout_s or slow:
                     if slow and at - last < timeout_s:
                         why = (f"the client read it at {taken / (at - began):,.0f} bytes/s over {at - began:.0f} s, "
-                               f"slower than {MIN_READ_BYTES_PER_S:,} bytes/s (the least this server sends at)")
+                               f"slower than {least_rate:,.0f} bytes/s (send_min_bytes_per_s)")
                     deadline.reschedule(at)  # the wait ends now, with TimeoutError
                     return
                 looking = loop.call_later(max(0.0, min(every_s, last + timeout_s - at)), look)
@@ -133,25 +135,27 @@ class SentInChunks(Response):
     """
 
     def __init__(self, body: bytes, *, media_type: str, headers: dict[str, str], done: Callable[[], None],
-                 timeout_s: float) -> None:
+                 timeout_s: float, least_rate: float = MIN_READ_BYTES_PER_S) -> None:
         super().__init__(body, media_type=media_type, headers=headers)
         self._done = done
         self._timeout_s = timeout_s
+        self._least_rate = least_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             # Every message under the time limit: uvicorn waits before each until the connection's buffer
             # has room, the first one too (after an earlier answer on the same connection, unread).
             await send_while_read(send, {"type": "http.response.start", "status": self.status_code,
-                                         "headers": self.raw_headers}, scope, self._timeout_s)
+                                         "headers": self.raw_headers}, scope, self._timeout_s, self._least_rate)
             pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
             for start in pieces:
                 piece = self.body[start:start + SEND_CHUNK_BYTES]
                 last = start + SEND_CHUNK_BYTES >= len(self.body)
                 await send_while_read(send, {"type": "http.response.body", "body": piece, "more_body": not last},
-                                      scope, self._timeout_s)
+                                      scope, self._timeout_s, self._least_rate)
             if not pieces:
-                await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s)
+                await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s,
+                                      self._least_rate)
         except Unread as exc:
             given_up("gave up sending %s %s (%d bytes): %s", scope["method"], scope.get("path", ""), len(self.body), exc)
             abandon(scope)
@@ -172,9 +176,10 @@ class GiveUpUnread:
     (minutes, measured with one such client). The answers of /sparql have their own limit (`SentInChunks`).
     """
 
-    def __init__(self, app: ASGIApp, *, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, timeout_s: float, least_rate: float = MIN_READ_BYTES_PER_S) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.least_rate = least_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.timeout_s <= 0:
@@ -183,7 +188,7 @@ class GiveUpUnread:
 
         async def send_in_time(message: Message) -> None:
             try:
-                await send_while_read(send, message, scope, self.timeout_s)
+                await send_while_read(send, message, scope, self.timeout_s, self.least_rate)
             except Unread as exc:
                 raise _Unread(str(exc)) from None
 
