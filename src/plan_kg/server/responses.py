@@ -4,7 +4,6 @@ a piece at a time, for as long as the client reads (`SentInChunks`)."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import Callable
 
@@ -22,27 +21,6 @@ ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers
 ANY_ORIGIN_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ANY_ORIGIN.items()]
 
 
-#: Whether this request's answer was given up on purpose (a client that did not read it; a server that stopped):
-#: uvicorn then says "ASGI callable returned without completing response." at ERROR, as of a defect, after the line
-#: saying why (`GivenUpOnPurpose` leaves its line out).
-_GIVEN_UP = contextvars.ContextVar("plan_kg_answer_given_up", default=False)
-_UNFINISHED = "ASGI callable returned without completing response."
-
-
-def given_up(why: str, *args: object) -> None:
-    """Say in the log (WARNING) that the answer to the request of this task is given up, and why (`why` % `args`)."""
-    _GIVEN_UP.set(True)  # this task's context: what uvicorn logs once the app has returned sees it
-    logger.warning(why, *args)
-
-
-class GivenUpOnPurpose(logging.Filter):
-    """For uvicorn's logger: leaves out its ERROR for an answer left unfinished when plan-kg gave it up on purpose
-    and said why (`given_up`). Any other unfinished answer is still an error, and said."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.msg == _UNFINISHED and _GIVEN_UP.get())
-
-
 #: The key of `scope["extensions"]` under which the HTTP protocol (`connection.HttpProtocol`) gives how many bytes of
 #: what was sent on the request's connection the client has not taken yet: a function, None where it cannot say.
 UNREAD = "plan_kg.unread"
@@ -52,8 +30,9 @@ ABANDON = "plan_kg.abandon"
 
 
 def abandon(scope: Scope) -> None:
-    """Give up the answer to `scope`'s request, given up on purpose (`given_up`): its connection is closed now, where
-    the protocol can (`ABANDON`); else uvicorn closes it once the app returns."""
+    """Give up the answer to `scope`'s request on purpose (after a line in the log saying why): its connection is
+    closed now and uvicorn told the client went away, so it logs no error of its own for the answer left unfinished,
+    where the protocol can (`ABANDON`); else uvicorn closes it once the app returns."""
     if (close := scope.get("extensions", {}).get(ABANDON)) is not None:
         close()
 
@@ -157,7 +136,8 @@ class SentInChunks(Response):
                 await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s,
                                       self._least_rate)
         except Unread as exc:
-            given_up("gave up sending %s %s (%d bytes): %s", scope["method"], scope.get("path", ""), len(self.body), exc)
+            logger.warning("gave up sending %s %s (%d bytes): %s", scope["method"], scope.get("path", ""), len(self.body),
+                           exc)
             abandon(scope)
         finally:
             self.body = b""
@@ -195,7 +175,7 @@ class GiveUpUnread:
         try:
             await self.app(scope, receive, send_in_time)
         except _Unread as exc:  # the connection is closed (`abandon`), the answer unfinished
-            given_up("gave up sending %s %s: %s", scope["method"], scope["path"], exc)
+            logger.warning("gave up sending %s %s: %s", scope["method"], scope["path"], exc)
             abandon(scope)
 
 

@@ -23,7 +23,7 @@ from ..errors import BuildError, PlanKgError, ServeError
 from ..interrupt import terminated_as_interrupted
 from .app import create_app
 from .refusals import RefusalLog
-from .responses import given_up
+from .responses import abandon
 from .reload import ReloadingApp
 from .connection import http_protocol
 from .store import DUMP_NAME, default_store_dir
@@ -111,16 +111,8 @@ def serving_app(settings: Settings, *, store_dir: Path) -> Starlette | Reloading
 
 
 #: uvicorn's logging, plan-kg's warnings (a refusal, a worker that did not start) with it: a level before each line.
-#: An answer plan-kg gave up on purpose, and said why, is no error of uvicorn's (`responses.GivenUpOnPurpose`).
-_LOG_CONFIG = {
-    **LOGGING_CONFIG,
-    "filters": {"given_up": {"()": "plan_kg.server.responses.GivenUpOnPurpose"}},
-    "loggers": {
-        **LOGGING_CONFIG["loggers"],
-        "uvicorn.error": {**LOGGING_CONFIG["loggers"]["uvicorn.error"], "filters": ["given_up"]},
-        "plan_kg": {"handlers": ["default"], "level": "WARNING", "propagate": False},
-    },
-}
+_LOG_CONFIG = {**LOGGING_CONFIG, "loggers": {
+    **LOGGING_CONFIG["loggers"], "plan_kg": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
 
 
 class CutOffAtStop:
@@ -142,14 +134,17 @@ class CutOffAtStop:
         except asyncio.CancelledError:
             if scope["type"] != "http" or not self.stopping():
                 raise
-            given_up("cut off %s %s: the server stopped, and it waits %g s (query_timeout_s) for what is in flight",
-                     scope["method"], scope["path"], self.wait_s)
-            # Told why, and to come back, rather than sent uvicorn's 500, had its answer not begun (if it had, uvicorn
-            # refuses this start: nothing is sent). No wrapper of `send` per request to know which: it costs them all.
-            with contextlib.suppress(Exception):
+            logger.warning("cut off %s %s: the server stopped, and it waits %g s (query_timeout_s) for what is in "
+                           "flight", scope["method"], scope["path"], self.wait_s)
+            # Told why, and to come back, rather than sent uvicorn's 500, had its answer not begun. If it had, uvicorn
+            # refuses this start, and the answer is abandoned (no error of uvicorn's for it). No wrapper of `send` per
+            # request to know which: it costs them all.
+            try:
                 async with asyncio.timeout(1.0):
                     await send(_STOPPED[0])
                     await send(_STOPPED[1])
+            except Exception:  # noqa: BLE001 - refused (begun), or the client gone: either way nothing more to send
+                abandon(scope)
 
 
 #: How long a stopping server waits for the requests it cut off to say so (`CutOffAtStop`: its 503 takes at most 1 s).
