@@ -51,6 +51,20 @@ def doubling_query(times: int) -> str:
 MEMORY_HOG_QUERY = doubling_query(40)
 
 
+#: A dump of about 9 MB, more than the kernel's buffers take at once from a client with a small receive buffer: its
+#: download waits on the client (`held_download`).
+BIG_NQUADS = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+
+
+def held_download(host: str, port: int) -> socket.socket:
+    """A connection that asks for /downloads/plan-kg.nq with a 4 KB receive buffer and has read nothing yet."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel's buffers cannot take the whole file
+    sock.connect((host, port))
+    sock.sendall(f"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n".encode())
+    return sock
+
+
 def write_dump(dist_dir: Path, nquads: str = SAMPLE_NQUADS) -> Path:
     """Write `nquads` as `dist_dir/plan-kg.nq`, as `plan-kg build` would."""
     dist_dir.mkdir(parents=True, exist_ok=True)

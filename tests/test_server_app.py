@@ -28,12 +28,14 @@ import pyoxigraph
 import pytest
 
 from server_fixtures import (
+    BIG_NQUADS,
     MEMORY_HOG_QUERY,
     ONTOLOGY_GRAPH,
     PLAN_GRAPH,
     RUNAWAY_QUERY,
     SAMPLE_QUADS,
     Listener,
+    held_download,
     live_server,
     sample_settings,
     write_dump,
@@ -893,16 +895,12 @@ def test_answers_a_client_does_not_read_hold_its_place_and_are_given_up(tmp_path
 def test_a_download_a_client_does_not_read_is_given_up_and_the_server_goes_on(tmp_path: Path) -> None:
     """A client that never read its download held the connection, its task and the file for as long as it stayed
     connected (send_timeout_s held for /sparql answers alone); now the download is given up after send_timeout_s."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    dump = BIG_NQUADS
     settings = sample_settings(tmp_path, send_timeout_s=1.0)
     write_dump(settings.dist_dir, dump)
     with live_server(settings) as url:
         target = httpx.URL(url)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel's buffers cannot take the whole file
-        sock.connect((target.host, target.port))
-        sock.sendall(f"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: {target.host}\r\n"
-                     "Accept-Encoding: identity\r\n\r\n".encode())
+        sock = held_download(target.host, target.port)
         time.sleep(3.0)  # reading nothing, past send_timeout_s
         received = bytearray()
         sock.settimeout(30)
@@ -948,7 +946,7 @@ def test_a_client_reading_slowly_but_steadily_gets_the_whole_download_and_the_wh
     The kernel's buffers take megabytes of an answer at once, and uvicorn's wait for room was bounded as a whole: a
     client reading 1 MB/s was cut off a few megabytes before the end with send_timeout_s = 1 (downloads and large
     /sparql answers alike)."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    dump = BIG_NQUADS
     settings = sample_settings(tmp_path, send_timeout_s=1.0, max_result_rows=50_000)
     write_dump(settings.dist_dir, dump)
     big = 'SELECT ?s ?o { ?s <urn:x:p> ?o }'
@@ -1039,14 +1037,11 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
     """uvicorn waited for every connection to close: one client not reading its download kept a Ctrl-C'd server
     running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s, and what is cut
     off then is said in a line; a request still arriving is answered 503 at once."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    dump = BIG_NQUADS
     write_dump(tmp_path / "dist", dump)
     process, found, said = _serving(tmp_path, 'query_timeout_s = 2\nsend_timeout_s = 3600\n')
     try:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", int(found.group(1))))
-        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        sock = held_download("127.0.0.1", int(found.group(1)))
         assert sock.recv(12) == b"HTTP/1.1 200"
         arriving = socket.create_connection(("127.0.0.1", int(found.group(1))))  # a query whose body is arriving
         arriving.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
@@ -1310,14 +1305,11 @@ def test_plan_kg_serve_says_what_it_cut_off_also_when_stopped_with_sigterm(tmp_p
     `CutOffAtStop` ran only in asyncio.run's clean-up after a Ctrl-C (its line after "Finished server process"), and
     never after SIGTERM (what systemd and docker stop send): raised again once the server stopped, it ended the process
     first. No line said what was cut off, and a request whose answer had not begun got no 503."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    dump = BIG_NQUADS
     write_dump(tmp_path / "dist", dump)
     process, found, said = _serving(tmp_path, 'query_timeout_s = 1\nsend_timeout_s = 3600\n')
     try:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", int(found.group(1))))
-        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        sock = held_download("127.0.0.1", int(found.group(1)))
         assert sock.recv(12) == b"HTTP/1.1 200"
         process.send_signal(signal.SIGTERM)
         try:
@@ -1386,14 +1378,11 @@ def test_a_download_given_up_leaves_no_connection_for_a_stopping_server_to_wait_
     holds to be read: the connection (and megabytes of the kernel's send buffer) stayed for as long as the client kept
     it open (20 s and more, measured), and a stopping server waited for it to the end of its wait ("Cancel 0 running
     task(s), timeout graceful shutdown exceeded"). It is closed at once now."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    dump = BIG_NQUADS
     write_dump(tmp_path / "dist", dump)
     process, found, said = _serving(tmp_path, 'query_timeout_s = 6\nsend_timeout_s = 0.5\n')
     try:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", int(found.group(1))))
-        sock.sendall(b"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        sock = held_download("127.0.0.1", int(found.group(1)))
         time.sleep(2.5)  # given up, never read
         stopped_at = time.monotonic()
         process.send_signal(signal.SIGINT)
@@ -1446,19 +1435,15 @@ def test_plan_kg_gives_up_a_download_a_client_trickles(least: int, tmp_path: Pat
                                                        caplog: pytest.LogCaptureFixture) -> None:
     """The real server, a client reading 1 KB every quarter of a second (4 KB/s) of a 9 MB download: given up
     within seconds, not in forty minutes, and said in the log; with send_min_bytes_per_s = 0, still served."""
-    dump = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))
+    dump = BIG_NQUADS
     # The client's kernel says it took bytes every ~1.5 s (6 KB at a time, with this receive buffer): a limit of 3 s
     # is not reached by taking none, but by taking too little.
     settings = sample_settings(tmp_path, send_timeout_s=3.0, send_min_bytes_per_s=least)
     write_dump(settings.dist_dir, dump)
     with caplog.at_level(logging.WARNING, logger="plan_kg"), live_server(settings) as url:
         target = httpx.URL(url)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect((target.host, target.port))
+        sock = held_download(target.host, target.port)
         sock.settimeout(30)
-        sock.sendall(f"GET /downloads/plan-kg.nq HTTP/1.1\r\nHost: {target.host}\r\n"
-                     "Accept-Encoding: identity\r\n\r\n".encode())
         began, received = time.monotonic(), 0
         try:
             while time.monotonic() - began < (40 if least else 10) and (chunk := sock.recv(1024)):

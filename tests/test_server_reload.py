@@ -28,7 +28,7 @@ from plan_kg.server import rebuilt, reload
 from plan_kg.server.pool import WorkerPool, WorkerStartError
 from plan_kg.server.reload import ReloadingApp
 from plan_kg.server.run import serving_app
-from server_fixtures import BUILT_FILES, SAMPLE_NQUADS, live_app, sample_settings, served_files, write_dump
+from server_fixtures import BIG_NQUADS, BUILT_FILES, SAMPLE_NQUADS, live_app, sample_settings, served_files, write_dump
 
 NEW = "<urn:x:new> <urn:x:in> <urn:x:build> <urn:x:graph> .\n"
 ASK_NEW = "ASK { <urn:x:new> ?p ?o }"
@@ -142,7 +142,7 @@ def test_a_new_build_is_served_once_started_and_no_client_is_refused_meanwhile(
 
 def test_a_request_the_old_build_is_answering_gets_the_old_answer_whole(tmp_path: Path) -> None:
     """The old build's app is shut down once it answers nothing: a download it was sending goes on to its end."""
-    big = "".join(f"<urn:x:s{i}> <urn:x:p> \"{'x' * 200}\" <urn:x:graph> .\n" for i in range(40_000))  # ~9 MB
+    big = BIG_NQUADS
     settings = sample_settings(tmp_path)
     write_dump(settings.dist_dir, big)
     app = _reloading(settings, tmp_path / "store")
