@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph
 import pytest
 
-from plan_kg.server.syntax import pointer, undeclared_prefix
+from plan_kg.server.syntax import full_width, pointer, undeclared_prefix
 from plan_kg.server.worker import syntax_rejection
 
 
@@ -85,8 +85,10 @@ def test_other_mistakes_get_the_parsers_message_and_the_line_it_points_at() -> N
     # A sentence in the parser's list is its reason, said whole: it was said word by word, as tokens the parser
     # expected ("the parser expected one of Duplicated, variable, name, in, SELECT there").
     # pyoxigraph: "expected one of Duplicated variable name in SELECT, [_]"
-    ("SELECT ?x (1 AS ?x) {}", "at 1:23, where the query ends; Duplicated variable name in SELECT"),
-    ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "; The SELECT contains a variable that is unbound"),
+    ("SELECT ?x (1 AS ?x) {}", "at 1:23, where the query ends; SELECT names the same variable twice: name it once "
+                               "(the parser: Duplicated variable name in SELECT)"),
+    ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "; SELECT names a variable that is not grouped"),
+    ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "(the parser: The SELECT contains a variable that is unbound)"),
     # pyoxigraph: "expected one of The query limit should be a non negative integer, ['0'..='9']"
     ("SELECT * {} LIMIT 99999999999999999999999", "; The query limit should be a non negative integer; the parser "
                                                  "expected a digit there"),
@@ -153,3 +155,71 @@ def test_reading_a_large_query_stays_linear() -> None:
     # Unterminated strings and long runs of colons are read in one pass (possessive patterns), not backtracked.
     assert undeclared_prefix('SELECT * { ?s ?p "' + "a:" * 200_000) is None
     assert undeclared_prefix("SELECT * { " + "x" * 400_000 + ":y }") == ("x" * 400_000, 1, 12)
+
+
+@pytest.mark.parametrize(("query", "character", "typed", "column"), [
+    # An input method's space: pyoxigraph says "expected OPTIONAL" at 1:26, at the 'o' of ?o.
+    ("SELECT ?s WHERE {\u3000?s ?p ?o }", "\u3000", " ", 18),
+    # Its full stop, a letter of a name to the parser: "expected [_]" where the query ends.
+    ("SELECT ?s WHERE { ?s ?p ?o \uff0e }", "\uff0e", ".", 28),
+    ("SELECT * { ?s ?p ?o } LIMIT \uff11\uff10", "\uff11", "1", 29),
+    ("SELECT \uff1fs WHERE { ?s ?p ?o }", "\uff1f", "?", 8),
+    # A word processor's quotes: "expected OPTIONAL" past them.
+    ("SELECT ?s WHERE { ?s ?p \u201cabc\u201d }", "\u201c", '"', 25),
+    ("SELECT ?s WHERE {\u00a0?s ?p ?o }", "\u00a0", " ", 18),
+    # Japanese text in a string before it: columns count characters, as the parser's do.
+    ('SELECT * WHERE { ?s ?p "西東京市" .\n  ?s ?q ?o\u3000}', "\u3000", " ", 11),
+])
+def test_a_full_width_character_is_named_with_what_to_type(query: str, character: str, typed: str, column: int) -> None:
+    line = query.count("\n", 0, query.index(character)) + 1
+    assert full_width(query) == (character, typed, line, column)
+    message = _refusal(query)
+    said = message.splitlines()[0]
+    assert said.startswith(f"the query is not valid SPARQL 1.1: at {line}:{column}, '{character}' (U+{ord(character):04X}")
+    assert f"type {typed!r} instead" in said and f"半角の「{typed}」で入力してください" in said
+    shown, caret = message.splitlines()[-2:]
+    assert caret.index("^") - 4 == sum(2 if "\u3000" <= c <= "\u9fff" else 1 for c in shown[4:4 + column - 1])
+
+
+@pytest.mark.parametrize("query", [
+    # In strings, IRIs, comments and names (full-width forms are letters of a name to SPARQL), they are SPARQL's.
+    'PREFIX ex: <http://e/\uff11> SELECT * { ?s ex:第\uff11章 ?o ; ?p "\u3000\u201cx\u201d" } # \uff0e\u3000\n LIMIT x',
+    'SELECT ?値\uff11 { ?s ?p ?値\uff11 } LIMIT x',
+])
+def test_full_width_characters_where_sparql_takes_them_are_left_alone(query: str) -> None:
+    assert full_width(query) is None
+    assert "全角" not in _refusal(query) and "where the query has 'x'" in _refusal(query)
+
+
+def test_a_full_width_character_after_the_parsers_place_is_not_blamed() -> None:
+    # The parser stops at the x (1:29, "expected one of HAVING, ..."); the full-width signs come later.
+    query = "SELECT * { ?s ?p ?o } LIMIT x \uff0e\u3000"
+    assert full_width(query) is not None
+    assert "全角" not in _refusal(query) and "where the query has 'x'" in _refusal(query)
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    # pyoxigraph: "The SELECT contains a variable that is unbound", for a variable that is bound but not grouped
+    ("SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?p ?o }", "SELECT names a variable that is not grouped: with GROUP BY or "
+                                                      "an aggregate"),
+    ("SELECT (?o AS ?n) { ?s ?p ?o } GROUP BY ?s", "an expression in SELECT uses a variable that is not grouped"),
+    ("SELECT (1 AS ?s) { ?s ?p ?o }", "(... AS ?name) in SELECT names a variable the WHERE pattern already binds"),
+    # pyoxigraph: "SELECT * is not authorized with GROUP BY", for each of these
+    ("SELECT * { ?s ?p ?o } GROUP BY ?s", "SELECT * cannot be used with GROUP BY or an aggregate"),
+    ("SELECT * { ?s ?p ?o FILTER(COUNT(?o) > 1) }", "an aggregate belongs in SELECT, HAVING or ORDER BY, not in FILTER"),
+    ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } GROUP BY ?s", "a CONSTRUCT query cannot group"),
+    ("PREFIX ex: <http://e/>\nask { ?s ?p ?o } GROUP BY ?s", "a ASK query cannot group"),
+    # pyoxigraph: "expected [_]" where the query ends: the sentence of the rule broken is lost
+    ("SELECT ?x { BIND(1 AS ?x) BIND(2 AS ?x) }", "the query reads to its end, but breaks a rule SPARQL checks once a "
+                                                 "group is read, which the parser does not name: most often BIND"),
+])
+def test_a_rule_the_parser_checks_after_reading_is_said_as_what_to_change(query: str, said: str) -> None:
+    message = _refusal(query).splitlines()[0]
+    assert said in message
+    assert "[_]" not in message and "<unreported>" not in message
+
+
+def test_a_refusal_naming_nothing_is_not_said_as_a_token_expected() -> None:
+    # pyoxigraph: "error at 1:42: expected <unreported>"
+    message = _refusal("SELECT * { { _:a ?p ?o } UNION { _:a ?q ?r } }").splitlines()[0]
+    assert "unreported" not in message and "expected" not in message

@@ -4,11 +4,14 @@ pyoxigraph names the position where its parser gave up and the grammar rules it 
 (`error at 2:11: expected OPTIONAL`), which for the commonest mistake, a prefix used but not
 declared, is often neither the place nor the reason: an undeclared prefixed name in subject
 position, or with a short local name, is reported as something else further on. So the text is
-read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), and for a query
-that does not start with a query form (`misplaced_start`). Otherwise the parser's message is given
-in words (`readable`: without its grammar's character classes, with what it found there and any
-brace or parenthesis left open or closed once too often), with the line it points at and a caret
-under the place (`pointer`).
+read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), for a query
+that does not start with a query form (`misplaced_start`), and for a full-width character typed
+where SPARQL reads only ASCII (`full_width`: an IME's space or punctuation, or a word processor's
+curly quote, which the parser reports as something else further on). Otherwise the parser's
+message is given in words (`readable`: without its grammar's character classes, its sentences on
+the rules it checks after reading said as what to change, with what it found there and any brace
+or parenthesis left open or closed once too often), with the line it points at and a caret under
+the place (`pointer`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,37 @@ _FORM = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w-])", re.IGNORECASE)
 #: One item of the parser's "expected one of" list: a quoted token, a character class, or a rule's keyword or
 #: sentence (`Duplicated variable name in SELECT`), up to the comma that ends it.
 _EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["][^,\["]*+')
+
+
+#: Characters typed where SPARQL reads only ASCII: an input method's full-width space and punctuation (U+3000, the
+#: full-width forms of ASCII), a curly quote or a no-break space (from a word processor or a web page). Outside
+#: strings, IRIs and comments none is SPARQL's white space or punctuation, but the full-width forms are letters of a
+#: name to the parser (`ex:第１章`, `?値１`): one of those counts only where no name goes on, after a character that
+#: is not a name's, a colon, '?' or '$' (one pass in C, whatever the text holds).
+_FULL_WIDTH = re.compile(r"[\u3000\u00a0\u2018\u2019\u201c\u201d]|(?<![\w:?$\-.\u00b7\uff01-\uff5e])[\uff01-\uff5e]")
+#: What to type for a curly quote (NFKC keeps these; it gives the ASCII form of the others).
+_ASCII_FOR = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+
+
+def full_width(query: str) -> tuple[str, str, int, int] | None:
+    """The first character `query` has outside its strings, IRIs and comments that SPARQL does not read there (see
+    `_FULL_WIDTH`), what to type instead, and its line and column (from 1, in characters); None if it has none."""
+    text = _names_only(query)
+    if (found := _FULL_WIDTH.search(text)) is None:
+        return None
+    at, character = found.start(), found[0]
+    ascii_form = _ASCII_FOR.get(character) or unicodedata.normalize("NFKC", character)
+    line = text.count("\n", 0, at) + 1
+    return character, ascii_form, line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def full_width_said(character: str, ascii_form: str) -> str:
+    """Why a full-width `character` stops the parser, and what to type instead, in English and Japanese."""
+    name = unicodedata.name(character, "").lower()
+    shown = f"'{character}' (U+{ord(character):04X}{', ' + name if name else ''})"
+    return (f"{shown} is not SPARQL's {'space' if ascii_form == ' ' else repr(ascii_form)}: outside strings, SPARQL "
+            f"reads its spaces, punctuation and numbers in ASCII (half-width) only; type {ascii_form!r} instead "
+            f"(全角の「{character}」は半角の「{ascii_form}」で入力してください)")
 
 
 def undeclared_prefix(query: str) -> tuple[str, int, int] | None:
@@ -131,11 +165,13 @@ def readable(query: str, message: str) -> str:
         items = _EXPECTED.findall(rest.removeprefix("expected one of ").removeprefix("expected "))
         # What the parser says in a sentence (`The SELECT contains a variable that is unbound`) is the reason: said
         # as it is, not word by word as if each were a token it expected.
-        reasons = [item.strip() for item in items if _is_sentence(item)]
+        reasons = [_reason(query, item.strip()) for item in items if _is_sentence(item)]
         said.extend(dict.fromkeys(reasons))
         words = list(dict.fromkeys(_word(item) for item in items if not _is_sentence(item)))
         if words := [word for word in words if word]:
             said.append(f"the parser expected {'one of ' if len(words) > 1 else ''}{', '.join(words)} there")
+        elif not reasons and found == "where the query ends" and not _unbalanced(query):
+            said.append(_READ_TO_THE_END)
         elif not reasons:
             said.append("the parser could not read on from there")
     else:
@@ -158,6 +194,49 @@ def _found(query: str, line: int, column: int) -> str:
     return f"where the query has {found[1]!r}" if found else "where the line ends"
 
 
+#: The sentences pyoxigraph's parser says for a rule it checks once a part is read (spargebra's `build_select` and
+#: group patterns), as what to change. The parser's own words stay after them, in parentheses, to search for.
+_REASONS = {
+    "The SELECT contains a variable that is unbound": (
+        "SELECT names a variable that is not grouped: with GROUP BY or an aggregate (COUNT, SUM, ...), SELECT may name "
+        "only the GROUP BY variables and (aggregate AS ?name); add the variable to GROUP BY, or take SAMPLE(?it)"),
+    "The SELECT contains an expression with a variable that is unbound": (
+        "an expression in SELECT uses a variable that is not grouped: with GROUP BY or an aggregate, it may use only "
+        "the GROUP BY variables and aggregates (COUNT, SUM, SAMPLE, ...)"),
+    "The SELECT overrides an existing variable using an expression": (
+        "(... AS ?name) in SELECT names a variable the WHERE pattern already binds: choose another name"),
+    "Duplicated variable name in SELECT": "SELECT names the same variable twice: name it once",
+    "BIND is overriding an existing variable": (
+        "BIND(... AS ?name) names a variable already bound before it in its group: choose another name"),
+}
+#: A query the parser read to its end, brackets balanced, and refused naming nothing: a rule checked once a group is
+#: read was broken, and its sentence lost (the parser reports only what it expected at its furthest place).
+_READ_TO_THE_END = (
+    "the query reads to its end, but breaks a rule SPARQL checks once a group is read, which the parser does not "
+    "name: most often BIND(... AS ?x) where ?x is already bound before the BIND in its group (choose another name), "
+    "or one blank node label (_:b) used in two groups (use a variable)")
+#: What "SELECT * is not authorized with GROUP BY" means for each query form (the parser treats CONSTRUCT, ASK and
+#: DESCRIBE as SELECT *, and counts an aggregate anywhere, in FILTER too, as grouping).
+_STAR_WITH_GROUP = (
+    "SELECT * cannot be used with GROUP BY or an aggregate (COUNT, SUM, ...): name the GROUP BY variables and "
+    "(aggregate AS ?name) instead; an aggregate belongs in SELECT, HAVING or ORDER BY, not in FILTER")
+_FORM_WITH_GROUP = (
+    "a {form} query cannot group: GROUP BY, HAVING and aggregates (COUNT, SUM, ...) are for SELECT; put them in a "
+    "sub-query {{ SELECT ... GROUP BY ... }} inside WHERE")
+
+
+def _reason(query: str, sentence: str) -> str:
+    """The parser's `sentence` on a rule of SPARQL the query breaks, said as what to change (and then as it is)."""
+    if sentence == "SELECT * is not authorized with GROUP BY":
+        start = _PROLOGUE.match(query)
+        form = _FORM.match(query, start.end() if start else 0)
+        said = (_STAR_WITH_GROUP if form is None or form[0].upper() == "SELECT"
+                else _FORM_WITH_GROUP.format(form=form[0].upper()))
+    elif (said := _REASONS.get(sentence)) is None:
+        return sentence
+    return f"{said} (the parser: {sentence})"
+
+
 def _is_sentence(item: str) -> bool:
     """Whether an item of the parser's list is a sentence saying what is wrong, not a token or a rule it expected."""
     return " " in item and item[0] not in "\"["
@@ -165,7 +244,7 @@ def _is_sentence(item: str) -> bool:
 
 def _word(item: str) -> str:
     """One item of the parser's list as a person reads it ("" for its catch-all)."""
-    if item == "[_]":
+    if item in ("[_]", "<unreported>"):
         return ""
     if not item.startswith("["):
         return item

@@ -27,7 +27,8 @@ from .memory import InMemory
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 from .serialize import (CSV, TSV, as_result, byte_size, csv_lines_up, csv_written_here, page_triples,
                         serialize_solutions, serialize_solutions_exactly, serialize_triples, too_large)
-from .syntax import DECLARATION, POSITION, declaring_helps, misplaced_start, pointer, readable, undeclared_prefix
+from .syntax import (DECLARATION, POSITION, declaring_helps, full_width, full_width_said, misplaced_start, pointer,
+                     readable, undeclared_prefix)
 
 
 def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
@@ -219,8 +220,15 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
         return QueryRejected(400, "the query is empty; send a SELECT, ASK, CONSTRUCT or DESCRIBE query")
     if _UPDATE_START.match(query):
         return QueryRejected(403, "this endpoint is read-only: SPARQL updates are not accepted")
+    position = POSITION.match(message)
+    # A full-width space or sign (an input method's), or a curly quote, where the parser stopped or before: it names
+    # a rule it tried further on, or a character of a name (`．` is a letter to it).
+    if (wide := full_width(query)) is not None and position is not None and (
+            wide[2:] <= (int(position[1]), int(position[2]))):
+        character, ascii_form, line, column = wide
+        said = f"at {line}:{column}, " + full_width_said(character, ascii_form)
     # The commonest mistake, which the parser misnames: said when declaring the prefix gets the parser further.
-    if (undeclared := undeclared_prefix(query)) is not None and declaring_helps(query, undeclared[0], message):
+    elif (undeclared := undeclared_prefix(query)) is not None and declaring_helps(query, undeclared[0], message):
         prefix, line, column = undeclared
         said = (f"at {line}:{column}, '{prefix}:' is used but not declared; add a PREFIX declaration for it at the "
                 "start of the query")
@@ -231,7 +239,7 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
             if word.upper() in ("PREFIX", "BASE") else
             f"{word!r} is no query form: a query starts with SELECT, CONSTRUCT, DESCRIBE or ASK, after its PREFIX "
             "and BASE declarations")
-    elif position := POSITION.match(message):  # the line it points at, and where: its rule names alone say little
+    elif position is not None:  # the line it points at, and where: its rule names alone say little
         line, column, said = int(position[1]), int(position[2]), readable(query, message)
     else:
         return QueryRejected(400, f"{NOT_VALID}: {message}")
