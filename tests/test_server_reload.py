@@ -18,13 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import pyoxigraph
 import pytest
 from starlette.applications import Starlette
 
 from plan_kg.build import BuildResult, _swap_in, build
 from plan_kg.config import Settings
 from plan_kg.locks import exclusive
-from plan_kg.server import rebuilt, reload
+from plan_kg.server import rebuilt, reload, store
 from plan_kg.server.pool import WorkerPool, WorkerStartError
 from plan_kg.server.reload import ReloadingApp
 from plan_kg.server.run import serving_app
@@ -289,6 +290,39 @@ def test_the_server_stops_at_once_while_an_old_build_is_waited_for(tmp_path: Pat
         serving = app.state.query_service
         time.sleep(0.5)  # into the long wait
     assert serving._pool is None  # shut down (live_app waits 30 s for the server to stop)
+
+
+def test_a_server_stopped_while_a_new_build_loads_gives_the_load_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     logged: Callable[[], list[str]]) -> None:
+    """A new build loads in a thread, which Python cannot stop and waits for at exit: a server stopped while a large
+    build loaded (minutes, at national scale) waited for the whole load. It is given up now, and nothing of it kept."""
+    settings = sample_settings(tmp_path)
+    app = _reloading(settings, tmp_path / "store")
+    versions_before = set((tmp_path / "store").iterdir())
+    threads_before = set(threading.enumerate())
+    parse = pyoxigraph.parse
+    read: list[object] = []
+
+    def slowly(*args: object, **kwargs: object) -> Iterator[pyoxigraph.Quad]:  # 600 quads: a load of a minute
+        for quad in parse(*args, **kwargs):
+            read.append(quad)
+            time.sleep(0.1)
+            yield quad
+
+    with live_app(app):  # type: ignore[arg-type]
+        monkeypatch.setattr(pyoxigraph, "parse", slowly)
+        monkeypatch.setattr(store, "_STOP_EVERY", 1, raising=False)  # raising: the code before had none
+        _build(settings, "".join(f"<urn:x:s{i}> <urn:x:p> <urn:x:o> <urn:x:graph> .\n" for i in range(600)), 1)
+        _wait_for(lambda: len(read) > 5)
+        stopping = time.monotonic()
+    stopped_s = time.monotonic() - stopping
+    taken = len(read)
+    time.sleep(0.5)
+    assert len(read) == taken < 300, "the load went on after the server stopped"
+    assert stopped_s < 20, f"the server took {stopped_s:.1f} s to stop: it waited for the load"
+    assert not [thread.name for thread in set(threading.enumerate()) - threads_before if thread.name.startswith("uvicorn-")]
+    assert set((tmp_path / "store").iterdir()) - versions_before == set(), "the load given up left its store"
+    assert app.reloads == 0 and not any("cannot be served" in line for line in logged())
 
 
 def test_a_build_that_cannot_be_served_leaves_the_one_loaded_before_and_the_next_one_is_served(

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -53,7 +54,7 @@ _ALLOW = "GET, HEAD, POST, OPTIONS"
 
 
 def create_app(settings: Settings, *, store_dir: Path | None = None, refusals: RefusalLog | None = None,
-               say_when_built: bool = True) -> Starlette:
+               say_when_built: bool = True, stop: threading.Event | None = None) -> Starlette:
     """The endpoint over `settings.dist_dir/plan-kg.nq`, loaded into `store_dir` (default: a temporary directory).
 
     The web pages of `plan_kg.web` and the catalog routes of `plan_kg.dcat` are mounted after /sparql.
@@ -61,11 +62,11 @@ def create_app(settings: Settings, *, store_dir: Path | None = None, refusals: R
     What those routes read of `dist/` (downloads, catalog, VoID) is the build the store was loaded from, kept
     with the store (`LoadedStore.files`): a `plan-kg build` meanwhile is said in the log (`say_when_built`; off
     where a `reload.ReloadingApp` serves the new build instead). `refusals`: the log of refusals to write to
-    (default: one of its own).
+    (default: one of its own). `stop`, once set, gives the store's load up (`store.LoadStopped`).
     """
     own_dir = store_dir is None
     directory = Path(tempfile.mkdtemp(prefix="plan-kg-store-")) if store_dir is None else store_dir
-    store = load_store(settings.dist_dir / DUMP_NAME, directory, with_files=True)
+    store = load_store(settings.dist_dir / DUMP_NAME, directory, with_files=True, stop=stop)
     # The pages, downloads and catalog read the built files while serving: those of the build loaded, not whatever
     # dist/ holds by then (new counts and dates beside the old SPARQL answers).
     served = replace(settings, dist_dir=store.files)

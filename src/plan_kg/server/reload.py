@@ -6,7 +6,8 @@ swapped a new `dist/` in, it makes the new build's app beside the one serving (l
 starting its workers), and only then sends new requests to it. The old app finishes the requests it holds, for at
 most `drain_s`, and is shut down (its workers stop; its store goes when a later load prunes it). A new build that
 cannot be served (not valid N-Quads, workers that do not start) is said in the log, and the old app goes on
-serving; that build is not tried again, the next one is.
+serving; that build is not tried again, the next one is. A server stopped while a new build loads gives the load
+up (`store.LoadStopped`) instead of waiting for it at exit.
 
 While both run, memory holds both stores and both pools of workers, and a client may run its queries on each.
 """
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import threading
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -61,16 +63,19 @@ class ReloadingApp:
     """ASGI app: the app `make_app` gives for the build in `dist/`, replaced by a new one after each build.
 
     `first` is the app of the build there at start (made before the server listens, so that a build that cannot
-    be served stops the start). `state` is the serving app's.
+    be served stops the start). `make_app(stop=...)` makes each later one (`app.create_app`). `state` is the
+    serving app's.
     """
 
-    def __init__(self, make_app: Callable[[], Starlette], first: Starlette, *, drain_s: float) -> None:
+    def __init__(self, make_app: Callable[..., Starlette], first: Starlette, *, drain_s: float) -> None:
         self._make_app = make_app
         self._serving = _Generation(first)
         self._drain_s = drain_s
         self._retiring: set[asyncio.Task[None]] = set()
         self._let_go: weakref.WeakSet[Starlette] = weakref.WeakSet()  # old builds' apps shut down, not yet collected
         self._closing = asyncio.Event()  # the server is shutting down
+        # Set with it: a new build's load, in a thread no one can stop and Python waits for at exit, gives up.
+        self._stop_loading = threading.Event()
         self.reloads = 0  # new builds served
 
     @property
@@ -99,6 +104,7 @@ class ReloadingApp:
         watching = asyncio.create_task(self._watch())
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
+        self._stop_loading.set()
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
@@ -137,7 +143,7 @@ class ReloadingApp:
     async def _started(self) -> _Generation | tuple[str, str]:
         """The new build's app, started; or why it could not be, and what to do."""
         try:
-            app = await asyncio.to_thread(self._make_app)
+            app = await asyncio.to_thread(self._make_app, stop=self._stop_loading)
         except Exception as exc:  # noqa: BLE001 - any reason is said, and the build loaded before served
             return str(exc) or type(exc).__name__, "fix the sources and build again"
         generation = _Generation(app)

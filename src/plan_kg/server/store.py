@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,14 @@ _LOCK = ".lock"
 
 class StoreError(PlanKgError):
     """The dump is missing or cannot be loaded into the query store."""
+
+
+class LoadStopped(StoreError):
+    """A load given up on request (`load_store`'s `stop`: the server is stopping); nothing of it was kept."""
+
+
+#: How many quads a load reads between two looks at its `stop` (one look: ~50 ns).
+_STOP_EVERY = 4096
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,8 @@ def default_store_dir(settings: Settings) -> Path:
     return settings.root / ".cache" / "store"
 
 
-def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> LoadedStore:
+def load_store(dump: Path, store_dir: Path, *, with_files: bool = False,
+               stop: threading.Event | None = None) -> LoadedStore:
     """Load `dump` into a directory under `store_dir`, or reuse the one that holds exactly that file.
 
     Each version of the dump gets its own directory (named by its path, size and time), so
@@ -93,6 +103,10 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> Load
     versions beyond the `_KEEP` most recent are removed, and none that a process still holds: the
     one returned is held as long as the `LoadedStore` is (its query workers open it again when
     they are replaced).
+
+    `stop`, once set, gives a load up within a few thousand quads (`LoadStopped`), its directory removed: a server
+    stopped while it loads a new build (`reload.ReloadingApp`) does not wait for the whole load, which runs in a
+    thread Python cannot stop and waits for at exit (minutes for a national corpus).
 
     `with_files`: the folder holding `dump` is a build (`dist/`), whose files a server serves beside the store's
     answers. They are kept in the version's directory as they are now (`LoadedStore.files`: hard links, or copies
@@ -126,13 +140,16 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False) -> Load
             source = dump if files is None or not (files / dump.name).is_file() else files / dump.name
             writer = pyoxigraph.Store(str(data_dir))
             try:
-                writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS)))
+                writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS),
+                                               stop))
                 writer.flush()
-            except (SyntaxError, OSError) as exc:
+            except (SyntaxError, OSError, LoadStopped) as exc:
                 # Nothing of it kept: a server serving each new build tries every broken one, and only a load that
                 # succeeds prunes versions.
                 del writer
                 shutil.rmtree(version_dir, ignore_errors=True)
+                if isinstance(exc, LoadStopped):
+                    raise
                 if isinstance(exc, SyntaxError):
                     raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
                 # No space left on the store's file system: said, as any other store error.
@@ -215,9 +232,12 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _with_union(quads: Iterator[pyoxigraph.Quad]) -> Iterator[pyoxigraph.Quad]:
-    """Each quad, and the same triple in the default graph when the quad is in a named graph."""
-    for quad in quads:
+def _with_union(quads: Iterator[pyoxigraph.Quad], stop: threading.Event | None = None) -> Iterator[pyoxigraph.Quad]:
+    """Each quad, and the same triple in the default graph when the quad is in a named graph; `LoadStopped` once
+    `stop` is set."""
+    for count, quad in enumerate(quads):
+        if stop is not None and not count % _STOP_EVERY and stop.is_set():
+            raise LoadStopped(f"the load was given up after {count:,} quads: the server is stopping")
         yield quad
         if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph):
             yield pyoxigraph.Quad(quad.subject, quad.predicate, quad.object)
