@@ -223,3 +223,14 @@ def test_a_refusal_naming_nothing_is_not_said_as_a_token_expected() -> None:
     # pyoxigraph: "error at 1:42: expected <unreported>"
     message = _refusal("SELECT * { { _:a ?p ?o } UNION { _:a ?q ?r } }").splitlines()[0]
     assert "unreported" not in message and "expected" not in message
+
+
+@pytest.mark.parametrize("query", [
+    # Full-width letters start a prefix SPARQL takes (PN_CHARS_BASE holds U+FF01-U+FF5E): declared and used, they are
+    # not the mistake; the parser's place is (the x).
+    "PREFIX ｅｘ: <http://e/> SELECT * { ?s ｅｘ:p ?o } LIMIT x",
+    "PREFIX ｅｘ: <http://e/>\nSELECT * {\n  ?s ｅｘ:名前 ?o }\nLIMIT x",
+])
+def test_a_declared_full_width_prefix_is_not_blamed(query: str) -> None:
+    message = _refusal(query)
+    assert "全角" not in message and "where the query has 'x'" in message

@@ -79,6 +79,53 @@ def full_width(query: str) -> tuple[str, str, int, int] | None:
     return character, ascii_form, line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
+#: A run of full-width forms, typed in one go (`１０`): what to type instead is the run's ASCII form, not one character's.
+_FULL_WIDTH_RUN = re.compile(r"[\uff01-\uff5e]++")
+#: How many full-width forms are tried in the ASCII form (each a parse) before one is found to be the mistake.
+_TRIES = 8
+
+
+def full_width_mistake(query: str, message: str) -> tuple[str, str, int, int] | None:
+    """As `full_width`, the first such character at or before the place where pyoxigraph's parser stopped (`message`,
+    its error), when it is the mistake: a full-width space, no-break space or curly quote always is (SPARQL reads them
+    nowhere outside strings), a full-width form only where its run typed in ASCII gets the parser further (it is a
+    letter of a name to the parser: `PREFIX ｅｘ: <...>` declares a prefix that `ｅｘ:p` uses)."""
+    if (position := POSITION.match(message)) is None:
+        return None
+    stopped = (int(position[1]), int(position[2]))
+    text = _names_only(query)
+    tries = 0
+    for found in _FULL_WIDTH.finditer(text):
+        at, character = found.start(), found[0]
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        if (line, column) > stopped:
+            return None
+        ascii_form = _ASCII_FOR.get(character) or unicodedata.normalize("NFKC", character)
+        if not "\uff01" <= character <= "\uff5e":
+            return character, ascii_form, line, column
+        if tries == _TRIES:
+            return None
+        tries += 1
+        run = _FULL_WIDTH_RUN.match(text, at)[0]  # type: ignore[index]
+        if _reads_further(query[:at] + unicodedata.normalize("NFKC", run) + query[at + len(run):], stopped):
+            return character, ascii_form, line, column
+    return None
+
+
+def _reads_further(query: str, stopped: tuple[int, int]) -> bool:
+    """Whether pyoxigraph's parser reads `query` past `stopped` (line and column), or whole (it is then evaluated over
+    an empty store, as in `declaring_helps`)."""
+    try:
+        pyoxigraph.Store().query(query)
+    except SyntaxError as exc:
+        after = POSITION.match(str(exc))
+        return after is not None and (int(after[1]), int(after[2])) > stopped
+    except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
+        return True
+    return True
+
+
 def full_width_said(character: str, ascii_form: str) -> str:
     """Why a full-width `character` stops the parser, and what to type instead, in English and Japanese."""
     name = unicodedata.name(character, "").lower()

@@ -27,8 +27,8 @@ from .memory import InMemory
 from .negotiation import GRAPH_FORMATS, PAGE, RESULT_FORMATS
 from .serialize import (CSV, TSV, as_result, byte_size, csv_lines_up, csv_written_here, page_triples,
                         serialize_solutions, serialize_solutions_exactly, serialize_triples, too_large)
-from .syntax import (DECLARATION, POSITION, declaring_helps, full_width, full_width_said, misplaced_start, pointer,
-                     readable, undeclared_prefix)
+from .syntax import (DECLARATION, POSITION, declaring_helps, full_width_mistake, full_width_said, misplaced_start,
+                     pointer, readable, undeclared_prefix)
 
 
 def _graph_name(parameter: str, value: str) -> pyoxigraph.NamedNode:
@@ -223,8 +223,7 @@ def syntax_rejection(query: str, message: str) -> QueryRejected:
     position = POSITION.match(message)
     # A full-width space or sign (an input method's), or a curly quote, where the parser stopped or before: it names
     # a rule it tried further on, or a character of a name (`．` is a letter to it).
-    if (wide := full_width(query)) is not None and position is not None and (
-            wide[2:] <= (int(position[1]), int(position[2]))):
+    if (wide := full_width_mistake(query, message)) is not None:
         character, ascii_form, line, column = wide
         said = f"at {line}:{column}, " + full_width_said(character, ascii_form)
     # The commonest mistake, which the parser misnames: said when declaring the prefix gets the parser further.
