@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pyoxigraph
 import pytest
 
@@ -232,5 +234,29 @@ def test_a_refusal_naming_nothing_is_not_said_as_a_token_expected() -> None:
     "PREFIX ｅｘ: <http://e/>\nSELECT * {\n  ?s ｅｘ:名前 ?o }\nLIMIT x",
 ])
 def test_a_declared_full_width_prefix_is_not_blamed(query: str) -> None:
+    message = _refusal(query)
+    assert "全角" not in message and "where the query has 'x'" in message
+
+
+@pytest.mark.parametrize(("query", "character", "column"), [
+    # Typed straight after a variable, a name or a keyword, a full-width sign is one more letter of that name to the
+    # parser, which then says a rule further on ("expected one of LATERAL, SERVICE" where the query ends).
+    ("PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:p ?o\uff1bex:q ?r }", "\uff1b", 51),
+    ("SELECT * WHERE { ?s ?p ?o FILTER(BOUND(?o\uff09) }", "\uff09", 42),
+    ("SELECT (COUNT\uff08?s) AS ?n) WHERE { ?s ?p ?o }", "\uff08", 14),
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o > 1\uff0e5) }", "\uff0e", 40),
+])
+def test_a_full_width_sign_after_a_name_is_named(query: str, character: str, column: int) -> None:
+    said = _refusal(query).splitlines()[0]
+    assert said.startswith(f"the query is not valid SPARQL 1.1: at 1:{column}, '{character}' (U+{ord(character):04X}")
+    assert f"半角の「{unicodedata.normalize('NFKC', character)}」で入力してください" in said
+
+
+@pytest.mark.parametrize("query", [
+    # A full-width sign SPARQL takes in a name, where the mistake is elsewhere (the x).
+    "PREFIX ex: <http://e/> SELECT * { ?s ex:株式会社\uff08仮\uff09 ?o } LIMIT x",
+    "SELECT ?値\uff08\uff11\uff09 { ?s ?p ?値\uff08\uff11\uff09 } LIMIT x",
+])
+def test_a_full_width_sign_in_a_name_is_not_blamed(query: str) -> None:
     message = _refusal(query)
     assert "全角" not in message and "where the query has 'x'" in message

@@ -60,9 +60,12 @@ _EXPECTED = re.compile(r'"(?:[^"\\]|\\.)*+"|\[(?:[^\]\\]|\\.)*+\]|[^\s,\["][^,\[
 #: Characters typed where SPARQL reads only ASCII: an input method's full-width space and punctuation (U+3000, the
 #: full-width forms of ASCII), a curly quote or a no-break space (from a word processor or a web page). Outside
 #: strings, IRIs and comments none is SPARQL's white space or punctuation, but the full-width forms are letters of a
-#: name to the parser (`ex:第１章`, `?値１`): one of those counts only where no name goes on, after a character that
-#: is not a name's, a colon, '?' or '$' (one pass in C, whatever the text holds).
-_FULL_WIDTH = re.compile(r"[\u3000\u00a0\u2018\u2019\u201c\u201d]|(?<![\w:?$\-.\u00b7\uff01-\uff5e])[\uff01-\uff5e]")
+#: name to the parser (`ex:第１章`, `?値１`): a full-width letter or digit counts only where no name goes on, after a
+#: character that is not a name's, a colon, '?' or '$'; a full-width sign anywhere (`?o；`, `COUNT（`: typed straight
+#: after a name, it is one more letter of it), which `full_width_mistake` names only where typing it in ASCII gets the
+#: parser further (one pass in C, whatever the text holds).
+_FULL_WIDTH = re.compile(r"[\u3000\u00a0\u2018\u2019\u201c\u201d]|[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"
+                         r"|(?<![\w:?$\-.\u00b7\uff01-\uff5e])[\uff01-\uff5e]")
 #: What to type for a curly quote (NFKC keeps these; it gives the ASCII form of the others).
 _ASCII_FOR = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
