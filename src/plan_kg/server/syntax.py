@@ -220,7 +220,8 @@ def readable(query: str, message: str) -> str:
         words = list(dict.fromkeys(_word(item) for item in items if not _is_sentence(item)))
         if words := [word for word in words if word]:
             said.append(f"the parser expected {'one of ' if len(words) > 1 else ''}{', '.join(words)} there")
-        elif not reasons and found == "where the query ends" and not _unbalanced(query):
+        elif (not reasons and found == "where the query ends" and not _unbalanced(query)
+              and _names_only(query).rstrip().endswith("}")):  # else a word or sign after its last part (`LIMIT 1;`)
             said.append(_READ_TO_THE_END)
         elif not reasons:
             said.append("the parser could not read on from there")
@@ -259,8 +260,8 @@ _REASONS = {
     "BIND is overriding an existing variable": (
         "BIND(... AS ?name) names a variable already bound before it in its group: choose another name"),
 }
-#: A query the parser read to its end, brackets balanced, and refused naming nothing: a rule checked once a group is
-#: read was broken, and its sentence lost (the parser reports only what it expected at its furthest place).
+#: A query the parser read to its end, brackets balanced, its last part a group, and refused naming nothing: a rule
+#: checked once a group is read was broken, and its sentence lost (the parser reports only what it expected at its furthest place).
 _READ_TO_THE_END = (
     "the query reads to its end, but breaks a rule SPARQL checks once a group is read, which the parser does not "
     "name: most often BIND(... AS ?x) where ?x is already bound before the BIND in its group (choose another name), "
