@@ -7,12 +7,15 @@ import io
 import json
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from click.testing import CliRunner
 
@@ -291,3 +294,29 @@ def test_serve_logs_a_refusal_as_a_warning_and_with_access_log_every_request(tmp
     accessed = process.stdout.read().splitlines()  # type: ignore[union-attr]
     assert [line.partition(" - ")[2] for line in accessed] == [
         '"POST /sparql HTTP/1.1" 413 Request Entity Too Large'] * 3 + ['"GET /sparql?query=ASK+%7B%7D HTTP/1.1" 200 OK']
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stopped_while_its_first_build_loads_keeps_nothing_of_the_load(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C or SIGTERM while `plan-kg serve` loads the build there at start (before it listens): the half-loaded
+    store was left in .cache/store (gigabytes at national scale) until a later start removed it."""
+    write_dump(tmp_path / "dist", "".join(f"<urn:x:s{i}> <urn:x:p> \"{i}\" <urn:x:g> .\n" for i in range(400_000)))
+    config = tmp_path / "plan-kg.toml"
+    config.write_text('root = "."\ndist_dir = "dist"\n', encoding="utf-8")
+    store_dir = tmp_path / ".cache" / "store"
+    process = subprocess.Popen([sys.executable, "-m", "plan_kg", "--config", str(config), "serve", "--port", "0"],
+                               stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a shell's
+    try:
+        deadline = time.monotonic() + 60
+        while not list(store_dir.glob("*/oxigraph")):  # loading
+            assert time.monotonic() < deadline and process.poll() is None, "the load did not start"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert not list(store_dir.glob("*/source.json")), "loaded already: a larger dump is needed"
+        process.send_signal(signum)
+        process.wait(timeout=60)
+    finally:
+        stop(process, timeout_s=60)
+    assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+    assert [path.name for path in store_dir.iterdir() if path.is_dir()] == [], "the load stopped left its store"

@@ -82,7 +82,8 @@ def run_serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, 
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         ensure_built(settings)
-        app = serving_app(settings, store_dir=store_dir or default_store_dir(settings))
+        with terminated_as_interrupted():  # a server stopped while it loads its first build keeps none of the load
+            app = serving_app(settings, store_dir=store_dir or default_store_dir(settings))
         # proxy_headers off: which proxies are trusted is the app's setting (trusted_proxies), not uvicorn's default.
         # On Ctrl-C or SIGTERM, what is in flight gets as long as a query may run; then it is cut off (uvicorn waited
         # for as long as any client stayed connected, one that read its download slowly included).

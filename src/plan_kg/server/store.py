@@ -143,18 +143,18 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False,
                 writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS),
                                                stop))
                 writer.flush()
-            except (SyntaxError, OSError, LoadStopped) as exc:
+                quads = len(writer)  # one scan, here rather than at every start
+            except (SyntaxError, OSError, LoadStopped, KeyboardInterrupt) as exc:
                 # Nothing of it kept: a server serving each new build tries every broken one, and only a load that
-                # succeeds prunes versions.
+                # succeeds prunes versions. Nor of one stopped (a server's first load, in the main thread: Ctrl-C).
                 del writer
                 shutil.rmtree(version_dir, ignore_errors=True)
-                if isinstance(exc, LoadStopped):
+                if isinstance(exc, (LoadStopped, KeyboardInterrupt)):
                     raise
                 if isinstance(exc, SyntaxError):
                     raise StoreError(f"{dump}: not valid N-Quads ({exc})") from exc
                 # No space left on the store's file system: said, as any other store error.
                 raise StoreError(f"{dump}: could not be loaded into the query store in {data_dir} ({exc})") from exc
-            quads = len(writer)  # one scan, here rather than at every start
             del writer  # release the write lock before any read-only opener
             stamp_file.write_text(json.dumps({**stamp, "quads": quads}), encoding="utf-8")
             _prune(store_dir, keep=version_dir)
