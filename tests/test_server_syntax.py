@@ -274,3 +274,16 @@ def test_a_full_width_sign_in_a_name_is_not_blamed(query: str) -> None:
 def test_something_after_the_query_is_not_said_as_a_rule_of_its_groups(query: str) -> None:
     message = _refusal(query).splitlines()[0]
     assert "reads to its end" not in message and "BIND" not in message
+
+
+@pytest.mark.parametrize(("query", "said", "not_said"), [
+    # pyoxigraph: "The SELECT contains a variable that is unbound", naming none: the variable is named, and one bound
+    # nowhere (a misspelt name) is not told to be grouped.
+    ("SELECT ?s ?o (COUNT(?p) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s", "take SAMPLE(?it) (not grouped: ?o)",
+     "bound nowhere"),
+    ("SELECT ?s ?nmae (COUNT(?o) AS ?n) WHERE { ?s ?p ?o ; ?q ?name } GROUP BY ?s",
+     "?nmae is bound nowhere in the query: a misspelt name?", "add the variable to GROUP BY"),
+])
+def test_a_variable_of_select_not_grouped_is_named(query: str, said: str, not_said: str) -> None:
+    message = _refusal(query).splitlines()[0]
+    assert said in message and not_said not in message

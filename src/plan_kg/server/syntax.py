@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 import pyoxigraph
 
@@ -283,9 +284,42 @@ def _reason(query: str, sentence: str) -> str:
         form = _FORM.match(query, start.end() if start else 0)
         said = (_STAR_WITH_GROUP if form is None or form[0].upper() == "SELECT"
                 else _FORM_WITH_GROUP.format(form=form[0].upper()))
+    elif sentence == "The SELECT contains a variable that is unbound" and (ungrouped := _ungrouped(query)):
+        uses = Counter(_VARIABLE.findall(_names_only(query)))
+        nowhere = [name for name in ungrouped if uses[name] == 1][:5]  # the first few, of a query of any length
+        grouped = [name for name in ungrouped if uses[name] > 1][:5]
+        said = "; ".join(
+            [f"{_REASONS[sentence]} (not grouped: {', '.join('?' + name for name in grouped)})"] * bool(grouped)
+            + [f"?{name} is bound nowhere in the query: a misspelt name?" for name in nowhere])
     elif (said := _REASONS.get(sentence)) is None:
         return sentence
     return f"{said} (the parser: {sentence})"
+
+
+#: A variable (its name without '?' or '$').
+_VARIABLE = re.compile(r"[?$]([\w\u00b7\uff01-\uff5e]++)")
+
+
+def _ungrouped(query: str) -> list[str]:
+    """The variables the query's SELECT names bare (not in an expression) that its GROUP BY (after its last '}') does
+    not; [] if that cannot be told."""
+    start = _PROLOGUE.match(query)
+    if (form := _FORM.match(query, start.end() if start else 0)) is None or form[0].upper() != "SELECT":
+        return []
+    text = _names_only(query)
+    end = re.compile(r"\{|\bWHERE\b|\bFROM\b", re.IGNORECASE).search(text, form.end())
+    if end is None:
+        return []
+    projection = text[form.end():end.start()]
+    for _ in range(20):  # expressions, innermost first, left out
+        projection, count = re.subn(r"\([^()]*+\)", " ", projection)
+        if not count:
+            break
+    modifiers = text[text.rfind("}") + 1:]
+    group = re.search(r"\bGROUP\s++BY\b(.*?)(?:\b(?:HAVING|ORDER|LIMIT|OFFSET|VALUES)\b|$)", modifiers,
+                      re.IGNORECASE | re.DOTALL)
+    grouped = set(_VARIABLE.findall(group[1])) if group else set()
+    return list(dict.fromkeys(name for name in _VARIABLE.findall(projection) if name not in grouped))
 
 
 def _is_sentence(item: str) -> bool:
