@@ -92,13 +92,14 @@ def test_other_mistakes_get_the_parsers_message_and_the_line_it_points_at() -> N
     ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "; SELECT names a variable that is not grouped"),
     ("SELECT (COUNT(*) AS ?n) ?s { ?s ?p ?o }", "(the parser: The SELECT contains a variable that is unbound)"),
     # pyoxigraph: "expected one of The query limit should be a non negative integer, ['0'..='9']"
-    ("SELECT * {} LIMIT 99999999999999999999999", "; The query limit should be a non negative integer; the parser "
-                                                 "expected a digit there"),
+    ("SELECT * {} LIMIT 99999999999999999999999", "; The query limit should be a non negative integer"),
 ])
 def test_the_parsers_message_is_said_in_words(query: str, said: str) -> None:
     message = _refusal(query).splitlines()[0]
     assert said in message and message.startswith("the query is not valid SPARQL 1.1: at ")
     assert "[_]" not in message and "..=" not in message and "error at" not in message
+    if "(the parser: " in message or "The query limit" in message:  # its sentence, not the tokens that could go on
+        assert "the parser expected" not in message
 
 
 @pytest.mark.parametrize(("query", "said", "column"), [

@@ -218,7 +218,9 @@ def readable(query: str, message: str) -> str:
         # as it is, not word by word as if each were a token it expected.
         reasons = [_reason(query, item.strip()) for item in items if _is_sentence(item)]
         said.extend(dict.fromkeys(reasons))
-        words = list(dict.fromkeys(_word(item) for item in items if not _is_sentence(item)))
+        # Beside a sentence, the tokens it lists are what would have gone on from there (more GROUP BY variables after
+        # "The SELECT contains a variable that is unbound"), not what is wrong: left out.
+        words = [] if reasons else list(dict.fromkeys(_word(item) for item in items if not _is_sentence(item)))
         if words := [word for word in words if word]:
             said.append(f"the parser expected {'one of ' if len(words) > 1 else ''}{', '.join(words)} there")
         elif (not reasons and found == "where the query ends" and not _unbalanced(query)
