@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph
+import pytest
 
 from plan_kg.build import BuildResult
 from plan_kg.server import load_store
+from plan_kg.server.store import LoadStopped
 
 
 def _load(dump: str, store_dir: str) -> tuple[str, int, int]:
@@ -42,3 +46,28 @@ def test_a_store_a_server_still_reads_is_not_pruned_by_later_loads(built: BuildR
     assert served.path.is_dir()
     assert len(pyoxigraph.Store.read_only(str(served.path))) == served.quads
     assert len([p for p in store_dir.iterdir() if p.is_dir()]) == 4  # the newest three, and the one held
+
+
+@pytest.mark.parametrize("after", [3, None])  # a few quads in; once the last quad is read (before the store's count)
+def test_a_load_stopped_keeps_nothing_and_the_next_load_is_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 after: int | None) -> None:
+    dump = tmp_path / "plan-kg.nq"
+    dump.write_text("".join(f"<urn:x:s{i}> <urn:x:p> <urn:x:o> <urn:x:g> .\n" for i in range(10)), encoding="utf-8")
+    stop = threading.Event()
+    parse = pyoxigraph.parse
+
+    def stopping(*args: object, **kwargs: object) -> Iterator[pyoxigraph.Quad]:
+        for number, quad in enumerate(parse(*args, **kwargs)):
+            if number == after:
+                stop.set()
+            yield quad
+        stop.set()
+
+    monkeypatch.setattr(pyoxigraph, "parse", stopping)
+    monkeypatch.setattr("plan_kg.server.store._STOP_EVERY", 1)
+    with pytest.raises(LoadStopped):
+        load_store(dump, tmp_path / "store", stop=stop)
+    assert [p.name for p in (tmp_path / "store").iterdir()] == [".lock"]
+    monkeypatch.setattr(pyoxigraph, "parse", parse)
+    loaded = load_store(dump, tmp_path / "store", stop=threading.Event())
+    assert loaded.quads == len(loaded.reader) == 20  # each triple in its graph and in the default graph

@@ -143,6 +143,8 @@ def load_store(dump: Path, store_dir: Path, *, with_files: bool = False,
                 writer.bulk_extend(_with_union(pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.N_QUADS),
                                                stop))
                 writer.flush()
+                if stop is not None and stop.is_set():  # before the count, a scan of the whole store (seconds at scale)
+                    raise LoadStopped("the load was given up after its last quad: the server is stopping")
                 quads = len(writer)  # one scan, here rather than at every start
             except (SyntaxError, OSError, LoadStopped, KeyboardInterrupt) as exc:
                 # Nothing of it kept: a server serving each new build tries every broken one, and only a load that
