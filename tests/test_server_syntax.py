@@ -7,7 +7,7 @@ import unicodedata
 import pyoxigraph
 import pytest
 
-from plan_kg.server.syntax import full_width, pointer, undeclared_prefix
+from plan_kg.server.syntax import full_width_mistake, full_widths, pointer, undeclared_prefix
 from plan_kg.server.worker import syntax_rejection
 
 
@@ -175,7 +175,9 @@ def test_reading_a_large_query_stays_linear() -> None:
 ])
 def test_a_full_width_character_is_named_with_what_to_type(query: str, character: str, typed: str, column: int) -> None:
     line = query.count("\n", 0, query.index(character)) + 1
-    assert full_width(query) == (character, typed, line, column)
+    with pytest.raises(SyntaxError) as refused:
+        pyoxigraph.Store().query(query)
+    assert full_width_mistake(query, str(refused.value)) == (character, typed, line, column)
     message = _refusal(query)
     said = message.splitlines()[0]
     assert said.startswith(f"the query is not valid SPARQL 1.1: at {line}:{column}, '{character}' (U+{ord(character):04X}")
@@ -190,14 +192,14 @@ def test_a_full_width_character_is_named_with_what_to_type(query: str, character
     'SELECT ?値\uff11 { ?s ?p ?値\uff11 } LIMIT x',
 ])
 def test_full_width_characters_where_sparql_takes_them_are_left_alone(query: str) -> None:
-    assert full_width(query) is None
+    assert next(full_widths(query), None) is None
     assert "全角" not in _refusal(query) and "where the query has 'x'" in _refusal(query)
 
 
 def test_a_full_width_character_after_the_parsers_place_is_not_blamed() -> None:
     # The parser stops at the x (1:29, "expected one of HAVING, ..."); the full-width signs come later.
     query = "SELECT * { ?s ?p ?o } LIMIT x \uff0e\u3000"
-    assert full_width(query) is not None
+    assert next(full_widths(query), None) is not None
     assert "全角" not in _refusal(query) and "where the query has 'x'" in _refusal(query)
 
 

@@ -6,7 +6,7 @@ declared, is often neither the place nor the reason: an undeclared prefixed name
 position, or with a short local name, is reported as something else further on. So the text is
 read for prefixed names whose prefix no PREFIX declares (`undeclared_prefix`), for a query
 that does not start with a query form (`misplaced_start`), and for a full-width character typed
-where SPARQL reads only ASCII (`full_width`: an IME's space or punctuation, or a word processor's
+where SPARQL reads only ASCII (`full_width_mistake`: an IME's space or punctuation, or a word processor's
 curly quote, which the parser reports as something else further on). Otherwise the parser's
 message is given in words (`readable`: without its grammar's character classes, its sentences on
 the rules it checks after reading said as what to change, with what it found there and any brace
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 
 import pyoxigraph
 
@@ -71,16 +72,14 @@ _FULL_WIDTH = re.compile(r"[\u3000\u00a0\u2018\u2019\u201c\u201d]|[\uff01-\uff0f
 _ASCII_FOR = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
-def full_width(query: str) -> tuple[str, str, int, int] | None:
-    """The first character `query` has outside its strings, IRIs and comments that SPARQL does not read there (see
-    `_FULL_WIDTH`), what to type instead, and its line and column (from 1, in characters); None if it has none."""
+def full_widths(query: str) -> Iterator[tuple[int, str, str, int, int]]:
+    """Each character `query` has outside its strings, IRIs and comments that SPARQL may not read there (see
+    `_FULL_WIDTH`): its index, the character, what to type instead, and its line and column (from 1, in characters)."""
     text = _names_only(query)
-    if (found := _FULL_WIDTH.search(text)) is None:
-        return None
-    at, character = found.start(), found[0]
-    ascii_form = _ASCII_FOR.get(character) or unicodedata.normalize("NFKC", character)
-    line = text.count("\n", 0, at) + 1
-    return character, ascii_form, line, at - (text.rfind("\n", 0, at) + 1) + 1
+    for found in _FULL_WIDTH.finditer(text):
+        at, character = found.start(), found[0]
+        ascii_form = _ASCII_FOR.get(character) or unicodedata.normalize("NFKC", character)
+        yield at, character, ascii_form, text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 #: A run of full-width forms, typed in one go (`１０`): what to type instead is the run's ASCII form, not one character's.
@@ -90,28 +89,24 @@ _TRIES = 8
 
 
 def full_width_mistake(query: str, message: str) -> tuple[str, str, int, int] | None:
-    """As `full_width`, the first such character at or before the place where pyoxigraph's parser stopped (`message`,
-    its error), when it is the mistake: a full-width space, no-break space or curly quote always is (SPARQL reads them
-    nowhere outside strings), a full-width form only where its run typed in ASCII gets the parser further (it is a
-    letter of a name to the parser: `PREFIX ｅｘ: <...>` declares a prefix that `ｅｘ:p` uses)."""
+    """The first character of `full_widths` at or before the place where pyoxigraph's parser stopped (`message`, its
+    error) that is the mistake, what to type instead, and its line and column: a full-width space, no-break space or
+    curly quote always is (SPARQL reads them nowhere outside strings), a full-width form only where its run typed in
+    ASCII gets the parser further (it is a letter of a name to the parser: `PREFIX ｅｘ: <...>` declares a prefix
+    that `ｅｘ:p` uses)."""
     if (position := POSITION.match(message)) is None:
         return None
     stopped = (int(position[1]), int(position[2]))
-    text = _names_only(query)
     tries = 0
-    for found in _FULL_WIDTH.finditer(text):
-        at, character = found.start(), found[0]
-        line = text.count("\n", 0, at) + 1
-        column = at - (text.rfind("\n", 0, at) + 1) + 1
+    for at, character, ascii_form, line, column in full_widths(query):
         if (line, column) > stopped:
             return None
-        ascii_form = _ASCII_FOR.get(character) or unicodedata.normalize("NFKC", character)
         if not "\uff01" <= character <= "\uff5e":
             return character, ascii_form, line, column
         if tries == _TRIES:
             return None
         tries += 1
-        run = _FULL_WIDTH_RUN.match(text, at)[0]  # type: ignore[index]
+        run = _FULL_WIDTH_RUN.match(query, at)[0]  # type: ignore[index]
         if _reads_further(query[:at] + unicodedata.normalize("NFKC", run) + query[at + len(run):], stopped):
             return character, ascii_form, line, column
     return None
@@ -289,9 +284,9 @@ def _reason(query: str, sentence: str) -> str:
     elif sentence == "The SELECT contains a variable that is unbound" and (ungrouped := _ungrouped(query)):
         uses = Counter(_VARIABLE.findall(_names_only(query)))
         nowhere = [name for name in ungrouped if uses[name] == 1][:5]  # the first few, of a query of any length
-        grouped = [name for name in ungrouped if uses[name] > 1][:5]
+        bound = [name for name in ungrouped if uses[name] > 1][:5]  # bound in the pattern, not grouped
         said = "; ".join(
-            [f"{_REASONS[sentence]} (not grouped: {', '.join('?' + name for name in grouped)})"] * bool(grouped)
+            [f"{_REASONS[sentence]} (not grouped: {', '.join('?' + name for name in bound)})"] * bool(bound)
             + [f"?{name} is bound nowhere in the query: a misspelt name?" for name in nowhere])
     elif (said := _REASONS.get(sentence)) is None:
         return sentence
@@ -300,6 +295,8 @@ def _reason(query: str, sentence: str) -> str:
 
 #: A variable (its name without '?' or '$').
 _VARIABLE = re.compile(r"[?$]([\w\u00b7\uff01-\uff5e]++)")
+#: Where a SELECT's projection ends: its WHERE group, or a dataset clause before it.
+_PROJECTION_END = re.compile(r"\{|\bWHERE\b|\bFROM\b", re.IGNORECASE)
 
 
 def _ungrouped(query: str) -> list[str]:
@@ -309,7 +306,7 @@ def _ungrouped(query: str) -> list[str]:
     if (form := _FORM.match(query, start.end() if start else 0)) is None or form[0].upper() != "SELECT":
         return []
     text = _names_only(query)
-    end = re.compile(r"\{|\bWHERE\b|\bFROM\b", re.IGNORECASE).search(text, form.end())
+    end = _PROJECTION_END.search(text, form.end())
     if end is None:
         return []
     projection = text[form.end():end.start()]
