@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import csv
 import gzip
 import html
@@ -984,6 +985,28 @@ def _serving(tmp_path: Path, settings: str) -> tuple[subprocess.Popen, re.Match,
     raise AssertionError("".join(said))
 
 
+@contextlib.contextmanager
+def _serving_a_held_download(tmp_path: Path, settings: str) -> Iterator[tuple[subprocess.Popen, int, socket.socket,
+                                                                               list[str]]]:
+    """`_serving` the 9 MB dump while a client holds its download unread (`held_download`): the process, its port, that
+    connection and what the process said. The block tells the process to stop; once it ends, the connection is
+    closed, the process killed if it still runs, and the rest of what it said added."""
+    write_dump(tmp_path / "dist", BIG_NQUADS)
+    process, found, said = _serving(tmp_path, settings)
+    port = int(found.group(1))
+    try:
+        sock = held_download("127.0.0.1", port)
+        try:
+            yield process, port, sock, said
+        finally:
+            sock.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        said += process.stderr.readlines()  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("begun", [False, True])
 def test_a_request_cut_off_as_the_server_stops_is_told_503_if_its_answer_had_not_begun(
         begun: bool, caplog: pytest.LogCaptureFixture) -> None:
@@ -1037,13 +1060,9 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
     """uvicorn waited for every connection to close: one client not reading its download kept a Ctrl-C'd server
     running for as long as it stayed connected (minutes). In-flight requests now get query_timeout_s, and what is cut
     off then is said in a line; a request still arriving is answered 503 at once."""
-    dump = BIG_NQUADS
-    write_dump(tmp_path / "dist", dump)
-    process, found, said = _serving(tmp_path, 'query_timeout_s = 2\nsend_timeout_s = 3600\n')
-    try:
-        sock = held_download("127.0.0.1", int(found.group(1)))
+    with _serving_a_held_download(tmp_path, 'query_timeout_s = 2\nsend_timeout_s = 3600\n') as (process, port, sock, said):
         assert sock.recv(12) == b"HTTP/1.1 200"
-        arriving = socket.create_connection(("127.0.0.1", int(found.group(1))))  # a query whose body is arriving
+        arriving = socket.create_connection(("127.0.0.1", port))  # a query whose body is arriving
         arriving.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                          b"Content-Length: 100\r\n\r\nASK")
         time.sleep(0.5)
@@ -1055,13 +1074,7 @@ def test_plan_kg_serve_stops_on_ctrl_c_while_a_client_holds_a_download_unread(tm
             told_after_s = time.monotonic() - stopped_at
             process.wait(timeout=60)  # the client would hold it for as long as it stays connected
         finally:
-            sock.close()
             arriving.close()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    said += process.stderr.readlines()  # type: ignore[union-attr]
     # Stopped, not killed: uvicorn raises the SIGINT again once it has stopped, which click reports ("Aborted!", 1),
     # unless the process started with SIGINT ignored, as a background job of a shell script does (0).
     assert process.returncode in (0, 1), "".join(said)
@@ -1305,22 +1318,10 @@ def test_plan_kg_serve_says_what_it_cut_off_also_when_stopped_with_sigterm(tmp_p
     `CutOffAtStop` ran only in asyncio.run's clean-up after a Ctrl-C (its line after "Finished server process"), and
     never after SIGTERM (what systemd and docker stop send): raised again once the server stopped, it ended the process
     first. No line said what was cut off, and a request whose answer had not begun got no 503."""
-    dump = BIG_NQUADS
-    write_dump(tmp_path / "dist", dump)
-    process, found, said = _serving(tmp_path, 'query_timeout_s = 1\nsend_timeout_s = 3600\n')
-    try:
-        sock = held_download("127.0.0.1", int(found.group(1)))
+    with _serving_a_held_download(tmp_path, 'query_timeout_s = 1\nsend_timeout_s = 3600\n') as (process, _, sock, said):
         assert sock.recv(12) == b"HTTP/1.1 200"
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        finally:
-            sock.close()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    said += process.stderr.readlines()  # type: ignore[union-attr]
+        process.wait(timeout=60)
     assert any("Cancel 1 running task(s), timeout graceful shutdown exceeded" in line for line in said), "".join(said)
     cut_off = [at for at, line in enumerate(said) if "WARNING:  cut off GET /downloads/plan-kg.nq" in line]
     finished = [at for at, line in enumerate(said) if "Finished server process" in line]
@@ -1378,24 +1379,12 @@ def test_a_download_given_up_leaves_no_connection_for_a_stopping_server_to_wait_
     holds to be read: the connection (and megabytes of the kernel's send buffer) stayed for as long as the client kept
     it open (20 s and more, measured), and a stopping server waited for it to the end of its wait ("Cancel 0 running
     task(s), timeout graceful shutdown exceeded"). It is closed at once now."""
-    dump = BIG_NQUADS
-    write_dump(tmp_path / "dist", dump)
-    process, found, said = _serving(tmp_path, 'query_timeout_s = 6\nsend_timeout_s = 0.5\n')
-    try:
-        sock = held_download("127.0.0.1", int(found.group(1)))
+    with _serving_a_held_download(tmp_path, 'query_timeout_s = 6\nsend_timeout_s = 0.5\n') as (process, _, _, said):
         time.sleep(2.5)  # given up, never read
         stopped_at = time.monotonic()
         process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        finally:
-            sock.close()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait(timeout=60)
     took_s = time.monotonic() - stopped_at
-    said += process.stderr.readlines()  # type: ignore[union-attr]
     assert any("gave up sending GET /downloads/plan-kg.nq" in line for line in said), "".join(said)
     assert not any("graceful shutdown exceeded" in line for line in said), "".join(said)
     assert took_s < 5, took_s

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -121,20 +121,20 @@ class SentInChunks(Response):
         self._least_rate = least_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        def sent(message: Message) -> Awaitable[None]:
+            return send_while_read(send, message, scope, self._timeout_s, self._least_rate)
+
         try:
             # Every message under the time limit: uvicorn waits before each until the connection's buffer
             # has room, the first one too (after an earlier answer on the same connection, unread).
-            await send_while_read(send, {"type": "http.response.start", "status": self.status_code,
-                                         "headers": self.raw_headers}, scope, self._timeout_s, self._least_rate)
+            await sent({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             pieces = range(0, len(self.body), SEND_CHUNK_BYTES) if scope["method"] != "HEAD" else range(0)
             for start in pieces:
                 piece = self.body[start:start + SEND_CHUNK_BYTES]
                 last = start + SEND_CHUNK_BYTES >= len(self.body)
-                await send_while_read(send, {"type": "http.response.body", "body": piece, "more_body": not last},
-                                      scope, self._timeout_s, self._least_rate)
+                await sent({"type": "http.response.body", "body": piece, "more_body": not last})
             if not pieces:
-                await send_while_read(send, {"type": "http.response.body", "body": b""}, scope, self._timeout_s,
-                                      self._least_rate)
+                await sent({"type": "http.response.body", "body": b""})
         except Unread as exc:
             logger.warning("gave up sending %s %s (%d bytes): %s", scope["method"], scope.get("path", ""), len(self.body),
                            exc)

@@ -113,16 +113,8 @@ def full_width_mistake(query: str, message: str) -> tuple[str, str, int, int] | 
 
 
 def _reads_further(query: str, stopped: tuple[int, int]) -> bool:
-    """Whether pyoxigraph's parser reads `query` past `stopped` (line and column), or whole (it is then evaluated over
-    an empty store, as in `declaring_helps`)."""
-    try:
-        pyoxigraph.Store().query(query)
-    except SyntaxError as exc:
-        after = POSITION.match(str(exc))
-        return after is not None and (int(after[1]), int(after[2])) > stopped
-    except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
-        return True
-    return True
+    """Whether pyoxigraph's parser reads `query` past `stopped` (line and column), or whole (`_stops_at`)."""
+    return (found := _stops_at(query)) is None or found > stopped
 
 
 def full_width_said(character: str, ascii_form: str) -> str:
@@ -154,17 +146,26 @@ def declaring_helps(query: str, prefix: str, message: str) -> bool:
     query is read over an empty store (its answer, if any, is nothing; a SELECT may still be evaluated: the caller's
     time limit holds)."""
     declaration = f"PREFIX {prefix}: <urn:x-plan-kg:undeclared:> "
-    try:
-        pyoxigraph.Store().query(declaration + query)
-    except SyntaxError as exc:
-        before, after = POSITION.match(message), POSITION.match(str(exc))
-        if before is None or after is None:
-            return False
-        got = (int(after[1]), int(after[2]) - (len(declaration) if after[1] == "1" else 0))
-        return got > (int(before[1]), int(before[2]))
-    except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
+    if (stopped := _stops_at(declaration + query)) is None:
         return True
-    return True
+    if (before := POSITION.match(message)) is None:
+        return False
+    line, column = stopped
+    return (line, column - (len(declaration) if line == 1 else 0)) > (int(before[1]), int(before[2]))
+
+
+def _stops_at(query: str) -> tuple[int, int] | None:
+    """Where pyoxigraph's parser stops reading `query` (line and column; (0, 0) where it says no place), None where it
+    reads it whole: it is then evaluated over an empty store (its answer, if any, is nothing; an evaluation error
+    means the parser got through; the caller's time limit holds)."""
+    try:
+        pyoxigraph.Store().query(query)
+    except SyntaxError as exc:
+        found = POSITION.match(str(exc))
+        return (int(found[1]), int(found[2])) if found else (0, 0)
+    except Exception:  # noqa: BLE001 - read, and stopped later (an evaluation error): the parser got through
+        return None
+    return None
 
 
 def pointer(query: str, line: int, column: int) -> str:
